@@ -1,0 +1,349 @@
+"""An AIR described once: columns, operations (flags), constraints and buses.
+
+Every other module interprets this one definition: ``degree`` derives degrees, ``evaluate`` checks
+rows over Goldilocks, ``bus`` builds and balances the auxiliary columns, ``report`` prints them.
+
+Conventions
+-----------
+* A transition constraint ``C(x, x')`` must vanish on every row ``i`` in ``0 .. n-2`` with ``x`` the
+  row ``i`` and ``x'`` the row ``i+1`` (the wrap-around pair ``(n-1, 0)`` is exempt).
+* A constraint written ``flag * body`` keeps the two apart (``Constraint.flag``/``Constraint.body``) so
+  that its degree is reported as flag degree + body degree; its polynomial is their product.
+* A multiset bus has the running-product constraint
+  ``b' * (sum_r f_r*u_r + 1 - sum_r f_r) = b * (sum_s f_s*v_s + 1 - sum_s f_s)``
+  where ``u_r`` (requests) and ``v_s`` (responses) are products of messages and the flags of one side
+  are mutually exclusive on every row. A message is ``alpha_0 + alpha_1*label + sum_j alpha_{j+2}*field_j``
+  (the Miden layout, docs/src/design/chiplets/main.md).
+* A LogUp bus accumulates ``b' - b = sum_s m_s/(alpha_0 + v_s) - sum_r m_r/(alpha_0 + v_r)``; its
+  constraint is that equation with the denominators cleared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import sympy as sp
+
+from air.symbols import AuxCell, Cell, Challenge, Periodic, PublicInput
+
+Domain = Literal["transition", "first", "last"]
+DOMAINS: tuple[str, ...] = ("transition", "first", "last")
+
+__all__ = [
+    "Air",
+    "Bus",
+    "BusTerm",
+    "Column",
+    "Constraint",
+    "Domain",
+    "Message",
+    "Operation",
+]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A main-trace column: its name, the group it belongs to and its index in the trace."""
+
+    name: str
+    group: str
+    index: int
+    doc: str = ""
+
+    @property
+    def cur(self) -> Cell:
+        return Cell(self.name, 0)
+
+    @property
+    def next(self) -> Cell:
+        return Cell(self.name, 1)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """An operation selected by ``flag`` (a product of opcode bits, or any selector polynomial).
+
+    ``opcode`` is the numeric opcode where the machine has one; ``flag_class`` names the group of
+    operations sharing a flag shape (e.g. Miden's degree-7/6/5/4 classes).
+    """
+
+    name: str
+    flag: sp.Expr
+    opcode: int | None = None
+    flag_class: str = ""
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """One polynomial that must vanish on its domain.
+
+    ``expr`` is the whole polynomial; when it was written as ``flag * body`` both parts are kept.
+    ``claimed_degree`` is the degree its author (or the Miden docs) states, checked by the analyzer.
+    ``operation`` names the operation whose flag gates it; ``tags`` are free-form labels.
+    ``public`` maps public-input symbols a boundary constraint compares against to their meaning.
+    """
+
+    name: str
+    expr: sp.Expr
+    domain: Domain = "transition"
+    flag: sp.Expr | None = None
+    body: sp.Expr | None = None
+    claimed_degree: int | None = None
+    operation: str | None = None
+    tags: tuple[str, ...] = ()
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Message:
+    """A bus message ``alpha_0 + alpha_1*label + sum_j alpha_{j+2}*fields[j]``.
+
+    ``label`` names the message kind (``"memory write element"``); ``label_value`` is the numeric label
+    the message carries (None when the layout has no label slot, then fields start at alpha_1);
+    ``fields`` are (name, expression) pairs.
+    """
+
+    label: str
+    label_value: int | None
+    fields: tuple[tuple[str, sp.Expr], ...]
+
+    def field_exprs(self) -> list[sp.Expr]:
+        return [sp.sympify(e) for _, e in self.fields]
+
+
+@dataclass(frozen=True)
+class BusTerm:
+    """What one operation (or chiplet row kind) puts on a bus: ``flag * prod(messages)``.
+
+    ``side`` is ``"request"`` (divides the running product / is subtracted in LogUp) or ``"response"``.
+    ``factors`` names each message factor for the degree report (e.g. ``h_init``, ``m_fmpwrite``).
+    ``multiplicity`` (LogUp only) replaces the flag as numerator when given.
+    """
+
+    name: str
+    side: Literal["request", "response"]
+    flag: sp.Expr
+    messages: tuple[Message, ...]
+    factors: tuple[str, ...] = ()
+    operation: str | None = None
+    multiplicity: sp.Expr | None = None
+    claimed_degree: int | None = None
+    doc: str = ""
+
+    def factor_names(self) -> list[str]:
+        if self.factors:
+            return list(self.factors)
+        return [m.label for m in self.messages]
+
+
+@dataclass(frozen=True)
+class Bus:
+    """A bus: its kind, accumulator column and terms.
+
+    ``initial``/``final`` are the accumulator's boundary values (1 for a balanced running product,
+    0 for a balanced LogUp sum), or public-input symbols.
+    """
+
+    name: str
+    kind: Literal["multiset", "logup"]
+    column: str
+    terms: tuple[BusTerm, ...]
+    claimed_degree: int | None = None
+    initial: sp.Expr = sp.Integer(1)
+    final: sp.Expr = sp.Integer(1)
+    doc: str = ""
+
+    @property
+    def acc(self) -> AuxCell:
+        return AuxCell(self.column, 0)
+
+    def requests(self) -> list[BusTerm]:
+        return [t for t in self.terms if t.side == "request"]
+
+    def responses(self) -> list[BusTerm]:
+        return [t for t in self.terms if t.side == "response"]
+
+
+def message_value(msg: Message, alphas: Sequence[sp.Expr]) -> sp.Expr:
+    """``alpha_0 + alpha_1*label + sum_j alpha_{j+2}*field_j`` (or from alpha_1 without a label)."""
+    out: sp.Expr = alphas[0]
+    k = 1
+    if msg.label_value is not None:
+        out = out + alphas[1] * msg.label_value
+        k = 2
+    for j, e in enumerate(msg.field_exprs()):
+        if k + j >= len(alphas):
+            raise ValueError(f"message {msg.label!r} has more fields than the bus has challenges")
+        out = out + alphas[k + j] * e
+    return out
+
+
+class Air:
+    """An AIR under construction and, once built, its single definition.
+
+    >>> air = Air("fib", "Fibonacci", budget=2)
+    >>> a, b = air.columns("main", ["a", "b"])
+    >>> air.transition("fib_a", a.next - b)
+    """
+
+    def __init__(self, name: str, description: str, budget: int = 9, *, n_challenges: int = 16):
+        self.name = name
+        self.description = description
+        self.budget = budget
+        self._columns: dict[str, Column] = {}
+        self.constraints: list[Constraint] = []
+        self.operations: list[Operation] = []
+        self.buses: list[Bus] = []
+        self.periodic: dict[str, list[int]] = {}
+        self.public_inputs: dict[str, str] = {}
+        self.challenges: list[Challenge] = [Challenge(f"alpha_{i}") for i in range(n_challenges)]
+        self.notes: list[str] = []
+        # Columns that a trace carries but no constraint reads, with why (e.g. hasher state words
+        # whose permutation this model does not constrain). Filled by the model.
+        self.unchecked: dict[str, str] = {}
+
+    # ----------------------------------------------------------------- declaring
+    def column(self, group: str, name: str, doc: str = "") -> Cell:
+        if name in self._columns:
+            raise ValueError(f"{self.name}: column {name!r} declared twice")
+        self._columns[name] = Column(name, group, len(self._columns), doc)
+        return Cell(name, 0)
+
+    def columns(self, group: str, names: Iterable[str]) -> list[Cell]:
+        return [self.column(group, n) for n in names]
+
+    def periodic_column(self, name: str, values: Sequence[int]) -> Periodic:
+        n = len(values)
+        if n == 0 or n & (n - 1):
+            raise ValueError(f"{self.name}: periodic column {name!r} needs a power-of-two cycle, got {n}")
+        self.periodic[name] = [int(v) for v in values]
+        return Periodic(name)
+
+    def public_input(self, name: str, doc: str = "") -> PublicInput:
+        self.public_inputs[name] = doc
+        return PublicInput(name)
+
+    def operation(
+        self, name: str, flag: sp.Expr, opcode: int | None = None, flag_class: str = "", doc: str = ""
+    ) -> Operation:
+        op = Operation(name, sp.sympify(flag), opcode, flag_class, doc)
+        self.operations.append(op)
+        return op
+
+    def constrain(
+        self,
+        name: str,
+        expr: sp.Expr | None = None,
+        *,
+        domain: Domain = "transition",
+        flag: sp.Expr | None = None,
+        body: sp.Expr | None = None,
+        claimed_degree: int | None = None,
+        operation: str | Operation | None = None,
+        tags: Iterable[str] = (),
+        doc: str = "",
+    ) -> Constraint:
+        """Add a constraint: either ``expr``, or ``body`` (optionally gated by ``flag``).
+
+        ``operation`` given as an ``Operation`` supplies its flag when ``flag`` is not given.
+        """
+        if domain not in DOMAINS:
+            raise ValueError(f"{self.name}: constraint {name!r}: unknown domain {domain!r}")
+        if any(c.name == name for c in self.constraints):
+            raise ValueError(f"{self.name}: constraint {name!r} declared twice")
+        op_name = operation.name if isinstance(operation, Operation) else operation
+        if isinstance(operation, Operation) and flag is None and body is not None:
+            flag = operation.flag
+        if expr is None:
+            if body is None:
+                raise ValueError(f"{self.name}: constraint {name!r} needs expr or body")
+            body = sp.sympify(body)
+            expr = body if flag is None else sp.Mul(sp.sympify(flag), body, evaluate=False)
+        elif body is not None or flag is not None:
+            raise ValueError(f"{self.name}: constraint {name!r}: give expr, or flag and body, not both")
+        c = Constraint(
+            name=name,
+            expr=sp.sympify(expr),
+            domain=domain,
+            flag=None if flag is None else sp.sympify(flag),
+            body=body,
+            claimed_degree=claimed_degree,
+            operation=op_name,
+            tags=tuple(tags),
+            doc=doc,
+        )
+        self.constraints.append(c)
+        return c
+
+    def transition(self, name: str, expr: sp.Expr, **kw) -> Constraint:
+        return self.constrain(name, expr, domain="transition", **kw)
+
+    def boundary(self, name: str, expr: sp.Expr, *, last: bool = False, **kw) -> Constraint:
+        return self.constrain(name, expr, domain="last" if last else "first", **kw)
+
+    def bus(self, bus: Bus) -> Bus:
+        if any(b.name == bus.name for b in self.buses):
+            raise ValueError(f"{self.name}: bus {bus.name!r} declared twice")
+        self.buses.append(bus)
+        return bus
+
+    # ----------------------------------------------------------------- reading
+    @property
+    def layout(self) -> list[Column]:
+        return list(self._columns.values())
+
+    @property
+    def column_names(self) -> list[str]:
+        return list(self._columns)
+
+    def col(self, name: str) -> Cell:
+        if name not in self._columns:
+            raise KeyError(f"{self.name}: no column {name!r}")
+        return Cell(name, 0)
+
+    def column_info(self, name: str) -> Column:
+        return self._columns[name]
+
+    def groups(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for c in self._columns.values():
+            out[c.group] = out.get(c.group, 0) + 1
+        return out
+
+    def op(self, name: str) -> Operation:
+        for o in self.operations:
+            if o.name == name:
+                return o
+        raise KeyError(f"{self.name}: no operation {name!r}")
+
+    def constraint(self, name: str) -> Constraint:
+        for c in self.constraints:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name}: no constraint {name!r}")
+
+    def has_constraint(self, name: str) -> bool:
+        return any(c.name == name for c in self.constraints)
+
+    def read_columns(self) -> set[str]:
+        """Names of the main-trace columns some constraint or bus term reads."""
+        seen: set[str] = set()
+        exprs: list[sp.Expr] = [c.expr for c in self.constraints]
+        for b in self.buses:
+            for t in b.terms:
+                exprs.append(t.flag)
+                if t.multiplicity is not None:
+                    exprs.append(t.multiplicity)
+                for m in t.messages:
+                    exprs.extend(m.field_exprs())
+        for e in exprs:
+            for s in sp.sympify(e).free_symbols:
+                if isinstance(s, Cell) and not isinstance(s, AuxCell):
+                    seen.add(s.column)
+        return seen
+
+    def __repr__(self) -> str:
+        return f"Air({self.name!r}, {len(self._columns)} columns, {len(self.constraints)} constraints)"

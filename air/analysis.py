@@ -1,0 +1,264 @@
+"""Degree analysis of a whole AIR: per constraint, per operation and per bus term, against the budget.
+
+This is the symbolic interpreter of an ``Air``: it never evaluates a trace. Its records are what the
+report module prints and what the degree gate compares with a baseline.
+
+* A constraint's ``degree`` is its exact total degree; ``structural_degree`` the no-expansion bound;
+  ``flag_degree``/``body_degree`` when it was written as flag x body.
+* An operation's degree is the highest degree among the constraints gated by it (``operation=`` or a
+  tag ``op:NAME``) and among its bus terms, where a multiset term of degree d gives a bus constraint of
+  degree d + 1 (the accumulator ``b'`` multiplies it). ``body_degree = degree - flag_degree``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from air.air import Air, Constraint
+from air.bus import TermDegree, bus_degree, term_degree
+from air.degree import check_polynomial, exact_degree, structural_degree
+
+__all__ = [
+    "ConstraintDegree",
+    "OperationDegree",
+    "BusDegree",
+    "Analysis",
+    "analyze",
+    "validate",
+    "constraint_ops",
+]
+
+
+@dataclass(frozen=True)
+class ConstraintDegree:
+    name: str
+    domain: str
+    degree: int
+    structural_degree: int
+    flag_degree: int | None
+    body_degree: int | None
+    claimed_degree: int | None
+    operation: str | None
+    tags: tuple[str, ...]
+    budget: int
+
+    @property
+    def over_budget(self) -> bool:
+        return self.degree > self.budget
+
+    @property
+    def claim_differs(self) -> bool:
+        return self.claimed_degree is not None and self.claimed_degree != self.degree
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "domain": self.domain,
+            "degree": self.degree,
+            "structural_degree": self.structural_degree,
+            "flag_degree": self.flag_degree,
+            "body_degree": self.body_degree,
+            "claimed_degree": self.claimed_degree,
+            "tags": list(self.tags),
+        }
+
+
+@dataclass(frozen=True)
+class OperationDegree:
+    name: str
+    opcode: int | None
+    flag_class: str
+    flag_degree: int
+    degree: int | None  # None when nothing is gated by the operation in this model
+    constraints: tuple[str, ...]  # the items reaching ``degree``
+    budget: int
+
+    @property
+    def body_degree(self) -> int | None:
+        return None if self.degree is None else self.degree - self.flag_degree
+
+    @property
+    def headroom(self) -> int | None:
+        return None if self.degree is None else self.budget - self.degree
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "opcode": self.opcode,
+            "flag_degree": self.flag_degree,
+            "body_degree": self.body_degree,
+            "degree": self.degree,
+            "headroom": self.headroom,
+            "constraints": list(self.constraints),
+        }
+
+
+@dataclass(frozen=True)
+class BusDegree:
+    name: str
+    kind: str
+    degree: int
+    claimed_degree: int | None
+    terms: tuple[TermDegree, ...]
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "degree": self.degree,
+            "claimed_degree": self.claimed_degree,
+            "terms": [
+                {
+                    "name": t.name,
+                    "side": t.side,
+                    "operation": t.operation,
+                    "flag_degree": t.flag_degree,
+                    "factors": [n for n, _ in t.factors],
+                    "factor_degrees": [d for _, d in t.factors],
+                    "degree": t.degree,
+                    "claimed_degree": t.claimed_degree,
+                }
+                for t in self.terms
+            ],
+        }
+
+
+@dataclass
+class Analysis:
+    air: Air
+    constraints: list[ConstraintDegree]
+    operations: list[OperationDegree]
+    buses: list[BusDegree]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def budget(self) -> int:
+        return self.air.budget
+
+    @property
+    def max_degree(self) -> int:
+        ds = [c.degree for c in self.constraints] + [b.degree for b in self.buses]
+        return max(ds, default=0)
+
+    def over_budget(self) -> list[str]:
+        """Names of every constraint, bus and bus term whose degree exceeds the budget."""
+        out = [c.name for c in self.constraints if c.over_budget]
+        for b in self.buses:
+            if b.degree > self.budget:
+                out.append(f"bus:{b.name}")
+            for t in b.terms:
+                if t.degree + (1 if b.kind == "multiset" else 0) > self.budget:
+                    out.append(f"bus:{b.name}/{t.name}")
+        return out
+
+    def claim_differences(self) -> list[tuple[str, int, int]]:
+        """(item, claimed, computed) for every constraint, bus or bus term whose claim differs."""
+        out = [(c.name, c.claimed_degree, c.degree) for c in self.constraints if c.claim_differs]
+        for b in self.buses:
+            if b.claimed_degree is not None and b.claimed_degree != b.degree:
+                out.append((f"bus:{b.name}", b.claimed_degree, b.degree))
+            for t in b.terms:
+                if t.claimed_degree is not None and t.claimed_degree != t.degree:
+                    out.append((f"bus:{b.name}/{t.name}", t.claimed_degree, t.degree))
+        return out  # type: ignore[return-value]
+
+    def constraint(self, name: str) -> ConstraintDegree:
+        for c in self.constraints:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def operation(self, name: str) -> OperationDegree:
+        for o in self.operations:
+            if o.name == name:
+                return o
+        raise KeyError(name)
+
+    def bus(self, name: str) -> BusDegree:
+        for b in self.buses:
+            if b.name == name:
+                return b
+        raise KeyError(name)
+
+    def term(self, bus: str, name: str) -> TermDegree:
+        for t in self.bus(bus).terms:
+            if t.name == name:
+                return t
+        raise KeyError(f"{bus}/{name}")
+
+
+def constraint_ops(c: Constraint) -> list[str]:
+    """Operations a constraint is gated by: its ``operation`` and every ``op:NAME`` tag."""
+    ops = [c.operation] if c.operation else []
+    ops += [t[3:] for t in c.tags if t.startswith("op:") and t[3:] not in ops]
+    return ops
+
+
+def validate(air: Air) -> None:
+    """Refuse anything that is not a polynomial, naming the constraint (raises NotPolynomialError)."""
+    for c in air.constraints:
+        check_polynomial(c.expr, f"{air.name}: constraint {c.name!r}")
+    for o in air.operations:
+        check_polynomial(o.flag, f"{air.name}: flag of operation {o.name!r}")
+    for b in air.buses:
+        for t in b.terms:
+            check_polynomial(t.flag, f"{air.name}: bus {b.name!r} term {t.name!r} flag")
+            for m in t.messages:
+                for fname, e in m.fields:
+                    check_polynomial(e, f"{air.name}: bus {b.name!r} term {t.name!r} field {fname!r}")
+
+
+def analyze_constraint(air: Air, c: Constraint) -> ConstraintDegree:
+    fd = bd = None
+    if c.flag is not None and c.body is not None:
+        fd, bd = exact_degree(c.flag), exact_degree(c.body)
+    return ConstraintDegree(
+        name=c.name,
+        domain=c.domain,
+        degree=max(exact_degree(c.expr), 0),
+        structural_degree=structural_degree(c.expr),
+        flag_degree=fd,
+        body_degree=bd,
+        claimed_degree=c.claimed_degree,
+        operation=c.operation,
+        tags=c.tags,
+        budget=air.budget,
+    )
+
+
+def analyze(air: Air) -> Analysis:
+    """Degrees of every constraint, operation and bus term of ``air``."""
+    validate(air)
+    cons = [analyze_constraint(air, c) for c in air.constraints]
+    buses: list[BusDegree] = []
+    for b in air.buses:
+        terms = tuple(term_degree(air, b, t) for t in b.terms)
+        buses.append(BusDegree(b.name, b.kind, bus_degree(air, b), b.claimed_degree, terms))
+
+    per_op: dict[str, list[tuple[str, int]]] = {o.name: [] for o in air.operations}
+    for c, cd in zip(air.constraints, cons):
+        for op in constraint_ops(c):
+            per_op.setdefault(op, []).append((c.name, cd.degree))
+    for b, bd in zip(air.buses, buses):
+        extra = 1 if b.kind == "multiset" else 0
+        for t in bd.terms:
+            if t.operation:
+                per_op.setdefault(t.operation, []).append((f"bus:{b.name}/{t.name}", t.degree + extra))
+
+    ops: list[OperationDegree] = []
+    for o in air.operations:
+        items = per_op.get(o.name, [])
+        top = max((d for _, d in items), default=None)
+        behind = tuple(n for n, d in items if d == top) if top is not None else ()
+        ops.append(
+            OperationDegree(
+                name=o.name,
+                opcode=o.opcode,
+                flag_class=o.flag_class,
+                flag_degree=max(exact_degree(o.flag), 0),
+                degree=top,
+                constraints=behind,
+                budget=air.budget,
+            )
+        )
+    return Analysis(air, cons, ops, buses, list(air.notes))

@@ -1,0 +1,220 @@
+"""Degrees of constraints, and the refusal of what is not a polynomial in the trace columns.
+
+Two degrees are computed for every polynomial:
+
+* the *structural* degree: a walk with ``deg(a+b) = max``, ``deg(a*b) = sum``, ``deg(a**k) = k*deg(a)``,
+  cells 1, challenges/periodic/public inputs/numbers 0. Fast, no expansion; an upper bound.
+* the *exact* total degree in the cells after expansion. Computed without expanding everything: over
+  an integral domain ``deg(f*g) = deg f + deg g``, so only sums can lose degree, and a sum loses degree
+  exactly when the top homogeneous parts of its highest terms cancel. Those top parts are small (the top
+  part of a flag ``prod (1-b_i)`` is one monomial), so they are expanded; only when they do cancel is the
+  whole sum expanded.
+
+``explain`` says how a degree adds up, factor by factor. ``check_polynomial`` refuses a division by a
+column (``1/gate``), a negative or non-integer power, a float, a function call or an undeclared symbol,
+naming the constraint and the sub-expression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import sympy as sp
+
+from air.symbols import Var
+
+__all__ = [
+    "NotPolynomialError",
+    "check_polynomial",
+    "structural_degree",
+    "exact_degree",
+    "explain",
+    "DegreeStep",
+]
+
+
+class NotPolynomialError(ValueError):
+    """The expression is not a polynomial in the declared variables."""
+
+    def __init__(self, where: str, sub: sp.Basic, why: str):
+        self.where = where
+        self.sub = sub
+        self.why = why
+        super().__init__(f"{where}: {why}: `{sp.sstr(sub)}` is not a polynomial in the trace columns")
+
+
+def check_polynomial(expr: sp.Basic, where: str = "expression") -> None:
+    """Raise ``NotPolynomialError`` unless ``expr`` is a polynomial over declared variables.
+
+    Rational number coefficients are accepted (they are field elements: 1/2 is the inverse of 2).
+    """
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, Var):
+            continue
+        if isinstance(node, sp.Symbol):
+            raise NotPolynomialError(where, node, f"undeclared symbol {node.name!r}")
+        if isinstance(node, sp.Float):
+            raise NotPolynomialError(where, node, "a float has no exact field value")
+        if isinstance(node, (sp.Integer, sp.Rational)):
+            continue
+        if node in (sp.zoo, sp.oo, sp.nan, -sp.oo) or isinstance(node, sp.NumberSymbol):
+            raise NotPolynomialError(where, node, "not a field element")
+        if isinstance(node, sp.Pow):
+            base, exp = node.args
+            if not (isinstance(exp, sp.Integer)):
+                raise NotPolynomialError(where, node, "a non-integer power")
+            if exp < 0:
+                if isinstance(base, (sp.Integer, sp.Rational)):
+                    continue  # a constant inverse is a field element
+                if isinstance(base, sp.Symbol):
+                    raise NotPolynomialError(where, node, f"a division by `{sp.sstr(base)}`")
+                raise NotPolynomialError(where, node, f"a division by `{sp.sstr(base)}`")
+            continue
+        if isinstance(node, (sp.Add, sp.Mul)):
+            continue
+        if (
+            isinstance(node, (sp.Function, sp.core.function.AppliedUndef))
+            or callable(getattr(node, "func", None))
+            and not isinstance(node, sp.Tuple)
+        ):
+            raise NotPolynomialError(where, node, f"a function call `{type(node).__name__}`")
+        raise NotPolynomialError(where, node, f"an unsupported term of type {type(node).__name__}")
+
+
+@lru_cache(maxsize=200_000)
+def structural_degree(expr: sp.Basic) -> int:
+    """Degree by structure: sum over a product, max over a sum. Assumes ``check_polynomial`` passed."""
+    if isinstance(expr, Var):
+        return expr.degree
+    if expr.is_Number:
+        return 0
+    if isinstance(expr, sp.Add):
+        return max(structural_degree(a) for a in expr.args)
+    if isinstance(expr, sp.Mul):
+        return sum(structural_degree(a) for a in expr.args)
+    if isinstance(expr, sp.Pow):
+        base, exp = expr.args
+        if isinstance(exp, sp.Integer) and exp >= 0:
+            return int(exp) * structural_degree(base)
+        if base.is_Number:
+            return 0
+    if isinstance(expr, sp.Symbol):
+        raise NotPolynomialError("expression", expr, f"undeclared symbol {expr.name!r}")
+    raise NotPolynomialError("expression", expr, "not a polynomial")
+
+
+def _cells(expr: sp.Basic) -> list[sp.Symbol]:
+    return sorted((s for s in expr.free_symbols if isinstance(s, Var) and s.degree > 0), key=str)
+
+
+def _poly_degree(expr: sp.Basic) -> int:
+    gens = _cells(expr)
+    if not gens:
+        return 0 if sp.expand(expr) != 0 else -1
+    p = sp.Poly(expr, *gens)
+    if p.is_zero:
+        return -1
+    return int(p.total_degree())
+
+
+@lru_cache(maxsize=100_000)
+def _top(expr: sp.Basic) -> tuple[int, sp.Expr]:
+    """(exact degree, top homogeneous part) of ``expr``; degree -1 for the zero polynomial."""
+    if isinstance(expr, Var):
+        return (expr.degree, expr) if expr.degree > 0 else (0, expr)
+    if expr.is_Number:
+        return (-1, sp.Integer(0)) if expr == 0 else (0, expr)
+    if isinstance(expr, sp.Mul):
+        deg, top = 0, sp.Integer(1)
+        for a in expr.args:
+            d, t = _top(a)
+            if d < 0:
+                return (-1, sp.Integer(0))
+            deg += d
+            top = top * t
+        return deg, top
+    if isinstance(expr, sp.Pow):
+        base, exp = expr.args
+        if base.is_Number:
+            return (0, expr)
+        d, t = _top(base)
+        if d < 0:
+            return (-1, sp.Integer(0))
+        return d * int(exp), t ** int(exp)
+    if isinstance(expr, sp.Add):
+        parts = [_top(a) for a in expr.args]
+        d = max(p[0] for p in parts)
+        if d < 0:
+            return (-1, sp.Integer(0))
+        tops = [t for (dd, t) in parts if dd == d]
+        top = tops[0] if len(tops) == 1 else sp.expand(sp.Add(*tops))
+        if top != 0:
+            return d, top
+        # The highest parts cancel: fall back to a full expansion of this sum.
+        full = sp.expand(expr)
+        dd = _poly_degree(full)
+        if dd < 0:
+            return (-1, sp.Integer(0))
+        gens = _cells(full)
+        if not gens:
+            return 0, full
+        p = sp.Poly(full, *gens)
+        top_terms = [sp.Mul(c, *[g**k for g, k in zip(gens, m)]) for m, c in p.terms() if sum(m) == dd]
+        return dd, sp.Add(*top_terms)
+    raise NotPolynomialError("expression", expr, "not a polynomial")
+
+
+def exact_degree(expr: sp.Basic) -> int:
+    """Total degree in the cells after expansion (cancellation detected); -1 for the zero polynomial."""
+    return _top(sp.sympify(expr))[0]
+
+
+@dataclass
+class DegreeStep:
+    """One line of an explanation: a sub-expression, its degree and how it was obtained."""
+
+    depth: int
+    expr: sp.Expr
+    degree: int
+    rule: str
+    children: list[DegreeStep] = field(default_factory=list)
+
+    def lines(self, max_depth: int = 4, width: int = 70) -> list[str]:
+        text = sp.sstr(self.expr)
+        if len(text) > width:
+            text = text[: width - 3] + "..."
+        out = [f"{'  ' * self.depth}{self.degree:>2}  {text}   [{self.rule}]"]
+        if self.depth < max_depth:
+            for c in self.children:
+                out.extend(c.lines(max_depth, width))
+        return out
+
+
+def explain(expr: sp.Basic, depth: int = 0, names: dict[sp.Basic, str] | None = None) -> DegreeStep:
+    """How the structural degree of ``expr`` adds up: a tree of factors and summands.
+
+    ``names`` maps known sub-expressions (flags, messages) to a display name so that a product
+    reads ``f_call(4) * h_init(1) * m_fmpwrite(1)`` rather than the expanded polynomial.
+    """
+    names = names or {}
+    d = structural_degree(expr)
+    if expr in names:
+        return DegreeStep(depth, sp.Symbol(names[expr]), d, "named")
+    if isinstance(expr, Var):
+        return DegreeStep(depth, expr, d, expr.kind)
+    if expr.is_Number:
+        return DegreeStep(depth, expr, 0, "constant")
+    if isinstance(expr, sp.Mul):
+        kids = [explain(a, depth + 1, names) for a in expr.args]
+        rule = "product: " + " + ".join(str(k.degree) for k in kids) + f" = {d}"
+        return DegreeStep(depth, expr, d, rule, kids)
+    if isinstance(expr, sp.Add):
+        kids = [explain(a, depth + 1, names) for a in expr.args]
+        rule = "sum: max(" + ", ".join(str(k.degree) for k in kids) + f") = {d}"
+        return DegreeStep(depth, expr, d, rule, kids)
+    if isinstance(expr, sp.Pow):
+        base, exp = expr.args
+        kid = explain(base, depth + 1, names)
+        return DegreeStep(depth, expr, d, f"power: {exp} x {kid.degree} = {d}", [kid])
+    return DegreeStep(depth, expr, d, type(expr).__name__)

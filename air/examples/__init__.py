@@ -1,0 +1,1 @@
+"""Small example AIRs that exercise the engine before any real VM model."""
