@@ -1,0 +1,243 @@
+"""Check a trace against an AIR over Goldilocks, vectorized over whole columns.
+
+Domains: a transition constraint ``C(x, x')`` is checked on rows ``0 .. n-2`` (``x`` = row i,
+``x'`` = row i+1); ``first`` on row 0; ``last`` on row n-1.
+
+Zero test: a field has no zero divisors, so ``flag * body = 0`` exactly when ``flag = 0`` or
+``body = 0``. The checker evaluates every distinct flag once (one shared program), then evaluates
+the bodies gated by a flag only on the rows where that flag is nonzero (a gather), and reports
+a row as failing when both are nonzero. Constraints without a flag are evaluated on every row.
+Rows are processed in chunks of 2^16 to keep temporaries in cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+
+from air import field as F
+from air.air import Air, Constraint
+from air.compile import Program, eval_int
+from air.symbols import AuxCell, Cell, Periodic, PublicInput
+from air.trace import Trace, TraceError
+
+__all__ = [
+    "ConstraintFailures",
+    "CheckResult",
+    "check",
+    "cell_values",
+    "constraint_value",
+    "active_operations",
+    "row_env",
+]
+
+CHUNK = 1 << 16
+
+
+@dataclass
+class ConstraintFailures:
+    constraint: str
+    domain: str
+    rows: np.ndarray
+
+
+@dataclass
+class CheckResult:
+    air: str
+    n_rows: int
+    failures: list[ConstraintFailures] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def total_failures(self) -> int:
+        return sum(len(f.rows) for f in self.failures)
+
+
+def _scalar_env(air: Air, trace: Trace, challenges: dict[str, int] | None) -> dict[str, np.ndarray]:
+    env: dict[str, np.ndarray] = {}
+    ch = challenges or {}
+    for c in air.challenges:
+        env[c.name] = np.array(int(ch.get(c.name, 0)) % F.P, dtype=np.uint64)
+    return env
+
+
+def _needed_publics(air: Air, cons: list[Constraint], trace: Trace) -> dict[str, np.ndarray]:
+    env: dict[str, np.ndarray] = {}
+    for c in cons:
+        for s in c.expr.free_symbols:
+            if isinstance(s, PublicInput):
+                if s.name not in trace.public_inputs:
+                    raise TraceError(
+                        f"{trace.source}: public input {s.name!r} (read by constraint {c.name!r}) is missing"
+                    )
+                env[s.name] = np.array(int(trace.public_inputs[s.name]), dtype=np.uint64)
+    return env
+
+
+def _column_env(air: Air, trace: Trace, inputs: set[str], rows: np.ndarray | slice) -> dict[str, np.ndarray]:
+    """Arrays for every cell name in ``inputs`` at ``rows`` (x' reads row i+1, wrapping)."""
+    env: dict[str, np.ndarray] = {}
+    n = trace.n_rows
+    for name in inputs:
+        if name.endswith("'"):
+            col = name[:-1]
+            shift = 1
+        else:
+            col, shift = name, 0
+        if col in air.periodic:
+            cyc = np.array(air.periodic[col], dtype=np.uint64)
+            idx = np.arange(n)[rows] if isinstance(rows, slice) else rows
+            env[name] = cyc[idx % len(cyc)]
+            continue
+        if col not in trace.columns:
+            continue  # a challenge or public input, bound elsewhere
+        data = trace.columns[col]
+        if shift == 0:
+            env[name] = data[rows]
+        elif isinstance(rows, slice):
+            start, stop = rows.start or 0, rows.stop if rows.stop is not None else n
+            if stop < n:
+                env[name] = data[start + 1 : stop + 1]
+            else:
+                env[name] = np.concatenate([data[start + 1 : n], data[:1]])
+        else:
+            env[name] = data[(rows + 1) % n]
+    return env
+
+
+def _nonzero(v: np.ndarray, length: int) -> np.ndarray:
+    if v.ndim == 0:
+        return np.full(length, bool(v != 0))
+    return v != 0
+
+
+def _check_columns(air: Air, trace: Trace, cons: list[Constraint]) -> None:
+    for c in cons:
+        for s in c.expr.free_symbols:
+            if isinstance(s, AuxCell):
+                continue
+            if isinstance(s, Cell) and s.column not in trace.columns and s.column not in air.periodic:
+                raise TraceError(f"{trace.source}: column {s.column!r} (read by {c.name!r}) is missing")
+
+
+def check(air: Air, trace: Trace, challenges: dict[str, int] | None = None) -> CheckResult:
+    """Every failing row of every constraint of ``air`` on ``trace``."""
+    cons = [c for c in air.constraints if not any(isinstance(s, AuxCell) for s in c.expr.free_symbols)]
+    _check_columns(air, trace, cons)
+    n = trace.n_rows
+    scal = _scalar_env(air, trace, challenges) | _needed_publics(air, cons, trace)
+    fails: dict[str, list[np.ndarray]] = {c.name: [] for c in cons}
+
+    # Boundary constraints: one row each, with Python ints (exact and cheap).
+    for c in cons:
+        if c.domain in ("first", "last"):
+            row = 0 if c.domain == "first" else n - 1
+            if constraint_value(air, c.name, trace, row, challenges) != 0:
+                fails[c.name].append(np.array([row], dtype=np.int64))
+
+    trans = [c for c in cons if c.domain == "transition"]
+    gated: dict[sp.Expr, list[Constraint]] = {}
+    plain: list[Constraint] = []
+    for c in trans:
+        if c.flag is not None and c.body is not None:
+            gated.setdefault(c.flag, []).append(c)
+        else:
+            plain.append(c)
+    flags = list(gated)
+    flag_prog = Program(flags) if flags else None
+    plain_prog = Program([c.expr for c in plain]) if plain else None
+    body_progs = {f: Program([c.body for c in gated[f]]) for f in flags}
+
+    last = n - 1  # transition rows are 0 .. n-2
+    for start in range(0, n, CHUNK):
+        stop = min(start + CHUNK, n)
+        rows = slice(start, stop)
+        length = stop - start
+        valid = np.ones(length, dtype=bool)
+        if start <= last < stop:
+            valid[last - start] = False
+        if plain_prog is not None:
+            env = scal | _column_env(air, trace, plain_prog.inputs, rows)
+            for c, v in zip(plain, plain_prog.run(env)):
+                bad = _nonzero(v, length) & valid
+                if bad.any():
+                    fails[c.name].append(np.flatnonzero(bad) + start)
+        if flag_prog is not None:
+            env = scal | _column_env(air, trace, flag_prog.inputs, rows)
+            for f, fv in zip(flags, flag_prog.run(env)):
+                sel = np.flatnonzero(_nonzero(fv, length) & valid)
+                if len(sel) == 0:
+                    continue
+                prog = body_progs[f]
+                benv = scal | _column_env(air, trace, prog.inputs, sel + start)
+                for c, bv in zip(gated[f], prog.run(benv)):
+                    bad = _nonzero(bv, len(sel))
+                    if bad.any():
+                        fails[c.name].append(sel[bad] + start)
+
+    result = CheckResult(air.name, n)
+    for c in cons:
+        if fails[c.name]:
+            rows_ = np.unique(np.concatenate(fails[c.name])).astype(np.int64)
+            result.failures.append(ConstraintFailures(c.name, c.domain, rows_))
+    return result
+
+
+def row_env(air: Air, trace: Trace, row: int, challenges: dict[str, int] | None = None) -> dict[str, int]:
+    """Every variable's value at ``row`` as Python ints: x, x', challenges, periodic, publics."""
+    n = trace.n_rows
+    env: dict[str, int] = {}
+    for name, col in trace.columns.items():
+        env[name] = int(col[row])
+        env[name + "'"] = int(col[(row + 1) % n])
+    for name, cyc in air.periodic.items():
+        env[name] = cyc[row % len(cyc)]
+        env[name + "'"] = cyc[(row + 1) % len(cyc)]
+    for c in air.challenges:
+        env[c.name] = int((challenges or {}).get(c.name, 0))
+    env.update({k: int(v) for k, v in trace.public_inputs.items()})
+    return env
+
+
+def cell_values(air: Air, constraint_name: str, trace: Trace, row: int) -> dict[str, int]:
+    """The value of every cell (``x`` and ``x'``) the constraint reads, at ``row``."""
+    c = air.constraint(constraint_name)
+    env = row_env(air, trace, row)
+    cells = sorted(
+        (s for s in c.expr.free_symbols if isinstance(s, (Cell, Periodic, PublicInput))),
+        key=lambda s: (s.name.rstrip("'"), s.name),
+    )
+    return {s.name: env[s.name] for s in cells if s.name in env}
+
+
+def constraint_value(
+    air: Air, constraint_name: str, trace: Trace, row: int, challenges: dict[str, int] | None = None
+) -> int:
+    """The constraint's value at ``row`` computed with Python ints (independent of the fast path)."""
+    c = air.constraint(constraint_name)
+    env = row_env(air, trace, row, challenges)
+    return eval_int(c.expr, env)
+
+
+def active_operations(air: Air, trace: Trace, rows: np.ndarray) -> list[str | None]:
+    """Name of the operation whose flag is nonzero on each of ``rows`` (None where none is)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    out: list[str | None] = [None] * len(rows)
+    if not air.operations or len(rows) == 0:
+        return out
+    prog = Program([o.flag for o in air.operations])
+    env = _column_env(air, trace, prog.inputs, rows) | _scalar_env(air, trace, None)
+    missing = [i for i in prog.inputs if i not in env]
+    if missing:
+        return out
+    for o, v in zip(air.operations, prog.run(env)):
+        nz = np.flatnonzero(_nonzero(v, len(rows)))
+        for i in nz:
+            if out[i] is None:
+                out[i] = o.name
+    return out
