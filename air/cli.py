@@ -1,0 +1,250 @@
+"""The ``air`` command: degree tables, comparisons, explanations, the degree gate and trace checks.
+
+Exit codes: 0 success; 1 a check or gate found a problem (with a report); 2 bad input (one line on
+stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from air.analysis import analyze
+from air.degree import NotPolynomialError
+from air.registry import AirNotFound, catalog, load_air
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_AIR = "miden-v0.18"
+
+
+class BadInput(Exception):
+    """An expected user error: printed as one line, exit code 2."""
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    from air.gate import BaselineError
+    from air.trace import TraceError
+
+    errs: list[type[BaseException]] = [AirNotFound, NotPolynomialError, TraceError, BaselineError, BadInput]
+    try:
+        from air.miden.executor import ExecutionError  # type: ignore[attr-defined]
+        from air.miden.masm import MasmError  # type: ignore[attr-defined]
+
+        errs += [MasmError, ExecutionError]
+    except ImportError:
+        pass
+    return tuple(errs)
+
+
+def _fail(msg: str) -> None:
+    click.echo(f"air: error: {msg}", err=True)
+    sys.exit(2)
+
+
+def _default_air() -> str:
+    names = [e.name for e in catalog()]
+    return DEFAULT_AIR if DEFAULT_AIR in names else names[0]
+
+
+FORMATS = click.Choice(["table", "json", "markdown"])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """air: design and check the AIR constraints of STARK virtual machines (first: Miden VM)."""
+
+
+@cli.command("airs")
+@click.option(
+    "--columns", "columns_of", metavar="NAME", help="List NAME's columns and whether constraints read them."
+)
+def airs_cmd(columns_of: str | None) -> None:
+    """The AIRs air knows, with a one-line description each."""
+    if columns_of:
+        air = load_air(columns_of)
+        read = air.read_columns()
+        rows = []
+        for c in air.layout:
+            status = "read" if c.name in read else "UNCHECKED"
+            why = air.unchecked.get(c.name, "" if c.name in read else "no constraint or bus reads it")
+            rows.append([c.index, c.name, c.group, status, why])
+        from air.report import table
+
+        click.echo(table(["#", "column", "group", "constraints", "note"], rows))
+        n_un = sum(1 for c in air.layout if c.name not in read)
+        click.echo(f"{len(air.layout)} columns, {n_un} not read by any constraint or bus of {air.name}")
+        return
+    entries = catalog()
+    width = max(len(e.name) for e in entries)
+    for e in entries:
+        click.echo(f"{e.name.ljust(width)}  {e.description}")
+
+
+@cli.command("degrees")
+@click.option("--air", "air_name", default=None, help="AIR name, file.py:OBJECT or module:OBJECT.")
+@click.option("--by", type=click.Choice(["constraint", "op", "bus"]), default="constraint", show_default=True)
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def degrees_cmd(air_name: str | None, by: str, fmt: str) -> None:
+    """The degree table: per constraint, per operation (flag + body) or per bus term."""
+    from air.report import degree_table
+
+    air = load_air(air_name or _default_air())
+    click.echo(degree_table(analyze(air), by=by, fmt=fmt))
+
+
+@cli.command("compare")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def compare_cmd(names: tuple[str, ...], fmt: str) -> None:
+    """Designs side by side: columns, operation and bus-term degrees, what exceeds the budget."""
+    from air.report import compare
+
+    click.echo(compare([analyze(load_air(n)) for n in names], fmt=fmt))
+
+
+@cli.command("explain")
+@click.argument("item")
+@click.option("--air", "air_name", default=None, help="AIR name, file.py:OBJECT or module:OBJECT.")
+def explain_cmd(item: str, air_name: str | None) -> None:
+    """A constraint (or BUS, or BUS/TERM): pretty-printed, LaTeX, and its degree factor by factor."""
+    from air.report import explain_item
+
+    air = load_air(air_name or _default_air())
+    try:
+        click.echo(explain_item(air, item))
+    except KeyError as e:
+        raise BadInput(str(e.args[0])) from e
+
+
+@cli.command("gate")
+@click.option("--air", "air_name", required=True)
+@click.option("--baseline", type=click.Path(dir_okay=False), required=True)
+@click.option("--update", is_flag=True, help="Write the current degrees as the new baseline.")
+def gate_cmd(air_name: str, baseline: str, update: bool) -> None:
+    """Fail (exit 1) when any degree rose above the baseline or exceeds the budget."""
+    from air.gate import compare_to_baseline, read_baseline, write_baseline
+
+    a = analyze(load_air(air_name))
+    if update:
+        write_baseline(a, baseline)
+        click.echo(f"wrote {baseline}: {len(a.constraints)} constraints, {len(a.operations)} operations")
+        return
+    regs = compare_to_baseline(a, read_baseline(baseline))
+    if regs:
+        click.echo(f"degree gate FAILED for {a.air.name} against {baseline}:")
+        for r in regs:
+            click.echo(f"  {r}")
+        sys.exit(1)
+    click.echo(
+        f"degree gate ok for {a.air.name}: max degree {a.max_degree}, budget {a.budget}, no regression"
+    )
+
+
+def _parse_challenges(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(x, 0) for x in text.split(",") if x.strip()]
+    except ValueError as e:
+        raise BadInput(f"--challenges: {text!r} is not a comma-separated list of integers") from e
+
+
+@cli.command("check")
+@click.argument("trace_path", metavar="TRACE", type=click.Path(dir_okay=False))
+@click.option(
+    "--air", "air_name", default=None, help="AIR name (default: the trace's metadata, else miden-v0.18)."
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--max-failures", default=5, show_default=True, help="Rows shown per failing constraint.")
+@click.option("--context", default=2, show_default=True, help="Rows shown around each failure.")
+@click.option("--seed", default=0, show_default=True, help="Seed for the bus challenges.")
+@click.option("--challenges", default=None, help="Bus challenges alpha_0,alpha_1,... instead of --seed.")
+@click.option("--junit", type=click.Path(dir_okay=False), default=None, help="Also write a JUnit XML report.")
+@click.option("--sarif", type=click.Path(dir_okay=False), default=None, help="Also write a SARIF report.")
+@click.option("--no-color", is_flag=True, help="No colour even on a terminal.")
+@click.option("--any-length", is_flag=True, help="Accept a row count that is not a power of two.")
+def check_cmd(
+    trace_path: str,
+    air_name: str | None,
+    fmt: str,
+    max_failures: int,
+    context: int,
+    seed: int,
+    challenges: str | None,
+    junit: str | None,
+    sarif: str | None,
+    no_color: bool,
+    any_length: bool,
+) -> None:
+    """Check TRACE against an AIR: exit 0 if every constraint and bus holds, 1 with a report if not."""
+    from air.diagnose import diagnose, render_text, to_json, to_junit, to_sarif
+    from air.evaluate import check
+    from air.trace import load_trace
+
+    if air_name is None:
+        peek = load_trace(trace_path, None, require_pow2=not any_length)
+        air_name = str(peek.meta.get("air") or _default_air())
+    air = load_air(air_name)
+    trace = load_trace(trace_path, air, require_pow2=not any_length)
+    result = check(air, trace)
+    bus_report = None
+    if air.buses:
+        from air.buscheck import check_buses
+
+        bus_report = check_buses(air, trace, challenges=_parse_challenges(challenges), seed=seed)
+    d = diagnose(air, trace, result, max_failures=max_failures, context=context)
+    ok = d.ok and (bus_report is None or bus_report.ok)
+    if fmt == "json":
+        click.echo(json.dumps(to_json(d, bus_report), indent=2))
+    else:
+        color = sys.stdout.isatty() and not no_color
+        click.echo(render_text(d, bus_report, color=color))
+    if junit:
+        Path(junit).write_text(to_junit(d, air, bus_report))
+    if sarif:
+        Path(sarif).write_text(json.dumps(to_sarif(d, air, bus_report), indent=1))
+    sys.exit(0 if ok else 1)
+
+
+@cli.command("run")
+@click.argument("program", type=click.Path(dir_okay=False))
+@click.option(
+    "--kernel", type=click.Path(dir_okay=False), default=None, help="Kernel module (syscall targets)."
+)
+@click.option("--air", "air_name", default=None, help="Design whose rules and layout to use.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the trace here.")
+def run_cmd(program: str, kernel: str | None, air_name: str | None, output: str | None) -> None:
+    """Run a MASM PROGRAM on the reference executor; print the stack and cycles; export the trace."""
+    try:
+        from air.miden.executor import export, run_program  # type: ignore[attr-defined]
+    except ImportError as e:
+        raise BadInput(f"the reference executor is not available: {e}") from e
+    res = run_program(program, kernel, air_name or _default_air())
+    click.echo(f"stack: {' '.join(str(v) for v in res.stack_outputs)}")
+    click.echo(f"cycles: {res.cycles} (trace rows: {res.n_rows})")
+    if output:
+        export(res, output)
+        click.echo(f"wrote {output}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    errors = _known_errors()
+    try:
+        cli.main(args=argv, prog_name="air", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(2)
+    except click.exceptions.Abort:
+        _fail("aborted")
+    except errors as e:
+        _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    except (OSError, ValueError, KeyError) as e:
+        _fail(f"{type(e).__name__}: {e}")

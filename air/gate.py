@@ -1,0 +1,117 @@
+"""The degree gate: compare an analysis with a committed baseline and name every regression.
+
+A baseline records the degree of every constraint, operation, bus and bus term, and the budget.
+The gate fails when an item's degree rose above its baseline value, or when an item exceeds the
+budget and was not already over budget at that degree in the baseline (so a design that is over
+budget by design is gated against its own baseline: it passes while it does not get worse).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from air.analysis import Analysis
+
+__all__ = [
+    "BaselineError",
+    "Regression",
+    "baseline_of",
+    "compare_to_baseline",
+    "read_baseline",
+    "write_baseline",
+]
+
+
+class BaselineError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Regression:
+    kind: str  # constraint | operation | bus | bus term
+    name: str
+    old: int | None
+    new: int
+    budget: int
+    reason: str
+
+    def __str__(self) -> str:
+        if self.old is None:
+            return f"{self.kind} {self.name}: degree {self.new} exceeds the budget {self.budget} (new item)"
+        if self.new > self.old:
+            over = f", over the budget {self.budget}" if self.new > self.budget else ""
+            return f"{self.kind} {self.name}: degree rose {self.old} -> {self.new} (+{self.new - self.old}){over}"
+        return f"{self.kind} {self.name}: degree {self.new} exceeds the budget {self.budget}"
+
+
+def _items(a: Analysis) -> dict[str, dict[str, int]]:
+    ops = {o.name: o.degree for o in a.operations if o.degree is not None}
+    terms: dict[str, int] = {}
+    extra: dict[str, int] = {}
+    for b in a.buses:
+        e = 1 if b.kind == "multiset" else 0
+        for t in b.terms:
+            terms[f"{b.name}/{t.name}"] = t.degree
+            extra[f"{b.name}/{t.name}"] = e
+    return {
+        "constraints": {c.name: c.degree for c in a.constraints},
+        "operations": ops,  # type: ignore[dict-item]
+        "buses": {b.name: b.degree for b in a.buses},
+        "bus_terms": terms,
+    }
+
+
+def baseline_of(a: Analysis) -> dict[str, Any]:
+    return {"air": a.air.name, "budget": a.budget, **_items(a)}
+
+
+_KINDS = {"constraints": "constraint", "operations": "operation", "buses": "bus", "bus_terms": "bus term"}
+
+
+def compare_to_baseline(a: Analysis, baseline: dict[str, Any]) -> list[Regression]:
+    now = _items(a)
+    out: list[Regression] = []
+    budget = a.budget
+    for section, kind in _KINDS.items():
+        old_items = baseline.get(section, {})
+        for name, new in now[section].items():
+            # a bus term's own degree is compared with the budget through the constraint it sits in
+            effective = new + (1 if section == "bus_terms" and _multiset(a, name) else 0)
+            old = old_items.get(name)
+            old_eff = None if old is None else old + (effective - new)
+            if old is not None and new > old:
+                out.append(Regression(kind, name, old, new, budget, "rose"))
+            elif effective > budget and (old_eff is None or old_eff <= budget):
+                out.append(Regression(kind, name, old, new, budget, "over budget"))
+    return out
+
+
+def _multiset(a: Analysis, term: str) -> bool:
+    bus = term.split("/", 1)[0]
+    try:
+        return a.bus(bus).kind == "multiset"
+    except KeyError:
+        return False
+
+
+def read_baseline(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise BaselineError(f"{p}: no such baseline file (create it with --update)")
+    try:
+        doc = json.loads(p.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BaselineError(f"{p}: not a valid JSON baseline ({e})") from e
+    if not isinstance(doc, dict) or not isinstance(doc.get("constraints"), dict):
+        raise BaselineError(f"{p}: not a degree baseline (no 'constraints' object)")
+    return doc
+
+
+def write_baseline(a: Analysis, path: str | Path) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(baseline_of(a), indent=1, sort_keys=False) + "\n")
+    return p

@@ -1,0 +1,321 @@
+"""Reports: the analysis and check results rendered as text tables, Markdown or JSON.
+
+Pure functions: definition -> analysis -> (this module) -> CLI. Nothing here parses arguments,
+prints or exits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import sympy as sp
+
+from air.air import Air, message_value
+from air.analysis import Analysis
+from air.bus import bus_constraint
+from air.degree import exact_degree, explain, structural_degree
+
+__all__ = [
+    "table",
+    "degree_table",
+    "degrees_json",
+    "compare",
+    "compare_json",
+    "explain_item",
+]
+
+
+def _s(v: Any) -> str:
+    return "-" if v is None else str(v)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "table") -> str:
+    """An aligned plain-text table, or a Markdown table."""
+    cells = [[_s(c) for c in r] for r in rows]
+    if fmt == "markdown":
+        out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+        out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in cells]
+        return "\n".join(out)
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+
+    def line(r: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])
+
+
+def _mark(degree: int | None, budget: int, claimed: int | None = None) -> str:
+    notes = []
+    if degree is not None and degree > budget:
+        notes.append(f"OVER BUDGET by {degree - budget}")
+    if claimed is not None and degree is not None and claimed != degree:
+        notes.append(f"claimed {claimed}")
+    return "; ".join(notes)
+
+
+def degrees_json(a: Analysis, by: str = "constraint") -> dict[str, Any]:
+    doc: dict[str, Any] = {"air": a.air.name, "budget": a.budget}
+    if by == "constraint":
+        doc["constraints"] = [c.to_json() for c in a.constraints]
+    elif by == "op":
+        doc["operations"] = [o.to_json() for o in a.operations]
+    elif by == "bus":
+        doc["buses"] = [b.to_json() for b in a.buses]
+    else:
+        raise ValueError(f"unknown view {by!r}")
+    return doc
+
+
+def _summary(a: Analysis) -> str:
+    over = a.over_budget()
+    diffs = a.claim_differences()
+    return (
+        f"{a.air.name}: max degree {a.max_degree} (budget {a.budget}); "
+        f"{len(over)} over budget{(': ' + ', '.join(over)) if over else ''}; "
+        f"{len(diffs)} claimed degree(s) differ from the computed ones"
+    )
+
+
+def degree_table(a: Analysis, by: str = "constraint", fmt: str = "table") -> str:
+    """The degree table of an analysis, per constraint, per operation or per bus term."""
+    if fmt == "json":
+        return json.dumps(degrees_json(a, by), indent=2)
+    b = a.budget
+    if by == "constraint":
+        headers = ["constraint", "domain", "degree", "structural", "flag", "body", "claimed", "note"]
+        rows = [
+            [
+                c.name,
+                c.domain,
+                c.degree,
+                c.structural_degree,
+                c.flag_degree,
+                c.body_degree,
+                c.claimed_degree,
+                _mark(c.degree, b, c.claimed_degree),
+            ]
+            for c in a.constraints
+        ]
+    elif by == "op":
+        headers = ["operation", "opcode", "class", "flag", "body", "total", "headroom", "highest", "note"]
+        rows = []
+        for o in a.operations:
+            behind = ", ".join(o.constraints[:3]) + (
+                f" (+{len(o.constraints) - 3})" if len(o.constraints) > 3 else ""
+            )
+            rows.append(
+                [
+                    o.name,
+                    o.opcode,
+                    o.flag_class,
+                    o.flag_degree,
+                    o.body_degree,
+                    o.degree,
+                    o.headroom,
+                    behind,
+                    _mark(o.degree, b),
+                ]
+            )
+    elif by == "bus":
+        headers = ["bus", "term", "side", "operation", "flag", "factors", "degree", "claimed", "note"]
+        rows = []
+        for bus in a.buses:
+            rows.append(
+                [
+                    bus.name,
+                    "(constraint)",
+                    "",
+                    "",
+                    "",
+                    "",
+                    bus.degree,
+                    bus.claimed_degree,
+                    _mark(bus.degree, b, bus.claimed_degree),
+                ]
+            )
+            extra = 1 if bus.kind == "multiset" else 0
+            for t in bus.terms:
+                fac = " * ".join(f"{n}({d})" for n, d in t.factors)
+                rows.append(
+                    [
+                        "",
+                        t.name,
+                        t.side,
+                        t.operation,
+                        t.flag_degree,
+                        fac,
+                        t.degree,
+                        t.claimed_degree,
+                        _mark(t.degree + extra, b, t.claimed_degree),
+                    ]
+                )
+    else:
+        raise ValueError(f"unknown view {by!r}")
+    title = f"{a.air.name} — degrees by {by} (budget {b})"
+    body = table(headers, rows, fmt)
+    if fmt == "markdown":
+        return f"## {title}\n\n{body}\n\n{_summary(a)}\n"
+    return f"{title}\n{body}\n{_summary(a)}"
+
+
+def compare_json(analyses: Sequence[Analysis]) -> dict[str, Any]:
+    out = []
+    for a in analyses:
+        out.append(
+            {
+                "air": a.air.name,
+                "description": a.air.description,
+                "columns": {"total": len(a.air.layout), "groups": a.air.groups()},
+                "max_degree": a.max_degree,
+                "budget": a.budget,
+                "over_budget": a.over_budget(),
+                "operations": {o.name: o.degree for o in a.operations},
+                "bus_terms": {f"{bd.name}/{t.name}": t.degree for bd in a.buses for t in bd.terms},
+                "buses": {bd.name: bd.degree for bd in a.buses},
+            }
+        )
+    return {"airs": out}
+
+
+def compare(analyses: Sequence[Analysis], fmt: str = "table") -> str:
+    """Designs side by side: columns, operation degrees, bus term degrees, what exceeds the budget."""
+    if fmt == "json":
+        return json.dumps(compare_json(analyses), indent=2)
+    names = [a.air.name for a in analyses]
+    groups: list[str] = []
+    for a in analyses:
+        for g in a.air.groups():
+            if g not in groups:
+                groups.append(g)
+    rows: list[list[Any]] = []
+    for g in groups:
+        rows.append([f"columns: {g}"] + [a.air.groups().get(g, 0) for a in analyses])
+    rows.append(["columns: total"] + [len(a.air.layout) for a in analyses])
+    rows.append(["max degree"] + [a.max_degree for a in analyses])
+    sections = [table(["", *names], rows, fmt)]
+
+    # Operations whose degree differs somewhere, or that some design lacks or exceeds with.
+    op_names: list[str] = []
+    for a in analyses:
+        for o in a.operations:
+            if o.name not in op_names:
+                op_names.append(o.name)
+    orows = []
+    for n in op_names:
+        vals = []
+        for a in analyses:
+            try:
+                o = a.operation(n)
+                vals.append(o.degree if o.degree is not None else f"({o.flag_degree})")
+            except KeyError:
+                vals.append("absent")
+        if len({str(v) for v in vals}) > 1 or any(
+            isinstance(v, int) and v > a.budget for v, a in zip(vals, analyses)
+        ):
+            orows.append([n] + vals)
+    if orows:
+        sections.append(
+            "operations whose degree differs (flag degree in parentheses where nothing is gated):"
+        )
+        sections.append(table(["operation", *names], orows, fmt))
+    terms: list[str] = []
+    for a in analyses:
+        for bd in a.buses:
+            for t in bd.terms:
+                k = f"{bd.name}/{t.name}"
+                if k not in terms:
+                    terms.append(k)
+    trows = []
+    for k in terms:
+        bname, tname = k.split("/", 1)
+        vals = []
+        for a in analyses:
+            try:
+                vals.append(a.term(bname, tname).degree)
+            except KeyError:
+                vals.append("absent")
+        trows.append([k] + vals)
+    if trows:
+        brows = [
+            [f"bus {bn}"] + [_bus_deg(a, bn) for a in analyses]
+            for bn in dict.fromkeys(bd.name for a in analyses for bd in a.buses)
+        ]
+        sections.append("bus terms (term degree; the bus constraint adds 1 for the accumulator):")
+        sections.append(table(["term", *names], trows + brows, fmt))
+    over = [[a.air.name, ", ".join(a.over_budget()) or "none"] for a in analyses]
+    sections.append("over budget:")
+    sections.append(table(["air", "items over budget"], over, fmt))
+    return "\n\n".join(sections)
+
+
+def _bus_deg(a: Analysis, name: str) -> Any:
+    try:
+        return a.bus(name).degree
+    except KeyError:
+        return "absent"
+
+
+def _names(air: Air) -> dict[sp.Basic, str]:
+    names: dict[sp.Basic, str] = {}
+    for o in air.operations:
+        names.setdefault(o.flag, f"f_{o.name.lower()}")
+    return names
+
+
+def explain_item(air: Air, item: str) -> str:
+    """A constraint (or ``bus`` / ``bus/term``) pretty-printed, as LaTeX, and its degree factor by factor."""
+    names = _names(air)
+    for c in air.constraints:
+        if c.name == item:
+            out = [f"{c.name}  ({c.domain}; {air.name})"]
+            if c.doc:
+                out.append(f"source: {c.doc}")
+            if c.flag is not None and c.body is not None:
+                fname = names.get(c.flag, "flag")
+                out.append(f"flag {fname}: degree {exact_degree(c.flag)}")
+                out.append(sp.pretty(c.flag, use_unicode=True))
+                out.append(f"body: degree {exact_degree(c.body)}")
+                out.append(sp.pretty(c.body, use_unicode=True))
+            else:
+                out.append(sp.pretty(c.expr, use_unicode=True))
+            out.append("LaTeX: " + sp.latex(c.expr))
+            d, sd = exact_degree(c.expr), structural_degree(c.expr)
+            out.append(
+                f"degree {d} (structural {sd}{', cancellation' if d != sd else ''}; "
+                f"budget {air.budget}; claimed {_s(c.claimed_degree)})"
+            )
+            out.append("how it adds up:")
+            out.extend(explain(c.expr, names=names).lines(max_depth=3))
+            return "\n".join(out)
+    bus_name, _, term_name = item.partition("/")
+    for b in air.buses:
+        if b.name != bus_name:
+            continue
+        if not term_name:
+            e = bus_constraint(air, b)
+            lines = [f"bus {b.name} ({b.kind}); accumulator {b.column}", "LaTeX: " + sp.latex(e)]
+            lines.append(f"degree {structural_degree(e)} = 1 (accumulator) + max term degree")
+            for t in b.terms:
+                facs = " + ".join(
+                    f"{n}({exact_degree(message_value(m, air.challenges))})"
+                    for n, m in zip(t.factor_names(), t.messages)
+                )
+                lines.append(f"  {t.side:8} {t.name}: flag {exact_degree(t.flag)} + {facs}")
+            return "\n".join(lines)
+        for t in b.terms:
+            if t.name == term_name:
+                parts = [(names.get(t.flag, f"f_{t.operation or t.name}"), exact_degree(t.flag))]
+                for n, m in zip(t.factor_names(), t.messages):
+                    parts.append((n, exact_degree(message_value(m, air.challenges))))
+                total = sum(d for _, d in parts)
+                lines = [f"bus {b.name}, {t.side} term {t.name} (operation {t.operation})"]
+                lines.append(" * ".join(f"{n}({d})" for n, d in parts) + f" = degree {total}")
+                for m, n in zip(t.messages, t.factor_names()):
+                    fields = ", ".join(f"{k}={sp.sstr(v)}" for k, v in m.fields)
+                    lines.append(f"  {n}: {m.label} [label {_s(m.label_value)}] ({fields})")
+                if b.kind == "multiset":
+                    lines.append(f"in the bus constraint it is multiplied by {b.column}': degree {total + 1}")
+                return "\n".join(lines)
+    raise KeyError(f"{air.name}: no constraint, bus or bus term named {item!r}")
