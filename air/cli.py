@@ -61,9 +61,7 @@ def cli() -> None:
 
 
 @cli.command("airs")
-@click.option(
-    "--columns", "columns_of", metavar="NAME", help="List NAME's columns and whether constraints read them."
-)
+@click.option("--columns", "columns_of", metavar="NAME", help="List NAME's columns and whether constraints read them.")
 def airs_cmd(columns_of: str | None) -> None:
     """The AIRs air knows, with a one-line description each."""
     if columns_of:
@@ -141,9 +139,7 @@ def gate_cmd(air_name: str, baseline: str, update: bool) -> None:
         for r in regs:
             click.echo(f"  {r}")
         sys.exit(1)
-    click.echo(
-        f"degree gate ok for {a.air.name}: max degree {a.max_degree}, budget {a.budget}, no regression"
-    )
+    click.echo(f"degree gate ok for {a.air.name}: max degree {a.max_degree}, budget {a.budget}, no regression")
 
 
 def _parse_challenges(text: str | None) -> list[int] | None:
@@ -157,9 +153,7 @@ def _parse_challenges(text: str | None) -> list[int] | None:
 
 @cli.command("check")
 @click.argument("trace_path", metavar="TRACE", type=click.Path(dir_okay=False))
-@click.option(
-    "--air", "air_name", default=None, help="AIR name (default: the trace's metadata, else miden-v0.18)."
-)
+@click.option("--air", "air_name", default=None, help="AIR name (default: the trace's metadata, else miden-v0.18).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--max-failures", default=5, show_default=True, help="Rows shown per failing constraint.")
 @click.option("--context", default=2, show_default=True, help="Rows shown around each failure.")
@@ -214,9 +208,7 @@ def check_cmd(
 
 @cli.command("run")
 @click.argument("program", type=click.Path(dir_okay=False))
-@click.option(
-    "--kernel", type=click.Path(dir_okay=False), default=None, help="Kernel module (syscall targets)."
-)
+@click.option("--kernel", type=click.Path(dir_okay=False), default=None, help="Kernel module (syscall targets).")
 @click.option("--air", "air_name", default=None, help="Design whose rules and layout to use.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the trace here.")
 def run_cmd(program: str, kernel: str | None, air_name: str | None, output: str | None) -> None:

@@ -143,9 +143,7 @@ def eval_int(e: sp.Basic, env: Mapping[str, int] | Callable[[str], int]) -> int:
         base, exp = e.args
         if base.is_Number:
             return (
-                const_value(e)
-                if not isinstance(exp, sp.Integer) or exp < 0
-                else pow(const_value(base), int(exp), F.P)
+                const_value(e) if not isinstance(exp, sp.Integer) or exp < 0 else pow(const_value(base), int(exp), F.P)
             )
         return pow(eval_int(base, get), int(exp), F.P)
     raise NotPolynomialError("expression", e, f"unsupported node {type(e).__name__}")

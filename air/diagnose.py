@@ -84,9 +84,7 @@ def _render(expr: sp.Expr, cells: dict[str, int]) -> str:
     return f"{sp.sstr(expr)}   with {vals}"
 
 
-def diagnose(
-    air: Air, trace: Trace, result: CheckResult, *, max_failures: int = 5, context: int = 2
-) -> Diagnosis:
+def diagnose(air: Air, trace: Trace, result: CheckResult, *, max_failures: int = 5, context: int = 2) -> Diagnosis:
     opcodes = {o.name: o.opcode for o in air.operations}
     groups: list[FailureGroup] = []
     n = trace.n_rows
@@ -99,13 +97,9 @@ def diagnose(
             if c.domain == "transition"
             else [None] * len(shown_rows)
         )
-        cols = sorted(
-            {s.column for s in c.expr.free_symbols if isinstance(s, Cell) and s.column in trace.columns}
-        )
+        cols = sorted({s.column for s in c.expr.free_symbols if isinstance(s, Cell) and s.column in trace.columns})
         pis = {
-            s.name: int(trace.public_inputs.get(s.name, 0))
-            for s in c.expr.free_symbols
-            if isinstance(s, PublicInput)
+            s.name: int(trace.public_inputs.get(s.name, 0)) for s in c.expr.free_symbols if isinstance(s, PublicInput)
         }
         g = FailureGroup(
             constraint=c.name,
@@ -218,10 +212,7 @@ def to_json(d: Diagnosis, bus_report: Any = None) -> dict[str, Any]:
                         "cells": {k: str(v) for k, v in f.cells.items()},
                         "rendered": f.rendered,
                         "window": [
-                            {
-                                k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v)
-                                for k, v in w.items()
-                            }
+                            {k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in w.items()}
                             for w in f.window
                         ],
                     }

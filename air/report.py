@@ -102,9 +102,7 @@ def degree_table(a: Analysis, by: str = "constraint", fmt: str = "table") -> str
         headers = ["operation", "opcode", "class", "flag", "body", "total", "headroom", "highest", "note"]
         rows = []
         for o in a.operations:
-            behind = ", ".join(o.constraints[:3]) + (
-                f" (+{len(o.constraints) - 3})" if len(o.constraints) > 3 else ""
-            )
+            behind = ", ".join(o.constraints[:3]) + (f" (+{len(o.constraints) - 3})" if len(o.constraints) > 3 else "")
             rows.append(
                 [
                     o.name,
@@ -211,14 +209,10 @@ def compare(analyses: Sequence[Analysis], fmt: str = "table") -> str:
                 vals.append(o.degree if o.degree is not None else f"({o.flag_degree})")
             except KeyError:
                 vals.append("absent")
-        if len({str(v) for v in vals}) > 1 or any(
-            isinstance(v, int) and v > a.budget for v, a in zip(vals, analyses)
-        ):
+        if len({str(v) for v in vals}) > 1 or any(isinstance(v, int) and v > a.budget for v, a in zip(vals, analyses)):
             orows.append([n] + vals)
     if orows:
-        sections.append(
-            "operations whose degree differs (flag degree in parentheses where nothing is gated):"
-        )
+        sections.append("operations whose degree differs (flag degree in parentheses where nothing is gated):")
         sections.append(table(["operation", *names], orows, fmt))
     terms: list[str] = []
     for a in analyses:

@@ -140,9 +140,7 @@ def _check_column(path: Path, name: str, values: np.ndarray) -> np.ndarray:
     big = np.flatnonzero(values >= np.uint64(P))
     if len(big):
         r = int(big[0])
-        raise TraceError(
-            f"{path}: column {name!r} row {r}: value {int(values[r])} is not a field element (>= p)"
-        )
+        raise TraceError(f"{path}: column {name!r} row {r}: value {int(values[r])} is not a field element (>= p)")
     return np.ascontiguousarray(values)
 
 
@@ -208,9 +206,7 @@ def _load_csv(path: Path) -> tuple[dict[str, np.ndarray], dict[str, int], dict[s
             except ValueError as e:
                 raise TraceError(f"{path}: column {header[j]!r} row {r}: {cell!r} is not an integer") from e
             if not 0 <= v < P:
-                raise TraceError(
-                    f"{path}: column {header[j]!r} row {r}: value {v} is not a field element (0 <= v < p)"
-                )
+                raise TraceError(f"{path}: column {header[j]!r} row {r}: value {v} is not a field element (0 <= v < p)")
             data[j].append(v)
     cols = {h: np.array(d, dtype=np.uint64) for h, d in zip(header, data)}
     pis: dict[str, int] = {}

@@ -77,9 +77,7 @@ def stack_machine_air() -> Air:
 
     def rule(opname: str, suffix: str, body: sp.Expr, body_deg: int) -> None:
         fdeg = 7 if OPCODES[opname] < 64 else 6
-        air.constrain(
-            f"{opname}_{suffix}", body=body, operation=air.op(opname), claimed_degree=fdeg + body_deg
-        )
+        air.constrain(f"{opname}_{suffix}", body=body, operation=air.op(opname), claimed_degree=fdeg + body_deg)
 
     def shifts(opname: str, new: list[sp.Expr], ddepth: int) -> None:
         for i, v in enumerate(new):
