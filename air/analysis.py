@@ -242,8 +242,10 @@ def analyze(air: Air) -> Analysis:
     for b, bd in zip(air.buses, buses):
         extra = 1 if b.kind == "multiset" else 0
         for t in bd.terms:
-            if t.operation:
-                per_op.setdefault(t.operation, []).append((f"bus:{b.name}/{t.name}", t.degree + extra))
+            # "JOIN+SPLIT" names every operation a shared-flag term serves
+            for op in (t.operation or "").split("+"):
+                if op:
+                    per_op.setdefault(op, []).append((f"bus:{b.name}/{t.name}", t.degree + extra))
 
     ops: list[OperationDegree] = []
     for o in air.operations:

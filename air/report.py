@@ -146,7 +146,9 @@ def degree_table(a: Analysis, by: str = "constraint", fmt: str = "table") -> str
                         fac,
                         t.degree,
                         t.claimed_degree,
-                        _mark(t.degree + extra, b, t.claimed_degree),
+                        "; ".join(
+                            x for x in (_mark(t.degree + extra, b), _mark(t.degree, 10**9, t.claimed_degree)) if x
+                        ),
                     ]
                 )
     else:
