@@ -134,8 +134,6 @@ def build(d: Design) -> Air:
     clk, ctx = b["clk"], b["ctx"]
     s = [b[f"s{i}"] for i in range(16)]
     h = [b[f"h{i}"] for i in range(8)]
-    a = b["addr"]
-
     # --- operations ---------------------------------------------------------------------------
     f: dict[str, sp.Expr] = {}
     for name, code in sorted(d.opcodes.items(), key=lambda kv: kv[1]):
@@ -652,7 +650,7 @@ def _chiplets_bus(b: _Builder, f: dict[str, sp.Expr], d: Design) -> None:
             "u_end",
             "request",
             f["END"],
-            (_hasher_msg("hasher return hash (h_res)", L.HASHER_RETURN_HASH, a + 7, h[:4] + [sp.Integer(0)] * 4),),
+            (_hasher_msg("hasher return hash (h_res)", L.HASHER_RETURN_HASH, a + 7, h_res_rate),),
             ("h_res",),
             "END",
             claimed_degree=5,
