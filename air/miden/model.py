@@ -645,6 +645,7 @@ def _chiplets_bus(b: _Builder, f: dict[str, sp.Expr], d: Design) -> None:
             doc=docf,
         )
     )
+    h_res_rate = h[:4] + [sp.Integer(0)] * 4
     terms.append(
         BusTerm(
             "u_end",
