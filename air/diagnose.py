@@ -140,10 +140,14 @@ def _paint(text: str, code: str, color: bool) -> str:
 def render_text(d: Diagnosis, bus_report: Any = None, color: bool = False) -> str:
     out: list[str] = []
     if d.ok and (bus_report is None or bus_report.ok):
-        return _paint(
-            f"OK: {d.trace} satisfies every constraint of {d.air} ({d.n_constraints} constraints, {d.n_rows} rows)",
-            "32",
-            color,
+        buses = "" if bus_report is None else "\n" + bus_report.render()
+        return (
+            _paint(
+                f"OK: {d.trace} satisfies every constraint of {d.air} ({d.n_constraints} constraints, {d.n_rows} rows)",
+                "32",
+                color,
+            )
+            + buses
         )
     if not d.ok:
         out.append(

@@ -1,0 +1,86 @@
+"""Bus balance: exact unmatched messages with row and operation, and the running product checked
+against an independent Python-int computation."""
+
+import numpy as np
+import pytest
+
+from air.air import Air, Bus, BusTerm, Message
+from air.buscheck import challenges_from_seed, check_buses
+from air.trace import Trace
+
+P = 2**64 - 2**32 + 1
+
+
+def toy() -> Air:
+    air = Air("toy-mem", "requests and responses of (addr, value)", budget=9, n_challenges=4)
+    op_w, is_resp, addr, val = air.columns("main", ["op_write", "is_resp", "addr", "val"])
+    air.operation("WRITE", op_w, 1)
+    req = Message("memory write", 4, (("addr", addr), ("value", val)))
+    resp = Message("memory access", 4, (("addr", addr), ("value", val)))
+    air.bus(Bus("mem", "multiset", "b", (
+        BusTerm("u_write", "request", op_w, (req,), ("m_write",), "WRITE"),
+        BusTerm("v_mem", "response", is_resp, (resp,), ("v_mem",), None),
+    )))  # fmt: skip
+    return air
+
+
+def toy_trace() -> dict[str, np.ndarray]:
+    # rows 0-3 write (addr, value); rows 4-7 the memory answers them in another order; row 8+ idle
+    n = 16
+    cols = {k: np.zeros(n, dtype=np.uint64) for k in ("op_write", "is_resp", "addr", "val")}
+    writes = [(10, 100), (11, 111), (10, 5), (2**32 - 2, 2**31)]
+    for i, (a, v) in enumerate(writes):
+        cols["op_write"][i], cols["addr"][i], cols["val"][i] = 1, a, v
+    for i, (a, v) in enumerate(reversed(writes)):
+        cols["is_resp"][4 + i], cols["addr"][4 + i], cols["val"][4 + i] = 1, a, v
+    return cols
+
+
+def test_honest_trace_balances() -> None:
+    air = toy()
+    rep = check_buses(air, Trace(toy_trace(), 16), seed=3)
+    assert rep.ok and rep.buses[0].final == 1 and rep.buses[0].messages == 8
+
+
+def test_removed_response_is_named() -> None:
+    air = toy()
+    cols = toy_trace()
+    cols["is_resp"][4] = 0  # the answer to the write of (2^32 - 2, 2^31) at row 3
+    rep = check_buses(air, Trace(cols, 16), seed=3)
+    assert not rep.ok
+    (u,) = rep.buses[0].unmatched
+    assert (u.side, u.row, u.operation, u.label) == ("request", 3, "WRITE", "memory write")
+    assert dict(u.fields) == {"addr": 2**32 - 2, "value": 2**31}
+    assert "memory write addr=4294967294 value=2147483648, requested by WRITE at row 3, no response" in u.describe()
+    assert rep.buses[0].totals["memory write"]["request"] == 4
+    assert rep.buses[0].totals["memory access"]["response"] == 3
+
+
+def test_running_product_matches_python_ints() -> None:
+    air = toy()
+    cols = toy_trace()
+    cols["val"][5] = 7  # now unbalanced: the product is not 1
+    ch = challenges_from_seed(air, 9)
+    rep = check_buses(air, Trace(cols, 16), challenges=ch)
+    acc = 1
+    for i in range(15):
+        msg = (ch[0] + ch[1] * 4 + ch[2] * int(cols["addr"][i]) + ch[3] * int(cols["val"][i])) % P
+        if cols["op_write"][i]:
+            acc = acc * pow(msg, P - 2, P) % P
+        if cols["is_resp"][i]:
+            acc = acc * msg % P
+    assert rep.buses[0].final == acc != 1
+    sides = sorted(u.side for u in rep.buses[0].unmatched)
+    assert sides == ["request", "response"]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_report_renders(seed) -> None:
+    air = toy()
+    cols = toy_trace()
+    cols["is_resp"][6] = 0
+    rep = check_buses(air, Trace(cols, 16), seed=seed)
+    text = rep.render()
+    assert "NOT balanced" in text and "no response" in text and "totals memory write: 4 requested" in text
+    doc = rep.unmatched_json()
+    assert doc[0]["row"] == 1 and doc[0]["fields"] == {"addr": "11", "value": "111"}
