@@ -52,7 +52,8 @@ def main() -> None:
     t0 = time.perf_counter()
     cols, pis = stack_machine_trace(n, seed=1)
     print(
-        f"stack-machine AIR: {len(air.constraints)} constraints, {n} rows (trace built in {time.perf_counter() - t0:.1f} s)"
+        f"stack-machine AIR: {len(air.constraints)} constraints, {n} rows "
+        f"(trace built in {time.perf_counter() - t0:.1f} s)"
     )
     trace = Trace(cols, n, pis)
 

@@ -61,5 +61,5 @@ def test_compiled_program_matches_python_ints(sm) -> None:
     got = Program(exprs).run(env)
     for e, v in zip(exprs, got):
         for i in range(0, n, 7):
-            want = eval_int(e, lambda k: int(env[k][i]))
+            want = eval_int(e, {k: int(col[i]) for k, col in env.items()})
             assert int(np.broadcast_to(v, (n,))[i]) == want
