@@ -82,6 +82,17 @@ MEM = {
     "d_inv": "chip16",
     "f_scw": "chip17",
 }
+# Hasher view, simplified: the model does not constrain the permutation; a hasher row with chip1 = 1
+# answers one request with the message held in its columns (the real chiplet derives the label from its
+# selectors and periodic columns and the address from the row index; here both are columns).
+HASHER = {
+    "s0": "chip0",
+    "responds": "chip1",
+    "state": [f"chip{i}" for i in range(4, 16)],
+    "node_index": "chip16",
+    "label": "chip17",
+    "addr": "chip18",
+}
 KROM = {
     "s0": "chip0",
     "s1": "chip1",
