@@ -201,7 +201,8 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
         "response": [],
     }
     width = 1 + max((len(m.fields) for t in bus.terms for m in t.messages), default=0)
-    totals: dict[str, dict[str, int]] = {}
+    totals: dict[int, dict[str, int]] = {}
+    label_names: dict[int, str] = {}
     req_val = np.ones(n - 1, dtype=np.uint64)
     resp_val = np.ones(n - 1, dtype=np.uint64)
     logup = np.zeros(n - 1, dtype=np.uint64)
@@ -225,8 +226,13 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
                 names = names[1:]
             keys[t.side].append(np.repeat(key, weights.astype(np.int64), axis=0))
             meta[t.side].append((sel, weights, m.label, names, t.operation))
-            tot = totals.setdefault(m.label, {"request": 0, "response": 0})
-            tot[t.side] += int(weights.sum())
+            # totals per numeric label (requests and responses of one label name it differently)
+            for code in np.unique(key[:, 0]):
+                name = label_names.setdefault(int(code), m.label if t.side == "request" else "")
+                if not name and t.side == "request":
+                    label_names[int(code)] = m.label
+                tot = totals.setdefault(int(code), {"request": 0, "response": 0})
+                tot[t.side] += int(weights[key[:, 0] == code].sum())
         mvals = _eval_rows(air, trace, [message_value(m, alphas) for m in t.messages], sel, scal)
         if bus.kind == "multiset":
             prod = mvals[0]
@@ -240,6 +246,7 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
             contrib = F.mul(fv[sel], _batch_inverse(mvals[0]))
             logup[sel] = F.add(logup[sel], contrib) if t.side == "response" else F.sub(logup[sel], contrib)
     unmatched = _unmatched(bus, keys, meta)
+    named = {f"{label_names.get(c) or 'label'} (label {c})": v for c, v in sorted(totals.items())}
     n_msgs = sum(len(k) for side in keys.values() for k in side)
     # running product / sum over all transition rows
     if bus.kind == "multiset":
@@ -248,7 +255,7 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
     else:
         acc = _prefix_sum(logup, int(_const(bus.initial, trace)))
     final = int(acc[-1])
-    return BusResult(bus.name, bus.kind, final, int(_const(bus.final, trace)), n_msgs, unmatched, totals)
+    return BusResult(bus.name, bus.kind, final, int(_const(bus.final, trace)), n_msgs, unmatched, named)
 
 
 def _unmatched(bus: Bus, keys: dict, meta: dict) -> list[UnmatchedMessage]:

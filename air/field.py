@@ -50,6 +50,11 @@ def is_canonical(a: np.ndarray) -> bool:
 
 
 def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):  # wrapping is intended (0-d operands would warn)
+        return _add(a, b)
+
+
+def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     s = a + b
     c = ((s < a) | (s >= _P)).astype(np.uint64)
     s -= c * _P  # wraps: (a + b - 2^64) - (p - 2^64) when the sum carried
@@ -57,6 +62,11 @@ def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def sub(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return _sub(a, b)
+
+
+def _sub(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     d = a - b
     d += (a < b).astype(np.uint64) * _P
     return d
@@ -68,6 +78,11 @@ def neg(a: np.ndarray) -> np.ndarray:
 
 
 def mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return _mul(a, b)
+
+
+def _mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=np.uint64)
     b = np.asarray(b, dtype=np.uint64)
     a_lo = a & _M32

@@ -52,8 +52,7 @@ def test_removed_response_is_named() -> None:
     assert (u.side, u.row, u.operation, u.label) == ("request", 3, "WRITE", "memory write")
     assert dict(u.fields) == {"addr": 2**32 - 2, "value": 2**31}
     assert "memory write addr=4294967294 value=2147483648, requested by WRITE at row 3, no response" in u.describe()
-    assert rep.buses[0].totals["memory write"]["request"] == 4
-    assert rep.buses[0].totals["memory access"]["response"] == 3
+    assert rep.buses[0].totals["memory write (label 4)"] == {"request": 4, "response": 3}
 
 
 def test_running_product_matches_python_ints() -> None:
@@ -81,6 +80,10 @@ def test_report_renders(seed) -> None:
     cols["is_resp"][6] = 0
     rep = check_buses(air, Trace(cols, 16), seed=seed)
     text = rep.render()
-    assert "NOT balanced" in text and "no response" in text and "totals memory write: 4 requested" in text
+    assert (
+        "NOT balanced" in text
+        and "no response" in text
+        and "totals memory write (label 4): 4 requested, 3 answered" in text
+    )
     doc = rep.unmatched_json()
     assert doc[0]["row"] == 1 and doc[0]["fields"] == {"addr": "11", "value": "111"}

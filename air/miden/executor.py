@@ -217,17 +217,13 @@ class VM:
             self.push(o.imm)
         elif name == "NOOP":
             pass
-        elif name == "ADD":
-            a, b = self.pop(), self.pop()
-            self.push(a + b)
-        elif name == "MUL":
-            a, b = self.pop(), self.pop()
-            self.push(a * b)
+        elif name in ("ADD", "MUL", "EQ"):  # left shift by one: s0' = s0 op s1
+            a, b = s[0], s[1]
+            self.pop()
+            r = (a + b) if name == "ADD" else (a * b) if name == "MUL" else int(a == b)
+            self.stack[0] = r % P
         elif name == "NEG":
             s[0] = (-s[0]) % P
-        elif name == "EQ":
-            a, b = self.pop(), self.pop()
-            self.push(1 if a == b else 0)
         elif name == "ASSERT":
             if s[0] != 1:
                 raise ExecutionError(f"assertion failed ({o.src or 'assert'}): top of the stack is {s[0]}")
@@ -598,7 +594,7 @@ def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
     calls: dict[Word, int] = {}
     for d in vm.krom_calls:
         calls[d] = calls.get(d, 0) + 1
-    for d in vm.prog.kernel.values():
+    for d in dict.fromkeys(vm.prog.kernel.values()):  # two procedures may share a body and a digest
         for j in range(1 + calls.get(d, 0)):
             for c in ("s0", "s1", "s2", "s3"):
                 put(k[c], row, 1)
