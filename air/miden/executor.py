@@ -7,9 +7,11 @@ the rules of a design:
   fn_hash = callee; SYSCALL sets ctx = 0, fmp = 2^31, in_syscall = 1; END restores
   (processor/src/system/mod.rs at v0.18.0). CALL, DYNCALL or SYSCALL inside a syscall is an
   execution error (PR #1680), and CALLER outside one.
-* ``miden-v0.18-permissive``: the same, but call-in-syscall is let through (to show what breaks).
+* ``miden-v0.18-permissive``: the same, but call-in-syscall is let through (to show what breaks). As in
+  the v0.18 processor, CALL/DYNCALL do not clear in_syscall (they could not run inside a syscall there),
+  so a callee of a kernel procedure still counts as "in a syscall".
 * ``miden-sys-fmp``: FMPUPDATE/FMPADD use sys_fmp when in_kernel; in_kernel is 1 in context 0, 0 after
-  CALL/DYNCALL, 1 after SYSCALL, restored at END; SYSCALL leaves fmp alone.
+  CALL/DYNCALL, 1 after SYSCALL, restored at END; SYSCALL leaves fmp alone; CALLER needs in_kernel = 1.
 * ``miden-v0.19`` (and ``miden-fnhash-mem*``): fmp lives at FMP_ADDR of each context's memory;
   CALL/DYNCALL write FMP_INIT there through the chiplets bus (fnhash-mem designs also write fn_hash at
   FN_HASH_ADDR, and CALLER reads it); calls and syscalls are allowed anywhere.
@@ -266,6 +268,9 @@ class VM:
         elif name == "CALLER":
             if self.v18 and not self.in_syscall:
                 raise ExecutionError(f"{o.src or 'caller'}: caller is only allowed inside a syscall in v0.18")
+            if self.sysfmp and not self.flag:
+                # seed discussion: in_syscall becomes in_kernel, and caller keeps its check on it
+                raise ExecutionError(f"{o.src or 'caller'}: caller is only allowed in the kernel (in_kernel = 1)")
             fh = self.fn_hash
             if self.fnhash_mem:
                 w = self.mem_read(self.ctx, L.FN_HASH_ADDR, True)

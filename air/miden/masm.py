@@ -162,7 +162,7 @@ def parse(text: str, path: str = "<input>") -> Module:
         t = at or (toks[pos] if pos < len(toks) else ("", toks[-1][1] if toks else 1, 1))
         return MasmError(f"{path}:{t[1]}:{t[2]}: {msg}")
 
-    def body(closers: tuple[str, ...]) -> tuple[list[Instr], str]:
+    def body(closers: tuple[str, ...], opener: tuple[str, int, int]) -> tuple[list[Instr], str]:
         nonlocal pos
         out: list[Instr] = []
         while pos < len(toks):
@@ -172,16 +172,17 @@ def parse(text: str, path: str = "<input>") -> Module:
                 return out, tok
             pos += 1
             if tok in ("if.true", "while.true") or tok.startswith("repeat."):
-                first, closer = body(("else", "end") if tok == "if.true" else ("end",))
+                first, closer = body(("else", "end") if tok == "if.true" else ("end",), (tok, ln, col))
                 other: list[Instr] | None = None
                 if closer == "else":
-                    other, _ = body(("end",))
+                    other, _ = body(("end",), (tok, ln, col))
                 out.append(Instr(tok, ln, col, first, other))
             elif tok in ("begin", "proc", "export") or tok.startswith(("proc.", "export.")):
                 raise err(f"unexpected {tok!r} inside a block (missing 'end'?)", (tok, ln, col))
             else:
                 out.append(Instr(tok, ln, col))
-        raise err(f"missing {' or '.join(repr(c) for c in closers)} at end of file")
+        wanted = " or ".join(repr(c) for c in closers)
+        raise err(f"{opener[0]!r} is never closed: missing {wanted} before the end of file", opener)
 
     procs: dict[str, ProcDef] = {}
     main: list[Instr] | None = None
@@ -191,7 +192,7 @@ def parse(text: str, path: str = "<input>") -> Module:
         if tok == "begin":
             if main is not None:
                 raise err("a second 'begin' block", (tok, ln, col))
-            main, _ = body(("end",))
+            main, _ = body(("end",), (tok, ln, col))
         elif tok.startswith(("proc.", "export.")):
             parts = tok.split(".")
             if len(parts) not in (2, 3) or not parts[1]:
@@ -202,7 +203,7 @@ def parse(text: str, path: str = "<input>") -> Module:
                 raise err(f"bad local count in {tok!r}", (tok, ln, col)) from None
             if parts[1] in procs:
                 raise err(f"procedure {parts[1]!r} defined twice", (tok, ln, col))
-            b, _ = body(("end",))
+            b, _ = body(("end",), (tok, ln, col))
             procs[parts[1]] = ProcDef(parts[1], n_locals, parts[0] == "export", b)
         else:
             raise err(f"unexpected {tok!r} at top level (expected begin, proc.NAME or export.NAME)", (tok, ln, col))
