@@ -19,7 +19,7 @@ Two interpretations of one ``Bus`` definition:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -27,10 +27,18 @@ import numpy as np
 from air import field as F
 from air.air import Air, Bus, BusTerm, message_value
 from air.compile import Program
-from air.evaluate import _column_env
+from air.evaluate import _column_env, active_operations
 from air.trace import Trace, TraceError
 
-__all__ = ["UnmatchedMessage", "BusResult", "BusReport", "check_buses", "challenges_from_seed"]
+__all__ = [
+    "UnmatchedMessage",
+    "NearMiss",
+    "near_misses",
+    "BusResult",
+    "BusReport",
+    "check_buses",
+    "challenges_from_seed",
+]
 
 CHUNK = 1 << 16
 
@@ -44,6 +52,7 @@ class UnmatchedMessage:
     row: int
     operation: str | None
     count: int = 1
+    code: int = 0  # the numeric label (0 on a bus without labels)
 
     def describe(self) -> str:
         vals = " ".join(f"{k}={v}" for k, v in self.fields)
@@ -52,6 +61,47 @@ class UnmatchedMessage:
         missing = "no response" if self.side == "request" else "no request"
         extra = f" (x{self.count})" if self.count != 1 else ""
         return f"{self.label} {vals}, {verb} by {who} at row {self.row}, {missing}{extra}"
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    """An unmatched request and an unmatched response of the same label that differ in a few fields:
+    most likely one message that a forged or miscomputed cell split in two."""
+
+    request: UnmatchedMessage
+    response: UnmatchedMessage
+    differences: tuple[tuple[str, int, int], ...]  # (field, requested value, answered value)
+
+    def describe(self) -> str:
+        diffs = ", ".join(f"{k}: {a} requested, {b} answered" for k, a, b in self.differences)
+        r, q = self.request, self.response
+        return (
+            f"the request by {r.operation or 'a chiplet row'} at row {r.row} and the response by "
+            f"{q.operation or 'a chiplet row'} at row {q.row} differ only in {diffs}"
+        )
+
+
+def near_misses(unmatched: list[UnmatchedMessage]) -> list[NearMiss]:
+    """Pair each unmatched request with the unmatched response of its label that shares the most
+    fields (compared by name), when at most half of the shared fields differ."""
+    responses = [u for u in unmatched if u.side == "response"]
+    used: set[int] = set()
+    out: list[NearMiss] = []
+    for r in (u for u in unmatched if u.side == "request"):
+        best: tuple[int, int, tuple[tuple[str, int, int], ...]] | None = None
+        rf = dict(r.fields)
+        for i, q in enumerate(responses):
+            if i in used or q.code != r.code:
+                continue
+            qf = dict(q.fields)
+            shared = [k for k in rf if k in qf]
+            diffs = tuple((k, rf[k], qf[k]) for k in shared if rf[k] != qf[k])
+            if shared and 2 * len(diffs) <= len(shared) and (best is None or len(diffs) < len(best[2])):
+                best = (i, len(shared), diffs)
+        if best is not None:
+            used.add(best[0])
+            out.append(NearMiss(r, responses[best[0]], best[2]))
+    return out
 
 
 @dataclass
@@ -63,6 +113,7 @@ class BusResult:
     messages: int
     unmatched: list[UnmatchedMessage] = field(default_factory=list)
     totals: dict[str, dict[str, int]] = field(default_factory=dict)  # label -> {"request": n, "response": n}
+    near: list[NearMiss] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -94,6 +145,8 @@ class BusReport:
                 out.append(f"  {u.side:8} {u.describe()}")
             if len(b.unmatched) > max_items:
                 out.append(f"  ... and {len(b.unmatched) - max_items} more")
+            for m in b.near[:max_items]:
+                out.append(f"  likely  {m.describe()}")
             if not b.ok:
                 for label, t in b.totals.items():
                     if t.get("request", 0) != t.get("response", 0):
@@ -116,6 +169,21 @@ class BusReport:
             }
             for b in self.buses
             for u in b.unmatched
+        ]
+
+    def near_json(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "bus": b.bus,
+                "request_row": m.request.row,
+                "request_operation": m.request.operation,
+                "response_row": m.response.row,
+                "response_operation": m.response.operation,
+                "differences": [{"field": k, "requested": str(a), "answered": str(v)} for k, a, v in m.differences],
+                "text": m.describe(),
+            }
+            for b in self.buses
+            for m in b.near
         ]
 
     def buses_json(self) -> list[dict[str, Any]]:
@@ -203,6 +271,7 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
     width = 1 + max((len(m.fields) for t in bus.terms for m in t.messages), default=0)
     totals: dict[int, dict[str, int]] = {}
     label_names: dict[int, str] = {}
+    unlabelled: set[int] = set()
     req_val = np.ones(n - 1, dtype=np.uint64)
     resp_val = np.ones(n - 1, dtype=np.uint64)
     logup = np.zeros(n - 1, dtype=np.uint64)
@@ -216,14 +285,17 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
             cols = _eval_rows(air, trace, [e for _, e in m.fields], sel, scal) if m.fields else []
             key = np.zeros((len(sel), width), dtype=np.uint64)
             names: tuple[str, ...] = tuple(n_ for n_, _ in m.fields)
-            if m.label_value is not None:
-                key[:, 0] = m.label_value
-                for j, c in enumerate(cols):
-                    key[:, 1 + j] = c
-            else:  # the label is computed: it is the first field
+            computed = m.label_value is None and bool(m.fields) and m.fields[0][0] == "label"
+            if computed:  # the label is computed by the responder: it is the first field
                 for j, c in enumerate(cols):
                     key[:, j] = c
                 names = names[1:]
+            else:  # a numeric label, or none (0 in the key) on a bus whose messages carry no label
+                key[:, 0] = m.label_value or 0
+                for j, c in enumerate(cols):
+                    key[:, 1 + j] = c
+                if m.label_value is None:
+                    unlabelled.add(0)
             keys[t.side].append(np.repeat(key, weights.astype(np.int64), axis=0))
             meta[t.side].append((sel, weights, m.label, names, t.operation))
             # totals per numeric label (requests and responses of one label name it differently)
@@ -245,8 +317,11 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
         else:
             contrib = F.mul(fv[sel], _batch_inverse(mvals[0]))
             logup[sel] = F.add(logup[sel], contrib) if t.side == "response" else F.sub(logup[sel], contrib)
-    unmatched = _unmatched(bus, keys, meta)
-    named = {f"{label_names.get(c) or 'label'} (label {c})": v for c, v in sorted(totals.items())}
+    unmatched = _resolve_operations(air, trace, _unmatched(bus, keys, meta))
+    named = {
+        (label_names.get(c) or "label") + ("" if c in unlabelled else f" (label {c})"): v
+        for c, v in sorted(totals.items())
+    }
     n_msgs = sum(len(k) for side in keys.values() for k in side)
     # running product / sum over all transition rows
     if bus.kind == "multiset":
@@ -255,7 +330,23 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
     else:
         acc = _prefix_sum(logup, int(_const(bus.initial, trace)))
     final = int(acc[-1])
-    return BusResult(bus.name, bus.kind, final, int(_const(bus.final, trace)), n_msgs, unmatched, named)
+    return BusResult(
+        bus.name, bus.kind, final, int(_const(bus.final, trace)), n_msgs, unmatched, named, near_misses(unmatched)
+    )
+
+
+def _resolve_operations(air: Air, trace: Trace, unmatched: list[UnmatchedMessage]) -> list[UnmatchedMessage]:
+    """A term shared by several operations ("CALL+SYSCALL") names the one active on the message's row."""
+    shared = [i for i, u in enumerate(unmatched) if u.operation and "+" in u.operation]
+    if not shared:
+        return unmatched
+    rows = np.array([unmatched[i].row for i in shared], dtype=np.int64)
+    active = active_operations(air, trace, rows)
+    out = list(unmatched)
+    for i, op in zip(shared, active):
+        if op and op in unmatched[i].operation.split("+"):  # type: ignore[union-attr]
+            out[i] = replace(unmatched[i], operation=op)
+    return out
 
 
 def _unmatched(bus: Bus, keys: dict, meta: dict) -> list[UnmatchedMessage]:
@@ -291,7 +382,9 @@ def _unmatched(bus: Bus, keys: dict, meta: dict) -> list[UnmatchedMessage]:
             vals = [int(v) for v in key[1 : 1 + len(names)]] if len(names) else []
             fields = tuple(zip(names, vals))
             out.append(
-                UnmatchedMessage(bus.name, side, labels[idx], fields, int(row_arr[idx]), ops[idx], int(excess[u]))
+                UnmatchedMessage(
+                    bus.name, side, labels[idx], fields, int(row_arr[idx]), ops[idx], int(excess[u]), int(key[0])
+                )
             )
     out.sort(key=lambda m: m.row)
     return out

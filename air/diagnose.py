@@ -216,8 +216,7 @@ def to_json(d: Diagnosis, bus_report: Any = None) -> dict[str, Any]:
                         "cells": {k: str(v) for k, v in f.cells.items()},
                         "rendered": f.rendered,
                         "window": [
-                            {k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in w.items()}
-                            for w in f.window
+                            {k: (v if k in ("row", "mark") else str(v)) for k, v in w.items()} for w in f.window
                         ],
                     }
                     for f in g.shown
@@ -226,6 +225,7 @@ def to_json(d: Diagnosis, bus_report: Any = None) -> dict[str, Any]:
             for g in d.groups
         ],
         "unmatched": [] if bus_report is None else bus_report.unmatched_json(),
+        "likely_pairs": [] if bus_report is None else bus_report.near_json(),
         "buses": [] if bus_report is None else bus_report.buses_json(),
     }
     return doc

@@ -55,6 +55,34 @@ def test_removed_response_is_named() -> None:
     assert rep.buses[0].totals["memory write (label 4)"] == {"request": 4, "response": 3}
 
 
+def test_changed_value_pairs_request_with_response() -> None:
+    air = toy()
+    cols = toy_trace()
+    cols["val"][1] = 112  # the write at row 1 says 112; the memory (row 6) answers 111
+    rep = check_buses(air, Trace(cols, 16), seed=3)
+    b = rep.buses[0]
+    assert [(u.side, u.row) for u in b.unmatched] == [("request", 1), ("response", 6)]
+    (m,) = b.near
+    assert (m.request.row, m.response.row, m.differences) == (1, 6, (("value", 112, 111),))
+    assert "row 1 and the response by a chiplet row at row 6 differ only in value: 112 requested, 111" in m.describe()
+    # two fields of two changed: too different to call it one message
+    cols["addr"][1] = 99
+    assert check_buses(air, Trace(cols, 16), seed=3).buses[0].near == []
+
+
+def test_unlabelled_bus_keeps_every_field() -> None:
+    air = Air("toy-stack", "a labelless bus", budget=9, n_challenges=4)
+    push, pop, blk = air.columns("main", ["push", "pop", "blk"])
+    row = Message("stack row", None, (("blk", blk),))
+    air.bus(Bus("s", "multiset", "p", (BusTerm("v", "response", push, (row,)), BusTerm("u", "request", pop, (row,)))))
+    cols = {k: np.zeros(4, dtype=np.uint64) for k in ("push", "pop", "blk")}
+    cols["push"][0], cols["blk"][0] = 1, 7
+    cols["pop"][1], cols["blk"][1] = 1, 8
+    b = check_buses(air, Trace(cols, 4), seed=1).buses[0]
+    assert sorted(dict(u.fields)["blk"] for u in b.unmatched) == [7, 8]
+    assert b.totals == {"stack row": {"request": 1, "response": 1}}
+
+
 def test_running_product_matches_python_ints() -> None:
     air = toy()
     cols = toy_trace()

@@ -417,17 +417,16 @@ def _block_stack(b: _Builder, f: dict[str, sp.Expr], d: Design) -> None:
         after the shift, which the prover puts in h4 and h5 (decoder/index.md, block stack table)."""
         pick = (lambda c: c) if cur else (lambda c: c.next)
         out: list[tuple[str, sp.Expr]] = [("ctx", pick(b["ctx"]))]
-        out.append(("fmp", pick(b["fmp"]) if d.fmp_column else sp.Integer(0)))
+        if d.fmp_column:  # v0.19 removed parent_fmp from the rows (12 -> 11 elements)
+            out.append(("fmp", pick(b["fmp"])))
         out.append(("b0", b["h4"] if dyncall else pick(b["stack_depth"])))
         out.append(("b1", b["h5"] if dyncall else pick(b["stack_overflow_addr"])))
-        for i in range(4):
-            out.append((f"fn_hash{i}", pick(b[f"fn_hash{i}"]) if d.fn_hash_columns else sp.Integer(0)))
+        if d.fn_hash_columns:
+            out += [(f"fn_hash{i}", pick(b[f"fn_hash{i}"])) for i in range(4)]
         if d.in_syscall == "in_kernel":
             out.append(("in_kernel", pick(b["in_kernel"])))
         return out
 
-    # v0.19 removed parent_fmp from the rows (12 -> 11 elements); here it stays a zero field, which is
-    # the same polynomial up to renaming the alphas.
     def row(blk: sp.Expr, prnt: sp.Expr, is_loop: sp.Expr, ctx_fields: list[tuple[str, sp.Expr]] | None) -> Message:
         fields: list[tuple[str, sp.Expr]] = [("blk", blk), ("prnt", prnt), ("is_loop", sp.sympify(is_loop))]
         fields += ctx_fields or []
