@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from air import field as F
-from air.air import Air, Bus, BusTerm, message_value
+from air.air import Air, Bus, BusTerm, Message
 from air.compile import Program
 from air.evaluate import _column_env, active_operations
 from air.trace import Trace, TraceError
@@ -218,44 +218,64 @@ def _eval_rows(air: Air, trace: Trace, exprs: list, rows: np.ndarray, scal: dict
     return [np.broadcast_to(v, (len(rows),)).astype(np.uint64) for v in prog.run(env)]
 
 
+def _message_values(m: Message, cols: list[np.ndarray], alphas: list[np.ndarray], n: int) -> np.ndarray:
+    """``message_value`` (air.air) on evaluated fields: alpha_0 + alpha_1*label + sum alpha_k*field."""
+    out = np.full(n, alphas[0], dtype=np.uint64)
+    k = 1
+    if m.label_value is not None:
+        out = F.add(out, F.mul(alphas[1], np.array(m.label_value % F.P, dtype=np.uint64)))
+        k = 2
+    if k + len(cols) > len(alphas):
+        raise ValueError(f"message {m.label!r} has more fields than the bus has challenges")
+    for j, c in enumerate(cols):
+        out = F.add(out, F.mul(c, alphas[k + j]))
+    return out
+
+
 def _term_flag(t: BusTerm):
     return t.multiplicity if t.multiplicity is not None else t.flag
 
 
-def _prefix_product(x: np.ndarray, initial: int) -> np.ndarray:
-    """out[0] = initial, out[i+1] = out[i] * x[i] (mod p): a log-depth scan of vectorized multiplies."""
-    acc = x.copy()
-    k = 1
-    n = len(acc)
-    while k < n:
-        nxt = acc.copy()
-        nxt[k:] = F.mul(acc[k:], acc[:-k])
-        acc = nxt
-        k <<= 1
-    out = np.empty(n + 1, dtype=np.uint64)
-    out[0] = initial % F.P
-    out[1:] = F.mul(acc, np.array(initial % F.P, dtype=np.uint64))
-    return out
+def _scan(x: np.ndarray, op, identity: int) -> np.ndarray:
+    """Inclusive prefix ``x0 op x1 op ... op xi`` of field elements, vectorized. The sequence is cut
+    into m chunks of k = 1024 laid out as the columns of a k x m array, scanned down the rows in
+    log2(k) whole-array steps (contiguous slices), then each chunk is combined with the scan of the
+    chunk totals (recursively): about 11 full-length operations for any n up to 2^20."""
+    n = len(x)
+    k = 1024
+    if n <= 2 * k:
+        acc = x.copy()
+        step = 1
+        while step < n:
+            acc[step:] = op(acc[step:], acc[:-step])  # op reads both slices before the write
+            step <<= 1
+        return acc
+    m = -(-n // k)
+    flat = np.full(m * k, identity, dtype=np.uint64)
+    flat[:n] = x
+    grid = np.ascontiguousarray(flat.reshape(m, k).T)  # grid[j, i] = x[i*k + j]
+    step = 1
+    while step < k:
+        grid[step:] = op(grid[step:], grid[:-step])
+        step <<= 1
+    before = np.full(m, identity, dtype=np.uint64)
+    before[1:] = _scan(grid[-1].copy(), op, identity)[:-1]
+    return np.ascontiguousarray(op(grid, before[None, :]).T).reshape(-1)[:n]
 
 
 def _prefix_sum(x: np.ndarray, initial: int) -> np.ndarray:
-    acc = x.copy()
-    k = 1
-    n = len(acc)
-    while k < n:
-        nxt = acc.copy()
-        nxt[k:] = F.add(acc[k:], acc[:-k])
-        acc = nxt
-        k <<= 1
-    out = np.empty(n + 1, dtype=np.uint64)
+    """out[0] = initial, out[i+1] = out[i] + x[i] (mod p)."""
+    out = np.empty(len(x) + 1, dtype=np.uint64)
     out[0] = initial % F.P
-    out[1:] = F.add(acc, np.array(initial % F.P, dtype=np.uint64))
+    out[1:] = F.add(_scan(x, F.add, 0), np.array(initial % F.P, dtype=np.uint64))
     return out
 
 
 def _batch_inverse(x: np.ndarray) -> np.ndarray:
-    """Inverses of nonzero field elements (Python ints: only used on the flagged rows' sides)."""
-    return np.array([F.inv(int(v)) for v in x], dtype=np.uint64)
+    """Inverses of nonzero field elements, vectorized (x^(p-2))."""
+    if (x == 0).any():
+        raise ZeroDivisionError("a bus message evaluated to 0 under these challenges: choose another --seed")
+    return F.inv_array(x)
 
 
 def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
@@ -275,14 +295,16 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
     req_val = np.ones(n - 1, dtype=np.uint64)
     resp_val = np.ones(n - 1, dtype=np.uint64)
     logup = np.zeros(n - 1, dtype=np.uint64)
-    alphas = air.challenges
+    alphas = [scal[c.name] for c in air.challenges]
     for t, fv in zip(bus.terms, flags):
         sel = np.flatnonzero(fv != 0)
         if len(sel) == 0:
             continue
         weights = fv[sel] if bus.kind == "logup" else np.ones(len(sel), dtype=np.uint64)
+        mvals: list[np.ndarray] = []
         for m in t.messages:
             cols = _eval_rows(air, trace, [e for _, e in m.fields], sel, scal) if m.fields else []
+            mvals.append(_message_values(m, cols, alphas, len(sel)))
             key = np.zeros((len(sel), width), dtype=np.uint64)
             names: tuple[str, ...] = tuple(n_ for n_, _ in m.fields)
             computed = m.label_value is None and bool(m.fields) and m.fields[0][0] == "label"
@@ -305,15 +327,13 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
                     label_names[int(code)] = m.label
                 tot = totals.setdefault(int(code), {"request": 0, "response": 0})
                 tot[t.side] += int(weights[key[:, 0] == code].sum())
-        mvals = _eval_rows(air, trace, [message_value(m, alphas) for m in t.messages], sel, scal)
         if bus.kind == "multiset":
             prod = mvals[0]
             for v in mvals[1:]:
                 prod = F.mul(prod, v)
-            if t.side == "request":
-                req_val[sel] = prod
-            else:
-                resp_val[sel] = prod
+            # the side as the bus polynomial has it (air.bus): 1 + sum_t f_t * (u_t - 1)
+            side_val = req_val if t.side == "request" else resp_val
+            side_val[sel] = F.add(side_val[sel], F.mul(fv[sel], F.sub(prod, np.uint64(1))))
         else:
             contrib = F.mul(fv[sel], _batch_inverse(mvals[0]))
             logup[sel] = F.add(logup[sel], contrib) if t.side == "response" else F.sub(logup[sel], contrib)
@@ -325,8 +345,7 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
     n_msgs = sum(len(k) for side in keys.values() for k in side)
     # running product / sum over all transition rows
     if bus.kind == "multiset":
-        ratio = F.mul(resp_val, _batch_inverse_nonzero(req_val))
-        acc = _prefix_product(ratio, int(_const(bus.initial, trace)))
+        acc = _running_product(resp_val, req_val, int(_const(bus.initial, trace)))
     else:
         acc = _prefix_sum(logup, int(_const(bus.initial, trace)))
     final = int(acc[-1])
@@ -349,15 +368,32 @@ def _resolve_operations(air: Air, trace: Trace, unmatched: list[UnmatchedMessage
     return out
 
 
+def _group_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``keys`` and, for each row, the index of its distinct row -- like
+    ``np.unique(keys, axis=0, return_inverse=True)`` (which sorts rows lexicographically and is ~30x
+    slower): rows are grouped by a 64-bit hash, then every row is compared with its group's first row;
+    a collision (never seen, but possible) falls back to the exact sort."""
+    with np.errstate(over="ignore"):
+        h = np.full(len(keys), 0x9E3779B97F4A7C15, dtype=np.uint64)
+        for j in range(keys.shape[1]):
+            h = (h ^ keys[:, j]) * np.uint64(0xBF58476D1CE4E5B9)
+            h ^= h >> np.uint64(31)
+    _, first, inv = np.unique(h, return_index=True, return_inverse=True)
+    inv = inv.reshape(-1)
+    if not (keys == keys[first[inv]]).all():
+        uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+        return uniq, inv.reshape(-1)
+    return keys[first], inv
+
+
 def _unmatched(bus: Bus, keys: dict, meta: dict) -> list[UnmatchedMessage]:
-    """Messages of one side without a partner on the other (np.unique over all keys)."""
+    """Messages of one side without a partner on the other (all keys grouped, counted per side)."""
     req = np.concatenate(keys["request"]) if keys["request"] else np.zeros((0, 1), dtype=np.uint64)
     resp = np.concatenate(keys["response"]) if keys["response"] else np.zeros((0, req.shape[1]), dtype=np.uint64)
     if len(req) + len(resp) == 0:
         return []
     allk = np.concatenate([req, resp])
-    uniq, inv = np.unique(allk, axis=0, return_inverse=True)
-    inv = inv.reshape(-1)
+    uniq, inv = _group_rows(allk)
     c_req = np.bincount(inv[: len(req)], minlength=len(uniq))
     c_resp = np.bincount(inv[len(req) :], minlength=len(uniq))
     out: list[UnmatchedMessage] = []
@@ -390,11 +426,24 @@ def _unmatched(bus: Bus, keys: dict, meta: dict) -> list[UnmatchedMessage]:
     return out
 
 
-def _batch_inverse_nonzero(x: np.ndarray) -> np.ndarray:
-    out = np.ones_like(x)
-    nz = np.flatnonzero(x != 1)
-    if len(nz):
-        out[nz] = _batch_inverse(x[nz])
+def _running_product(resp: np.ndarray, req: np.ndarray, initial: int) -> np.ndarray:
+    """The multiset accumulator ``b[0] = initial``, ``b[i+1] = b[i] * resp[i] / req[i]``, with one
+    inversion in all (Montgomery's trick): ``prod_{j<=i} req_j`` inverted is ``(prod_j req_j)^-1 *
+    prod_{j>i} req_j``, a suffix product."""
+    backward = _scan(req[::-1].copy(), F.mul, 1)[::-1]  # backward[i] = prod_{j>=i} req_j
+    total = int(backward[0]) if len(req) else 1
+    if total == 0:
+        rows = np.flatnonzero(req == 0)
+        raise ZeroDivisionError(
+            f"the requests of a bus evaluate to 0 on row {int(rows[0])}: no running product exists there "
+            "(a message equal to 0 under these challenges: choose another --seed)"
+        )
+    suffix = np.ones(len(req), dtype=np.uint64)  # prod_{j>i} req_j
+    suffix[:-1] = backward[1:]
+    scale = np.array(initial % F.P * F.inv(total) % F.P, dtype=np.uint64)
+    out = np.empty(len(req) + 1, dtype=np.uint64)
+    out[0] = initial % F.P
+    out[1:] = F.mul(F.mul(_scan(resp, F.mul, 1), suffix), scale)
     return out
 
 

@@ -25,6 +25,7 @@ _EPS = np.uint64(EPS)
 _M32 = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
 _ONE = np.uint64(1)
+_SMALL_CHECK = 256  # arrays at least this long get the small-operand fast path of mul
 
 
 def from_int(v: int) -> int:
@@ -85,6 +86,11 @@ def mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=np.uint64)
     b = np.asarray(b, dtype=np.uint64)
+    if max(a.size, b.size) >= _SMALL_CHECK and a.max(initial=0) <= _M32 and b.max(initial=0) <= _M32:
+        # both below 2^32 (bits, flags, counters, limbs): the product fits in 64 bits
+        r = a * b
+        r -= (r >= _P).astype(np.uint64) * _P
+        return r
     a_lo = a & _M32
     a_hi = a >> _S32
     b_lo = b & _M32
@@ -114,3 +120,25 @@ def _mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     t2 += carry * _EPS  # a carry dropped 2^64 = EPS (mod p): add it back (cannot carry again)
     t2 -= (t2 >= _P).astype(np.uint64) * _P
     return t2
+
+
+def power(a: np.ndarray, e: int) -> np.ndarray:
+    """``a ** e`` elementwise (square and multiply over whole arrays)."""
+    a = np.asarray(a, dtype=np.uint64)
+    out = np.ones_like(a)
+    base = a.copy()
+    while e:
+        if e & 1:
+            out = mul(out, base)
+        e >>= 1
+        if e:
+            base = mul(base, base)
+    return out
+
+
+def inv_array(a: np.ndarray) -> np.ndarray:
+    """Elementwise inverses ``a^(p-2)`` of nonzero field elements (Fermat), vectorized."""
+    a = np.asarray(a, dtype=np.uint64)
+    if (a == 0).any():
+        raise ZeroDivisionError("0 has no inverse in the Goldilocks field")
+    return power(a, P - 2)

@@ -115,3 +115,35 @@ def test_report_renders(seed) -> None:
     )
     doc = rep.unmatched_json()
     assert doc[0]["row"] == 1 and doc[0]["fields"] == {"addr": "11", "value": "111"}
+
+
+def test_grouping_matches_numpy_unique() -> None:
+    from air.buscheck import _group_rows
+
+    rng = np.random.default_rng(5)
+    keys = rng.integers(0, 4, size=(5000, 6), dtype=np.uint64)  # many duplicates
+    keys[::7, 2] = P - 1
+    uniq, inv = _group_rows(keys)
+    ref, ref_inv = np.unique(keys, axis=0, return_inverse=True)
+    assert len(uniq) == len(ref)
+    assert (uniq[inv] == keys).all()  # every row maps to an equal distinct row
+    assert sorted(np.bincount(inv).tolist()) == sorted(np.bincount(ref_inv.reshape(-1)).tolist())
+
+
+@pytest.mark.parametrize("n", [1, 5, 2048, 2049, 5000, 3 * 1024 * 1024 // 1000])
+def test_accumulators_match_python_ints(n) -> None:
+    from air.buscheck import _prefix_sum, _running_product
+
+    rng = np.random.default_rng(n)
+    resp = rng.integers(1, P, size=n, dtype=np.uint64)
+    req = rng.integers(1, P, size=n, dtype=np.uint64)
+    req[::3] = 1  # rows without a request
+    prod, total = [7], [7]
+    for a, b in zip(resp.tolist(), req.tolist()):
+        prod.append(prod[-1] * a * pow(b, P - 2, P) % P)
+        total.append((total[-1] + a) % P)
+    assert _running_product(resp, req, 7).tolist() == prod
+    assert _prefix_sum(resp, 7).tolist() == total
+    req[n // 2] = 0
+    with pytest.raises(ZeroDivisionError, match=f"row {n // 2}"):
+        _running_product(resp, req, 7)

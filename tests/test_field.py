@@ -55,3 +55,27 @@ def test_inverse() -> None:
         assert v * F.inv(v) % P == 1
     with pytest.raises(ZeroDivisionError):
         F.inv(0)
+
+
+def test_vectorized_inverse_and_power(operands) -> None:
+    gf = galois.GF(P)
+    a = [x for x in operands[0] if x % P]
+    na = np.array(a, dtype=np.uint64)
+    assert [int(v) for v in F.inv_array(na)] == [pow(x, P - 2, P) for x in a]
+    assert [int(v) for v in F.power(na, 5)] == [int(v) for v in gf(a) ** 5]
+    assert [int(v) for v in F.power(na, 0)] == [1] * len(a)
+    with pytest.raises(ZeroDivisionError):
+        F.inv_array(np.array([3, 0], dtype=np.uint64))
+
+
+def test_small_operand_fast_path() -> None:
+    # arrays long enough for mul's fast path, every operand below 2^32 (bits, flags, limbs)
+    rng = np.random.default_rng(3)
+    a = [0, 1, 2**32 - 1, 2**32 - 1, 2**31] + [int(x) for x in rng.integers(0, 2**32, size=600, dtype=np.uint64)]
+    b = [2**32 - 1, 0, 2**32 - 1, 1, 2**32 - 2] + [int(x) for x in rng.integers(0, 2**32, size=600, dtype=np.uint64)]
+    got = F.mul(np.array(a, dtype=np.uint64), np.array(b, dtype=np.uint64))
+    assert [int(v) for v in got] == [x * y % P for x, y in zip(a, b)]
+    # one big operand anywhere sends the whole array down the general path, still exact
+    a[7] = P - 1
+    got = F.mul(np.array(a, dtype=np.uint64), np.array(b, dtype=np.uint64))
+    assert [int(v) for v in got] == [x * y % P for x, y in zip(a, b)]

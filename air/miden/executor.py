@@ -38,6 +38,7 @@ from air.miden.masm import Block, Call, Dyn, Join, Loop, MasmError, Node, Op, Pr
 from air.trace import save_trace
 
 P = L.P
+MAX_CYCLES = 1 << 22  # a guard against endless loops (the benchmark runs ~2^20)
 Word = tuple[int, int, int, int]
 ZERO: Word = (0, 0, 0, 0)
 
@@ -196,8 +197,8 @@ class VM:
             )
         )
         self.steps += 1
-        if self.steps > 1_000_000:
-            raise ExecutionError("more than 1,000,000 cycles: is there an endless loop?")
+        if self.steps > MAX_CYCLES:
+            raise ExecutionError(f"more than {MAX_CYCLES:,} cycles: is there an endless loop?")
 
     def tick(self) -> None:
         self.clk += 1
