@@ -3,8 +3,6 @@ makes `air check` exit 1 with a report naming the right constraint or bus messag
 and values; the JSON, JUnit and SARIF outputs are parsed, not grepped."""
 
 import json
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from air.miden.designs import DESIGNS
 from air.miden.executor import export, run_program
 from air.miden.layout import MEM
 from air.trace import Trace, load_trace, save_trace
+from tests.test_cli import air_cmd
 
 PROGRAMS = Path(__file__).resolve().parent.parent / "traces" / "programs"
 KERNEL = PROGRAMS / "kernel.masm"
@@ -40,11 +39,9 @@ def write(res, cols: dict[str, np.ndarray], path: Path) -> Path:
 
 def air_check(path: Path, tmp_path: Path, *extra: str) -> tuple[int, dict, ET.Element, dict, str]:
     junit, sarif = tmp_path / "r.xml", tmp_path / "r.sarif"
-    cmd = [sys.executable, "-m", "air", "check", str(path), "--format", "json", "--junit", str(junit)]
-    r = subprocess.run([*cmd, "--sarif", str(sarif), *extra], capture_output=True, text=True)
+    r = air_cmd("check", str(path), "--format", "json", "--junit", str(junit), "--sarif", str(sarif), *extra)
     assert "Traceback" not in r.stderr, r.stderr
-    text = subprocess.run([sys.executable, "-m", "air", "check", str(path), "--no-color"], capture_output=True,
-                          text=True).stdout  # fmt: skip
+    text = air_cmd("check", str(path), "--no-color").stdout
     return r.returncode, json.loads(r.stdout), ET.fromstring(junit.read_text()), json.loads(sarif.read_text()), text
 
 

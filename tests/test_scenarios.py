@@ -84,45 +84,15 @@ def test_ordinary_program_outputs() -> None:
 
 
 def test_run_command_and_check_exit_codes(tmp_path) -> None:
-    import subprocess
-    import sys
+    from tests.test_cli import air_cmd
 
     out = tmp_path / "t.npz"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "air",
-            "run",
-            str(PROGRAMS / "nested_syscall.masm"),
-            "--kernel",
-            str(KERNEL),
-            "--air",
-            "miden-v0.19",
-            "-o",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    program, kernel = str(PROGRAMS / "nested_syscall.masm"), str(KERNEL)
+    r = air_cmd("run", program, "--kernel", kernel, "--air", "miden-v0.19", "-o", str(out))
     assert r.returncode == 0 and "stack: 1111" in r.stdout and "cycles:" in r.stdout
-    r = subprocess.run([sys.executable, "-m", "air", "check", str(out)], capture_output=True, text=True)
+    r = air_cmd("check", str(out))
     assert r.returncode == 0 and r.stdout.startswith("OK")
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "air",
-            "run",
-            str(PROGRAMS / "nested_syscall.masm"),
-            "--kernel",
-            str(KERNEL),
-            "--air",
-            "miden-v0.18",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    r = air_cmd("run", program, "--kernel", kernel, "--air", "miden-v0.18")
     assert r.returncode == 2 and "call.reenter inside a syscall" in r.stderr and "Traceback" not in r.stderr
 
 
@@ -260,10 +230,8 @@ COMMITTED = sorted(TRACES.glob("*/*.npz"))
 def test_committed_traces_are_current_and_check() -> None:
     """The sample traces in traces/ are what the executor produces today, and `air check` (the command,
     with the design read from the sidecar) accepts every honest one and rejects the permissive ones."""
-    import subprocess
-    import sys
-
     from air.trace import load_trace
+    from tests.test_cli import air_cmd
 
     assert len(COMMITTED) >= 35
     for path in COMMITTED:
@@ -277,7 +245,7 @@ def test_committed_traces_are_current_and_check() -> None:
         TRACES / "ordinary" / "miden-v0.18.npz",
         TRACES / "nested_syscall" / "miden-v0.18-permissive.npz",
     ):
-        r = subprocess.run([sys.executable, "-m", "air", "check", str(path)], capture_output=True, text=True)
+        r = air_cmd("check", str(path))
         if "permissive" in path.name:
             assert r.returncode == 1 and "no_call_in_syscall" in r.stdout, r.stdout
         else:
