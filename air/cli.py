@@ -191,7 +191,10 @@ def check_cmd(
     if air.buses:
         from air.buscheck import check_buses
 
-        bus_report = check_buses(air, trace, challenges=_parse_challenges(challenges), seed=seed)
+        try:
+            bus_report = check_buses(air, trace, challenges=_parse_challenges(challenges), seed=seed)
+        except ZeroDivisionError as e:  # a message equal to 0 under the chosen challenges
+            raise BadInput(f"{trace_path}: {e}") from e
     d = diagnose(air, trace, result, max_failures=max_failures, context=context)
     ok = d.ok and (bus_report is None or bus_report.ok)
     if fmt == "json":

@@ -158,3 +158,23 @@ def test_check_fibonacci_honest_csv(tmp_path) -> None:
     p = save_trace(tmp_path / "f.csv", cols, pis)
     r = air_cmd("check", str(p), "--air", "fibonacci")
     assert r.returncode == 0, r.stderr
+
+
+def test_check_zero_message_under_given_challenges_exit_2(tmp_path) -> None:
+    src = tmp_path / "busair.py"
+    src.write_text(
+        "from air.air import Air, Bus, BusTerm, Message\n"
+        "def make():\n"
+        "    air = Air('zb', 'one request, one response', n_challenges=2)\n"
+        "    req, resp, x = air.columns('main', ['req', 'resp', 'x'])\n"
+        "    m = Message('m', None, (('x', x),))\n"
+        "    air.bus(Bus('b', 'multiset', 'acc', (BusTerm('u', 'request', req, (m,)),"
+        " BusTerm('v', 'response', resp, (m,)))))\n"
+        "    return air\n"
+    )
+    trace = tmp_path / "t.csv"
+    trace.write_text("req,resp,x\n1,0,0\n0,1,0\n0,0,0\n0,0,0\n")
+    r = air_cmd("check", str(trace), "--air", f"{src}:make", "--challenges", "0,1")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "evaluate to 0 on row 0" in r.stderr
+    assert air_cmd("check", str(trace), "--air", f"{src}:make", "--challenges", "5,1").returncode == 0
