@@ -81,26 +81,31 @@ class NearMiss:
         )
 
 
-def near_misses(unmatched: list[UnmatchedMessage]) -> list[NearMiss]:
+def near_misses(unmatched: list[UnmatchedMessage], limit: int = 200) -> list[NearMiss]:
     """Pair each unmatched request with the unmatched response of its label that shares the most
-    fields (compared by name), when at most half of the shared fields differ."""
-    responses = [u for u in unmatched if u.side == "response"]
+    fields (compared by name), when at most half of the shared fields differ. Only the first ``limit``
+    requests and, per label, ``limit`` responses are compared: a report shows far fewer, and a trace
+    with a whole column forged would otherwise cost (requests x responses)."""
+    by_code: dict[int, list[UnmatchedMessage]] = {}
+    for u in unmatched:
+        if u.side == "response" and len(by_code.setdefault(u.code, [])) < limit:
+            by_code[u.code].append(u)
     used: set[int] = set()
     out: list[NearMiss] = []
-    for r in (u for u in unmatched if u.side == "request"):
-        best: tuple[int, int, tuple[tuple[str, int, int], ...]] | None = None
+    for r in [u for u in unmatched if u.side == "request"][:limit]:
+        best: tuple[UnmatchedMessage, tuple[tuple[str, int, int], ...]] | None = None
         rf = dict(r.fields)
-        for i, q in enumerate(responses):
-            if i in used or q.code != r.code:
+        for q in by_code.get(r.code, []):
+            if id(q) in used:
                 continue
             qf = dict(q.fields)
             shared = [k for k in rf if k in qf]
             diffs = tuple((k, rf[k], qf[k]) for k in shared if rf[k] != qf[k])
-            if shared and 2 * len(diffs) <= len(shared) and (best is None or len(diffs) < len(best[2])):
-                best = (i, len(shared), diffs)
+            if shared and 2 * len(diffs) <= len(shared) and (best is None or len(diffs) < len(best[1])):
+                best = (q, diffs)
         if best is not None:
-            used.add(best[0])
-            out.append(NearMiss(r, responses[best[0]], best[2]))
+            used.add(id(best[0]))
+            out.append(NearMiss(r, best[0], best[1]))
     return out
 
 
@@ -368,17 +373,22 @@ def _resolve_operations(air: Air, trace: Trace, unmatched: list[UnmatchedMessage
     return out
 
 
-def _group_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rows of ``keys`` and, for each row, the index of its distinct row -- like
-    ``np.unique(keys, axis=0, return_inverse=True)`` (which sorts rows lexicographically and is ~30x
-    slower): rows are grouped by a 64-bit hash, then every row is compared with its group's first row;
-    a collision (never seen, but possible) falls back to the exact sort."""
+def _row_hash(keys: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of every row (xor-multiply-shift per column, wrapping): for grouping only."""
     with np.errstate(over="ignore"):
         h = np.full(len(keys), 0x9E3779B97F4A7C15, dtype=np.uint64)
         for j in range(keys.shape[1]):
             h = (h ^ keys[:, j]) * np.uint64(0xBF58476D1CE4E5B9)
             h ^= h >> np.uint64(31)
-    _, first, inv = np.unique(h, return_index=True, return_inverse=True)
+    return h
+
+
+def _group_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``keys`` and, for each row, the index of its distinct row -- like
+    ``np.unique(keys, axis=0, return_inverse=True)`` (which sorts rows lexicographically and is ~30x
+    slower): rows are grouped by a 64-bit hash, then every row is compared with its group's first row;
+    a collision (never seen, but possible) falls back to the exact sort."""
+    _, first, inv = np.unique(_row_hash(keys), return_index=True, return_inverse=True)
     inv = inv.reshape(-1)
     if not (keys == keys[first[inv]]).all():
         uniq, inv = np.unique(keys, axis=0, return_inverse=True)
@@ -402,26 +412,21 @@ def _unmatched(bus: Bus, keys: dict, meta: dict) -> list[UnmatchedMessage]:
         if len(bad) == 0:
             continue
         side_inv = inv[offset : offset + (len(req) if side == "request" else len(resp))]
-        # map each key occurrence back to (row, label, names, operation)
-        rows, labels, names_, ops = [], [], [], []
-        for sel, weights, label, names, op in meta[side]:
-            rep = weights.astype(np.int64)
-            rows.append(np.repeat(sel, rep))
-            labels += [label] * int(rep.sum())
-            names_ += [names] * int(rep.sum())
-            ops += [op] * int(rep.sum())
-        row_arr = np.concatenate(rows)
-        for u in bad.tolist():
-            idx = int(np.flatnonzero(side_inv == u)[0])
-            key = uniq[u]
-            names = names_[idx]
-            vals = [int(v) for v in key[1 : 1 + len(names)]] if len(names) else []
-            fields = tuple(zip(names, vals))
-            out.append(
-                UnmatchedMessage(
-                    bus.name, side, labels[idx], fields, int(row_arr[idx]), ops[idx], int(excess[u]), int(key[0])
-                )
-            )
+        # each key occurrence's segment (one per term and message) and row, as arrays
+        segs = meta[side]
+        reps = [w.astype(np.int64) for _, w, *_ in segs]
+        seg_of = np.repeat(np.arange(len(segs)), [int(r.sum()) for r in reps])
+        row_arr = np.concatenate([np.repeat(sel, r) for (sel, *_), r in zip(segs, reps)])
+        first = np.full(len(uniq), -1, dtype=np.int64)  # the first occurrence of every distinct key
+        present, at = np.unique(side_inv, return_index=True)
+        first[present] = at
+        at_first = first[bad]  # gathered as arrays, turned into Python values once
+        for key, seg, row, count in zip(
+            uniq[bad].tolist(), seg_of[at_first].tolist(), row_arr[at_first].tolist(), excess[bad].tolist()
+        ):
+            _, _, label, names, op = segs[seg]
+            fields = tuple(zip(names, key[1 : 1 + len(names)]))
+            out.append(UnmatchedMessage(bus.name, side, label, fields, row, op, count, key[0]))
     out.sort(key=lambda m: m.row)
     return out
 

@@ -155,8 +155,8 @@ def _parse_challenges(text: str | None) -> list[int] | None:
 @click.argument("trace_path", metavar="TRACE", type=click.Path(dir_okay=False))
 @click.option("--air", "air_name", default=None, help="AIR name (default: the trace's metadata, else miden-v0.18).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--max-failures", default=5, show_default=True, help="Rows shown per failing constraint.")
-@click.option("--context", default=2, show_default=True, help="Rows shown around each failure.")
+@click.option("--max-failures", type=click.IntRange(min=1), default=5, show_default=True, help="Rows per constraint.")
+@click.option("--context", type=click.IntRange(min=0), default=2, show_default=True, help="Rows around a failure.")
 @click.option("--seed", default=0, show_default=True, help="Seed for the bus challenges.")
 @click.option("--challenges", default=None, help="Bus challenges alpha_0,alpha_1,... instead of --seed.")
 @click.option("--junit", type=click.Path(dir_okay=False), default=None, help="Also write a JUnit XML report.")
@@ -179,13 +179,11 @@ def check_cmd(
     """Check TRACE against an AIR: exit 0 if every constraint and bus holds, 1 with a report if not."""
     from air.diagnose import diagnose, render_text, to_json, to_junit, to_sarif
     from air.evaluate import check
-    from air.trace import load_trace
+    from air.trace import load_trace, match_air
 
-    if air_name is None:
-        peek = load_trace(trace_path, None, require_pow2=not any_length)
-        air_name = str(peek.meta.get("air") or _default_air())
-    air = load_air(air_name)
-    trace = load_trace(trace_path, air, require_pow2=not any_length)
+    loaded = load_trace(trace_path, require_pow2=not any_length)  # read once; the AIR may come from its metadata
+    air = load_air(air_name or str(loaded.meta.get("air") or _default_air()))
+    trace = match_air(loaded, air)
     result = check(air, trace)
     bus_report = None
     if air.buses:
@@ -234,9 +232,12 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="air", standalone_mode=False)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(2)
+    except click.exceptions.NoArgsIsHelpError as e:  # bare `air`: the help, as asked
+        click.echo(e.ctx.get_help())
+        sys.exit(0)
+    except click.ClickException as e:  # usage errors too: one line, not click's three
+        hint = f" (see air {e.ctx.info_name} --help)" if getattr(e, "ctx", None) and e.ctx.info_name != "air" else ""
+        _fail(e.format_message() + hint)
     except click.exceptions.Abort:
         _fail("aborted")
     except errors as e:

@@ -87,10 +87,9 @@ def _mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=np.uint64)
     b = np.asarray(b, dtype=np.uint64)
     if max(a.size, b.size) >= _SMALL_CHECK and a.max(initial=0) <= _M32 and b.max(initial=0) <= _M32:
-        # both below 2^32 (bits, flags, counters, limbs): the product fits in 64 bits
-        r = a * b
-        r -= (r >= _P).astype(np.uint64) * _P
-        return r
+        # both below 2^32 (bits, flags, counters, limbs): the product is at most (2^32 - 1)^2
+        # = 2^64 - 2^33 + 1 < p, so it is already canonical
+        return a * b
     a_lo = a & _M32
     a_hi = a >> _S32
     b_lo = b & _M32

@@ -272,13 +272,18 @@ def load_trace(path: str | Path, air: Air | None = None, *, require_pow2: bool =
         raise TraceError(f"{path}: the trace has no rows")
     if require_pow2 and n & (n - 1):
         raise TraceError(f"{path}: {n} rows is not a power of two (pad the trace, or pass --any-length)")
-    if air is not None:
-        missing = [c for c in air.column_names if c not in cols]
-        if missing:
-            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-            raise TraceError(f"{path}: column {missing[0]!r} of AIR {air.name!r} is missing{more}")
-        extra = [c for c in cols if c not in set(air.column_names)]
-        if extra:
-            meta = dict(meta)
-            meta["extra_columns"] = extra
-    return Trace(columns=cols, n_rows=n, public_inputs=pis, meta=meta, source=str(path))
+    trace = Trace(columns=cols, n_rows=n, public_inputs=pis, meta=meta, source=str(path))
+    return trace if air is None else match_air(trace, air)
+
+
+def match_air(trace: Trace, air: Air) -> Trace:
+    """``trace`` checked against the AIR's layout: every column present; extra columns noted in meta."""
+    missing = [c for c in air.column_names if c not in trace.columns]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise TraceError(f"{trace.source}: column {missing[0]!r} of AIR {air.name!r} is missing{more}")
+    known = set(air.column_names)
+    extra = [c for c in trace.columns if c not in known]
+    if not extra:
+        return trace
+    return Trace(trace.columns, trace.n_rows, trace.public_inputs, dict(trace.meta, extra_columns=extra), trace.source)

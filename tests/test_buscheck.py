@@ -147,3 +147,37 @@ def test_accumulators_match_python_ints(n) -> None:
     req[n // 2] = 0
     with pytest.raises(ZeroDivisionError, match=f"row {n // 2}"):
         _running_product(resp, req, 7)
+
+
+def test_grouping_survives_hash_collisions(monkeypatch) -> None:
+    import air.buscheck as bc
+
+    monkeypatch.setattr(bc, "_row_hash", lambda keys: np.zeros(len(keys), dtype=np.uint64))  # all collide
+    keys = np.array([[1, 2], [3, 4], [1, 2], [5, 6]], dtype=np.uint64)
+    uniq, inv = bc._group_rows(keys)
+    assert len(uniq) == 3 and (uniq[inv] == keys).all() and inv[0] == inv[2] != inv[1]
+    # and through the bus check: a collision must not merge a request with a different response
+    cols = toy_trace()
+    cols["val"][1] = 112
+    b = check_buses(toy(), Trace(cols, 16), seed=3).buses[0]
+    assert [(u.side, u.row) for u in b.unmatched] == [("request", 1), ("response", 6)]
+
+
+def test_running_product_follows_the_bus_polynomial_for_any_flag() -> None:
+    # a request flag of 2 (not a 0/1 selector): the bus polynomial's request side is 1 + 2*(u - 1), not u
+    air = toy()
+    cols = toy_trace()
+    cols["op_write"][0] = 2
+    alphas = challenges_from_seed(air, 3)
+    rep = check_buses(air, Trace(cols, 16), challenges=alphas)
+
+    def u(a: int, v: int) -> int:
+        return (alphas[0] + alphas[1] * 4 + alphas[2] * a + alphas[3] * v) % P
+
+    num = den = 1
+    for i in range(15):
+        f_req, f_resp = int(cols["op_write"][i]), int(cols["is_resp"][i])
+        a, v = int(cols["addr"][i]), int(cols["val"][i])
+        den = den * (1 + f_req * (u(a, v) - 1)) % P
+        num = num * (1 + f_resp * (u(a, v) - 1)) % P
+    assert rep.buses[0].final == num * pow(den, P - 2, P) % P != 1

@@ -178,3 +178,46 @@ def test_check_zero_message_under_given_challenges_exit_2(tmp_path) -> None:
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "evaluate to 0 on row 0" in r.stderr
     assert air_cmd("check", str(trace), "--air", f"{src}:make", "--challenges", "5,1").returncode == 0
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["check", "x.npz", "--format", "nope"], "Invalid value for '--format'"),
+        (["check", "t.npz", "--max-failures", "-3"], "'--max-failures': -3 is not in the range"),
+        (["check", "t.npz", "--context", "-1"], "'--context': -1 is not in the range"),
+        (["check"], "Missing argument 'TRACE'"),
+        (["frobnicate"], "No such command 'frobnicate'"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(args, needle) -> None:
+    r = air_cmd(*args)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("air: error: ") and needle in r.stderr
+
+
+def test_bare_air_prints_help() -> None:
+    r = air_cmd()
+    assert r.returncode == 0 and r.stdout.startswith("Usage: air") and "check" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "program,needle",
+    [
+        ("begin\n  push.1 push.2 assert_eq\nend\n", "p.masm:2:17: assert_eq: assertion failed"),
+        ("begin\n  push.4294967296 mem_load\nend\n", "p.masm:2:19: mem_load: memory address 4294967296 is not a u32"),
+        ("begin\n  push.7 if.true push.1 end\nend\n", "if.true: condition 7 is not binary"),
+    ],
+)
+def test_run_execution_errors_name_the_instruction(tmp_path, program, needle) -> None:
+    p = tmp_path / "p.masm"
+    p.write_text(program)
+    r = air_cmd("run", str(p), "--air", "miden-v0.19")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and needle in r.stderr, r.stderr
+
+
+def test_run_refuses_a_design_it_does_not_execute(tmp_path) -> None:
+    p = tmp_path / "p.masm"
+    p.write_text("begin\n  push.1\nend\n")
+    r = air_cmd("run", str(p), "--air", "miden-gate")
+    assert r.returncode == 2 and "does not run design 'miden-gate'" in r.stderr and r.stderr.count("\n") == 1

@@ -229,7 +229,7 @@ class VM:
             s[0] = (-s[0]) % P
         elif name == "ASSERT":
             if s[0] != 1:
-                raise ExecutionError(f"assertion failed ({o.src or 'assert'}): top of the stack is {s[0]}")
+                raise ExecutionError(f"{o.src or 'assert'}: assertion failed: the top of the stack is {s[0]}, not 1")
             self.pop()
         elif name == "DROP":
             self.pop()
@@ -288,50 +288,42 @@ class VM:
         return v
 
     # ---------------------------------------------------------------- control flow
+    def _open(self, op: str, rate: list[int], domain: int = 0, condition: str | None = None) -> tuple[int, int]:
+        """Start a control block: its hasher request, the op's row (SPLIT/LOOP pop a binary condition,
+        named ``condition`` in errors), the step into the block. Returns (block address, parent)."""
+        bid = self.new_block()
+        self.hasher_request(L.HASHER_LINEAR_HASH, bid, rate, domain)
+        if condition is not None and self.stack[0] not in (0, 1):
+            raise ExecutionError(f"{condition}: condition {self.stack[0]} is not binary")
+        self.emit(op, rate)
+        if condition is not None:
+            self.pop()
+        self.tick()
+        parent, self.addr = self.addr, bid
+        return bid, parent
+
     def run(self, node: Node) -> None:
         if isinstance(node, Block):
-            bid = self.new_block()
-            self.hasher_request(L.HASHER_LINEAR_HASH, bid, [self.opcode.get(o.name, 0) for o in node.ops[:8]])
-            self.emit("SPAN", [self.opcode.get(o.name, 0) for o in node.ops[:8]])
-            self.tick()
-            parent, self.addr = self.addr, bid
+            bid, parent = self._open("SPAN", [self.opcode.get(o.name, 0) for o in node.ops[:8]])
             for o in node.ops:
                 self.op(o)
             self.end(bid, parent, node.digest, 0, 0)
         elif isinstance(node, Join):
-            bid = self.new_block()
             rate = list(node.first.digest) + list(node.second.digest)
-            self.hasher_request(L.HASHER_LINEAR_HASH, bid, rate, self.opcode["JOIN"])
-            self.emit("JOIN", rate)
-            self.tick()
-            parent, self.addr = self.addr, bid
+            bid, parent = self._open("JOIN", rate, self.opcode["JOIN"])
             self.run(node.first)
             self.run(node.second)
             self.end(bid, parent, node.digest, 0, 0)
         elif isinstance(node, Split):
-            bid = self.new_block()
-            rate = list(node.on_true.digest) + list(node.on_false.digest)
-            self.hasher_request(L.HASHER_LINEAR_HASH, bid, rate, self.opcode["SPLIT"])
             cond = self.stack[0]
-            if cond not in (0, 1):
-                raise ExecutionError(f"if.true: condition {cond} is not binary")
-            self.emit("SPLIT", rate)
-            self.pop()
-            self.tick()
-            parent, self.addr = self.addr, bid
+            rate = list(node.on_true.digest) + list(node.on_false.digest)
+            bid, parent = self._open("SPLIT", rate, self.opcode["SPLIT"], "if.true")
             self.run(node.on_true if cond else node.on_false)
             self.end(bid, parent, node.digest, 0, 0)
         elif isinstance(node, Loop):
-            bid = self.new_block()
-            rate = list(node.body.digest) + [0, 0, 0, 0]
-            self.hasher_request(L.HASHER_LINEAR_HASH, bid, rate, self.opcode["LOOP"])
             cond = self.stack[0]
-            if cond not in (0, 1):
-                raise ExecutionError(f"while.true: condition {cond} is not binary")
-            self.emit("LOOP", rate)
-            self.pop()
-            self.tick()
-            parent, self.addr = self.addr, bid
+            rate = list(node.body.digest) + [0, 0, 0, 0]
+            bid, parent = self._open("LOOP", rate, self.opcode["LOOP"], "while.true")
             if cond:
                 self.run(node.body)
                 while True:

@@ -303,33 +303,34 @@ class Assembler:
         for ins in body:
             where = f"{mod.path}:{ins.line}:{ins.col}"
             t = ins.text
+            src = f"{where}: {t}"  # what an execution error names
             parts = t.split(".")
             head = parts[0]
             if t in SIMPLE:
-                out += [Op(o, src=t) for o in SIMPLE[t]]
+                out += [Op(o, src=src) for o in SIMPLE[t]]
             elif head == "push" and len(parts) >= 2:
-                out += [Op("PUSH", _num(x, where), t) for x in parts[1:]]
+                out += [Op("PUSH", _num(x, where), src) for x in parts[1:]]
             elif head == "dup":
                 k = _num(parts[1], where) if len(parts) > 1 else 0
                 if k not in DUPS:
                     raise MasmError(f"{where}: dup.{k} is not supported (use one of {sorted(DUPS)})")
-                out.append(Op(f"DUP{k}", src=t))
+                out.append(Op(f"DUP{k}", src=src))
             elif head == "movup" and len(parts) == 2:
                 k = _num(parts[1], where)
                 if not 2 <= k <= 8:
                     raise MasmError(f"{where}: movup.{k} is out of range (2..8)")
-                out.append(Op(f"MOVUP{k}", src=t))
+                out.append(Op(f"MOVUP{k}", src=src))
             elif head in ("mem_load", "mem_store", "mem_loadw", "mem_storew"):
                 if len(parts) == 2:
-                    out.append(Op("PUSH", _num(parts[1], where), t))
-                out += self._mem(head, t)
+                    out.append(Op("PUSH", _num(parts[1], where), src))
+                out += self._mem(head, src)
             elif head in ("loc_load", "loc_store", "loc_loadw", "loc_storew", "locaddr") and len(parts) == 2:
                 i = _num(parts[1], where)
                 if i >= max(n_locals, 1) or not n_locals:
                     raise MasmError(f"{where}: local {i} is out of range (the procedure has {n_locals} locals)")
                 out += self._local_addr(i, n_locals)
                 if head != "locaddr":
-                    out += self._mem(head.replace("loc_", "mem_"), t)
+                    out += self._mem(head.replace("loc_", "mem_"), src)
             elif head in ("exec", "call", "syscall", "procref") and len(parts) == 2:
                 out += self._invoke(mod, head, parts[1], where, stack)
             elif t in ("dynexec", "dyncall"):

@@ -530,48 +530,21 @@ def _chiplets_bus(b: _Builder, f: dict[str, sp.Expr], d: Design) -> None:
     new_ctx = ctx.next
     writes: list[Message] = []
     names: list[str] = []
+
+    def write(name: str, label: str, code: int, addr: int, values: list[sp.Expr]) -> None:
+        """A memory write into the new context at this clock cycle, as factor ``name``."""
+        writes.append(_mem_msg(label, code, new_ctx, sp.Integer(addr), clk, values))
+        names.append(name)
+
+    fmp_init = [sp.Integer(L.FMP_INIT)]
     if d.fmp_in_memory:
-        writes.append(
-            _mem_msg(
-                "memory write element (fmp init)",
-                L.MEMORY_WRITE_ELEMENT,
-                new_ctx,
-                sp.Integer(L.FMP_ADDR),
-                clk,
-                [sp.Integer(L.FMP_INIT)],
-            )
-        )
-        names.append("m_fmpwrite")
+        write("m_fmpwrite", "memory write element (fmp init)", L.MEMORY_WRITE_ELEMENT, L.FMP_ADDR, fmp_init)
     if d.gate:
-        writes.append(
-            _mem_msg(
-                "memory write word (fn_hash at 0)",
-                L.MEMORY_WRITE_WORD,
-                new_ctx,
-                sp.Integer(L.GATE_FN_HASH_ADDR),
-                clk,
-                h[:4],
-            )
-        )
-        names.append("m_fnhashwrite")
-        writes.append(
-            _mem_msg(
-                "memory write element (fmp at 4)",
-                L.MEMORY_WRITE_ELEMENT,
-                new_ctx,
-                sp.Integer(L.GATE_FMP_ADDR),
-                clk,
-                [sp.Integer(L.FMP_MIN)],
-            )
-        )
-        names.append("m_fmpwrite")
+        write("m_fnhashwrite", "memory write word (fn_hash at 0)", L.MEMORY_WRITE_WORD, L.GATE_FN_HASH_ADDR, h[:4])
+        fmp_min = [sp.Integer(L.FMP_MIN)]
+        write("m_fmpwrite", "memory write element (fmp at 4)", L.MEMORY_WRITE_ELEMENT, L.GATE_FMP_ADDR, fmp_min)
     if d.fnhash_in_memory:
-        writes.append(
-            _mem_msg(
-                "memory write word (fn_hash)", L.MEMORY_WRITE_WORD, new_ctx, sp.Integer(L.FN_HASH_ADDR), clk, h[:4]
-            )
-        )
-        names.append("m_fnhashwrite")
+        write("m_fnhashwrite", "memory write word (fn_hash)", L.MEMORY_WRITE_WORD, L.FN_HASH_ADDR, h[:4])
 
     terms: list[BusTerm] = []
     ctrli_ops = ["JOIN", "SPLIT", "LOOP"] + ([] if writes else ["CALL"])
