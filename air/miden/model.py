@@ -653,52 +653,14 @@ def _chiplets_bus(b: _Builder, f: dict[str, sp.Expr], d: Design) -> None:
     # stack memory requests (stack/io_ops.md); ctx and clk of the requesting row
     iod = DOC + "stack/io_ops.md"
     word_next = [s[3 - i].next for i in range(4)]
-    if d.gate:
-        pass  # the memory ops are the same; the gate constraint restricts their addresses
-    terms.append(
-        BusTerm(
-            "u_mload",
-            "request",
-            f["MLOAD"],
-            (_mem_msg("memory read element", L.MEMORY_READ_ELEMENT, ctx, s[0], clk, [s[0].next]),),
-            ("m_read",),
-            "MLOAD",
-            doc=iod,
-        )
-    )
-    terms.append(
-        BusTerm(
-            "u_mstore",
-            "request",
-            f["MSTORE"],
-            (_mem_msg("memory write element", L.MEMORY_WRITE_ELEMENT, ctx, s[0], clk, [s[0].next]),),
-            ("m_write",),
-            "MSTORE",
-            doc=iod,
-        )
-    )
-    terms.append(
-        BusTerm(
-            "u_mloadw",
-            "request",
-            f["MLOADW"],
-            (_mem_msg("memory read word", L.MEMORY_READ_WORD, ctx, s[0], clk, word_next),),
-            ("m_readword",),
-            "MLOADW",
-            doc=iod,
-        )
-    )
-    terms.append(
-        BusTerm(
-            "u_mstorew",
-            "request",
-            f["MSTOREW"],
-            (_mem_msg("memory write word", L.MEMORY_WRITE_WORD, ctx, s[0], clk, word_next),),
-            ("m_writeword",),
-            "MSTOREW",
-            doc=iod,
-        )
-    )
+    for op, term, factor, label, code, values in (
+        ("MLOAD", "u_mload", "m_read", "memory read element", L.MEMORY_READ_ELEMENT, [s[0].next]),
+        ("MSTORE", "u_mstore", "m_write", "memory write element", L.MEMORY_WRITE_ELEMENT, [s[0].next]),
+        ("MLOADW", "u_mloadw", "m_readword", "memory read word", L.MEMORY_READ_WORD, word_next),
+        ("MSTOREW", "u_mstorew", "m_writeword", "memory write word", L.MEMORY_WRITE_WORD, word_next),
+    ):  # the value is s0' in every case: the loaded value, or the stored one once the address is dropped
+        msg = _mem_msg(label, code, ctx, s[0], clk, values)
+        terms.append(BusTerm(term, "request", f[op], (msg,), (factor,), op, doc=iod))
     if d.gate:
         # CALLER, FMPADD and FMPUPDATE read (and write) the system region of memory (seed discussion).
         terms.append(
