@@ -15,6 +15,9 @@ Source: github.com/0xMiden/miden-vm, tag v0.19.0 (commit a3efe5eb0727e07d045f28f
   LOOP (85) [body, 0], CALL (108) / SYSCALL (104) [callee, 0], DYN (88) / DYNCALL (92) [0, 0].
 * external.rs: an external node's digest is the digest of the procedure it stands for.
 
+The control-node functions take the domain as an optional argument (default: Miden's opcode) for designs that move
+an opcode (e.g. miden-fnhash-mem-slot puts DYNCALL at 120): Miden's domain is the control operation's opcode.
+
 The code is ours; the rules are Miden's.
 """
 
@@ -178,39 +181,39 @@ def basic_block_digest(ops: Iterable[Sequence[int | None]]) -> Digest:
     return rpo.hash_elements([g for b in batch_groups(ops) for g in b.groups])
 
 
-def join_digest(first: Sequence[int], second: Sequence[int]) -> Digest:
+def join_digest(first: Sequence[int], second: Sequence[int], domain: int = JOIN) -> Digest:
     """merge_in_domain([first, second], JOIN = 87)."""
-    return rpo.merge_in_domain(first, second, JOIN)
+    return rpo.merge_in_domain(first, second, domain)
 
 
-def split_digest(on_true: Sequence[int], on_false: Sequence[int]) -> Digest:
+def split_digest(on_true: Sequence[int], on_false: Sequence[int], domain: int = SPLIT) -> Digest:
     """merge_in_domain([on_true, on_false], SPLIT = 84)."""
-    return rpo.merge_in_domain(on_true, on_false, SPLIT)
+    return rpo.merge_in_domain(on_true, on_false, domain)
 
 
-def loop_digest(body: Sequence[int]) -> Digest:
+def loop_digest(body: Sequence[int], domain: int = LOOP) -> Digest:
     """merge_in_domain([body, 0], LOOP = 85)."""
-    return rpo.merge_in_domain(body, rpo.ZERO_DIGEST, LOOP)
+    return rpo.merge_in_domain(body, rpo.ZERO_DIGEST, domain)
 
 
-def call_digest(callee: Sequence[int]) -> Digest:
+def call_digest(callee: Sequence[int], domain: int = CALL) -> Digest:
     """merge_in_domain([callee, 0], CALL = 108)."""
-    return rpo.merge_in_domain(callee, rpo.ZERO_DIGEST, CALL)
+    return rpo.merge_in_domain(callee, rpo.ZERO_DIGEST, domain)
 
 
-def syscall_digest(callee: Sequence[int]) -> Digest:
+def syscall_digest(callee: Sequence[int], domain: int = SYSCALL) -> Digest:
     """merge_in_domain([callee, 0], SYSCALL = 104)."""
-    return rpo.merge_in_domain(callee, rpo.ZERO_DIGEST, SYSCALL)
+    return rpo.merge_in_domain(callee, rpo.ZERO_DIGEST, domain)
 
 
-def dyn_digest() -> Digest:
+def dyn_digest(domain: int = DYN) -> Digest:
     """merge_in_domain([0, 0], DYN = 88)."""
-    return rpo.merge_in_domain(rpo.ZERO_DIGEST, rpo.ZERO_DIGEST, DYN)
+    return rpo.merge_in_domain(rpo.ZERO_DIGEST, rpo.ZERO_DIGEST, domain)
 
 
-def dyncall_digest() -> Digest:
+def dyncall_digest(domain: int = DYNCALL) -> Digest:
     """merge_in_domain([0, 0], DYNCALL = 92)."""
-    return rpo.merge_in_domain(rpo.ZERO_DIGEST, rpo.ZERO_DIGEST, DYNCALL)
+    return rpo.merge_in_domain(rpo.ZERO_DIGEST, rpo.ZERO_DIGEST, domain)
 
 
 def external_digest(procedure: Sequence[int]) -> Digest:
