@@ -204,6 +204,9 @@ class Air:
         # Columns that a trace carries but no constraint reads, with why (e.g. hasher state words
         # whose permutation this model does not constrain). Filled by the model.
         self.unchecked: dict[str, str] = {}
+        # The constraint family of each item (constraint name, "bus:B", "bus:B/T"), e.g. "stack.io_ops";
+        # select a family and its sub-families by prefix. Filled by a model that has families.
+        self.families: dict[str, str] = {}
 
     # ----------------------------------------------------------------- declaring
     def column(self, group: str, name: str, doc: str = "") -> Cell:

@@ -1,14 +1,6 @@
-"""The named Miden AIRs: v0.18 as released, each design of the seed discussion, and v0.19 as shipped.
+"""The named Miden AIRs, by name: a cached factory per design (``design.py`` says what each design is).
 
-| name                      | what changes (relative to the row above or to v0.18)                          |
-|---------------------------|-------------------------------------------------------------------------------|
-| miden-v0.18               | v0.18.0: fmp, in_syscall, fn_hash columns; no CALL/DYNCALL inside a syscall    |
-| miden-sys-fmp             | + sys_fmp column; in_syscall -> in_kernel; FMPUPDATE/FMPADD pick by in_kernel  |
-| miden-gate                | fn_hash at mem[0..3], fmp at mem[4]; a gate column; fmp/in_syscall/fn_hash gone |
-| miden-v0.19               | fmp at FMP_ADDR in memory, written by CALL/DYNCALL; FMPADD/FMPUPDATE removed    |
-| miden-fnhash-mem          | v0.19 + fn_hash written to memory by CALL/DYNCALL, read by CALLER               |
-| miden-fnhash-mem-slot     | ... with DYNCALL moved to a degree-4 flag slot (RESPAN moved out to slot 94)    |
-| miden-fnhash-mem-column   | ... with a degree-reduction column holding f_dyncall                            |
+``DESIGNS[name]()`` builds the AIR once (``constraints.build``); ``SPECS[name]`` is its ``Design``.
 """
 
 from __future__ import annotations
@@ -16,79 +8,47 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from air.air import Air
-from air.miden.model import Design, build
-from air.miden.opcodes import OPCODES_V19
-
-V18 = Design(
-    "miden-v0.18",
-    "Miden VM v0.18.0: fmp/in_syscall/fn_hash columns, 73 columns (contexts, memory, chiplets bus)",
-)
-SYS_FMP = V18.variant(
-    name="miden-sys-fmp",
-    description="Seed design: sys_fmp column, in_syscall -> in_kernel; FMPUPDATE/FMPADD pick fmp by in_kernel",
-    in_syscall="in_kernel",
-    sys_fmp=True,
-)
-GATE = V18.variant(
-    name="miden-gate",
-    description="Seed design: fn_hash at mem[0..3], fmp at mem[4], a gate column keeps memory ops off them",
-    fmp_column=False,
-    in_syscall=None,
-    fn_hash_columns=False,
-    gate=True,
-    notes=(
-        "The gate constraint needs the address's high bits: addr_high = (s0 - h2)/2^N with the decoder's "
-        "user-op helper h2 holding the low N bits, which the range checker would have to check (not modeled).",
-        "FMPUPDATE on a memory-resident fmp needs a read and a write request: its bus term has two memory "
-        "factors (flag 7 + 2 = 9, so the bus constraint reaches 10).",
-    ),
-)
-V19 = V18.variant(
-    name="miden-v0.19",
-    description="Miden VM v0.19.0 as shipped: fmp in memory at FMP_ADDR, written by CALL/DYNCALL; 71 columns",
-    version="v0.19",
-    opcodes=dict(OPCODES_V19),
-    fmp_column=False,
-    in_syscall=None,
-    fmp_in_memory=True,
-    notes=(
-        "FMP_ADDR = 2^32 - 2 as in core/src/lib.rs; the v0.19 docs say 2^32 - 1.",
-        "The v0.19 docs still write u_dynordyncall in the b_chip equation; the terms are u_call, u_dyn, u_dyncall.",
-    ),
-)
-FNHASH_MEM = V19.variant(
-    name="miden-fnhash-mem",
-    description="v0.19 + fn_hash in memory, written by CALL/DYNCALL (DYNCALL's bus term: 4 factors)",
-    version="v0.19-fnhash",
-    fn_hash_columns=False,
-    fnhash_in_memory=True,
-)
-_SLOT_OPCODES = dict(OPCODES_V19)
-_SLOT_OPCODES["RESPAN"] = 94  # a free degree-5 slot at v0.18/v0.19 (90, 94, 95 are free)
-_SLOT_OPCODES["DYNCALL"] = 120  # RESPAN's degree-4 slot
-FNHASH_MEM_SLOT = FNHASH_MEM.variant(
-    name="miden-fnhash-mem-slot",
-    description="fnhash-mem with DYNCALL moved to a degree-4 flag slot (RESPAN moves to free slot 94)",
-    opcodes=_SLOT_OPCODES,
-    notes=(
-        "The degree-4 class has no free slot (MRUPDATE, HORNERBASE, SYSCALL, CALL, END, REPEAT, RESPAN, HALT). "
-        "RESPAN moves to the free degree-5 slot 94 and DYNCALL takes 120: RESPAN's modeled terms rise by 1 "
-        "(u_respan 5 -> 6), within budget; the composite flag f_{end,repeat,respan,halt} = e1*b4 of the docs "
-        "would have to be rewritten.",
-    ),
-)
-FNHASH_MEM_COLUMN = FNHASH_MEM.variant(
-    name="miden-fnhash-mem-column",
-    description="fnhash-mem with a degree-reduction column f_dyncall (= the DYNCALL flag)",
-    dyncall_column=True,
+from air.miden.constraints import build
+from air.miden.design import (
+    DESIGN_LIST,
+    FNHASH_MEM,
+    FNHASH_MEM_COLUMN,
+    FNHASH_MEM_SLOT,
+    GATE,
+    SYS_FMP,
+    V18,
+    V19,
+    Design,
 )
 
-_ALL = [V18, SYS_FMP, GATE, V19, FNHASH_MEM, FNHASH_MEM_SLOT, FNHASH_MEM_COLUMN]
+__all__ = [
+    "DESIGNS",
+    "SPECS",
+    "Design",
+    "make",
+    "V18",
+    "SYS_FMP",
+    "GATE",
+    "V19",
+    "FNHASH_MEM",
+    "FNHASH_MEM_SLOT",
+    "FNHASH_MEM_COLUMN",
+    "miden_v0_18",
+    "miden_sys_fmp",
+    "miden_gate",
+    "miden_v0_19",
+    "miden_fnhash_mem",
+    "miden_fnhash_mem_slot",
+    "miden_fnhash_mem_column",
+]
+
+SPECS: dict[str, Design] = {d.name: d for d in DESIGN_LIST}
 _CACHE: dict[str, Air] = {}
 
 
 def make(name: str) -> Callable[[], Air]:
-    spec = next(d for d in _ALL if d.name == name)
+    """A factory building (once) the AIR of the design ``name``."""
+    spec = SPECS[name]
 
     def factory() -> Air:
         if name not in _CACHE:
@@ -99,8 +59,7 @@ def make(name: str) -> Callable[[], Air]:
     return factory
 
 
-DESIGNS: dict[str, Callable[[], Air]] = {d.name: make(d.name) for d in _ALL}
-SPECS: dict[str, Design] = {d.name: d for d in _ALL}
+DESIGNS: dict[str, Callable[[], Air]] = {d.name: make(d.name) for d in DESIGN_LIST}
 
 miden_v0_18 = DESIGNS["miden-v0.18"]
 miden_sys_fmp = DESIGNS["miden-sys-fmp"]

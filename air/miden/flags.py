@@ -17,7 +17,7 @@ import sympy as sp
 from air.miden.opcodes import flag_class
 from air.symbols import Cell
 
-__all__ = ["op_flag", "bit_literal"]
+__all__ = ["op_flag", "bit_literal", "OpFlags"]
 
 
 def bit_literal(b: Cell, bit: int) -> sp.Expr:
@@ -37,3 +37,46 @@ def op_flag(opcode: int, bits: list[Cell], e0: Cell, e1: Cell) -> sp.Expr:
     else:
         lits = [e1] + [bit_literal(bits[i], v[i]) for i in (4, 3, 2)]
     return sp.Mul(*lits, evaluate=False)
+
+
+class OpFlags:
+    """Every operation flag of a design, built once (``op_flag``), plus the composite flags the model uses.
+
+    ``flags.op("CALL")`` (or ``flags["CALL"]``) is CALL's flag; ``flags.has("FMPADD")`` says whether the
+    design has the operation (v0.19 removed FMPADD/FMPUPDATE). Composite flags (decoder/constraints.md,
+    processor/src/system/mod.rs):
+
+    * ``newctx = f_call + f_dyncall``: the operations that enter a new context;
+    * ``end_of_call = f_end * (h6 + h7)``: END of a CALL/DYNCALL (h6) or SYSCALL (h7) block;
+    * ``memop = f_mload + f_mstore + f_mloadw + f_mstorew``: the memory instructions (stack/io_ops.md).
+    """
+
+    def __init__(self, opcodes: dict[str, int], bits: tuple[Cell, ...], e0: Cell, e1: Cell, h: tuple[Cell, ...]):
+        self.opcodes = dict(sorted(opcodes.items(), key=lambda kv: kv[1]))
+        self._f: dict[str, sp.Expr] = {n: op_flag(c, list(bits), e0, e1) for n, c in self.opcodes.items()}
+        self._h = h
+
+    def op(self, name: str) -> sp.Expr:
+        return self._f[name]
+
+    def __getitem__(self, name: str) -> sp.Expr:
+        return self._f[name]
+
+    def has(self, name: str) -> bool:
+        return name in self._f
+
+    def items(self) -> list[tuple[str, sp.Expr]]:
+        """(name, flag) in opcode order."""
+        return list(self._f.items())
+
+    @property
+    def newctx(self) -> sp.Expr:
+        return self._f["CALL"] + self._f["DYNCALL"]
+
+    @property
+    def end_of_call(self) -> sp.Expr:
+        return self._f["END"] * (self._h[6] + self._h[7])
+
+    @property
+    def memop(self) -> sp.Expr:
+        return self._f["MLOAD"] + self._f["MSTORE"] + self._f["MLOADW"] + self._f["MSTOREW"]

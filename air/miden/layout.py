@@ -16,9 +16,24 @@ v0.18.0 (air/src/trace/mod.rs): system 8 | decoder 24 | stack 19 | range 2 | chi
   d_inv f_scw = chip0..chip17. Kernel ROM view: s0..s3, s_first (= s4) chip4, r0..r3 chip5..chip8.
 
 v0.19.0 drops ``fmp`` and ``in_syscall`` (PR #2308): 71 columns.
+
+The typed views (``SystemCols``, ``DecoderCols``, ``StackCols``, ``RangeCols``, ``MemoryCols``,
+``HasherCols``, ``KromCols``) name each family's cells; ``system_columns``/``decoder_columns`` give a
+design's column list. The string dicts ``MEM``, ``HASHER``, ``KROM`` are the one source of the chiplet
+views (the executor reads them too).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import sympy as sp
+
+from air.symbols import Cell
+
+if TYPE_CHECKING:
+    from air.miden.design import Design
 
 P = 2**64 - 2**32 + 1
 
@@ -106,3 +121,199 @@ KROM = {
 }
 
 assert len(SYSTEM_V18) + len(DECODER) + len(STACK) + len(RANGE) + len(CHIPLETS) == 73
+
+
+# ------------------------------------------------------------------------------------ column lists
+def system_columns(d: Design) -> list[str]:
+    """``clk [fmp] [sys_fmp] ctx [in_syscall | in_kernel] [fn_hash0..3] [gate]`` as the design has them."""
+    out = ["clk"]
+    if d.fmp_column:
+        out.append("fmp")
+    if d.sys_fmp:
+        out.append("sys_fmp")
+    out.append("ctx")
+    if d.in_syscall:
+        out.append(d.in_syscall)
+    if d.fn_hash_columns:
+        out += [f"fn_hash{i}" for i in range(4)]
+    if d.gate:
+        out.append("gate")
+    return out
+
+
+def decoder_columns(d: Design) -> list[str]:
+    """``DECODER``, plus the degree-reduction column ``f_dyncall`` when the design has it."""
+    return DECODER + (["f_dyncall"] if d.dyncall_column else [])
+
+
+# ------------------------------------------------------------------------------------ typed views
+def _cell(name: str) -> Cell:
+    return Cell(name, 0)
+
+
+def _opt(name: str, names: set[str]) -> Cell | None:
+    return _cell(name) if name in names else None
+
+
+@dataclass(frozen=True)
+class SystemCols:
+    """System registers; a column the design does not have is None (``fn_hash`` empty)."""
+
+    clk: Cell
+    ctx: Cell
+    fmp: Cell | None
+    sys_fmp: Cell | None
+    in_syscall: Cell | None
+    in_kernel: Cell | None
+    fn_hash: tuple[Cell, ...]
+    gate: Cell | None
+
+    @classmethod
+    def of(cls, d: Design) -> SystemCols:
+        n = set(system_columns(d))
+        fn_hash = tuple(_cell(f"fn_hash{i}") for i in range(4)) if d.fn_hash_columns else ()
+        return cls(
+            _cell("clk"),
+            _cell("ctx"),
+            _opt("fmp", n),
+            _opt("sys_fmp", n),
+            _opt("in_syscall", n),
+            _opt("in_kernel", n),
+            fn_hash,
+            _opt("gate", n),
+        )
+
+
+@dataclass(frozen=True)
+class DecoderCols:
+    """Block address ``addr``, op bits ``b`` (b0 first), hasher state ``h``, span/group/batch columns, e0/e1."""
+
+    addr: Cell
+    b: tuple[Cell, ...]
+    h: tuple[Cell, ...]
+    in_span: Cell
+    group_count: Cell
+    op_index: Cell
+    c: tuple[Cell, ...]
+    e0: Cell
+    e1: Cell
+    f_dyncall: Cell | None
+
+    @classmethod
+    def of(cls, d: Design) -> DecoderCols:
+        return cls(
+            _cell("addr"),
+            tuple(_cell(f"b{i}") for i in range(7)),
+            tuple(_cell(f"h{i}") for i in range(8)),
+            _cell("in_span"),
+            _cell("group_count"),
+            _cell("op_index"),
+            tuple(_cell(f"c{i}") for i in range(3)),
+            _cell("e0"),
+            _cell("e1"),
+            _cell("f_dyncall") if d.dyncall_column else None,
+        )
+
+    @property
+    def opcode(self) -> sp.Expr:
+        """``sum_i 2^i b_i``: the opcode the op bits encode."""
+        return sp.Add(*[self.b[i] * 2**i for i in range(7)])
+
+
+@dataclass(frozen=True)
+class StackCols:
+    """``s0..s15`` (``s``), the depth b0, the overflow address b1 and h0 = 1/(b0 - 16) (stack/index.md)."""
+
+    s: tuple[Cell, ...]
+    depth: Cell
+    overflow_addr: Cell
+    h0: Cell
+
+    @classmethod
+    def of(cls) -> StackCols:
+        return cls(
+            tuple(_cell(f"s{i}") for i in range(16)),
+            _cell("stack_depth"),
+            _cell("stack_overflow_addr"),
+            _cell("stack_h0"),
+        )
+
+
+@dataclass(frozen=True)
+class RangeCols:
+    """The range checker's multiplicity and value columns."""
+
+    m: Cell
+    v: Cell
+
+    @classmethod
+    def of(cls) -> RangeCols:
+        return cls(_cell("range_m"), _cell("range_v"))
+
+
+@dataclass(frozen=True)
+class MemoryCols:
+    """The memory chiplet's view of the chiplet columns (``MEM``; chiplets/memory.md)."""
+
+    s0: Cell
+    s1: Cell
+    s2: Cell
+    is_read: Cell
+    is_word: Cell
+    ctx: Cell
+    word: Cell
+    idx0: Cell
+    idx1: Cell
+    clk: Cell
+    v: tuple[Cell, ...]
+    d0: Cell
+    d1: Cell
+    d_inv: Cell
+    f_scw: Cell
+
+    @classmethod
+    def of(cls) -> MemoryCols:
+        c = {k: _cell(v) for k, v in MEM.items()}
+        v = tuple(c.pop(f"v{j}") for j in range(4))
+        return cls(v=v, **c)
+
+
+@dataclass(frozen=True)
+class HasherCols:
+    """The simplified hasher view (``HASHER``): a row with ``responds`` = 1 answers one request."""
+
+    s0: Cell
+    responds: Cell
+    state: tuple[Cell, ...]
+    node_index: Cell
+    label: Cell
+    addr: Cell
+
+    @classmethod
+    def of(cls) -> HasherCols:
+        h = HASHER
+        return cls(
+            _cell(h["s0"]),
+            _cell(h["responds"]),
+            tuple(_cell(c) for c in h["state"]),
+            _cell(h["node_index"]),
+            _cell(h["label"]),
+            _cell(h["addr"]),
+        )
+
+
+@dataclass(frozen=True)
+class KromCols:
+    """The kernel ROM's view (``KROM``; chiplets/kernel_rom.md): selectors ``s``, ``s_first``, digest ``r``."""
+
+    s: tuple[Cell, ...]
+    s_first: Cell
+    r: tuple[Cell, ...]
+
+    @classmethod
+    def of(cls) -> KromCols:
+        return cls(
+            tuple(_cell(KROM[f"s{i}"]) for i in range(4)),
+            _cell(KROM["s_first"]),
+            tuple(_cell(KROM[f"r{i}"]) for i in range(4)),
+        )
