@@ -16,7 +16,7 @@ from air.miden.constraints.chiplets import hasher, kernel_rom, memory
 BUS = "chiplets"
 
 
-@family("chiplets")
+@family("chiplets.bus")
 def constrain(b: MidenBuilder) -> None:
     b.bus(BUS, "multiset", "b_chip", doc=DOC + "decoder/constraints.md (hasher responses simplified)")
     b.unchecked("chip19", "unused by the modeled chiplets")

@@ -25,7 +25,7 @@ NOT_MODELED = {
 }
 
 
-@family("decoder")
+@family("decoder.op_bits")
 def constrain(b: MidenBuilder) -> None:
     bits, e0, e1 = b.decoder.b, b.decoder.e0, b.decoder.e1
     for i in range(7):
