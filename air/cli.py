@@ -55,7 +55,8 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
 
 def _fail(msg: str) -> None:
-    click.echo(f"air: error: {msg}", err=True)
+    lines = msg.strip().splitlines()
+    click.echo(f"air: error: {lines[0] if lines else msg}", err=True)
     sys.exit(2)
 
 
