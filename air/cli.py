@@ -290,9 +290,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as e:  # a bug: one line (the traceback with --debug), never exit 1
         if _STATE["debug"]:
             traceback.print_exc()
-        msg = str(e).splitlines()[0] if str(e).strip() else ""
+        msg = ": " + str(e).strip().splitlines()[0] if str(e).strip() else ""
         click.echo(
-            f"air: internal error: {type(e).__name__}: {msg} (please report; rerun with --debug for the traceback)",
+            f"air: internal error: {type(e).__name__}{msg} (please report; rerun with --debug for the traceback)",
             err=True,
         )
         sys.exit(3)
