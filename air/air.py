@@ -16,23 +16,33 @@ Conventions
   (the Miden layout, docs/src/design/chiplets/main.md).
 * A LogUp bus accumulates ``b' - b = sum_s m_s/(alpha_0 + v_s) - sum_r m_r/(alpha_0 + v_r)``; its
   constraint is that equation with the denominators cleared.
+
+Validation: bus kinds, term sides and message labels are checked when they are declared, column
+names when they are declared (identifiers only: ``x'`` is the notation for ``x.next``), and
+``Air.validate()`` checks the whole definition once before any command uses it (every expression a
+polynomial over variables this AIR declares; see ``air.degree.check_polynomial``).
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import sympy as sp
 
-from air.symbols import AuxCell, Cell, Challenge, Periodic, PublicInput
+from air.degree import NotPolynomialError, check_polynomial
+from air.symbols import AuxCell, Cell, Challenge, Periodic, PublicInput, Var
 
 Domain = Literal["transition", "first", "last"]
 DOMAINS: tuple[str, ...] = ("transition", "first", "last")
+BUS_KINDS: tuple[str, ...] = ("multiset", "logup")
+SIDES: tuple[str, ...] = ("request", "response")
 
 __all__ = [
     "Air",
+    "AirDefinitionError",
     "Bus",
     "BusTerm",
     "Column",
@@ -41,6 +51,17 @@ __all__ = [
     "Message",
     "Operation",
 ]
+
+
+class AirDefinitionError(ValueError):
+    """The AIR's definition is malformed (not an expression problem: see ``NotPolynomialError``)."""
+
+
+def check_name(name: object, what: str) -> str:
+    """``name`` if it is a Python identifier (so it cannot be read as ``x'`` or another notation)."""
+    if not isinstance(name, str) or not name.isidentifier():
+        raise AirDefinitionError(f"{what} name {name!r} is not an identifier (letters, digits, _)")
+    return name
 
 
 @dataclass(frozen=True)
@@ -110,6 +131,15 @@ class Message:
     label_value: int | None
     fields: tuple[tuple[str, sp.Expr], ...]
 
+    def __post_init__(self) -> None:
+        lv = self.label_value
+        if lv is not None and (isinstance(lv, bool) or not isinstance(lv, (numbers.Integral, sp.Integer))):
+            raise AirDefinitionError(f"message {self.label!r}: label value {lv!r} is not an integer")
+        if not isinstance(self.fields, (tuple, list)) or not all(
+            isinstance(f, (tuple, list)) and len(f) == 2 and isinstance(f[0], str) for f in self.fields
+        ):
+            raise AirDefinitionError(f"message {self.label!r}: fields must be (name, expression) pairs")
+
     def field_exprs(self) -> list[sp.Expr]:
         return [sp.sympify(e) for _, e in self.fields]
 
@@ -133,6 +163,14 @@ class BusTerm:
     claimed_degree: int | None = None
     doc: str = ""
 
+    def __post_init__(self) -> None:
+        if self.side not in SIDES:
+            raise AirDefinitionError(f"bus term {self.name!r}: side {self.side!r} is not one of {', '.join(SIDES)}")
+        if not isinstance(self.messages, (tuple, list)) or not self.messages:
+            raise AirDefinitionError(f"bus term {self.name!r} has no messages")
+        if not all(isinstance(m, Message) for m in self.messages):
+            raise AirDefinitionError(f"bus term {self.name!r}: every message must be a Message")
+
     def factor_names(self) -> list[str]:
         if self.factors:
             return list(self.factors)
@@ -155,6 +193,17 @@ class Bus:
     initial: sp.Expr = sp.Integer(1)
     final: sp.Expr = sp.Integer(1)
     doc: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in BUS_KINDS:
+            raise AirDefinitionError(f"bus {self.name!r}: kind {self.kind!r} is not one of {', '.join(BUS_KINDS)}")
+        check_name(self.column, f"bus {self.name!r}: accumulator column")
+        if not isinstance(self.terms, (tuple, list)) or not all(isinstance(t, BusTerm) for t in self.terms):
+            raise AirDefinitionError(f"bus {self.name!r}: terms must be BusTerms")
+        if self.kind == "logup":
+            for t in self.terms:
+                if len(t.messages) != 1:
+                    raise AirDefinitionError(f"LogUp bus {self.name!r}: term {t.name!r} must have exactly one message")
 
     @property
     def acc(self) -> AuxCell:
@@ -207,9 +256,11 @@ class Air:
         # The constraint family of each item (constraint name, "bus:B", "bus:B/T"), e.g. "stack.io_ops";
         # select a family and its sub-families by prefix. Filled by a model that has families.
         self.families: dict[str, str] = {}
+        self._validated: tuple | None = None
 
     # ----------------------------------------------------------------- declaring
     def column(self, group: str, name: str, doc: str = "") -> Cell:
+        check_name(name, f"{self.name}: column")
         if name in self._columns:
             raise ValueError(f"{self.name}: column {name!r} declared twice")
         self._columns[name] = Column(name, group, len(self._columns), doc)
@@ -222,10 +273,12 @@ class Air:
         n = len(values)
         if n == 0 or n & (n - 1):
             raise ValueError(f"{self.name}: periodic column {name!r} needs a power-of-two cycle, got {n}")
+        check_name(name, f"{self.name}: periodic column")
         self.periodic[name] = [int(v) for v in values]
         return Periodic(name)
 
     def public_input(self, name: str, doc: str = "") -> PublicInput:
+        check_name(name, f"{self.name}: public input")
         self.public_inputs[name] = doc
         return PublicInput(name)
 
@@ -288,10 +341,28 @@ class Air:
         return self.constrain(name, expr, domain="last" if last else "first", **kw)
 
     def bus(self, bus: Bus) -> Bus:
+        if not isinstance(bus, Bus):
+            raise AirDefinitionError(f"{self.name}: air.bus() takes a Bus, not {type(bus).__name__}")
         if any(b.name == bus.name for b in self.buses):
             raise ValueError(f"{self.name}: bus {bus.name!r} declared twice")
         self.buses.append(bus)
         return bus
+
+    # ----------------------------------------------------------------- validating
+    def _fingerprint(self) -> tuple:
+        parts: list[object] = [tuple(self._columns), tuple(self.periodic), tuple(self.public_inputs)]
+        parts += [(id(c), id(c.expr)) for c in self.constraints]
+        parts += [(id(o), id(o.flag)) for o in self.operations] + [id(b) for b in self.buses]
+        return (len(self.challenges), *parts)
+
+    def validate(self) -> None:
+        """Refuse a definition any command would misread: raises ``NotPolynomialError`` (an expression,
+        named with its sub-expression) or ``AirDefinitionError``. Runs once per definition."""
+        key = self._fingerprint()
+        if self._validated == key:
+            return
+        _validate(self)
+        self._validated = key
 
     # ----------------------------------------------------------------- reading
     @property
@@ -350,3 +421,80 @@ class Air:
 
     def __repr__(self) -> str:
         return f"Air({self.name!r}, {len(self._columns)} columns, {len(self.constraints)} constraints)"
+
+
+def _validate(air: Air) -> None:
+    where = air.name
+    names: dict[str, str] = {}
+    for kind, seq in (
+        ("column", air._columns),
+        ("periodic column", air.periodic),
+        ("public input", air.public_inputs),
+        ("challenge", [c.name for c in air.challenges]),
+        ("bus accumulator", [b.column for b in air.buses]),
+    ):
+        for n in seq:
+            check_name(n, f"{where}: {kind}")
+            if n in names:
+                raise AirDefinitionError(f"{where}: {kind} {n!r} has the name of a {names[n]}")
+            names[n] = kind
+    if not isinstance(air.budget, int) or isinstance(air.budget, bool):
+        raise AirDefinitionError(f"{where}: budget {air.budget!r} is not an integer")
+    acc = {b.column for b in air.buses}
+
+    def poly(e: object, what: str) -> None:
+        e = sp.sympify(e)
+        check_polynomial(e, f"{where}: {what}")
+        for s in e.free_symbols:
+            if isinstance(s, AuxCell):
+                ok = s.column in acc
+            elif isinstance(s, Cell):
+                ok = s.column in air._columns or s.column in air.periodic
+            elif isinstance(s, Challenge):
+                ok = s in air.challenges
+            elif isinstance(s, Periodic):
+                ok = s.name in air.periodic
+            elif isinstance(s, PublicInput):
+                ok = s.name in air.public_inputs
+            else:
+                ok = not isinstance(s, Var)
+            if not ok:
+                raise NotPolynomialError(f"{where}: {what}", s, f"{type(s).__name__} {s.name!r} is not declared")
+
+    for c in air.constraints:
+        if c.domain not in DOMAINS:
+            raise AirDefinitionError(f"{where}: constraint {c.name!r}: unknown domain {c.domain!r}")
+        poly(c.expr, f"constraint {c.name!r}")
+        for part, e in (("flag", c.flag), ("body", c.body)):
+            if e is not None:
+                poly(e, f"constraint {c.name!r} {part}")
+        if sp.sympify(c.expr) == 0:
+            raise AirDefinitionError(
+                f"{where}: constraint {c.name!r} is identically 0 and constrains nothing "
+                "(sympy simplifies e.g. x*(1/x) - 1 to 0 as it is written)"
+            )
+    for o in air.operations:
+        poly(o.flag, f"flag of operation {o.name!r}")
+    for b in air.buses:
+        if b.kind not in BUS_KINDS:
+            raise AirDefinitionError(f"{where}: bus {b.name!r}: kind {b.kind!r} is not one of {', '.join(BUS_KINDS)}")
+        for end, e in (("initial", b.initial), ("final", b.final)):
+            e = sp.sympify(e)
+            if not (isinstance(e, sp.Integer) or (isinstance(e, PublicInput) and e.name in air.public_inputs)):
+                raise AirDefinitionError(
+                    f"{where}: bus {b.name!r}: {end} value {e} is neither an integer nor a public input"
+                )
+        for t in b.terms:
+            what = f"bus {b.name!r} term {t.name!r}"
+            poly(t.flag, f"{what} flag")
+            if t.multiplicity is not None:
+                poly(t.multiplicity, f"{what} multiplicity")
+            for m in t.messages:
+                slots = (2 if m.label_value is not None else 1) + len(m.fields)
+                if slots > len(air.challenges):
+                    raise AirDefinitionError(
+                        f"{where}: {what}: message {m.label!r} needs {slots} challenges, "
+                        f"the AIR has {len(air.challenges)}"
+                    )
+                for fname, e in m.fields:
+                    poly(e, f"{what} field {fname!r}")

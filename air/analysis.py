@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from air.air import Air, Constraint
 from air.bus import TermDegree, bus_degree, term_degree
-from air.degree import check_polynomial, exact_degree, structural_degree
+from air.degree import degree_or_bound, exact_degree, structural_degree
 
 __all__ = [
     "ConstraintDegree",
@@ -130,6 +130,7 @@ class Analysis:
     operations: list[OperationDegree]
     buses: list[BusDegree]
     notes: list[str] = field(default_factory=list)
+    inexact: list[str] = field(default_factory=list)  # where an exact degree was not computed, and why
 
     @property
     def budget(self) -> int:
@@ -195,27 +196,24 @@ def constraint_ops(c: Constraint) -> list[str]:
 
 
 def validate(air: Air) -> None:
-    """Refuse anything that is not a polynomial, naming the constraint (raises NotPolynomialError)."""
-    for c in air.constraints:
-        check_polynomial(c.expr, f"{air.name}: constraint {c.name!r}")
-    for o in air.operations:
-        check_polynomial(o.flag, f"{air.name}: flag of operation {o.name!r}")
-    for b in air.buses:
-        for t in b.terms:
-            check_polynomial(t.flag, f"{air.name}: bus {b.name!r} term {t.name!r} flag")
-            for m in t.messages:
-                for fname, e in m.fields:
-                    check_polynomial(e, f"{air.name}: bus {b.name!r} term {t.name!r} field {fname!r}")
+    """Refuse anything that is not a polynomial, naming the constraint (``Air.validate``)."""
+    air.validate()
 
 
-def analyze_constraint(air: Air, c: Constraint) -> ConstraintDegree:
+def analyze_constraint(air: Air, c: Constraint, notes: list[str] | None = None) -> ConstraintDegree:
     fd = bd = None
     if c.flag is not None and c.body is not None:
         fd, bd = exact_degree(c.flag), exact_degree(c.body)
+    degree, exact = degree_or_bound(c.expr)
+    if not exact and notes is not None:
+        notes.append(
+            f"constraint {c.name}: the exact degree was not computed (its expansion exceeds the work limit); "
+            "the structural degree is reported"
+        )
     return ConstraintDegree(
         name=c.name,
         domain=c.domain,
-        degree=max(exact_degree(c.expr), 0),
+        degree=max(degree, 0),
         structural_degree=structural_degree(c.expr),
         flag_degree=fd,
         body_degree=bd,
@@ -228,8 +226,9 @@ def analyze_constraint(air: Air, c: Constraint) -> ConstraintDegree:
 
 def analyze(air: Air) -> Analysis:
     """Degrees of every constraint, operation and bus term of ``air``."""
-    validate(air)
-    cons = [analyze_constraint(air, c) for c in air.constraints]
+    air.validate()
+    notes: list[str] = []
+    cons = [analyze_constraint(air, c, notes) for c in air.constraints]
     buses: list[BusDegree] = []
     for b in air.buses:
         terms = tuple(term_degree(air, b, t) for t in b.terms)
@@ -263,4 +262,4 @@ def analyze(air: Air) -> Analysis:
                 budget=air.budget,
             )
         )
-    return Analysis(air, cons, ops, buses, list(air.notes))
+    return Analysis(air, cons, ops, buses, list(air.notes), notes)

@@ -1,22 +1,27 @@
 """The ``air`` command: degree tables, comparisons, explanations, the degree gate and trace checks.
 
 Exit codes: 0 success; 1 a check or gate found a problem (with a report); 2 bad input (one line on
-stderr, never a traceback).
+stderr, never a traceback); 3 an internal error (one line; the traceback with ``air --debug ...``).
+
+Only the command line loads user code (``--air file.py:OBJ``); a trace's metadata may name a
+built-in AIR and nothing else.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from air.air import AirDefinitionError
 from air.analysis import analyze
 from air.degree import NotPolynomialError
-from air.registry import AirNotFound, catalog, load_air
+from air.registry import AirNotFound, catalog, is_builtin, load_air, load_builtin
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,7 +36,14 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from air.gate import BaselineError
     from air.trace import TraceError
 
-    errs: list[type[BaseException]] = [AirNotFound, NotPolynomialError, TraceError, BaselineError, BadInput]
+    errs: list[type[BaseException]] = [
+        AirNotFound,
+        AirDefinitionError,
+        NotPolynomialError,
+        TraceError,
+        BaselineError,
+        BadInput,
+    ]
     try:
         from air.miden.executor import ExecutionError  # type: ignore[attr-defined]
         from air.miden.masm import MasmError  # type: ignore[attr-defined]
@@ -43,7 +55,8 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
 
 def _fail(msg: str) -> None:
-    click.echo(f"air: error: {msg}", err=True)
+    lines = msg.strip().splitlines()
+    click.echo(f"air: error: {lines[0] if lines else msg}", err=True)
     sys.exit(2)
 
 
@@ -53,11 +66,14 @@ def _default_air() -> str:
 
 
 FORMATS = click.Choice(["table", "json", "markdown"])
+_STATE = {"debug": False}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="On an internal error (exit 3), print the traceback.")
+def cli(debug: bool) -> None:
     """air: design and check the AIR constraints of STARK virtual machines (first: Miden VM)."""
+    _STATE["debug"] = debug
 
 
 @cli.command("airs")
@@ -153,7 +169,7 @@ def _parse_challenges(text: str | None) -> list[int] | None:
 
 @cli.command("check")
 @click.argument("trace_path", metavar="TRACE", type=click.Path(dir_okay=False))
-@click.option("--air", "air_name", default=None, help="AIR name (default: the trace's metadata, else miden-v0.18).")
+@click.option("--air", "air_name", default=None, help="AIR (default: the built-in AIR the trace's metadata names).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--max-failures", type=click.IntRange(min=1), default=5, show_default=True, help="Rows per constraint.")
 @click.option("--context", type=click.IntRange(min=0), default=2, show_default=True, help="Rows around a failure.")
@@ -182,12 +198,15 @@ def check_cmd(
     from air.trace import load_trace, match_air
 
     loaded = load_trace(trace_path, require_pow2=not any_length)  # read once; the AIR may come from its metadata
-    air = load_air(air_name or str(loaded.meta.get("air") or _default_air()))
+    air, source = _air_for_trace(trace_path, loaded.meta.get("air"), air_name)
     trace = match_air(loaded, air)
     result = check(air, trace)
     bus_report = None
     if air.buses:
         from air.buscheck import check_buses
+        from air.evaluate import check_multiplicities
+
+        check_multiplicities(air, trace)  # counts, bounded, before the matcher expands them
 
         try:
             bus_report = check_buses(air, trace, challenges=_parse_challenges(challenges), seed=seed)
@@ -195,16 +214,35 @@ def check_cmd(
             raise BadInput(f"{trace_path}: {e}") from e
     d = diagnose(air, trace, result, max_failures=max_failures, context=context)
     ok = d.ok and (bus_report is None or bus_report.ok)
+    checked = f"checked against AIR {air.name} ({source})"
     if fmt == "json":
-        click.echo(json.dumps(to_json(d, bus_report), indent=2))
+        doc = to_json(d, bus_report)
+        doc["checked_against"] = {"air": air.name, "source": source, "text": checked}
+        click.echo(json.dumps(doc, indent=2))
     else:
         color = sys.stdout.isatty() and not no_color
         click.echo(render_text(d, bus_report, color=color))
+        click.echo(checked)
     if junit:
         Path(junit).write_text(to_junit(d, air, bus_report))
     if sarif:
         Path(sarif).write_text(json.dumps(to_sarif(d, air, bus_report), indent=1))
     sys.exit(0 if ok else 1)
+
+
+def _air_for_trace(trace_path: str, named: object, air_name: str | None) -> tuple[Any, str]:
+    """The AIR to check a trace against, and where it came from. The metadata may only name a built-in
+    AIR, exactly (it never chooses code to run); ``--air`` may be anything, and wins."""
+    if air_name is not None:
+        air = load_air(air_name)
+        if named is not None and named != air_name and named != air.name:
+            click.echo(f"air: note: {trace_path} names AIR {named!r}; checking against {air_name!r} (--air)", err=True)
+        return air, "--air"
+    if named is None or named == "":
+        raise BadInput(f"{trace_path}: the trace names no AIR; pass --air NAME")
+    if not is_builtin(named):
+        raise BadInput(f"{trace_path}: the trace names AIR {named!r}, which is not built in; pass --air to choose one")
+    return load_builtin(str(named)), "from the trace's metadata"
 
 
 @cli.command("run")
@@ -227,7 +265,9 @@ def run_cmd(program: str, kernel: str | None, air_name: str | None, output: str 
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the ``air`` command; exit 0/1 by the result, 2 on bad input, 3 on an internal error."""
     errors = _known_errors()
+    _STATE["debug"] = False
     try:
         cli.main(args=argv, prog_name="air", standalone_mode=False)
     except click.exceptions.Exit as e:
@@ -244,3 +284,15 @@ def main(argv: list[str] | None = None) -> None:
         _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
     except (OSError, ValueError, KeyError) as e:
         _fail(f"{type(e).__name__}: {e}")
+    except KeyboardInterrupt:
+        click.echo("air: interrupted", err=True)
+        sys.exit(130)
+    except Exception as e:  # a bug: one line (the traceback with --debug), never exit 1
+        if _STATE["debug"]:
+            traceback.print_exc()
+        msg = ": " + str(e).strip().splitlines()[0] if str(e).strip() else ""
+        click.echo(
+            f"air: internal error: {type(e).__name__}{msg} (please report; rerun with --debug for the traceback)",
+            err=True,
+        )
+        sys.exit(3)

@@ -3,7 +3,8 @@
 ``Program(exprs)`` runs ``sympy.cse`` over all the expressions together, so a sub-expression that
 occurs in several of them (an operation flag above all) is computed once per trace, then lowers the
 result to a list of steps (load, constant, add, sub, neg, mul) evaluated with ``air.field`` on numpy
-uint64 arrays. Rational coefficients become field elements (``1/2`` is the inverse of 2).
+uint64 arrays. Rational coefficients become field elements (``1/2`` is the inverse of 2); a float, or
+a rational whose denominator is a multiple of p, is refused (``NotPolynomialError``), never rounded.
 
 ``eval_int`` is an independent slow path on Python ints, for reports and as a reference.
 """
@@ -26,8 +27,19 @@ Value = np.ndarray  # uint64 array, or a 0-d uint64 array for a row-independent 
 
 
 def const_value(c: sp.Basic) -> int:
-    """The field element of a rational constant."""
-    r = Fraction(int(c.p), int(c.q)) if isinstance(c, sp.Rational) else Fraction(int(c))
+    """The field element of a rational constant (or an integer power of one)."""
+    if isinstance(c, sp.Pow) and c.args[0].is_Rational and isinstance(c.args[1], sp.Integer):
+        base, k = const_value(c.args[0]), int(c.args[1])
+        if k < 0:
+            if base == 0:
+                raise NotPolynomialError("expression", c, "0 mod p has no inverse")
+            base, k = F.inv(base), -k
+        return pow(base, k, F.P)
+    if not isinstance(c, sp.Rational):  # Integer is a Rational; a Float, oo, nan, ... are not
+        raise NotPolynomialError("expression", c, "a number with no exact field value")
+    r = Fraction(int(c.p), int(c.q))
+    if r.denominator % F.P == 0:
+        raise NotPolynomialError("expression", c, "a denominator that is a multiple of p has no inverse mod p")
     return (r.numerator % F.P) * F.inv(r.denominator) % F.P
 
 
@@ -38,8 +50,9 @@ class Program:
     input) to a uint64 array (one value per row) or a uint64 scalar.
     """
 
-    def __init__(self, exprs: Sequence[sp.Expr], symbols: str = "_cse"):
+    def __init__(self, exprs: Sequence[sp.Expr], symbols: str = "~cse"):
         exprs = [sp.sympify(e) for e in exprs]
+        # temporaries are named so that no column can be (column names are identifiers)
         counter = (sp.Symbol(f"{symbols}{i}") for i in range(10**9))
         repl, reduced = sp.cse(exprs, symbols=counter, optimizations=None, order="none")
         self._temps: list[tuple[str, sp.Expr]] = [(s.name, e) for s, e in repl]
@@ -109,7 +122,7 @@ def _eval(e: sp.Basic, vals: Mapping[str, Value]) -> Value:
     if isinstance(e, sp.Pow):
         base, exp = e.args
         if not isinstance(exp, sp.Integer) or exp < 0:
-            if base.is_Number:
+            if base.is_Rational and isinstance(exp, sp.Integer):
                 return _scalar(const_value(e))
             raise NotPolynomialError("program", e, "not a polynomial")
         b = _eval(base, vals)
@@ -141,9 +154,9 @@ def eval_int(e: sp.Basic, env: Mapping[str, int] | Callable[[str], int]) -> int:
         return r
     if isinstance(e, sp.Pow):
         base, exp = e.args
-        if base.is_Number:
-            return (
-                const_value(e) if not isinstance(exp, sp.Integer) or exp < 0 else pow(const_value(base), int(exp), F.P)
-            )
+        if not isinstance(exp, sp.Integer) or exp < 0:
+            if base.is_Rational and isinstance(exp, sp.Integer):
+                return const_value(e)
+            raise NotPolynomialError("expression", e, "not a polynomial")
         return pow(eval_int(base, get), int(exp), F.P)
     raise NotPolynomialError("expression", e, f"unsupported node {type(e).__name__}")

@@ -10,13 +10,19 @@ Two degrees are computed for every polynomial:
   part of a flag ``prod (1-b_i)`` is one monomial), so they are expanded; only when they do cancel is the
   whole sum expanded.
 
+The exact degree expands only what it must, and never more than ``WORK_LIMIT`` (an estimate of
+monomials x degree, taken before expanding): past it ``degree_or_bound`` returns the structural degree
+and says it is not exact. Degrees are computed over the rationals: they equal the degrees over
+Goldilocks unless coefficients cancel modulo p (then they are an upper bound).
+
 ``explain`` says how a degree adds up, factor by factor. ``check_polynomial`` refuses a division by a
-column (``1/gate``), a negative or non-integer power, a float, a function call or an undeclared symbol,
-naming the constraint and the sub-expression.
+column (``1/gate``), a negative or non-integer power, a float, a rational whose denominator is a
+multiple of p, a function call or an undeclared symbol, naming the constraint and the sub-expression.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -29,9 +35,21 @@ __all__ = [
     "check_polynomial",
     "structural_degree",
     "exact_degree",
+    "degree_or_bound",
+    "DegreeWorkLimit",
+    "WORK_LIMIT",
+    "P",
     "explain",
     "DegreeStep",
 ]
+
+
+P = 2**64 - 2**32 + 1  # Goldilocks: a rational is a field element when p does not divide its denominator
+WORK_LIMIT = 20_000  # monomials x degree an exact-degree expansion may produce (the built-in AIRs need < 400)
+
+
+class DegreeWorkLimit(Exception):
+    """An exact-degree expansion would exceed ``WORK_LIMIT``."""
 
 
 class NotPolynomialError(ValueError):
@@ -47,8 +65,11 @@ class NotPolynomialError(ValueError):
 def check_polynomial(expr: sp.Basic, where: str = "expression") -> None:
     """Raise ``NotPolynomialError`` unless ``expr`` is a polynomial over declared variables.
 
-    Rational number coefficients are accepted (they are field elements: 1/2 is the inverse of 2).
+    Rational number coefficients are accepted when they are field elements (1/2 is the inverse of 2);
+    a denominator that is a multiple of p has no inverse and is refused.
     """
+    if not isinstance(expr, sp.Basic):
+        raise NotPolynomialError(where, sp.Symbol(repr(expr)), f"a {type(expr).__name__}, not a sympy expression")
     for node in sp.preorder_traversal(expr):
         if isinstance(node, Var):
             continue
@@ -57,18 +78,20 @@ def check_polynomial(expr: sp.Basic, where: str = "expression") -> None:
         if isinstance(node, sp.Float):
             raise NotPolynomialError(where, node, "a float has no exact field value")
         if isinstance(node, (sp.Integer, sp.Rational)):
+            if int(node.q) % P == 0:
+                raise NotPolynomialError(where, node, "a denominator that is a multiple of p has no inverse mod p")
             continue
-        if node in (sp.zoo, sp.oo, sp.nan, -sp.oo) or isinstance(node, sp.NumberSymbol):
+        if node in (sp.zoo, sp.oo, sp.nan, -sp.oo) or isinstance(node, (sp.NumberSymbol, sp.Number)):
             raise NotPolynomialError(where, node, "not a field element")
         if isinstance(node, sp.Pow):
             base, exp = node.args
             if not (isinstance(exp, sp.Integer)):
                 raise NotPolynomialError(where, node, "a non-integer power")
             if exp < 0:
-                if isinstance(base, (sp.Integer, sp.Rational)):
+                if isinstance(base, sp.Rational):
+                    if int(base.p) % P == 0:
+                        raise NotPolynomialError(where, node, "a power of 0 mod p with a negative exponent")
                     continue  # a constant inverse is a field element
-                if isinstance(base, sp.Symbol):
-                    raise NotPolynomialError(where, node, f"a division by `{sp.sstr(base)}`")
                 raise NotPolynomialError(where, node, f"a division by `{sp.sstr(base)}`")
             continue
         if isinstance(node, (sp.Add, sp.Mul)):
@@ -80,6 +103,38 @@ def check_polynomial(expr: sp.Basic, where: str = "expression") -> None:
         ):
             raise NotPolynomialError(where, node, f"a function call `{type(node).__name__}`")
         raise NotPolynomialError(where, node, f"an unsupported term of type {type(node).__name__}")
+
+
+def _cost(expr: sp.Basic) -> int:
+    """An upper bound on the monomials of ``expr`` expanded, times (its degree + 1); capped above the limit."""
+    return _monomials(expr) * (structural_degree(expr) + 1)
+
+
+@lru_cache(maxsize=100_000)
+def _monomials(expr: sp.Basic) -> int:
+    cap = WORK_LIMIT + 1
+    if isinstance(expr, sp.Add):
+        return min(cap, sum(_monomials(a) for a in expr.args))
+    if isinstance(expr, sp.Mul):
+        out = 1
+        for a in expr.args:
+            out = min(cap, out * _monomials(a))
+        return out
+    if isinstance(expr, sp.Pow) and isinstance(expr.args[1], sp.Integer) and expr.args[1] > 0:
+        n, k = _monomials(expr.args[0]), int(expr.args[1])
+        if n == 1:
+            return 1
+        if n >= cap or k >= cap:
+            return cap
+        return min(cap, math.comb(n + k - 1, min(k, n - 1)))
+    return 1
+
+
+def _expand(expr: sp.Basic) -> sp.Expr:
+    """``sp.expand`` within the work limit (raises ``DegreeWorkLimit`` before starting past it)."""
+    if _cost(expr) > WORK_LIMIT:
+        raise DegreeWorkLimit(sp.sstr(expr)[:60])
+    return sp.expand(expr)
 
 
 @lru_cache(maxsize=200_000)
@@ -148,11 +203,11 @@ def _top(expr: sp.Basic) -> tuple[int, sp.Expr]:
         if d < 0:
             return (-1, sp.Integer(0))
         tops = [t for (dd, t) in parts if dd == d]
-        top = tops[0] if len(tops) == 1 else sp.expand(sp.Add(*tops))
+        top = tops[0] if len(tops) == 1 else _expand(sp.Add(*tops))
         if top != 0:
             return d, top
         # The highest parts cancel: fall back to a full expansion of this sum.
-        full = sp.expand(expr)
+        full = _expand(expr)
         dd = _poly_degree(full)
         if dd < 0:
             return (-1, sp.Integer(0))
@@ -166,8 +221,20 @@ def _top(expr: sp.Basic) -> tuple[int, sp.Expr]:
 
 
 def exact_degree(expr: sp.Basic) -> int:
-    """Total degree in the cells after expansion (cancellation detected); -1 for the zero polynomial."""
-    return _top(sp.sympify(expr))[0]
+    """Total degree in the cells after expansion (cancellation detected); -1 for the zero polynomial.
+
+    Past the work limit: the structural degree (see ``degree_or_bound`` to know which it is).
+    """
+    return degree_or_bound(expr)[0]
+
+
+def degree_or_bound(expr: sp.Basic) -> tuple[int, bool]:
+    """(exact degree, True), or (structural degree, False) when the exact one exceeds the work limit."""
+    expr = sp.sympify(expr)
+    try:
+        return _top(expr)[0], True
+    except DegreeWorkLimit:
+        return structural_degree(expr), False
 
 
 @dataclass

@@ -31,6 +31,7 @@ __all__ = [
     "constraint_value",
     "active_operations",
     "row_env",
+    "check_multiplicities",
 ]
 
 CHUNK = 1 << 16
@@ -241,3 +242,35 @@ def active_operations(air: Air, trace: Trace, rows: np.ndarray) -> list[str | No
             if out[i] is None:
                 out[i] = o.name
     return out
+
+
+def check_multiplicities(air: Air, trace: Trace) -> None:
+    """Refuse (``TraceError``) LogUp multiplicities that cannot be counts: the bus matcher counts every
+    message, so a multiplicity of 2^40 would mean 2^40 messages. A bus of T terms over n rows holds at
+    most (n-1)*T messages a side (requests of multiplicity 1, responses counting them)."""
+    n = trace.n_rows
+    for b in air.buses:
+        if b.kind != "logup" or n < 2:
+            continue
+        limit = (n - 1) * len(b.terms)
+        prog = Program([t.multiplicity if t.multiplicity is not None else t.flag for t in b.terms])
+        scal = _scalar_env(air, trace, None)
+        scal |= {k: np.array(int(v) % F.P, dtype=np.uint64) for k, v in trace.public_inputs.items()}
+        env = scal | _column_env(air, trace, prog.inputs, np.arange(n - 1, dtype=np.int64))
+        totals = {"request": 0, "response": 0}
+        for t, v in zip(b.terms, prog.run(env)):
+            v = np.broadcast_to(v, (n - 1,))
+            top = int(np.argmax(v))
+            if int(v[top]) > limit:
+                raise TraceError(
+                    f"{trace.source}: LogUp bus {b.name!r}: term {t.name!r} has multiplicity {int(v[top])} on row "
+                    f"{top}; a multiplicity counts messages, and {len(b.terms)} term(s) over {n} rows "
+                    f"hold at most {limit}"
+                )
+            totals[t.side] += int(v.sum(dtype=np.uint64))
+        for side, total in totals.items():
+            if total > limit:
+                raise TraceError(
+                    f"{trace.source}: LogUp bus {b.name!r}: the {side} multiplicities sum to {total}, more than the "
+                    f"{limit} messages {len(b.terms)} term(s) over {n} rows can hold"
+                )

@@ -1,7 +1,12 @@
 """Finding an AIR by name: the built-in catalog, or a user's own as ``file.py:OBJECT`` / ``module:OBJECT``.
 
 ``OBJECT`` may be an ``Air`` or a callable returning one. Errors are ``AirNotFound`` with one line
-naming what was asked for.
+naming what was asked for (an exception raised by a user's builder: its type, message and the
+file:line of the user's code it came from). Every AIR is validated (``Air.validate``) before it is
+returned, so every command reads the same checked definition.
+
+``load_air`` runs user code and is for names given on the command line only; a name read from a
+file (a trace's metadata) goes to ``load_builtin``, which accepts a built-in name and nothing else.
 """
 
 from __future__ import annotations
@@ -9,12 +14,15 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 
-from air.air import Air
+from air.air import Air, AirDefinitionError
+from air.degree import NotPolynomialError
 
-__all__ = ["AirNotFound", "Entry", "register", "catalog", "load_air"]
+__all__ = ["AirNotFound", "Entry", "register", "catalog", "load_air", "load_builtin", "is_builtin"]
 
 
 class AirNotFound(LookupError):
@@ -42,13 +50,35 @@ def catalog() -> list[Entry]:
     return list(_CATALOG.values())
 
 
-def _resolve(obj: object, what: str) -> Air:
+def _origin(tb: TracebackType | None, files: set[str]) -> str:
+    """``file:line`` of the innermost frame in one of ``files`` (the user's code), else the innermost."""
+    frames = traceback.extract_tb(tb)
+    if not frames:
+        return "?"
+    mine = [f for f in frames if f.filename in files]
+    f = (mine or frames)[-1]
+    return f"{f.filename}:{f.lineno}"
+
+
+def _raised(what: str, doing: str, e: BaseException, files: set[str]) -> AirNotFound:
+    msg = str(e).splitlines()[0] if str(e).strip() else ""
+    at = _origin(e.__traceback__, files)
+    return AirNotFound(f"{what}: {doing} raised {type(e).__name__}{': ' + msg if msg else ''} at {at}")
+
+
+def _resolve(obj: object, what: str, files: set[str]) -> Air:
     if isinstance(obj, Air):
         return obj
+    if isinstance(obj, type):
+        raise AirNotFound(f"{what} is the class {obj.__name__}, not an Air: give an instance or a function making one")
     if callable(obj):
-        made = obj()
+        try:
+            made = obj()
+        except (Exception, SystemExit) as e:  # a user's builder: one line, never a traceback or an exit
+            raise _raised(what, "building the AIR", e, files) from e
         if isinstance(made, Air):
             return made
+        raise AirNotFound(f"{what}: the function returned {type(made).__name__}, not an Air")
     raise AirNotFound(f"{what} is not an Air nor a function returning one")
 
 
@@ -56,6 +86,7 @@ def _load_target(target: str, what: str) -> Air:
     mod_name, _, attr = target.rpartition(":")
     if not mod_name or not attr:
         raise AirNotFound(f"{what}: expected NAME, path/to/file.py:OBJECT or module:OBJECT")
+    files: set[str] = set()
     if mod_name.endswith(".py") or "/" in mod_name:
         path = Path(mod_name)
         if not path.is_file():
@@ -64,23 +95,48 @@ def _load_target(target: str, what: str) -> Air:
         if spec is None or spec.loader is None:
             raise AirNotFound(f"{what}: cannot import {mod_name}")
         module = importlib.util.module_from_spec(spec)
+        files.add(str(spec.origin))
         sys.modules[spec.name] = module
         try:
             spec.loader.exec_module(module)
-        except Exception as e:  # a user's file: report, never a traceback
-            raise AirNotFound(f"{what}: importing {mod_name} failed: {type(e).__name__}: {e}") from e
+        except (Exception, SystemExit) as e:  # a user's file: report, never a traceback
+            raise _raised(what, f"importing {mod_name}", e, files) from e
     else:
         try:
             module = importlib.import_module(mod_name)
-        except Exception as e:
-            raise AirNotFound(f"{what}: cannot import module {mod_name}: {e}") from e
+        except (Exception, SystemExit) as e:
+            raise AirNotFound(f"{what}: cannot import module {mod_name}: {type(e).__name__}: {e}") from e
+        if getattr(module, "__file__", None):
+            files.add(str(module.__file__))
     if not hasattr(module, attr):
         raise AirNotFound(f"{what}: {mod_name} has no {attr!r}")
-    return _resolve(getattr(module, attr), what)
+    air = _resolve(getattr(module, attr), what, files)
+    try:
+        air.validate()
+    except (NotPolynomialError, AirDefinitionError):
+        raise
+    except Exception as e:  # a malformed definition the checks did not foresee: still one line
+        raise AirNotFound(f"{what}: malformed definition: {type(e).__name__}: {e}") from e
+    return air
+
+
+def is_builtin(name: object) -> bool:
+    """Whether ``name`` is exactly the name of a built-in AIR."""
+    return isinstance(name, str) and name in {e.name for e in catalog()}
+
+
+def load_builtin(name: str) -> Air:
+    """The built-in AIR called exactly ``name``; never imports anything else (for names read from files)."""
+    if not is_builtin(name):
+        raise AirNotFound(f"{name!r} is not a built-in AIR")
+    return load_air(name)
 
 
 def load_air(spec: str) -> Air:
-    """The AIR named ``spec`` (a catalog name, ``file.py:OBJECT`` or ``module:OBJECT``)."""
+    """The AIR named ``spec`` (a catalog name, ``file.py:OBJECT`` or ``module:OBJECT``), validated.
+
+    Runs the user's code: only for a name given on the command line.
+    """
     if spec in _CACHE:
         return _CACHE[spec]
     names = {e.name: e for e in catalog()}

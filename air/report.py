@@ -65,6 +65,8 @@ def degrees_json(a: Analysis, by: str = "constraint") -> dict[str, Any]:
         doc["buses"] = [b.to_json() for b in a.buses]
     else:
         raise ValueError(f"unknown view {by!r}")
+    if a.inexact:
+        doc["notes"] = list(a.inexact)
     return doc
 
 
@@ -155,9 +157,10 @@ def degree_table(a: Analysis, by: str = "constraint", fmt: str = "table") -> str
         raise ValueError(f"unknown view {by!r}")
     title = f"{a.air.name} — degrees by {by} (budget {b})"
     body = table(headers, rows, fmt)
+    notes = "".join(f"\nnote: {n}" for n in a.inexact)
     if fmt == "markdown":
-        return f"## {title}\n\n{body}\n\n{_summary(a)}\n"
-    return f"{title}\n{body}\n{_summary(a)}"
+        return f"## {title}\n\n{body}\n\n{_summary(a)}\n{notes}"
+    return f"{title}\n{body}\n{_summary(a)}{notes}"
 
 
 def compare_json(analyses: Sequence[Analysis]) -> dict[str, Any]:
