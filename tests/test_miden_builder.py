@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from air.air import Message
 from air.miden.builder import MidenBuilder, family
 from air.miden.claims import CLAIMS, claimed
 from air.miden.constraints import build
@@ -59,7 +60,8 @@ def test_terms_from_several_families_on_one_bus_keep_call_order() -> None:
 
 def test_a_term_on_an_undeclared_bus_and_a_bus_declared_twice_are_refused() -> None:
     b = MidenBuilder(V19)
-    b.request("nowhere", "u_x", b.flags.op("NOOP"), ())
+    msg = Message("m", 1, (("x", b.stack.s[0]),))
+    b.request("nowhere", "u_x", b.flags.op("NOOP"), (msg,))
     with pytest.raises(ValueError, match="undeclared"):
         b.finish()
     b = MidenBuilder(V19)
