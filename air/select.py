@@ -59,6 +59,7 @@ def select_families(air: Air, only: Iterable[str]) -> tuple[Air, Selection]:
         if not any(_matches(f, (n,)) for f in known):
             raise UnknownFamily(f"--only: no family {n!r} in {air.name} (families: {', '.join(known)})")
     part = copy.copy(air)
+    part.name = f"{air.name} [only {','.join(names)}]"  # every report names the part, not the whole
     part.constraints = [c for c in air.constraints if _matches(air.families.get(c.name, ""), names)]
     part.buses = [b for b in air.buses if _matches(air.families.get(f"bus:{b.name}", ""), names)]
     kept = {b.name for b in part.buses}
