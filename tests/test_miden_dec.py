@@ -277,3 +277,19 @@ def test_block_hash_rows(v18: Air) -> None:
     assert _fields(end_row, {**end, **op_cells(OP["JOIN"], nxt=True)}) == (8, 20, 21, 22, 23, 1, 1)
     for nxt_op in ("END", "REPEAT", "HALT"):
         assert _fields(end_row, {**end, **op_cells(OP[nxt_op], nxt=True)})[5] == 0, nxt_op
+
+
+def test_block_stack_rows_saved_by_calls() -> None:
+    """p1 rows of CALL/SYSCALL/DYNCALL (block_stack_table.rs): (a', a, 0, ctx, fmp, b0, b1, fn_hash) at v0.18,
+    without fmp at v0.19; DYNCALL saves h4/h5 (the depth and overflow address after the drop) as b0/b1."""
+    v18, v19 = DESIGNS["miden-v0.18"](), DESIGNS["miden-v0.19"]()
+    head = ["blk", "prnt", "is_loop", "ctx"]
+    tail = ["b0", "b1", "fn_hash0", "fn_hash1", "fn_hash2", "fn_hash3"]
+    for air, fields in ((v18, [*head, "fmp", *tail]), (v19, [*head, *tail])):
+        for term in ("v_callorsyscall", "v_dyncall"):
+            (m,) = _term_messages(air, "block_stack", term)
+            assert [n for n, _ in m.fields] == fields, (air.name, term)
+        (m,) = _term_messages(air, "block_stack", "v_dyncall")
+        cells = {"addr": 5, "addr'": 13, "h4": 17, "h5": 99, "stack_depth": 20}
+        got = dict(zip(fields, _fields(m, cells)))
+        assert (got["blk"], got["prnt"], got["b0"], got["b1"]) == (13, 5, 17, 99)
