@@ -132,6 +132,19 @@ def test_documented_degree_disagreements(an) -> None:
         ("bus:chiplets", 8, 9),  # the stack's memory requests (7 + 1) share the bus: 9
         ("bus:block_stack/v_callorsyscall", 5, 4),  # f_call + f_syscall = e1 (1-b4) b3: degree 3
         ("bus:chiplets/u_syscall", 7, 6),
+        # the decoder families (decoder/constraints.md); each is derived by hand in tests/test_miden_dec.py
+        ("split_loop_s0_binary", 7, 6),
+        ("sp_ctrl", 5, 4),
+        ("sp_end_respan_next", 5, 4),
+        ("gc_decrement", 6, 5),
+        ("gc_end_respan_next", 5, 4),
+        ("h0_decode", 6, 5),
+        ("h0_batch_end", 6, 5),
+        ("ox_group_reset", 6, 7),
+        ("ox_increment", 7, 8),
+        ("batch_g2_h2_zero", 4, 3),
+        ("batch_g2_h3_zero", 4, 3),
+        ("bus:block_hash/v_allcalls", 6, 5),
     }
 
 

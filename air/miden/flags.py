@@ -80,3 +80,35 @@ class OpFlags:
     @property
     def memop(self) -> sp.Expr:
         return self._f["MLOAD"] + self._f["MSTORE"] + self._f["MLOADW"] + self._f["MSTOREW"]
+
+    # --- decoder composite flags (decoder/constraints.md, stack/op_constraints.md) ---------------------------------
+    def _prefix_or_sum(self, names: tuple[str, ...], prefix: sp.Expr, codes: tuple[int, ...]) -> sp.Expr:
+        """``prefix`` when the design gives ``names`` exactly the opcodes ``codes`` (the docs' shortcut), else the
+        plain sum of their flags (a design that moves one of them, e.g. miden-fnhash-mem-slot)."""
+        present = [n for n in names if n in self._f]
+        if sorted(self.opcodes[n] for n in present) == sorted(codes) and all(
+            self.opcodes[n] not in codes for n in self.opcodes if n not in names
+        ):
+            return prefix
+        return sp.Add(*[self._f[n] for n in present])
+
+    @property
+    def ctrl(self) -> sp.Expr:
+        """``f_ctrl = f_{span,join,split,loop} + f_{end,repeat,respan,halt} + f_dyn + f_dyncall + f_call + f_syscall``
+        (stack/op_constraints.md "Control flow flag", degree 5), with ``f_{span,join,split,loop} = e0 (1-b3) b2``
+        (opcodes 84..87) and ``f_{end,repeat,respan,halt} = e1 b4`` (112..124).
+
+        The docs' formula omits DYNCALL (added to the VM after it was written): without it the decoder rule
+        ``1 - sp - f_ctrl = 0`` would reject every DYNCALL row (DYNCALL starts a block, sp = 0). Added here."""
+        b = [Cell(f"b{i}", 0) for i in range(7)]
+        e0, e1 = Cell("e0", 0), Cell("e1", 0)
+        g1 = self._prefix_or_sum(("SPLIT", "LOOP", "SPAN", "JOIN"), e0 * (1 - b[3]) * b[2], (84, 85, 86, 87))
+        g2 = self._prefix_or_sum(("END", "REPEAT", "RESPAN", "HALT"), e1 * b[4], (112, 116, 120, 124))
+        rest = [self._f[n] for n in ("DYN", "DYNCALL", "CALL", "SYSCALL") if n in self._f]
+        return sp.Add(g1, g2, *rest)
+
+    @property
+    def imm(self) -> sp.Expr:
+        """``f_imm = f_push`` (stack/op_constraints.md "Immediate value flag", degree 5): the operations whose
+        immediate value is part of the MAST digest."""
+        return self._f["PUSH"]

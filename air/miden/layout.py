@@ -61,9 +61,12 @@ MEMORY_WRITE_WORD = 20
 MEMORY_READ_WORD = 28
 KERNEL_PROC_CALL = 16
 KERNEL_PROC_INIT = 48
-HASHER_LINEAR_HASH = 3  # m_bp: 1 + 0b0010 (start of a hash computation)
-HASHER_ABSORB = 19  # m_abp: absorb the next 8 elements (LINEAR_HASH + 16)
-HASHER_RETURN_HASH = 33  # m_hout: RETURN_HASH (1) + 32
+HASHER_LINEAR_HASH = 3  # LINEAR_HASH_LABEL: 1 + 0b0010 (the selector label, before the row offset)
+# The labels a request carries add the row of the hash cycle: +16 on the cycle's first row, +32 on its last row
+# (v0.18/v0.19 processor/src/chiplets/aux_trace/bus/hasher.rs; air/src/trace/chiplets/hasher.rs, NUM_ROUNDS = 7).
+HASHER_LINEAR_HASH_INIT = 19  # m_bp: LINEAR_HASH_LABEL + 16, start a hash (control blocks, SPAN, DYN, HPERM)
+HASHER_ABSORB = 35  # m_abp: LINEAR_HASH_LABEL + 32, absorb the next batch (RESPAN, at address a' - 1)
+HASHER_RETURN_HASH = 33  # m_hout: RETURN_HASH_LABEL (1) + 32, read the digest (END, at address a + 7)
 
 SYSTEM_V18 = ["clk", "fmp", "ctx", "in_syscall", "fn_hash0", "fn_hash1", "fn_hash2", "fn_hash3"]
 DECODER = (

@@ -5,13 +5,14 @@
 ctx, fn_hash and in_syscall through the processor and the block stack table only) are marked "derived,
 not in docs" in their ``doc=``.
 
-Modeled: the decoder's op bits, e0/e1 and opcode shapes, the block stack table p1 and the decoder's
-chiplets-bus requests; the system registers clk, fmp (or sys_fmp + in_kernel), ctx, in_syscall, fn_hash;
-the stack's memory instructions (requests, the gate design's gate) and FMPADD, FMPUPDATE, CALLER; the
-memory chiplet's constraints and response, the kernel ROM's response, a simplified hasher response.
+Modeled: the decoder (decoder/constraints.md: op bits, e0/e1 and opcode shapes, control flow, basic-block
+decoding, the block stack p1, block hash p2 and op group p3 tables, the chiplets-bus requests); the system
+registers clk, fmp (or sys_fmp + in_kernel), ctx, in_syscall, fn_hash; the stack's memory instructions
+(requests, the gate design's gate) and FMPADD, FMPUPDATE, CALLER; the memory chiplet's constraints and
+response, the kernel ROM's response, a simplified hasher response.
 
-Not modeled: general stack shifting and overflow, the other stack ops, the op group / block hash tables,
-the hasher permutation, bitwise and ACE chiplets, the range checker.
+Not modeled: general stack shifting and overflow, the other stack ops, the hasher permutation, bitwise and
+ACE chiplets, the range checker.
 """
 
 from __future__ import annotations

@@ -1,28 +1,22 @@
 """Decoder: op bits, the degree-reduction columns e0/e1 and the opcode shapes (docs/src/design/decoder/
-constraints.md, stack/op_constraints.md); then the block stack table (``block_stack``) and the decoder's
-chiplets-bus requests (``requests``).
+constraints.md, stack/op_constraints.md); then one leaf family per section of decoder/constraints.md:
+
+* ``decoder.flow``: the general control-flow rules (SPLIT/LOOP condition, DYN, REPEAT, RESPAN, END, HALT, sp/f_ctrl);
+* ``decoder.span``: in_span, block address, group count, op group decoding, op index, op batch flags;
+* ``decoder.block_stack`` (p1), ``decoder.block_hash`` (p2), ``decoder.op_group`` (p3): the decoder's tables;
+* ``decoder.requests``: the decoder's requests on the chiplets bus.
+
+Here (``decoder.op_bits``):
 
 * ``b_i^2 - b_i = 0`` for the seven op bits (degree 2);
 * ``e0 = b6 (1-b5) b4`` (3), ``e1 = b6 b5`` (2);
 * u32 opcodes have b0 = 0: ``b6 (1-b5)(1-b4) b0 = 0`` (4); degree-4 opcodes have b0 = b1 = 0: ``b6 b5 b_i = 0`` (3).
-
-To come here: in_span, group_count, op_index and the batch flags c0..c2 (decoder/constraints.md), the
-op-group table p3 and the block-hash table p2.
 """
 
 from __future__ import annotations
 
 from air.miden.builder import DOC, MidenBuilder, family
-from air.miden.constraints.decoder import block_stack, requests
-
-NOT_MODELED = {
-    "in_span": "op group / span constraints not modeled",
-    "group_count": "op group / span constraints not modeled",
-    "op_index": "op group / span constraints not modeled",
-    "c0": "op batch flags not modeled",
-    "c1": "op batch flags not modeled",
-    "c2": "op batch flags not modeled",
-}
+from air.miden.constraints.decoder import block_hash, block_stack, flow, op_group, requests, span
 
 
 @family("decoder.op_bits")
@@ -42,7 +36,9 @@ def constrain(b: MidenBuilder) -> None:
             tags=("op:DYNCALL",),
             doc="remedy: a degree-reduction column equal to the DYNCALL flag (derived)",
         )
-    for column, why in NOT_MODELED.items():
-        b.unchecked(column, why)
+    flow.constrain(b)
+    span.constrain(b)
     block_stack.constrain(b)
+    block_hash.constrain(b)
+    op_group.constrain(b)
     requests.constrain(b)

@@ -7,6 +7,12 @@ caller's context, and END removes ``(a, a', h5)`` with the context restored from
     v_join = v_split = v_span = v_dyn: f * (a', a, 0)         v_loop: f_loop * (a', a, s0)
     v_callorsyscall: (f_call + f_syscall) * (a', a, 0, ctx..)  v_dyncall: f_dyncall * (a', a, 0, ctx.., h4, h5)
     u_end: f_end * (a, a', h5, (h6 + h7) * ctx'..)             v_respan/u_respan: f_respan * (a'/a, h1', 0)
+
+Checked against decoder/constraints.md and processor/src/decoder/aux_trace/block_stack_table.rs at v0.18.0 and
+v0.19.0: a row is ``alpha_0 + alpha_1 blk + alpha_2 prnt + alpha_3 is_loop + alpha_4 ctx [+ alpha_5 fmp] + b0 + b1 +
+fn_hash``. For CALL/SYSCALL/DYNCALL the docs write ``alpha_1 a + alpha_2 a'`` (blk and prnt swapped against every
+other row and against END's ``(a, a')``, which could then never match); the code writes ``(a', a)``, as here.
+v0.19 drops fmp from the row (12 -> 11 elements). Degrees: the docs state 7 for the p1 constraint.
 """
 
 from __future__ import annotations

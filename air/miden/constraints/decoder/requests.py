@@ -7,6 +7,9 @@
     u_dyncall = f_dyncall * h_dyn * m_callee * writes
     u_span = f_span * h_init, u_respan = f_respan * h_abp, u_end = f_end * h_res
 
+Hasher labels (code, v0.18/v0.19): h_init and h_dynordyncall carry 19 (LINEAR_HASH + 16) at a', h_abp 35
+(LINEAR_HASH + 32) at a' - 1, h_res 33 (RETURN_HASH + 32) at a + 7.
+
 ``writes`` are memory writes into the new context at this clock cycle: fmp at FMP_ADDR (v0.19), fn_hash
 at FN_HASH_ADDR (fnhash-mem), or fn_hash and fmp at 0..4 (gate).
 """
@@ -31,11 +34,12 @@ def constrain(b: MidenBuilder) -> None:
     ctx, clk, s = b.system.ctx, b.system.clk, b.stack.s
     opcode_d = b.decoder.opcode
 
-    h_init_d = M.hasher("hasher linear hash (h_init + alpha_5 d)", L.HASHER_LINEAR_HASH, a.next, h, opcode_d)
-    h_init = M.hasher("hasher linear hash (h_init)", L.HASHER_LINEAR_HASH, a.next, h)
-    h_dyn = M.hasher(
-        "hasher linear hash of zeros (h_dynordyncall)", L.HASHER_LINEAR_HASH, a.next, [sp.Integer(0)] * 8, opcode_d
-    )
+    # Labels and addresses as the v0.18/v0.19 code sends them (processor/src/chiplets/aux_trace/bus/hasher.rs,
+    # bus/mod.rs): every block start is LINEAR_HASH_LABEL + 16 = 19 at a' (the docs' m_bp).
+    init = L.HASHER_LINEAR_HASH_INIT
+    h_init_d = M.hasher("hasher linear hash (h_init + alpha_5 d)", init, a.next, h, opcode_d)
+    h_init = M.hasher("hasher linear hash (h_init)", init, a.next, h)
+    h_dyn = M.hasher("hasher linear hash of zeros (h_dynordyncall)", init, a.next, [sp.Integer(0)] * 8, opcode_d)
     # kernel ROM request: alpha_0 + alpha_1*KERNEL_PROC_CALL + alpha_2..5*h0..3 (chiplets/kernel_rom.md and the
     # code). decoder/constraints.md writes alpha_6 + alpha_7*op_krom + alpha_8.. : a docs error.
     k_proc = Message("kernel ROM procedure call", L.KERNEL_PROC_CALL, tuple((f"r{i}", h[i]) for i in range(4)))
@@ -117,8 +121,11 @@ def constrain(b: MidenBuilder) -> None:
             doc=DOCF,
         )
     b.request(BUS, "u_span", f.op("SPAN"), (h_init,), factors=("h_init",), operation="SPAN", doc=DOCF)
-    h_abp = M.hasher("hasher absorb (h_abp)", L.HASHER_ABSORB, a.next, h)
+    # RESPAN: LINEAR_HASH_LABEL + 32 = 35 at a' - 1, the last row of the previous cycle (``RespanBlockMessage``
+    # adds alpha_2 (addr_next - 1)); the docs write h_abp at a'.
+    h_abp = M.hasher("hasher absorb (h_abp)", L.HASHER_ABSORB, a.next - 1, h)
     b.request(BUS, "u_respan", f.op("RESPAN"), (h_abp,), factors=("h_abp",), operation="RESPAN", doc=DOCF)
+    # END: RETURN_HASH_LABEL + 32 = 33 at a + NUM_ROUNDS (7), digest h0..h3 at alpha_8..11 (``EndBlockMessage``).
     h_res_rate = list(h[:4]) + [sp.Integer(0)] * 4
     h_res = M.hasher("hasher return hash (h_res)", L.HASHER_RETURN_HASH, a + 7, h_res_rate)
     b.request(BUS, "u_end", f.op("END"), (h_res,), factors=("h_res",), operation="END", doc=DOCF)
