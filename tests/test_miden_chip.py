@@ -140,9 +140,12 @@ def test_kernel_rom_columns_follow_the_v018_code() -> None:
 
 
 # ------------------------------------------------------------------------------------ numeric checks
-def _value(air: Air, name: str, cur: dict[str, int], nxt: dict[str, int], periodic: dict[str, int] = {}) -> int:
+def _value(
+    air: Air, name: str, cur: dict[str, int], nxt: dict[str, int], periodic: dict[str, int] | None = None
+) -> int:
     """The constraint ``name`` on the frame (cur, nxt); columns not given are 0."""
     expr = air.constraint(name).expr
+    periodic = periodic or {}
 
     def get(v: str) -> int:
         if v in periodic:
