@@ -63,7 +63,7 @@ EXPECTED = {
     "krom_r0_same": 8,
     # ace.md, d = 4
     "ace_start_binary": 6,
-    "ace_start_first": 5,
+    "ace_start_first": 6,  # f_prev 3 + s2' (1 - s3') 2 + 1: the docs' f_prev (1 - s2') gives d+1 = 5
     "ace_start_last": 6,
     "ace_start_not_twice": 7,  # f_ace_next (d+1) * s_start s_start' (2): the docs say d+2
     "ace_block_binary": 6,
@@ -213,6 +213,16 @@ def test_kernel_rom_digest_and_s_first(v18) -> None:
     ace_last = {"chip0": 1, "chip1": 1, "chip2": 1, "chip3": 0}
     assert _value(v18, "krom_s_first_init", ace_last, _krom_row(1, d)) == 0
     assert _value(v18, "krom_s_first_init", ace_last, _krom_row(0, d)) != 0
+
+
+def test_ace_first_row_flag(v18) -> None:
+    memory = {"chip0": 1, "chip1": 1, "chip2": 0}
+    ace_row = {"chip0": 1, "chip1": 1, "chip2": 1, "chip3": 0, L.ACE["s_start"]: 1}
+    krom_row = {"chip0": 1, "chip1": 1, "chip2": 1, "chip3": 1, "chip4": 0}
+    assert _value(v18, "ace_start_first", memory, ace_row) == 0
+    assert _value(v18, "ace_start_first", memory, dict(ace_row, **{L.ACE["s_start"]: 0})) != 0
+    assert _value(v18, "ace_start_first", memory, krom_row) == 0  # no ACE rows: memory, then the kernel ROM
+    assert _value(v18, "ace_start_first", memory, memory) == 0
 
 
 def test_chiplet_selectors_only_rise(v18) -> None:

@@ -2,13 +2,14 @@
 air/src/trace/chiplets/ace.rs). The v0.18/v0.19 Rust AIR writes no ACE constraints; the docs' are modeled.
 
 The ACE chiplet is fourth (d = 4). Flags: ``f_ace = s0 s1 s2 (1-s3)`` (4), ``f_prev = s0 s1 (1-s2)`` (3),
-``f_first' = f_prev s2'`` (4), ``f_ace_next = f_ace (1-s3')``, ``f_ace_last = f_ace s3'`` (5),
+``f_first' = f_prev s2' (1-s3')`` (5), ``f_ace_next = f_ace (1-s3')``, ``f_ace_last = f_ace s3'`` (5),
 ``f_start = f_ace s_start`` (5), ``f_next = f_ace_next (1-s_start')`` (6),
 ``f_end = f_ace_next s_start' + f_ace_last`` (6), ``f_read = 1 - s_block``, ``f_eval = s_block``.
 
 Constraints (docs degree):
 
-    f_ace s_start (1 - s_start) (d+2)      f_first' (1 - s_start') (d+1)      f_ace_last s_start (d+2)
+    f_ace s_start (1 - s_start) (d+2)      f_first' (1 - s_start') (stated d+1; it is d+2)
+    f_ace_last s_start (d+2)
     f_ace_next s_start s_start' (stated d+2; it is d+3)                       f_ace s_block (1 - s_block) (d+2)
     f_start f_eval (d+2)     f_next f_eval f_read' (d+4)     f_end f_read (d+3)
     f_ace f_read (f_read' n_eval' + f_eval' (id0' + 1) - n_eval) (d+3)
@@ -18,8 +19,10 @@ Constraints (docs degree):
     f_ace f_eval (v0 - v_out) (d+5), v_out = op^2 (v1 + op v2) + (1 - op^2) v1 v2, two base-field components
     f_end id0 (d+3)          f_end v0 = 0, two components (d+3)
 
-Where the docs contradict themselves the model follows their prose and example: f_first' uses s2' (the
-docs write 1 - s2', which would hold on every memory row); ptr increases and id0 decreases (the docs'
+Where the docs contradict themselves the model follows their prose and example: f_first' is "the next row is the
+ACE chiplet's first", f_prev s2' (1 - s3') (the docs write f_prev (1 - s2'), of degree d, which holds on
+every memory row; and without (1 - s3') an empty ACE chiplet, memory followed by the kernel ROM, would
+be forced to start a section); ptr increases and id0 decreases (the docs'
 formulas carry the opposite sign); the instruction is id1 + id2 2^30 + (op + 1) 2^60 (the docs write id0,
 id1; the processor's bus/memory.rs reads columns id1, id2). Values are in F_p[x]/(x^2 - x + 2) (Miden's
 quadratic extension): (a0 + a1 x)(b0 + b1 x) = (a0 b0 - 2 a1 b1) + (a0 b1 + a1 b0 + a1 b1) x.
@@ -58,7 +61,7 @@ def constrain(b: MidenBuilder) -> None:
     s = b.chiplets.s
     f_ace = b.chiplets.f_ace
     f_prev = s[0] * s[1] * (1 - s[2])
-    f_first_next = f_prev * s[2].next
+    f_first_next = f_prev * s[2].next * (1 - s[3].next)
     f_ace_next = f_ace * (1 - s[3].next)
     f_ace_last = f_ace * s[3].next
     st, blk = a.s_start, a.s_block
