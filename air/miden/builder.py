@@ -56,6 +56,9 @@ class MidenBuilder:
         self.memory = L.MemoryCols.of()
         self.hasher = L.HasherCols.of()
         self.krom = L.KromCols.of()
+        self.chiplets = L.ChipletSelectors.of()
+        self.bitwise = L.BitwiseCols.of()
+        self.ace = L.AceCols.of()
         dec = self.decoder
         self.flags = OpFlags(d.opcodes, dec.b, dec.e0, dec.e1, dec.h)
         for name, flag in self.flags.items():

@@ -7,7 +7,8 @@ item so that the docs' statement no longer applies (``Design.undocumented``); ``
 
 Sources: docs/src/design/decoder/constraints.md (op bits, block stack table p1, chiplets bus b_chip),
 stack/op_constraints.md (e0, e1, opcode shapes), stack/system_ops.md (FMPUPDATE/FMPADD, v0.18 only),
-chiplets/memory.md (memory chiplet), main.md (clk), at v0.18.0 and v0.19.0.
+chiplets/memory.md (memory chiplet), main.md (clk), range.md, chiplets/{main,bitwise,kernel_rom,ace}.md,
+at v0.18.0 and v0.19.0.
 """
 
 from __future__ import annotations
@@ -101,6 +102,67 @@ _BOTH: dict[str, int] = {
     "bus:block_hash/u_end": 8,
     "bus:block_hash": 9,
     "bus:op_group": 9,  # the docs state v_i (1) and u (7) without their flags, not the terms
+    # --- chip: range checker and chiplets other than the hasher (range.md, chiplets/main.md [v0.19: index.md],
+    # bitwise.md, memory.md, kernel_rom.md, ace.md); identical at v0.18.0 and v0.19.0 ---
+    # range.md: the v transition (9); b_range with all requests cleared of denominators (9); the range
+    # checker's own response b' = b + m/(alpha - v) (2)
+    "rc_delta": 9,
+    "bus:range": 9,
+    "bus:range/v_range": 2,
+    # chiplets/main.md: selector k binary / only 0 -> 1, degree k + 2; the virtual table's two constraints
+    **{f"chip_s{k}_binary": k + 2 for k in range(5)},
+    **{f"chip_s{k}_stay": k + 2 for k in range(5)},
+    "vt_hasher_boundary": 2,
+    "vt_bchip_last": 2,
+    # bitwise.md states each constraint without the chiplet flag; chiplets/main.md: degree = 2 + deg(c_bitwise).
+    # The docs count the periodic k0/k1 as degree 1.
+    "bw_s_binary": 4,
+    "bw_s_stay": 4,
+    **{f"bw_{x}{i}_binary": 4 for x in "ab" for i in range(4)},
+    **{f"bw_{n}": 4 for n in ("a_first", "b_first", "a_step", "b_step", "zp_first", "zp_copy")},
+    "bw_and": 5,
+    "bw_xor": 5,
+    # bitwise.md: b_chip' = b_chip (v m + 1 - m) degree 4, so the term is 3, plus the flag's 2
+    "bus:chiplets/v_bitwise": 5,
+    # memory.md: the nine constraints the model lacked, and v_mem (degree 4) under f_mem (3)
+    "mem_same_clk_read": 8,
+    **{f"mem_v{i}_first": 9 for i in range(4)},
+    **{f"mem_v{i}_copy": 9 for i in range(4)},
+    "bus:chiplets/v_mem": 7,
+    # kernel_rom.md states the constraints without f_krom; chiplets/main.md: degree = 5 + deg(c_krom).
+    # s_first's opening row: deg(f_prev) + 2 with f_prev = f_ace (4). The response: degree 3 with b_chip,
+    # so 2, plus f_krom's 5 = 7 for either message.
+    "krom_s_first_binary": 7,
+    "krom_s_first_init": 6,
+    **{f"krom_r{i}_same": 8 for i in range(4)},
+    "bus:chiplets/v_krom_init": 7,
+    "bus:chiplets/v_krom_call": 7,
+    # ace.md with d = 4 (the ACE chiplet is fourth)
+    "ace_start_binary": 6,
+    "ace_start_first": 5,
+    "ace_start_last": 6,
+    "ace_start_not_twice": 6,
+    "ace_block_binary": 6,
+    "ace_first_read": 6,
+    "ace_eval_then_eval": 8,
+    "ace_end_eval": 7,
+    "ace_n_eval": 7,
+    "ace_ctx": 7,
+    "ace_clk": 7,
+    "ace_ptr": 7,
+    "ace_id0": 7,
+    "ace_read_ids": 6,
+    "ace_op": 8,
+    "ace_eval_v00": 9,
+    "ace_eval_v01": 9,
+    "ace_end_id": 7,
+    "ace_end_v00": 7,
+    "ace_end_v01": 7,
+    "bus:ace_wiring": 8,
+    # the virtual-table constraint f_ace (vt' (f_read u_read + f_eval u_eval) - vt) has degree d + 3 = 7:
+    # each request term is 6
+    "bus:chiplets_vtable/u_ace_read": 6,
+    "bus:chiplets_vtable/u_ace_eval": 6,
 }
 
 CLAIMS: dict[tuple[str, str], int] = {

@@ -13,7 +13,11 @@ v0.18.0 (air/src/trace/mod.rs): system 8 | decoder 24 | stack 19 | range 2 | chi
 * chiplets: ``chip0..chip19``. The chiplets share these columns, stacked one after another; the
   selectors s0..s4 are chip0..chip4 as far as each chiplet uses them. Memory chiplet view (v0.18,
   air/src/trace/chiplets/memory.rs): s0 s1 s2 | is_read is_word ctx word idx0 idx1 clk v0..v3 d0 d1
-  d_inv f_scw = chip0..chip17. Kernel ROM view: s0..s3, s_first (= s4) chip4, r0..r3 chip5..chip8.
+  d_inv f_scw = chip0..chip17. Kernel ROM view (v0.18/v0.19 air/src/trace/chiplets/kernel_rom.rs and
+  mod.rs, NUM_KERNEL_ROM_SELECTORS = 5): s0..s4 chip0..chip4, s_first chip5, r0..r3 chip6..chip9.
+  Bitwise view (bitwise.rs, offset 2): s0 s1 | op a b a0..a3 b0..b3 z_p z = chip0..chip14. ACE view
+  (ace.rs, offset 4): s0..s3 | s_start s_block ctx ptr clk op id0 v00 v01 id1 v10 v11 n_eval/id2 v20
+  m1/v21 m0 = chip0..chip19.
 
 v0.19.0 drops ``fmp`` and ``in_syscall`` (PR #2308): 71 columns.
 
@@ -59,6 +63,9 @@ MEMORY_WRITE_ELEMENT = 4
 MEMORY_READ_ELEMENT = 12
 MEMORY_WRITE_WORD = 20
 MEMORY_READ_WORD = 28
+BITWISE_AND = 2  # chiplets/main.md operation labels; air/src/trace/chiplets/bitwise.rs
+BITWISE_XOR = 6
+ACE_INIT = 8  # air/src/trace/chiplets/ace.rs ACE_INIT_LABEL
 KERNEL_PROC_CALL = 16
 KERNEL_PROC_INIT = 48
 HASHER_LINEAR_HASH = 3  # LINEAR_HASH_LABEL: 1 + 0b0010 (the selector label, before the row offset)
@@ -111,16 +118,21 @@ HASHER = {
     "label": "chip17",
     "addr": "chip18",
 }
+# v0.18/v0.19 air/src/trace/chiplets/mod.rs: the kernel ROM trace starts after its five selectors
+# (NUM_KERNEL_ROM_SELECTORS = 5), so s_first is chiplet column 5 (main_trace.rs reads CHIPLETS_OFFSET + 5)
+# and r0..r3 are columns 6..9. kernel_rom.md:67 ("s4 and s_first correspond to the same column") predates
+# the ACE chiplet and is stale.
 KROM = {
     "s0": "chip0",
     "s1": "chip1",
     "s2": "chip2",
     "s3": "chip3",
-    "s_first": "chip4",
-    "r0": "chip5",
-    "r1": "chip6",
-    "r2": "chip7",
-    "r3": "chip8",
+    "s4": "chip4",
+    "s_first": "chip5",
+    "r0": "chip6",
+    "r1": "chip7",
+    "r2": "chip8",
+    "r3": "chip9",
 }
 
 assert len(SYSTEM_V18) + len(DECODER) + len(STACK) + len(RANGE) + len(CHIPLETS) == 73
@@ -316,7 +328,140 @@ class KromCols:
     @classmethod
     def of(cls) -> KromCols:
         return cls(
-            tuple(_cell(KROM[f"s{i}"]) for i in range(4)),
+            tuple(_cell(KROM[f"s{i}"]) for i in range(5)),
             _cell(KROM["s_first"]),
             tuple(_cell(KROM[f"r{i}"]) for i in range(4)),
         )
+
+
+# ------------------------------------------------------------------------------------ chiplet views (chip)
+# Bitwise chiplet (v0.18 air/src/trace/chiplets/bitwise.rs, BITWISE_TRACE_OFFSET = 2): the operation
+# selector, a, b, their 4-bit decompositions, the previous output z_p and the output z.
+BITWISE = {
+    "s0": "chip0",
+    "s1": "chip1",
+    "op": "chip2",
+    "a": "chip3",
+    "b": "chip4",
+    "a_bits": ["chip5", "chip6", "chip7", "chip8"],
+    "b_bits": ["chip9", "chip10", "chip11", "chip12"],
+    "z_p": "chip13",
+    "z": "chip14",
+}
+# ACE chiplet (v0.18 air/src/trace/chiplets/ace.rs, offset NUM_ACE_SELECTORS = 4). Column 12 is n_eval in
+# READ rows and id2 in EVAL rows; column 14 is m1 in READ rows and v21 in EVAL rows.
+ACE = {
+    **{f"s{i}": f"chip{i}" for i in range(4)},
+    "s_start": "chip4",
+    "s_block": "chip5",
+    "ctx": "chip6",
+    "ptr": "chip7",
+    "clk": "chip8",
+    "op": "chip9",
+    "id0": "chip10",
+    "v00": "chip11",
+    "v01": "chip12",
+    "id1": "chip13",
+    "v10": "chip14",
+    "v11": "chip15",
+    "n_eval": "chip16",  # = id2
+    "v20": "chip17",
+    "m1": "chip18",  # = v21
+    "m0": "chip19",
+}
+
+
+@dataclass(frozen=True)
+class ChipletSelectors:
+    """The chiplet selectors s0..s4 (chip0..chip4) and the chiplet flags of chiplets/main.md."""
+
+    s: tuple[Cell, ...]
+
+    @classmethod
+    def of(cls) -> ChipletSelectors:
+        return cls(tuple(_cell(f"chip{i}") for i in range(5)))
+
+    @property
+    def f_hash(self) -> sp.Expr:
+        """``1 - s0`` (degree 1)."""
+        return 1 - self.s[0]
+
+    @property
+    def f_bitwise(self) -> sp.Expr:
+        """``s0 (1 - s1)`` (degree 2)."""
+        return self.s[0] * (1 - self.s[1])
+
+    @property
+    def f_mem(self) -> sp.Expr:
+        """``s0 s1 (1 - s2)`` (degree 3)."""
+        return self.s[0] * self.s[1] * (1 - self.s[2])
+
+    @property
+    def f_ace(self) -> sp.Expr:
+        """``s0 s1 s2 (1 - s3)`` (degree 4)."""
+        return self.s[0] * self.s[1] * self.s[2] * (1 - self.s[3])
+
+    @property
+    def f_krom(self) -> sp.Expr:
+        """``s0 s1 s2 s3 (1 - s4)`` (degree 5)."""
+        return self.s[0] * self.s[1] * self.s[2] * self.s[3] * (1 - self.s[4])
+
+
+@dataclass(frozen=True)
+class BitwiseCols:
+    """The bitwise chiplet's view (``BITWISE``; chiplets/bitwise.md)."""
+
+    op: Cell
+    a: Cell
+    b: Cell
+    a_bits: tuple[Cell, ...]
+    b_bits: tuple[Cell, ...]
+    z_p: Cell
+    z: Cell
+
+    @classmethod
+    def of(cls) -> BitwiseCols:
+        w = BITWISE
+        return cls(
+            _cell(w["op"]),
+            _cell(w["a"]),
+            _cell(w["b"]),
+            tuple(_cell(c) for c in w["a_bits"]),
+            tuple(_cell(c) for c in w["b_bits"]),
+            _cell(w["z_p"]),
+            _cell(w["z"]),
+        )
+
+
+@dataclass(frozen=True)
+class AceCols:
+    """The ACE chiplet's view (``ACE``; chiplets/ace.md). ``n_eval`` is ``id2`` and ``m1`` is ``v21`` in EVAL rows."""
+
+    s_start: Cell
+    s_block: Cell
+    ctx: Cell
+    ptr: Cell
+    clk: Cell
+    op: Cell
+    id0: Cell
+    v00: Cell
+    v01: Cell
+    id1: Cell
+    v10: Cell
+    v11: Cell
+    n_eval: Cell
+    v20: Cell
+    m1: Cell
+    m0: Cell
+
+    @classmethod
+    def of(cls) -> AceCols:
+        return cls(**{k: _cell(v) for k, v in ACE.items() if not k.startswith("s") or k.startswith("s_")})
+
+    @property
+    def id2(self) -> Cell:
+        return self.n_eval
+
+    @property
+    def v21(self) -> Cell:
+        return self.m1

@@ -12,7 +12,7 @@ import sympy as sp
 
 from air.air import Message
 
-__all__ = ["memory", "hasher"]
+__all__ = ["memory", "hasher", "bitwise", "ace", "kernel_rom", "range_check", "ace_wire"]
 
 
 def memory(
@@ -37,3 +37,44 @@ def hasher(label: str, label_value: int, addr: sp.Expr, rate: Sequence[sp.Expr],
     ]
     fields += [(f"h{i}", sp.sympify(v)) for i, v in enumerate(rate)]
     return Message(label, label_value, tuple(fields))
+
+
+def bitwise(label: str, op_bit: int | sp.Expr, a: sp.Expr, b: sp.Expr, z: sp.Expr) -> Message:
+    """alpha_0 + alpha_1*op_bit + alpha_2*a + alpha_3*b + alpha_4*z (chiplets/bitwise.md "Chiplets bus
+    constraints"; stack/u32_ops.md U32AND/U32XOR): ``op_bit`` is ``layout.BITWISE_AND`` (2) or
+    ``BITWISE_XOR`` (6) for a requester, or the chiplet's computed label ``2 + 4 s`` (then carried as the
+    first field, named "label"); ``a``/``b`` are the operands and ``z`` the result."""
+    ops = (("a", sp.sympify(a)), ("b", sp.sympify(b)), ("z", sp.sympify(z)))
+    if isinstance(op_bit, int):
+        return Message(label, op_bit, ops)
+    return Message(label, None, (("label", sp.sympify(op_bit)),) + ops)
+
+
+def ace(ctx: sp.Expr, ptr: sp.Expr, clk: sp.Expr, n_read: sp.Expr, n_eval: sp.Expr) -> Message:
+    """alpha_0 + alpha_1*ACE_LABEL + alpha_2*ctx + alpha_3*ptr + alpha_4*clk + alpha_5*n_read + alpha_6*n_eval
+    (chiplets/ace.md "Chiplet and Virtual table bus", stack/crypto_ops.md EVALCIRCUIT), ACE_LABEL = 8.
+
+    ``n_read`` is the number of extension-field elements read, ``n_eval`` the number of instructions. The
+    v0.18 processor (chiplets/aux_trace/bus/ace.rs) orders the fields clk, ctx, ptr; the docs' order is used.
+    """
+    fields = (("ctx", ctx), ("ptr", ptr), ("clk", clk), ("n_read", n_read), ("n_eval", n_eval))
+    return Message("ace init", 8, tuple((n, sp.sympify(e)) for n, e in fields))
+
+
+def kernel_rom(label: str, label_value: int, digest: Sequence[sp.Expr]) -> Message:
+    """alpha_0 + alpha_1*label + sum_i alpha_{2+i}*r_i (chiplets/kernel_rom.md): KERNEL_PROC_CALL (16) or
+    KERNEL_PROC_INIT (48) with the procedure digest r0..r3."""
+    return Message(label, label_value, tuple((f"r{i}", sp.sympify(r)) for i, r in enumerate(digest)))
+
+
+def range_check(value: sp.Expr, label: str = "range check") -> Message:
+    """The range checker bus's denominator ``alpha_0 + alpha_1*value`` (range.md writes alpha - v, the v0.18
+    code alpha + v; both are a random affine map of the value). No label: the bus carries one kind."""
+    return Message(label, None, (("v", sp.sympify(value)),))
+
+
+def ace_wire(ctx: sp.Expr, clk: sp.Expr, node_id: sp.Expr, v0: sp.Expr, v1: sp.Expr) -> Message:
+    """The ACE wiring bus's node ``w = alpha_0 + alpha_1 ctx + alpha_2 clk + alpha_3 id + alpha_4 v_0 +
+    alpha_5 v_1`` (chiplets/ace.md "Wire bus"): node ``id`` with extension-field value (v_0, v_1)."""
+    fields = (("ctx", ctx), ("clk", clk), ("id", node_id), ("v0", v0), ("v1", v1))
+    return Message("ace wire", None, tuple((n, sp.sympify(e)) for n, e in fields))

@@ -11,8 +11,18 @@ Constraints, with ``f_nl = s0 s1 (1-s2')`` (next row still memory), ``t = d_inv'
     f_mem (x^2 - x) = 0 for is_read, is_word, idx0, idx1 (5)
     f_nl (n0 Δctx + (1-n0)(n1 Δword + (1-n1) Δclk) - (2^16 d1' + d0')) = 0 (8)
     f_nl (f_scw' - (1-n0)(1-n1)) = 0 (7)
+    f_nl f_scw' (1 - Δclk t)(1 - rw)(1 - rw') = 0 (8)          same context, word and clock: reads only
 
-The docs leave the d-term of the delta constraint outside the flag; the model gates it.
+Stored values, with ``f_i`` the element flags of idx1' idx0', ``c_i = rw' + (1-rw')(1-ew')(1-f_i')`` (v_i
+not written) and ``f_mem_fr = (1-s0) f_mem'`` (next row is the chiplet's first):
+
+    f_mem_fr c_i v_i' = 0 (9)                                    first row: unwritten elements are 0
+    f_nl c_i (f_scw' (v_i' - v_i) + (1 - f_scw') v_i') = 0 (9)   later rows: copied, or 0 in a new word
+
+19 constraints, as in the docs and the v0.18 code (air/src/constraints/chiplets/memory/mod.rs). The
+docs leave the d-term of the delta constraint outside the flag; the model gates it as the code does.
+
+Range checks (range.md): the rows of the chiplet request d0 and d1 on the range bus with ``f_mem``.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ import sympy as sp
 
 from air.air import Message
 from air.miden import layout as L
+from air.miden import messages as M
 from air.miden.builder import DOC, MidenBuilder, family
 
 BUS = "chiplets"
@@ -67,3 +78,27 @@ def constrain(b: MidenBuilder) -> None:
         doc=DOCM + " (the docs leave the d-term outside the flag; gated here)",
     )
     b.constrain("mem_f_scw", flag=f_nl, body=m.f_scw.next - (1 - n0) * (1 - n1), doc=DOCM)
+    b.constrain(
+        "mem_same_clk_read",
+        flag=f_nl,
+        body=m.f_scw.next * (1 - d_clk * t1) * (1 - m.is_read) * (1 - m.is_read.next),
+        doc=DOCM,
+    )
+
+    # stored values
+    f_fr = (1 - m.s0) * m.s0.next * m.s1.next * (1 - m.s2.next)
+    i1, i0 = m.idx1.next, m.idx0.next
+    f_next = [(1 - i1) * (1 - i0), (1 - i1) * i0, i1 * (1 - i0), i1 * i0]
+    rw, ew = m.is_read.next, m.is_word.next
+    for i in range(4):
+        c_i = rw + (1 - rw) * (1 - ew) * (1 - f_next[i])
+        b.constrain(f"mem_v{i}_first", flag=f_fr, body=c_i * m.v[i].next, doc=DOCM)
+    for i in range(4):
+        c_i = rw + (1 - rw) * (1 - ew) * (1 - f_next[i])
+        keep = m.f_scw.next * (m.v[i].next - m.v[i]) + (1 - m.f_scw.next) * m.v[i].next
+        b.constrain(f"mem_v{i}_copy", flag=f_nl, body=c_i * keep, doc=DOCM)
+
+    # 16-bit range checks of the delta's limbs (range.md "Communication bus"; v0.18 range.rs reads d0, d1
+    # of the current row under the memory flag)
+    for name, d in (("m_d0", m.d0), ("m_d1", m.d1)):
+        b.request("range", name, f_mem, (M.range_check(d, f"memory {name[2:]}"),), doc=DOC + "range.md")
