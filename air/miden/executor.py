@@ -256,19 +256,19 @@ class VM:
             k = int(name[5:])
             s.insert(0, s.pop(k))
         elif name == "MLOAD":
-            s[0] = self.mem_read(self.ctx, self._addr(s[0], o), False, self.at())  # type: ignore[assignment]
+            s[0] = self.mem_read(self.ctx, self._addr(s[0], o), False, self.here)  # type: ignore[assignment]
         elif name == "MSTORE":
             addr = self.pop()
-            self.mem_write(self.ctx, self._addr(addr, o), s[0], False, self.at())
+            self.mem_write(self.ctx, self._addr(addr, o), s[0], False, self.here)
         elif name == "MLOADW":
             addr = self.pop()
-            w = self.mem_read(self.ctx, self._addr(addr, o), True, self.at())
+            w = self.mem_read(self.ctx, self._addr(addr, o), True, self.here)
             # s'_{3-i} = v_i: the word replaces the top four elements
             for i in range(4):
                 s[3 - i] = w[i]  # type: ignore[index]
         elif name == "MSTOREW":
             addr = self.pop()
-            self.mem_write(self.ctx, self._addr(addr, o), tuple(s[3 - i] for i in range(4)), True, self.at())
+            self.mem_write(self.ctx, self._addr(addr, o), tuple(s[3 - i] for i in range(4)), True, self.here)
         elif name == "FMPADD":
             base = self.sys_fmp if (self.sysfmp and self.flag) else self.fmp
             s[0] = (s[0] + base) % P
@@ -286,7 +286,7 @@ class VM:
                 raise ExecutionError(f"{o.src or 'caller'}: caller is only allowed in the kernel (in_kernel = 1)")
             fh = self.fn_hash
             if self.fnhash_mem:
-                w = self.mem_read(self.ctx, L.FN_HASH_ADDR, True, self.at())
+                w = self.mem_read(self.ctx, L.FN_HASH_ADDR, True, self.here)
                 fh = w  # type: ignore[assignment]
             for i in range(4):
                 s[i] = fh[3 - i]
@@ -296,7 +296,7 @@ class VM:
 
     def _addr(self, v: int, o: Op) -> int:
         if v >= 2**32:
-            raise ExecutionError(f"{o.src or self.at()}: memory address {v} is not a u32")
+            raise ExecutionError(f"{self.here}: memory address {v} is not a u32")
         return v
 
     # ---------------------------------------------------------------- control flow
