@@ -267,3 +267,19 @@ def test_syscall_without_a_kernel(tmp_path, capsys) -> None:
 def test_execution_errors_name_file_line_col(tmp_path, capsys, text, where, what) -> None:
     line = refused(capsys, write(tmp_path, text))
     assert f"p.masm{where}" in line and what in line
+
+
+@pytest.mark.parametrize(
+    "text,kernel,where,what",
+    [
+        ("proc.f\n push.1\nend\n", None, "p.masm:1:1:", "no 'begin ... end' block"),
+        ("begin\n push.1\nend\n", "export.a\n push.1\nend\n\nbegin\n push.1\nend\n", "k.masm:5:1:", "kernel module"),
+        (b"\xff\xfe begin", None, "p.masm:1:1:", "cannot read"),
+    ],
+)
+def test_module_errors_name_a_location_too(tmp_path, capsys, text, kernel, where, what) -> None:
+    p = tmp_path / "p.masm"
+    p.write_bytes(text) if isinstance(text, bytes) else p.write_text(text)
+    extra = ["--kernel", str(write(tmp_path, kernel, "k.masm"))] if kernel else []
+    line = refused(capsys, p, *extra)
+    assert where in line and what in line

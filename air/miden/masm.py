@@ -168,6 +168,7 @@ class Module:
     path: str
     procs: dict[str, ProcDef]
     main: list[Instr] | None
+    main_at: tuple[int, int] = (1, 1)  # line and column of 'begin'
 
 
 _TOKEN = re.compile(r"\S+")
@@ -224,6 +225,7 @@ def parse(text: str, path: str = "<input>") -> Module:
 
     procs: dict[str, ProcDef] = {}
     main: list[Instr] | None = None
+    main_at = (1, 1)
     pos = 0
     while pos < len(toks):
         tok, ln, col = t = toks[pos]
@@ -232,6 +234,7 @@ def parse(text: str, path: str = "<input>") -> Module:
             if main is not None:
                 raise err("a second 'begin' block", t)
             main, pos = block(pos, t)
+            main_at = (ln, col)
         elif tok.startswith(("proc.", "export.")):
             parts = tok.split(".")
             if len(parts) not in (2, 3) or not _NAME.fullmatch(parts[1]):
@@ -243,7 +246,7 @@ def parse(text: str, path: str = "<input>") -> Module:
             procs[parts[1]] = ProcDef(parts[1], n_locals, parts[0] == "export", b, ln, col)
         else:
             raise err(f"unexpected {tok!r} at top level (expected begin, proc.NAME or export.NAME)", t)
-    return Module(path, procs, main)
+    return Module(path, procs, main, main_at)
 
 
 # ------------------------------------------------------------------------------------------ immediates
@@ -527,7 +530,7 @@ def assemble(source: str | Path, kernel: str | Path | None, design: str, max_cyc
     try:
         text = src.read_text()
     except (OSError, UnicodeDecodeError) as e:
-        raise MasmError(f"{src}: cannot read: {e}") from e
+        raise MasmError(f"{src}:1:1: cannot read: {e}") from e
     prog = parse(text, str(src))
     kmod = None
     if kernel is not None:
@@ -535,11 +538,12 @@ def assemble(source: str | Path, kernel: str | Path | None, design: str, max_cyc
         try:
             kmod = parse(kp.read_text(), str(kp))
         except (OSError, UnicodeDecodeError) as e:
-            raise MasmError(f"{kp}: cannot read: {e}") from e
+            raise MasmError(f"{kp}:1:1: cannot read: {e}") from e
         if kmod.main is not None:
-            raise MasmError(f"{kp}: a kernel module has no 'begin' block")
+            line, col = kmod.main_at
+            raise MasmError(f"{kp}:{line}:{col}: a kernel module has no 'begin' block")
     if prog.main is None:
-        raise MasmError(f"{src}: no 'begin ... end' block")
+        raise MasmError(f"{src}:1:1: no 'begin ... end' block")
     asm = Assembler(design, prog, kmod, max_cycles)
     items: list[Op | Node] = []
     if asm.memory_fmp:
