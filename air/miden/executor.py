@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 from array import array
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -516,7 +517,9 @@ class VM:
 
 
 # ------------------------------------------------------------------------------------------ trace
+@lru_cache(maxsize=1 << 16)
 def _inv(v: int) -> int:
+    """The inverse mod p (0 for 0); cached: memory deltas repeat (the same loop, the same clk gaps)."""
     return pow(v % P, P - 2, P) if v % P else 0
 
 
