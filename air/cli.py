@@ -276,13 +276,20 @@ def _air_for_trace(trace_path: str, named: object, air_name: str | None) -> tupl
 @click.option("--kernel", type=click.Path(dir_okay=False), default=None, help="Kernel module (syscall targets).")
 @click.option("--air", "air_name", default=None, help="Design whose rules and layout to use.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the trace here.")
-def run_cmd(program: str, kernel: str | None, air_name: str | None, output: str | None) -> None:
+@click.option(
+    "--max-cycles",
+    type=click.IntRange(min=1),
+    default=1 << 20,
+    show_default=True,
+    help="Refuse programs that run longer (and repeat blocks that would expand beyond it).",
+)
+def run_cmd(program: str, kernel: str | None, air_name: str | None, output: str | None, max_cycles: int) -> None:
     """Run a MASM PROGRAM on the reference executor; print the stack and cycles; export the trace."""
     try:
         from air.miden.executor import export, run_program  # type: ignore[attr-defined]
     except ImportError as e:
         raise BadInput(f"the reference executor is not available: {e}") from e
-    res = run_program(program, kernel, air_name or _default_air())
+    res = run_program(program, kernel, air_name or _default_air(), max_cycles=max_cycles)
     click.echo(f"stack: {' '.join(str(v) for v in res.stack_outputs)}")
     click.echo(f"cycles: {res.cycles} (trace rows: {res.n_rows})")
     if output:

@@ -25,24 +25,26 @@ their delta limbs and inverse, kernel ROM rows, padding.
 from __future__ import annotations
 
 import json
+from array import array
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from air.air import Air
 from air.miden import layout as L
 from air.miden.designs import DESIGNS
-from air.miden.masm import Block, Call, Dyn, Join, Loop, MasmError, Node, Op, Program, Split, assemble
+from air.miden.masm import MAX_CYCLES, Block, Call, Dyn, Join, Loop, MasmError, Node, Op, Program, Split, assemble
 from air.trace import save_trace
 
 P = L.P
-MAX_CYCLES = 1 << 22  # a guard against endless loops (the benchmark runs ~2^20)
 Word = tuple[int, int, int, int]
 ZERO: Word = (0, 0, 0, 0)
 
-__all__ = ["ExecutionError", "MasmError", "RunResult", "execute", "run_program", "export", "EXECUTOR_DESIGNS"]
+__all__ = ["MAX_CYCLES", "ExecutionError", "MasmError", "RunResult", "execute", "run_program", "export"]
+__all__ += ["EXECUTOR_DESIGNS"]
 
 # executor design -> the AIR whose layout and constraints its trace is for
 EXECUTOR_DESIGNS = {
@@ -60,25 +62,7 @@ class ExecutionError(RuntimeError):
     """The program cannot run under the design's rules; the message names the instruction."""
 
 
-@dataclass
-class Row:
-    op: str
-    clk: int
-    ctx: int
-    fmp: int
-    sys_fmp: int
-    flag: int  # in_syscall or in_kernel
-    fn_hash: Word
-    stack: list[int]
-    depth: int
-    ovf_addr: int
-    addr: int
-    h: list[int]
-    in_span: int
-
-
-@dataclass
-class MemAccess:
+class MemAccess(NamedTuple):
     ctx: int
     addr: int
     clk: int
@@ -99,23 +83,42 @@ class RunResult:
     public_inputs: dict[str, int] = field(default_factory=dict)
 
 
+H0: tuple[int, ...] = (0,) * 8
+HASHER_WIDTH = 15
+# per-row registers, one typed array each (compact: no Python object per row); the stack and h0..h7
+# take 16 and 8 entries per row; fn_hash is an index into VM.fn_hashes
+ROW_ARRAYS = {"op": "B", "ctx": "Q", "fmp": "Q", "sys_fmp": "Q", "flag": "B", "fn_hash": "I", "stack": "Q"}
+ROW_ARRAYS |= {"depth": "Q", "ovf_addr": "Q", "addr": "Q", "h": "Q", "in_span": "B"}
+
+
 class VM:
-    def __init__(self, design: str, program: Program, air: Air, stack_inputs: list[int] | None = None):
+    def __init__(
+        self,
+        design: str,
+        program: Program,
+        air: Air,
+        stack_inputs: list[int] | None = None,
+        max_cycles: int = MAX_CYCLES,
+    ):
         if design not in EXECUTOR_DESIGNS:
             known = ", ".join(EXECUTOR_DESIGNS)
             raise ExecutionError(f"the executor does not run design {design!r} (it runs: {known})")
         self.design = design
         self.air = air
         self.prog = program
+        self.max_cycles = max_cycles
         self.opcode = {o.name: o.opcode for o in air.operations}
         self.v18 = design in ("miden-v0.18", "miden-v0.18-permissive")
         self.sysfmp = design == "miden-sys-fmp"
         self.memfmp = not (self.v18 or self.sysfmp)
         self.fnhash_mem = design.startswith("miden-fnhash-mem")
-        self.rows: list[Row] = []
+        self.rows = {k: array(t) for k, t in ROW_ARRAYS.items()}
+        self.n_rows = 0
         self.mem: dict[tuple[int, int], int] = {}
         self.mem_log: list[MemAccess] = []
-        self.hasher: list[tuple[int, int, int, list[int], list[int]]] = []  # label, addr, node, cap, rate
+        # hasher responses, HASHER_WIDTH entries each: label, addr, node index, capacity (4), rate (8)
+        self.hasher = array("Q")
+        self.fn_hashes: dict[Word, int] = {}  # distinct fn_hash values -> their index in the rows
         self.krom_calls: list[Word] = []
         self.clk = 0
         self.ctx = 0
@@ -124,33 +127,41 @@ class VM:
         self.flag = 1 if self.sysfmp else 0
         self.fn_hash: Word = ZERO
         inputs = [v % P for v in (stack_inputs or [])][::-1]
-        self.stack: list[int] = inputs + [0] * max(0, 16 - len(inputs))
-        self.ovf_clk: list[int] = [0] * (len(self.stack) - 16)
+        # the stack: its top 16 elements, and the overflow table with the top of it last (so that calls
+        # set it aside and restore it without copying)
+        self.top: list[int] = (inputs + [0] * 16)[:16]
+        self.ovf: list[int] = inputs[16:][::-1]
+        self.ovf_clk: list[int] = [0] * len(self.ovf)
         self.addr = 0
         self.next_block = 0
         self.in_syscall = False  # for the v0.18 rule
-        self.steps = 0
+        self.here = ""  # the instruction running: "file:line:col: text", for the cycle cap's message
 
     # ---------------------------------------------------------------- stack helpers
     @property
+    def stack(self) -> list[int]:
+        """The whole stack, top first (a copy)."""
+        return self.top + self.ovf[::-1]
+
+    @property
     def depth(self) -> int:
-        return max(16, len(self.stack))
+        return 16 + len(self.ovf)
 
     def _ovf_addr(self) -> int:
-        return self.ovf_clk[-1] if len(self.stack) > 16 and self.ovf_clk else 0
+        return self.ovf_clk[-1] if self.ovf else 0
 
     def push(self, v: int) -> None:
-        self.stack.insert(0, v % P)
-        if len(self.stack) > 16:
-            self.ovf_clk.append(self.clk)
+        self.top.insert(0, v % P)
+        self.ovf.append(self.top.pop())
+        self.ovf_clk.append(self.clk)
 
     def pop(self) -> int:
-        v = self.stack.pop(0)
-        if len(self.stack) >= 16:
-            if self.ovf_clk:
-                self.ovf_clk.pop()
+        v = self.top.pop(0)
+        if self.ovf:
+            self.top.append(self.ovf.pop())
+            self.ovf_clk.pop()
         else:
-            self.stack.append(0)
+            self.top.append(0)
         return v
 
     # ---------------------------------------------------------------- memory
@@ -158,17 +169,17 @@ class VM:
         base = addr - addr % 4
         return tuple(self.mem.get((ctx, base + i), 0) for i in range(4))  # type: ignore[return-value]
 
-    def mem_read(self, ctx: int, addr: int, word: bool) -> Word | int:
+    def mem_read(self, ctx: int, addr: int, word: bool, where: str) -> Word | int:
         if word and addr % 4:
-            raise ExecutionError(f"word access at unaligned address {addr}")
+            raise ExecutionError(f"{where}: word access at unaligned address {addr}")
         w = self.mem_word(ctx, addr)
         self.mem_log.append(MemAccess(ctx, addr, self.clk, 1, int(word), w))
         return w if word else w[addr % 4]
 
-    def mem_write(self, ctx: int, addr: int, value: Word | int, word: bool) -> None:
+    def mem_write(self, ctx: int, addr: int, value: Word | int, word: bool, where: str) -> None:
         if word:
             if addr % 4:
-                raise ExecutionError(f"word access at unaligned address {addr}")
+                raise ExecutionError(f"{where}: word access at unaligned address {addr}")
             for i, v in enumerate(value):  # type: ignore[arg-type]
                 self.mem[(ctx, addr + i)] = v % P
         else:
@@ -176,29 +187,31 @@ class VM:
         self.mem_log.append(MemAccess(ctx, addr, self.clk, 0, int(word), self.mem_word(ctx, addr)))
 
     # ---------------------------------------------------------------- rows
-    def emit(self, op: str, h: list[int] | None = None, in_span: int = 0) -> None:
-        if op not in self.opcode:
-            raise ExecutionError(f"operation {op} does not exist in {self.air.name}")
-        self.rows.append(
-            Row(
-                op,
-                self.clk,
-                self.ctx,
-                self.fmp,
-                self.sys_fmp,
-                self.flag,
-                self.fn_hash,
-                list(self.stack[:16]),
-                self.depth,
-                self._ovf_addr(),
-                self.addr,
-                (list(h or []) + [0] * 8)[:8],
-                in_span,
-            )
-        )
-        self.steps += 1
-        if self.steps > MAX_CYCLES:
-            raise ExecutionError(f"more than {MAX_CYCLES:,} cycles: is there an endless loop?")
+    def at(self) -> str:
+        """Where the running instruction is: ``file:line:col (text)``."""
+        loc, _, what = self.here.partition(": ")
+        return f"{loc} ({what})" if what else loc or "the program's start"
+
+    def emit(self, op: str, h: list[int] | tuple[int, ...] | None = None, in_span: int = 0) -> None:
+        code = self.opcode.get(op)
+        if code is None:
+            raise ExecutionError(f"{self.at()}: operation {op} does not exist in {self.air.name}")
+        if self.n_rows >= self.max_cycles:
+            raise ExecutionError(f"program exceeded {self.max_cycles:,} cycles at {self.at()}")
+        r = self.rows
+        r["op"].append(code)
+        r["ctx"].append(self.ctx)
+        r["fmp"].append(self.fmp)
+        r["sys_fmp"].append(self.sys_fmp)
+        r["flag"].append(self.flag)
+        r["fn_hash"].append(self.fn_hashes.setdefault(self.fn_hash, len(self.fn_hashes)))
+        r["stack"].extend(self.top)
+        r["depth"].append(16 + len(self.ovf))
+        r["ovf_addr"].append(self.ovf_clk[-1] if self.ovf else 0)
+        r["addr"].append(self.addr)
+        r["h"].extend(H0 if h is None else (tuple(h) + H0)[:8])
+        r["in_span"].append(in_span)
+        self.n_rows += 1
 
     def tick(self) -> None:
         self.clk += 1
@@ -208,14 +221,15 @@ class VM:
         return self.next_block
 
     def hasher_request(self, label: int, addr: int, rate: list[int], domain: int = 0) -> None:
-        self.hasher.append((label, addr, 0, [0, domain, 0, 0], list(rate) + [0] * (8 - len(rate))))
+        self.hasher.extend((label, addr, 0, 0, domain, 0, 0, *(tuple(rate) + H0)[:8]))
 
     # ---------------------------------------------------------------- operations
     def op(self, o: Op) -> None:
         name = o.name
-        h = [0] * 8
-        s = self.stack
-        self.emit(name, h, in_span=1)
+        if o.src:
+            self.here = o.src
+        s = self.top
+        self.emit(name, None, in_span=1)
         if name == "PUSH":
             self.push(o.imm)
         elif name == "NOOP":
@@ -224,7 +238,7 @@ class VM:
             a, b = s[0], s[1]
             self.pop()
             r = (a + b) if name == "ADD" else (a * b) if name == "MUL" else int(a == b)
-            self.stack[0] = r % P
+            s[0] = r % P
         elif name == "NEG":
             s[0] = (-s[0]) % P
         elif name == "ASSERT":
@@ -243,20 +257,19 @@ class VM:
             k = int(name[5:])
             s.insert(0, s.pop(k))
         elif name == "MLOAD":
-            addr = s[0]
-            s[0] = self.mem_read(self.ctx, self._addr(addr, o), False)  # type: ignore[assignment]
+            s[0] = self.mem_read(self.ctx, self._addr(s[0], o), False, self.here)  # type: ignore[assignment]
         elif name == "MSTORE":
             addr = self.pop()
-            self.mem_write(self.ctx, self._addr(addr, o), s[0], False)
+            self.mem_write(self.ctx, self._addr(addr, o), s[0], False, self.here)
         elif name == "MLOADW":
             addr = self.pop()
-            w = self.mem_read(self.ctx, self._addr(addr, o), True)
+            w = self.mem_read(self.ctx, self._addr(addr, o), True, self.here)
             # s'_{3-i} = v_i: the word replaces the top four elements
             for i in range(4):
                 s[3 - i] = w[i]  # type: ignore[index]
         elif name == "MSTOREW":
             addr = self.pop()
-            self.mem_write(self.ctx, self._addr(addr, o), tuple(s[3 - i] for i in range(4)), True)
+            self.mem_write(self.ctx, self._addr(addr, o), tuple(s[3 - i] for i in range(4)), True, self.here)
         elif name == "FMPADD":
             base = self.sys_fmp if (self.sysfmp and self.flag) else self.fmp
             s[0] = (s[0] + base) % P
@@ -274,17 +287,17 @@ class VM:
                 raise ExecutionError(f"{o.src or 'caller'}: caller is only allowed in the kernel (in_kernel = 1)")
             fh = self.fn_hash
             if self.fnhash_mem:
-                w = self.mem_read(self.ctx, L.FN_HASH_ADDR, True)
+                w = self.mem_read(self.ctx, L.FN_HASH_ADDR, True, self.here)
                 fh = w  # type: ignore[assignment]
             for i in range(4):
                 s[i] = fh[3 - i]
         else:
-            raise ExecutionError(f"operation {name} is not supported by the executor")
+            raise ExecutionError(f"{self.at()}: operation {name} is not supported by the executor")
         self.tick()
 
     def _addr(self, v: int, o: Op) -> int:
         if v >= 2**32:
-            raise ExecutionError(f"{o.src or o.name}: memory address {v} is not a u32")
+            raise ExecutionError(f"{self.here}: memory address {v} is not a u32")
         return v
 
     # ---------------------------------------------------------------- control flow
@@ -293,8 +306,8 @@ class VM:
         named ``condition`` in errors), the step into the block. Returns (block address, parent)."""
         bid = self.new_block()
         self.hasher_request(L.HASHER_LINEAR_HASH, bid, rate, domain)
-        if condition is not None and self.stack[0] not in (0, 1):
-            raise ExecutionError(f"{condition}: condition {self.stack[0]} is not binary")
+        if condition is not None and self.top[0] not in (0, 1):
+            raise ExecutionError(f"{condition}: condition {self.top[0]} is not binary")
         self.emit(op, rate)
         if condition is not None:
             self.pop()
@@ -302,7 +315,21 @@ class VM:
         parent, self.addr = self.addr, bid
         return bid, parent
 
-    def run(self, node: Node) -> None:
+    def run(self, root: Node) -> None:
+        """Run ``root`` with an explicit stack of work (nodes to start, blocks to end, loop tests), so that
+        deep MAST (long sequences, nested blocks, dynamic calls) needs no Python recursion."""
+        work: list[Any] = [root]
+        while work:
+            item = work.pop()
+            if isinstance(item, Node):
+                self.start(item, work)
+            elif item[0] == "end":
+                self.end(*item[1:])
+            else:
+                self.loop_test(item[1], item[2], item[3], work)
+
+    def start(self, node: Node, work: list[Any]) -> None:
+        """Open ``node`` (a basic block runs whole) and queue what completes it on ``work``."""
         if isinstance(node, Block):
             bid, parent = self._open("SPAN", [self.opcode.get(o.name, 0) for o in node.ops[:8]])
             for o in node.ops:
@@ -311,55 +338,63 @@ class VM:
         elif isinstance(node, Join):
             rate = list(node.first.digest) + list(node.second.digest)
             bid, parent = self._open("JOIN", rate, self.opcode["JOIN"])
-            self.run(node.first)
-            self.run(node.second)
-            self.end(bid, parent, node.digest, 0, 0)
+            work += [("end", bid, parent, node.digest, 0, 0), node.second, node.first]
         elif isinstance(node, Split):
-            cond = self.stack[0]
+            self.here = f"{node.src}: if.true"
+            cond = self.top[0]
             rate = list(node.on_true.digest) + list(node.on_false.digest)
-            bid, parent = self._open("SPLIT", rate, self.opcode["SPLIT"], "if.true")
-            self.run(node.on_true if cond else node.on_false)
-            self.end(bid, parent, node.digest, 0, 0)
+            bid, parent = self._open("SPLIT", rate, self.opcode["SPLIT"], self.here)
+            work += [("end", bid, parent, node.digest, 0, 0), node.on_true if cond else node.on_false]
         elif isinstance(node, Loop):
-            cond = self.stack[0]
+            self.here = f"{node.src}: while.true"
+            cond = self.top[0]
             rate = list(node.body.digest) + [0, 0, 0, 0]
-            bid, parent = self._open("LOOP", rate, self.opcode["LOOP"], "while.true")
+            bid, parent = self._open("LOOP", rate, self.opcode["LOOP"], self.here)
             if cond:
-                self.run(node.body)
-                while True:
-                    top = self.stack[0]
-                    if top not in (0, 1):
-                        raise ExecutionError(f"while.true: condition {top} is not binary")
-                    if not top:
-                        break
-                    self.emit("REPEAT", list(node.body.digest) + [1, 0, 0, 0])
-                    self.pop()
-                    self.tick()
-                    self.run(node.body)
-            self.end(bid, parent, node.digest, is_loop=cond, kind=0)
+                work += [("loop", node, bid, parent), node.body]
+            else:
+                self.end(bid, parent, node.digest, 0, 0)
         elif isinstance(node, Call):
-            self.call(node)
+            self.call(node, work)
         elif isinstance(node, Dyn):
-            self.dyn(node)
+            self.dyn(node, work)
         else:  # pragma: no cover
             raise ExecutionError(f"unknown node {type(node).__name__}")
 
+    def loop_test(self, node: Loop, bid: int, parent: int, work: list[Any]) -> None:
+        """After a loop body: REPEAT and run the body again on 1, END the loop on 0."""
+        self.here = f"{node.src}: while.true"
+        top = self.top[0]
+        if top not in (0, 1):
+            raise ExecutionError(f"{self.here}: condition {top} is not binary")
+        if not top:
+            self.end(bid, parent, node.digest, 1, 0)
+            return
+        self.emit("REPEAT", list(node.body.digest) + [1, 0, 0, 0])
+        self.pop()
+        self.tick()
+        work += [("loop", node, bid, parent), node.body]
+
     def end(
-        self, bid: int, parent: int, digest: Word, is_loop: int, kind: int, restore: dict[str, Any] | None = None
+        self,
+        bid: int,
+        parent: int,
+        digest: Word,
+        is_loop: int,
+        kind: int,
+        restore: dict[str, Any] | None = None,
+        where: str = "",
     ) -> None:
         """END of block ``bid``; kind 1 = call/dyncall, 2 = syscall. ``restore`` is the saved context."""
         h = list(digest) + [0, is_loop, 1 if kind == 1 else 0, 1 if kind == 2 else 0]
-        self.hasher.append((L.HASHER_RETURN_HASH, bid + 7, 0, [0, 0, 0, 0], list(digest) + [0, 0, 0, 0]))
+        self.hasher.extend((L.HASHER_RETURN_HASH, bid + 7, 0, 0, 0, 0, 0, *digest, 0, 0, 0, 0))
         self.emit("END", h)
-        if is_loop:
-            if self.stack[0] != 0:
-                raise ExecutionError("while.true: loop exits with a nonzero top")
+        if is_loop:  # the loop exits on a 0 on top (loop_test checked it)
             self.pop()
         if restore is not None:
             if self.depth != 16:
-                raise ExecutionError(f"the callee returned with stack depth {self.depth}; it must be 16")
-            top = self.stack[:16]
-            self.stack = top + restore["overflow"]
+                raise ExecutionError(f"{where}: the callee returned with stack depth {self.depth}; it must be 16")
+            self.ovf = restore["overflow"]
             self.ovf_clk = restore["ovf_clk"]
             self.ctx = restore["ctx"]
             self.fmp = restore["fmp"]
@@ -373,20 +408,21 @@ class VM:
         self.addr = parent
 
     def _save(self) -> dict[str, Any]:
-        return {
-            "overflow": list(self.stack[16:]),
-            "ovf_clk": list(self.ovf_clk),
+        """The caller's context; its overflow table is set aside (the callee starts with an empty one)."""
+        saved = {
+            "overflow": self.ovf,
+            "ovf_clk": self.ovf_clk,
             "ctx": self.ctx,
             "fmp": self.fmp,
             "fn_hash": self.fn_hash,
             "flag": self.flag,
             "in_syscall": self.in_syscall,
         }
+        self.ovf, self.ovf_clk = [], []
+        return saved
 
     def _enter_context(self, callee: Word) -> None:
         """CALL/DYNCALL: a new context with the top 16 elements of the caller's stack."""
-        self.stack = self.stack[:16]
-        self.ovf_clk = []
         self.ctx = self.clk + 1  # get_next_ctx_id: clk + 1 (called on the CALL row, before the tick)
         self.fn_hash = callee
         if self.v18 or self.sysfmp:
@@ -413,17 +449,18 @@ class VM:
         if self.design == "miden-v0.18" and self.in_syscall:
             raise ExecutionError(f"{where}: {what} inside a syscall is not allowed in v0.18 (in_syscall = 1)")
 
-    def call(self, node: Call) -> None:
+    def call(self, node: Call, work: list[Any]) -> None:
+        self.here = f"{node.src}: {node.kind}.{node.target}"
         body = self.prog.procedures.get(node.callee)
         if body is None:
             raise ExecutionError(f"{node.src}: no procedure with digest {node.callee}")
         bid = self.new_block()
         rate = list(node.callee) + [0, 0, 0, 0]
-        saved = self._save()
         if node.kind == "call":
             self._check_nesting(f"call.{node.target}", node.src)
             self.hasher_request(L.HASHER_LINEAR_HASH, bid, rate, self.opcode["CALL"])
             self.emit("CALL", rate)
+            saved = self._save()
             self._enter_context(node.callee)
             self.tick()
             kind = 1
@@ -434,6 +471,7 @@ class VM:
             self.hasher_request(L.HASHER_LINEAR_HASH, bid, rate, self.opcode["SYSCALL"])
             self.krom_calls.append(node.callee)
             self.emit("SYSCALL", rate)
+            saved = self._save()
             self.tick()
             self.ctx = 0
             if self.v18:
@@ -442,18 +480,16 @@ class VM:
             if self.sysfmp:
                 self.flag = 1
             self.in_syscall = True
-            self.stack = self.stack[:16]
-            self.ovf_clk = []
             kind = 2
         parent, self.addr = self.addr, bid
-        self.run(body)
-        self.end(bid, parent, node.digest, 0, kind, saved)
+        work += [("end", bid, parent, node.digest, 0, kind, saved, node.src), body]
 
-    def dyn(self, node: Dyn) -> None:
+    def dyn(self, node: Dyn, work: list[Any]) -> None:
         where = node.src
+        self.here = f"{where}: {'dynexec' if node.kind == 'dyn' else 'dyncall'}"
         if node.kind == "dyncall":
             self._check_nesting("dyncall", where)
-        addr = self.stack[0]
+        addr = self.top[0]
         callee: Word = self.mem_word(self.ctx, addr)
         body = self.prog.procedures.get(callee)
         if body is None:
@@ -463,8 +499,8 @@ class VM:
         self.hasher_request(L.HASHER_LINEAR_HASH, bid, [0] * 8, self.opcode[op])
         self.mem_log.append(MemAccess(self.ctx, addr, self.clk, 1, 1, callee))
         # h4/h5: the stack depth and overflow address after DYN/DYNCALL drops the address
-        post_depth = max(16, len(self.stack) - 1)
-        post_ovf = self.ovf_clk[-2] if len(self.stack) - 1 > 16 and len(self.ovf_clk) >= 2 else 0
+        post_depth = max(16, self.depth - 1)
+        post_ovf = self.ovf_clk[-2] if len(self.ovf) >= 2 else 0
         self.emit(op, list(callee) + [post_depth, post_ovf, 0, 0])
         self.pop()
         parent = self.addr
@@ -473,107 +509,109 @@ class VM:
             self._enter_context(callee)
             self.tick()
             self.addr = bid
-            self.run(body)
-            self.end(bid, parent, node.digest, 0, 1, saved)
+            work += [("end", bid, parent, node.digest, 0, 1, saved, where), body]
         else:
             self.tick()
             self.addr = bid
-            self.run(body)
-            self.end(bid, parent, node.digest, 0, 0)
+            work += [("end", bid, parent, node.digest, 0, 0), body]
 
 
 # ------------------------------------------------------------------------------------------ trace
+@lru_cache(maxsize=1 << 16)
 def _inv(v: int) -> int:
+    """The inverse mod p (0 for 0); cached: memory deltas repeat (the same loop, the same clk gaps)."""
     return pow(v % P, P - 2, P) if v % P else 0
 
 
 def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
     names = air.column_names
-    main_rows = len(vm.rows) + 1  # + the HALT row(s)
-    chip_rows = len(vm.hasher) + len(vm.mem_log) + len(vm.prog.kernel) + len(vm.krom_calls) + 1
+    m = vm.n_rows
+    main_rows = m + 1  # + the HALT row(s)
+    hasher = np.frombuffer(vm.hasher, dtype=np.uint64).reshape(-1, HASHER_WIDTH)
+    chip_rows = len(hasher) + len(vm.mem_log) + len(vm.prog.kernel) + len(vm.krom_calls) + 1
     n = 16
     while n < max(main_rows, chip_rows):
         n *= 2
-    cols = {c: [0] * n for c in names}
+    cols = {c: np.zeros(n, dtype=np.uint64) for c in names}
+    u64 = np.uint64
+
+    def row_array(key: str, width: int, pad: Any) -> np.ndarray:
+        """Register ``key`` for every row: the recorded rows, then the HALT padding (the final state)."""
+        dtype = {"B": np.uint8, "I": np.uint32, "Q": np.uint64}[ROW_ARRAYS[key]]
+        a = np.empty((n, width), dtype=u64)
+        a[:m] = np.frombuffer(vm.rows[key], dtype=dtype).reshape(m, width)
+        a[m:] = np.asarray(pad, dtype=u64).reshape(1, width)
+        return a if width > 1 else a[:, 0]
+
+    def setcol(c: str, v: np.ndarray) -> None:
+        if c in cols:
+            cols[c][:] = v
+
+    code = row_array("op", 1, vm.opcode["HALT"])
+    setcol("clk", np.arange(n, dtype=u64))
+    setcol("ctx", row_array("ctx", 1, 0))
+    setcol("fmp", row_array("fmp", 1, vm.fmp))
+    setcol("sys_fmp", row_array("sys_fmp", 1, vm.sys_fmp))
+    flag = row_array("flag", 1, vm.flag)
+    setcol("in_syscall", flag)
+    setcol("in_kernel", flag)
+    hashes = np.array(list(vm.fn_hashes) + [vm.fn_hash], dtype=u64).reshape(-1, 4)
+    fn_hash = hashes[row_array("fn_hash", 1, len(hashes) - 1).astype(np.intp)]
+    for k in range(4):
+        setcol(f"fn_hash{k}", fn_hash[:, k])
+    setcol("addr", row_array("addr", 1, 0))
+    bits = [(code >> u64(k)) & u64(1) for k in range(7)]
+    for k in range(7):
+        setcol(f"b{k}", bits[k])
+    setcol("e0", bits[6] * (u64(1) - bits[5]) * bits[4])
+    setcol("e1", bits[6] * bits[5])
+    h = row_array("h", 8, H0)
+    for k in range(8):
+        setcol(f"h{k}", h[:, k])
+    setcol("in_span", row_array("in_span", 1, 0))
+    stack = row_array("stack", 16, vm.top)
+    for k in range(16):
+        setcol(f"s{k}", stack[:, k])
+    depth = row_array("depth", 1, vm.depth)
+    setcol("stack_depth", depth)
+    setcol("stack_overflow_addr", row_array("ovf_addr", 1, vm._ovf_addr()))
+    if "stack_h0" in cols:
+        values, index = np.unique(depth, return_inverse=True)
+        inverses = np.array([_inv(int(d) - 16) for d in values], dtype=u64)
+        cols["stack_h0"][:] = inverses[index.reshape(-1)]
+    if "f_dyncall" in cols:
+        cols["f_dyncall"][:] = code == vm.opcode["DYNCALL"]
 
     def put(c: str, i: int, v: int) -> None:
         if c in cols:
             cols[c][i] = int(v) % P
 
-    last = vm.rows[-1]
-    for i in range(n):
-        r = vm.rows[i] if i < len(vm.rows) else None
-        if r is None:  # HALT padding: the state after the last row
-            r = Row(
-                "HALT",
-                i,
-                0,
-                vm.fmp,
-                vm.sys_fmp,
-                vm.flag,
-                vm.fn_hash,
-                list(vm.stack[:16]),
-                vm.depth,
-                vm._ovf_addr(),
-                0,
-                [0] * 8,
-                0,
-            )
-        code = vm.opcode[r.op]
-        put("clk", i, i)
-        put("ctx", i, r.ctx)
-        put("fmp", i, r.fmp)
-        put("sys_fmp", i, r.sys_fmp)
-        put("in_syscall", i, r.flag)
-        put("in_kernel", i, r.flag)
-        for k in range(4):
-            put(f"fn_hash{k}", i, r.fn_hash[k])
-        put("addr", i, r.addr)
-        bits = [(code >> k) & 1 for k in range(7)]
-        for k in range(7):
-            put(f"b{k}", i, bits[k])
-        put("e0", i, bits[6] * (1 - bits[5]) * bits[4])
-        put("e1", i, bits[6] * bits[5])
-        for k in range(8):
-            put(f"h{k}", i, r.h[k])
-        put("in_span", i, r.in_span)
-        for k in range(16):
-            put(f"s{k}", i, r.stack[k])
-        put("stack_depth", i, r.depth)
-        put("stack_overflow_addr", i, r.ovf_addr)
-        put("stack_h0", i, _inv(r.depth - 16))
-        if r.op == "DYNCALL" and "f_dyncall" in cols:
-            put("f_dyncall", i, 1)
-    _ = last
-
     # chiplets: hasher responses, memory, kernel ROM, padding
-    row = 0
     hs = L.HASHER
-    for label, addr, node, cap, rate in vm.hasher:
-        put("chip0", row, 0)
-        put(hs["responds"], row, 1)
-        put(hs["label"], row, label)
-        put(hs["addr"], row, addr)
-        put(hs["node_index"], row, node)
-        for k, v in enumerate(cap + rate):
-            put(hs["state"][k], row, v)
-        row += 1
-    m = L.MEM
+    row = len(hasher)  # chip0 = 0 on the hasher's rows
+    fields = [(hs["label"], 0), (hs["addr"], 1), (hs["node_index"], 2)]
+    fields += [(c, 3 + j) for j, c in enumerate(hs["state"])]
+    for c, k in fields:
+        if c in cols:
+            cols[c][:row] = hasher[:, k]
+    if hs["responds"] in cols:
+        cols[hs["responds"]][:row] = 1
+    mm = L.MEM
     mem = sorted(enumerate(vm.mem_log), key=lambda t: (t[1].ctx, t[1].addr - t[1].addr % 4, t[1].clk, t[0]))
     prev: MemAccess | None = None
     for _, acc in mem:
         for c in ("s0", "s1"):
-            put(m[c], row, 1)
-        put(m["is_read"], row, acc.is_read)
-        put(m["is_word"], row, acc.is_word)
-        put(m["ctx"], row, acc.ctx)
+            put(mm[c], row, 1)
+        put(mm["is_read"], row, acc.is_read)
+        put(mm["is_word"], row, acc.is_word)
+        put(mm["ctx"], row, acc.ctx)
         word = acc.addr - acc.addr % 4
-        put(m["word"], row, word)
-        put(m["idx0"], row, acc.addr % 2)
-        put(m["idx1"], row, (acc.addr % 4) // 2)
-        put(m["clk"], row, acc.clk)
+        put(mm["word"], row, word)
+        put(mm["idx0"], row, acc.addr % 2)
+        put(mm["idx1"], row, (acc.addr % 4) // 2)
+        put(mm["clk"], row, acc.clk)
         for k in range(4):
-            put(m[f"v{k}"], row, acc.word[k])
+            put(mm[f"v{k}"], row, acc.word[k])
         if prev is not None:
             pw = prev.addr - prev.addr % 4
             if acc.ctx != prev.ctx:
@@ -582,10 +620,10 @@ def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
                 delta, t = word - pw, _inv(word - pw)
             else:
                 delta, t = acc.clk - prev.clk, _inv(acc.clk - prev.clk)
-            put(m["d0"], row, delta % 2**16)
-            put(m["d1"], row, delta // 2**16)
-            put(m["d_inv"], row, t)
-            put(m["f_scw"], row, 1 if (acc.ctx == prev.ctx and word == pw) else 0)
+            put(mm["d0"], row, delta % 2**16)
+            put(mm["d1"], row, delta // 2**16)
+            put(mm["d_inv"], row, t)
+            put(mm["f_scw"], row, 1 if (acc.ctx == prev.ctx and word == pw) else 0)
         prev = acc
         row += 1
     k = L.KROM
@@ -600,32 +638,46 @@ def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
             for q in range(4):
                 put(k[f"r{q}"], row, d[q])
             row += 1
-    while row < n:
-        for c in ("chip0", "chip1", "chip2", "chip3", "chip4"):
-            put(c, row, 1)
-        row += 1
-    return {c: np.array(v, dtype=np.uint64) for c, v in cols.items()}, n
+    for c in ("chip0", "chip1", "chip2", "chip3", "chip4"):
+        if c in cols:
+            cols[c][row:] = 1
+    return cols, n
 
 
-def execute(program: Program, design: str, stack_inputs: list[int] | None = None) -> tuple[VM, Air]:
+def execute(
+    program: Program,
+    design: str,
+    stack_inputs: list[int] | None = None,
+    max_cycles: int = MAX_CYCLES,
+    source: str = "",
+) -> tuple[VM, Air]:
+    """Run ``program``; more than ``max_cycles`` cycles is an ExecutionError naming where it got to."""
     air = DESIGNS[EXECUTOR_DESIGNS.get(design, design)]() if design in EXECUTOR_DESIGNS else None
     if air is None:
         raise ExecutionError(f"the executor does not run design {design!r} (it runs: {', '.join(EXECUTOR_DESIGNS)})")
-    vm = VM(design, program, air, stack_inputs)
+    vm = VM(design, program, air, stack_inputs, max_cycles)
+    if source:
+        vm.here = f"{source}:1:1"
     vm.run(program.entry)
     return vm, air
 
 
 def run_program(
-    source: str | Path, kernel: str | Path | None, design: str, stack_inputs: list[int] | None = None
+    source: str | Path,
+    kernel: str | Path | None,
+    design: str,
+    stack_inputs: list[int] | None = None,
+    max_cycles: int = MAX_CYCLES,
 ) -> RunResult:
-    """Assemble and run a MASM program; the trace and metadata of the run."""
+    """Assemble and run a MASM program (at most ``max_cycles`` cycles); the trace and metadata of the run."""
     if design not in EXECUTOR_DESIGNS:
         raise ExecutionError(f"the executor does not run design {design!r} (it runs: {', '.join(EXECUTOR_DESIGNS)})")
-    prog = assemble(source, kernel, design)
-    vm, air = execute(prog, design, stack_inputs)
+    if max_cycles < 1:
+        raise ExecutionError(f"the cycle cap must be at least 1, not {max_cycles}")
+    prog = assemble(source, kernel, design, max_cycles)
+    vm, air = execute(prog, design, stack_inputs, max_cycles, str(source))
     cols, n = build_trace(vm, air)
-    outputs = list(vm.stack[:16])
+    outputs = list(vm.top)
     unchecked = sorted(set(air.column_names) - air.read_columns())
     meta = {
         "air": air.name,
@@ -635,10 +687,10 @@ def run_program(
         "program_digest": [str(x) for x in prog.digest],
         "kernel_procedures": {name: [str(x) for x in d] for name, d in prog.kernel.items()},
         "stack_outputs": [str(v) for v in outputs],
-        "cycles": len(vm.rows),
+        "cycles": vm.n_rows,
         "unchecked_columns": unchecked,
     }
-    return RunResult(design, air.name, outputs, len(vm.rows), n, cols, meta)
+    return RunResult(design, air.name, outputs, vm.n_rows, n, cols, meta)
 
 
 def export(result: RunResult, path: str | Path) -> Path:

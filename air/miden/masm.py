@@ -7,6 +7,13 @@ mem_store[.a], mem_loadw[.a], mem_storew[.a], loc_load.i, loc_store.i, loc_loadw
 locaddr.i, caller, assert, assert_eq, exec.p, call.p, syscall.p, procref.p, dynexec, dyncall,
 if.true ... else ... end, repeat.N ... end, while.true ... end; ``#`` comments.
 
+Immediates follow Miden's parser (assembly-syntax/src/parser/grammar.lalrpop), checked from one table
+(``IMMEDIATES``): decimal or 0x-hex; push values are field elements (< p, at most 16 per push); memory
+addresses are u32; local indices and counts u16; repeat counts 1..2^32-1. Limits: blocks nest at most
+``MAX_NESTING`` deep; a repeat's expansion must fit the cycle cap; procedures may not reach themselves
+(exec/call/syscall/procref cycles are refused, as Miden's linker does); user code reaches kernel
+procedures only by ``syscall``.
+
 MAST nodes (docs/src/design/programs.md): basic block, join, split, loop, call, syscall, dyn,
 dyncall. Digests are BLAKE2b-256 over a canonical serialization of the node (children by digest),
 cut into 4 Goldilocks elements: a documented collision-resistant hash standing in for RPO. The digest
@@ -50,6 +57,7 @@ class Op:
 @dataclass
 class Node:
     digest: tuple[int, int, int, int] = field(init=False, default=(0, 0, 0, 0))
+    cost: int = field(init=False, default=0)  # a lower bound on the cycles the node takes to run
 
     def _hash(self, *parts: object) -> tuple[int, int, int, int]:
         h = hashlib.blake2b(repr(parts).encode(), digest_size=32).digest()
@@ -62,6 +70,7 @@ class Block(Node):
 
     def __post_init__(self) -> None:
         self.digest = self._hash("span", [(o.name, o.imm) for o in self.ops])
+        self.cost = len(self.ops) + 2
 
 
 @dataclass
@@ -71,23 +80,28 @@ class Join(Node):
 
     def __post_init__(self) -> None:
         self.digest = self._hash("join", self.first.digest, self.second.digest)
+        self.cost = self.first.cost + self.second.cost + 2
 
 
 @dataclass
 class Split(Node):
     on_true: Node
     on_false: Node
+    src: str = ""  # file:line:col of the if.true
 
     def __post_init__(self) -> None:
         self.digest = self._hash("split", self.on_true.digest, self.on_false.digest)
+        self.cost = min(self.on_true.cost, self.on_false.cost) + 2
 
 
 @dataclass
 class Loop(Node):
     body: Node
+    src: str = ""  # file:line:col of the while.true
 
     def __post_init__(self) -> None:
         self.digest = self._hash("loop", self.body.digest)
+        self.cost = 2
 
 
 @dataclass
@@ -96,9 +110,11 @@ class Call(Node):
     target: str  # procedure name, for messages
     callee: tuple[int, int, int, int]
     src: str = ""
+    body_cost: int = 0
 
     def __post_init__(self) -> None:
         self.digest = self._hash(self.kind, self.callee)
+        self.cost = self.body_cost + 2
 
 
 @dataclass
@@ -108,6 +124,7 @@ class Dyn(Node):
 
     def __post_init__(self) -> None:
         self.digest = self._hash(self.kind)
+        self.cost = 2
 
 
 @dataclass
@@ -123,6 +140,10 @@ class Program:
 
 
 # ------------------------------------------------------------------------------------------ parsing
+MAX_NESTING = 100  # if/while/repeat blocks inside each other (the parser and assembler recurse on them)
+MAX_CYCLES = 1 << 20  # the default cycle cap: `air run --max-cycles`
+
+
 @dataclass
 class Instr:
     text: str
@@ -138,6 +159,8 @@ class ProcDef:
     locals: int
     exported: bool
     body: list[Instr]
+    line: int = 0
+    col: int = 0
 
 
 @dataclass
@@ -145,69 +168,141 @@ class Module:
     path: str
     procs: dict[str, ProcDef]
     main: list[Instr] | None
+    main_at: tuple[int, int] = (1, 1)  # line and column of 'begin'
 
 
 _TOKEN = re.compile(r"\S+")
+_NUMBER = re.compile(r"(?:[0-9]+|0x[0-9a-fA-F]+)")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+
+
+def _is_opener(tok: str) -> bool:
+    return tok in ("if.true", "while.true") or tok.startswith("repeat.")
 
 
 def parse(text: str, path: str = "<input>") -> Module:
+    """Tokens to a module; blocks nest at most ``MAX_NESTING`` deep (an explicit stack, no recursion)."""
     toks: list[tuple[str, int, int]] = []
     for ln, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#", 1)[0]
         for m in _TOKEN.finditer(line):
             toks.append((m.group(), ln, m.start() + 1))
-    pos = 0
 
-    def err(msg: str, at: tuple[str, int, int] | None = None) -> MasmError:
-        t = at or (toks[pos] if pos < len(toks) else ("", toks[-1][1] if toks else 1, 1))
+    def err(msg: str, t: tuple[str, int, int]) -> MasmError:
         return MasmError(f"{path}:{t[1]}:{t[2]}: {msg}")
 
-    def body(closers: tuple[str, ...], opener: tuple[str, int, int]) -> tuple[list[Instr], str]:
-        nonlocal pos
-        out: list[Instr] = []
+    def block(pos: int, opener: tuple[str, int, int]) -> tuple[list[Instr], int]:
+        """The body of ``opener`` (begin/proc/export) up to its 'end'; returns it and the next position."""
+        root: list[Instr] = []
+        # open blocks: (opener token, the Instr being filled or None for the root, the list being filled)
+        open_: list[tuple[tuple[str, int, int], Instr | None, list[Instr]]] = [(opener, None, root)]
         while pos < len(toks):
-            tok, ln, col = toks[pos]
-            if tok in closers:
-                pos += 1
-                return out, tok
+            tok, ln, col = t = toks[pos]
             pos += 1
-            if tok in ("if.true", "while.true") or tok.startswith("repeat."):
-                first, closer = body(("else", "end") if tok == "if.true" else ("end",), (tok, ln, col))
-                other: list[Instr] | None = None
-                if closer == "else":
-                    other, _ = body(("end",), (tok, ln, col))
-                out.append(Instr(tok, ln, col, first, other))
+            top_tok, top_ins, out = open_[-1]
+            if tok == "end":
+                open_.pop()
+                if not open_:
+                    return root, pos
+            elif tok == "else":
+                if top_tok[0] != "if.true" or top_ins is None or top_ins.other is not None:
+                    raise err("'else' outside an 'if.true' block", t)
+                top_ins.other = []
+                open_[-1] = (top_tok, top_ins, top_ins.other)
+            elif _is_opener(tok):
+                if len(open_) > MAX_NESTING:
+                    raise err(f"blocks nested more than {MAX_NESTING} deep (the limit)", t)
+                ins = Instr(tok, ln, col, [], None)
+                out.append(ins)
+                open_.append((t, ins, ins.body))  # type: ignore[arg-type]
             elif tok in ("begin", "proc", "export") or tok.startswith(("proc.", "export.")):
-                raise err(f"unexpected {tok!r} inside a block (missing 'end'?)", (tok, ln, col))
+                raise err(f"unexpected {tok!r} inside a block (missing 'end'?)", t)
             else:
                 out.append(Instr(tok, ln, col))
-        wanted = " or ".join(repr(c) for c in closers)
-        raise err(f"{opener[0]!r} is never closed: missing {wanted} before the end of file", opener)
+        t = open_[-1][0]
+        wanted = "'else' or 'end'" if t[0] == "if.true" and open_[-1][1].other is None else "'end'"  # type: ignore[union-attr]
+        raise err(f"{t[0]!r} is never closed: missing {wanted} before the end of file", t)
 
     procs: dict[str, ProcDef] = {}
     main: list[Instr] | None = None
+    main_at = (1, 1)
+    pos = 0
     while pos < len(toks):
-        tok, ln, col = toks[pos]
+        tok, ln, col = t = toks[pos]
         pos += 1
         if tok == "begin":
             if main is not None:
-                raise err("a second 'begin' block", (tok, ln, col))
-            main, _ = body(("end",), (tok, ln, col))
+                raise err("a second 'begin' block", t)
+            main, pos = block(pos, t)
+            main_at = (ln, col)
         elif tok.startswith(("proc.", "export.")):
             parts = tok.split(".")
-            if len(parts) not in (2, 3) or not parts[1]:
-                raise err(f"bad procedure header {tok!r} (expected proc.NAME or proc.NAME.LOCALS)", (tok, ln, col))
-            try:
-                n_locals = int(parts[2]) if len(parts) == 3 else 0
-            except ValueError:
-                raise err(f"bad local count in {tok!r}", (tok, ln, col)) from None
+            if len(parts) not in (2, 3) or not _NAME.fullmatch(parts[1]):
+                raise err(f"bad procedure header {tok!r} (expected proc.NAME or proc.NAME.LOCALS)", t)
+            n_locals = immediate("locals", parts[2], f"{path}:{ln}:{col}", tok) if len(parts) == 3 else 0
             if parts[1] in procs:
-                raise err(f"procedure {parts[1]!r} defined twice", (tok, ln, col))
-            b, _ = body(("end",), (tok, ln, col))
-            procs[parts[1]] = ProcDef(parts[1], n_locals, parts[0] == "export", b)
+                raise err(f"procedure {parts[1]!r} defined twice", t)
+            b, pos = block(pos, t)
+            procs[parts[1]] = ProcDef(parts[1], n_locals, parts[0] == "export", b, ln, col)
         else:
-            raise err(f"unexpected {tok!r} at top level (expected begin, proc.NAME or export.NAME)", (tok, ln, col))
-    return Module(path, procs, main)
+            raise err(f"unexpected {tok!r} at top level (expected begin, proc.NAME or export.NAME)", t)
+    return Module(path, procs, main, main_at)
+
+
+# ------------------------------------------------------------------------------------------ immediates
+# kind -> (smallest, largest, what): Miden's parser types (grammar.lalrpop: Felt, U32, U16, repeat's NonZeroU32)
+IMMEDIATE_KINDS: dict[str, tuple[int, int, str]] = {
+    "felt": (0, P - 1, "a field element (0..p-1)"),
+    "u32": (0, 2**32 - 1, "a u32 address (0..4294967295)"),
+    "u16": (0, 2**16 - 1, "a u16 local index (0..65535)"),
+    "locals": (0, 2**16 - 1, "a u16 count of locals (0..65535)"),
+    "repeat": (1, 2**32 - 1, "a repeat count (1..4294967295)"),
+    "dup": (0, 15, "a stack index (0..15)"),
+    "movup": (2, 8, "a stack index the executor moves up (2..8)"),
+}
+
+# instruction head -> (fewest immediates, most, kind); "name" is a procedure name, not a number
+IMMEDIATES: dict[str, tuple[int, int, str]] = {
+    **{name: (0, 0, "") for name in ("add", "sub", "mul", "eq", "drop", "swap", "pad", "assert", "assert_eq")},
+    **{name: (0, 0, "") for name in ("caller", "dynexec", "dyncall")},
+    "push": (1, 16, "felt"),
+    "dup": (0, 1, "dup"),
+    "movup": (1, 1, "movup"),
+    **{name: (0, 1, "u32") for name in ("mem_load", "mem_store", "mem_loadw", "mem_storew")},
+    **{name: (1, 1, "u16") for name in ("loc_load", "loc_store", "loc_loadw", "loc_storew", "locaddr")},
+    **{name: (1, 1, "name") for name in ("exec", "call", "syscall", "procref")},
+    "repeat": (1, 1, "repeat"),
+}
+
+
+def immediate(kind: str, text: str, where: str, instr: str) -> int:
+    """One immediate of ``kind``, checked against Miden's range for it; else a MasmError at ``where``."""
+    lo, hi, what = IMMEDIATE_KINDS[kind]
+    if not _NUMBER.fullmatch(text):
+        raise MasmError(f"{where}: {instr}: {text!r} is not a number ({what})")
+    v = int(text, 16) if text.startswith("0x") and len(text) <= 20 else int(text) if len(text) <= 24 else -1
+    if not lo <= v <= hi:
+        shown = text if len(text) <= 24 else text[:20] + "..."
+        raise MasmError(f"{where}: {instr}: {shown} is out of range: expected {what}")
+    return v
+
+
+def split_instr(text: str, where: str) -> tuple[str, list[str]]:
+    """``head.imm1.imm2`` -> (head, [imm1, imm2]), the count checked against ``IMMEDIATES``."""
+    if text in ("if.true", "while.true"):
+        return text, []
+    head, *imms = text.split(".")
+    if head not in IMMEDIATES:
+        raise MasmError(f"{where}: unknown instruction {text!r}")
+    fewest, most, kind = IMMEDIATES[head]
+    if not fewest <= len(imms) <= most:
+        if most == 0:
+            raise MasmError(f"{where}: {text}: {head} takes no immediate")
+        n = f"{fewest}" if fewest == most else f"{fewest} to {most}"
+        raise MasmError(f"{where}: {text}: {head} takes {n} immediate(s), not {len(imms)}")
+    if kind == "name" and not _NAME.fullmatch(imms[0]):
+        raise MasmError(f"{where}: {text}: {imms[0]!r} is not a procedure name")
+    return head, imms
 
 
 # ------------------------------------------------------------------------------------------ assembling
@@ -224,21 +319,16 @@ SIMPLE = {
     "caller": ["CALLER"],
 }
 DUPS = {0, 1, 2, 3, 4, 5, 6, 7, 9, 11, 13, 15}
-
-
-def _num(s: str, where: str) -> int:
-    try:
-        v = int(s, 0)
-    except ValueError:
-        raise MasmError(f"{where}: {s!r} is not a number") from None
-    return v % P
+INVOKE = ("exec", "call", "syscall", "procref")
 
 
 class Assembler:
-    def __init__(self, design: str, program: Module, kernel: Module | None):
+    def __init__(self, design: str, program: Module, kernel: Module | None, max_cycles: int = MAX_CYCLES):
         self.memory_fmp = design not in ("miden-v0.18", "miden-v0.18-permissive", "miden-sys-fmp")
         self.program = program
         self.kernel = kernel
+        self.max_cycles = max_cycles
+        self.expanded = 0  # instructions added by repeat expansion so far
         self.bodies: dict[tuple[str, str], Node] = {}  # (module path, name) -> body
         self.procedures: dict[tuple[int, int, int, int], Node] = {}
         self.names: dict[tuple[int, int, int, int], str] = {}
@@ -258,27 +348,77 @@ class Assembler:
             return [Op("PUSH", (i - n) % P), Op("FMPADD")]
         return [Op("PUSH", (-(n - i)) % P), Op("PUSH", L.FMP_ADDR), Op("MLOAD"), Op("ADD")]
 
-    def proc(self, mod: Module, name: str, where: str, stack: tuple[str, ...] = ()) -> Node:
+    # procedures: resolved through the call graph, callees first, without recursion
+    def target(self, mod: Module, how: str, name: str, where: str) -> Module:
+        """The module defining the procedure ``how.name`` names from ``mod``; refuses what Miden refuses."""
+        if how == "syscall":
+            if self.kernel is None or name not in self.kernel.procs or not self.kernel.procs[name].exported:
+                raise MasmError(f"{where}: syscall.{name}: no exported kernel procedure {name!r}")
+            return self.kernel
+        if name in mod.procs:
+            return mod
+        if self.kernel is not None and mod is not self.kernel and name in self.kernel.procs:
+            raise MasmError(f"{where}: {how}.{name}: kernel procedures are reachable from user code only by syscall")
+        raise MasmError(f"{where}: undefined procedure {name!r}")
+
+    def refs(self, mod: Module, body: list[Instr]) -> list[tuple[Module, str, str]]:
+        """Every procedure ``body`` invokes or references: (module, name, where), in source order."""
+        out: list[tuple[Module, str, str]] = []
+        todo = list(reversed(body))
+        while todo:
+            ins = todo.pop()
+            if ins.body is not None:
+                todo += reversed((ins.body or []) + (ins.other or []))
+                continue
+            where = f"{mod.path}:{ins.line}:{ins.col}"
+            head = ins.text.split(".", 1)[0]
+            if head in INVOKE:
+                _, imms = split_instr(ins.text, where)
+                out.append((self.target(mod, head, imms[0], where), imms[0], where))
+        return out
+
+    def proc(self, mod: Module, name: str, where: str) -> Node:
+        """The body of ``mod``'s procedure ``name``, assembling what it reaches first (depth-first, by an
+        explicit stack); a procedure reaching itself is refused."""
         key = (mod.path, name)
         if key in self.bodies:
             return self.bodies[key]
         if name not in mod.procs:
             raise MasmError(f"{where}: undefined procedure {name!r}")
-        if key in stack:
-            raise MasmError(f"{where}: recursive procedure {name!r}")
+        path: list[tuple[str, str]] = [key]
+        stack = [(mod, name, iter(self.refs(mod, mod.procs[name].body)))]
+        while stack:
+            m, n, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                path.pop()
+                self._assemble_proc(m, n)
+                continue
+            tm, tn, w = nxt
+            k = (tm.path, tn)
+            if k in self.bodies:
+                continue
+            if k in path:
+                cycle = " -> ".join(x[1] for x in path[path.index(k) :]) + f" -> {tn}"
+                raise MasmError(f"{w}: recursive procedure {tn!r} ({cycle}): Miden forbids recursion")
+            path.append(k)
+            stack.append((tm, tn, iter(self.refs(tm, tm.procs[tn].body))))
+        return self.bodies[key]
+
+    def _assemble_proc(self, mod: Module, name: str) -> None:
         p = mod.procs[name]
         n = self._frame(p.locals)
         items: list[Op | Node] = []
         if n:
             items += self._fmp_update(n)
-        items += self.instrs(mod, p.body, n, stack + (key,))
+        items += self.instrs(mod, p.body, n)
         if n:
             items += self._fmp_update(-n)
         node = self.seq(items)
-        self.bodies[key] = node
+        self.bodies[(mod.path, name)] = node
         self.procedures[node.digest] = node
         self.names.setdefault(node.digest, name)
-        return node
 
     def seq(self, items: list[Op | Node]) -> Node:
         parts: list[Node] = []
@@ -298,55 +438,69 @@ class Assembler:
             node = Join(node, p)
         return node
 
-    def instrs(self, mod: Module, body: list[Instr], n_locals: int, stack: tuple) -> list[Op | Node]:
+    def instrs(self, mod: Module, body: list[Instr], n_locals: int, depth: int = 0) -> list[Op | Node]:
+        """Assemble a block; nested blocks recurse at most ``MAX_NESTING`` deep (the parser's bound)."""
         out: list[Op | Node] = []
         for ins in body:
             where = f"{mod.path}:{ins.line}:{ins.col}"
             t = ins.text
             src = f"{where}: {t}"  # what an execution error names
-            parts = t.split(".")
-            head = parts[0]
-            if t in SIMPLE:
-                out += [Op(o, src=src) for o in SIMPLE[t]]
-            elif head == "push" and len(parts) >= 2:
-                out += [Op("PUSH", _num(x, where), src) for x in parts[1:]]
+            head, imms = split_instr(t, where)
+            kind = IMMEDIATES[head][2] if head in IMMEDIATES else ""
+            vals = [immediate(kind, x, where, t) for x in imms] if kind not in ("", "name") else []
+            if head in SIMPLE:
+                out += [Op(o, src=src) for o in SIMPLE[head]]
+            elif head == "push":
+                out += [Op("PUSH", v, src) for v in vals]
             elif head == "dup":
-                k = _num(parts[1], where) if len(parts) > 1 else 0
+                k = vals[0] if vals else 0
                 if k not in DUPS:
                     raise MasmError(f"{where}: dup.{k} is not supported (use one of {sorted(DUPS)})")
                 out.append(Op(f"DUP{k}", src=src))
-            elif head == "movup" and len(parts) == 2:
-                k = _num(parts[1], where)
-                if not 2 <= k <= 8:
-                    raise MasmError(f"{where}: movup.{k} is out of range (2..8)")
-                out.append(Op(f"MOVUP{k}", src=src))
+            elif head == "movup":
+                out.append(Op(f"MOVUP{vals[0]}", src=src))
             elif head in ("mem_load", "mem_store", "mem_loadw", "mem_storew"):
-                if len(parts) == 2:
-                    out.append(Op("PUSH", _num(parts[1], where), src))
+                if vals:
+                    out.append(Op("PUSH", vals[0], src))
                 out += self._mem(head, src)
-            elif head in ("loc_load", "loc_store", "loc_loadw", "loc_storew", "locaddr") and len(parts) == 2:
-                i = _num(parts[1], where)
-                if i >= max(n_locals, 1) or not n_locals:
+            elif head in ("loc_load", "loc_store", "loc_loadw", "loc_storew", "locaddr"):
+                i = vals[0]
+                if i >= n_locals:
                     raise MasmError(f"{where}: local {i} is out of range (the procedure has {n_locals} locals)")
                 out += self._local_addr(i, n_locals)
                 if head != "locaddr":
                     out += self._mem(head.replace("loc_", "mem_"), src)
-            elif head in ("exec", "call", "syscall", "procref") and len(parts) == 2:
-                out += self._invoke(mod, head, parts[1], where, stack)
-            elif t in ("dynexec", "dyncall"):
+            elif head in INVOKE:
+                out += self._invoke(mod, head, imms[0], where)
+            elif head in ("dynexec", "dyncall"):
                 out.append(Dyn("dyn" if t == "dynexec" else "dyncall", src=where))
-            elif t == "if.true":
-                a = self.seq(self.instrs(mod, ins.body or [], n_locals, stack))
-                b = self.seq(self.instrs(mod, ins.other or [], n_locals, stack))
-                out.append(Split(a, b))
-            elif head == "repeat" and len(parts) == 2:
-                for _ in range(_num(parts[1], where)):
-                    out += self.instrs(mod, ins.body or [], n_locals, stack)
-            elif t == "while.true":
-                out.append(Loop(self.seq(self.instrs(mod, ins.body or [], n_locals, stack))))
-            else:
+            elif head == "if.true":
+                a = self.seq(self.instrs(mod, ins.body or [], n_locals, depth + 1))
+                b = self.seq(self.instrs(mod, ins.other or [], n_locals, depth + 1))
+                out.append(Split(a, b, where))
+            elif head == "repeat":
+                out += self._repeat(vals[0], self.instrs(mod, ins.body or [], n_locals, depth + 1), src)
+            elif head == "while.true":
+                out.append(Loop(self.seq(self.instrs(mod, ins.body or [], n_locals, depth + 1)), where))
+            else:  # pragma: no cover - split_instr knows every head handled above
                 raise MasmError(f"{where}: unknown instruction {t!r}")
         return out
+
+    def _repeat(self, n: int, items: list[Op | Node], src: str) -> list[Op | Node]:
+        """``repeat.n``: the body ``n`` times, refused before expanding if that cannot fit the cycle cap."""
+        cycles = n * sum(1 if isinstance(it, Op) else it.cost for it in items)
+        if cycles > self.max_cycles:
+            raise MasmError(
+                f"{src}: the expansion takes at least {cycles:,} cycles, more than the cycle cap"
+                f" ({self.max_cycles:,}; see --max-cycles)"
+            )
+        self.expanded += n * len(items)
+        if self.expanded > self.max_cycles:
+            raise MasmError(
+                f"{src}: repeat expansions add up to {self.expanded:,} instructions, more than the cycle cap"
+                f" ({self.max_cycles:,}; see --max-cycles)"
+            )
+        return items * n
 
     def _mem(self, head: str, src: str) -> list[Op]:
         return {
@@ -356,31 +510,27 @@ class Assembler:
             "mem_storew": [Op("MSTOREW", src=src)],
         }[head]
 
-    def _invoke(self, mod: Module, how: str, name: str, where: str, stack: tuple) -> list[Op | Node]:
+    def _invoke(self, mod: Module, how: str, name: str, where: str) -> list[Op | Node]:
+        target_mod = self.target(mod, how, name, where)
+        node = self.proc(target_mod, name, where)
         if how == "syscall":
-            if self.kernel is None or name not in self.kernel.procs or not self.kernel.procs[name].exported:
-                raise MasmError(f"{where}: syscall.{name}: no exported kernel procedure {name!r}")
-            node = self.proc(self.kernel, name, where, stack)
-            return [Call("syscall", name, node.digest, where)]
-        target_mod = mod
-        if name not in mod.procs and self.kernel is not None and mod is not self.kernel and name in self.kernel.procs:
-            target_mod = self.kernel
-        node = self.proc(target_mod, name, where, stack)
+            return [Call("syscall", name, node.digest, where, node.cost)]
         if how == "exec":
             return [node]
         if how == "call":
-            return [Call("call", name, node.digest, where)]
+            return [Call("call", name, node.digest, where, node.cost)]
         # procref: push the digest so that mem_storew stores it as [h0, h1, h2, h3]
-        return [Op("PUSH", node.digest[i], f"procref.{name}") for i in range(4)]
+        return [Op("PUSH", node.digest[i], f"{where}: procref.{name}") for i in range(4)]
 
 
-def assemble(source: str | Path, kernel: str | Path | None, design: str) -> Program:
-    """Parse and assemble ``source`` (and its kernel) for ``design``'s rules for locals."""
+def assemble(source: str | Path, kernel: str | Path | None, design: str, max_cycles: int = MAX_CYCLES) -> Program:
+    """Parse and assemble ``source`` (and its kernel) for ``design``'s rules for locals; repeat expansions
+    must fit ``max_cycles``."""
     src = Path(source)
     try:
         text = src.read_text()
     except (OSError, UnicodeDecodeError) as e:
-        raise MasmError(f"{src}: cannot read: {e}") from e
+        raise MasmError(f"{src}:1:1: cannot read: {e}") from e
     prog = parse(text, str(src))
     kmod = None
     if kernel is not None:
@@ -388,23 +538,24 @@ def assemble(source: str | Path, kernel: str | Path | None, design: str) -> Prog
         try:
             kmod = parse(kp.read_text(), str(kp))
         except (OSError, UnicodeDecodeError) as e:
-            raise MasmError(f"{kp}: cannot read: {e}") from e
+            raise MasmError(f"{kp}:1:1: cannot read: {e}") from e
         if kmod.main is not None:
-            raise MasmError(f"{kp}: a kernel module has no 'begin' block")
+            line, col = kmod.main_at
+            raise MasmError(f"{kp}:{line}:{col}: a kernel module has no 'begin' block")
     if prog.main is None:
-        raise MasmError(f"{src}: no 'begin ... end' block")
-    asm = Assembler(design, prog, kmod)
+        raise MasmError(f"{src}:1:1: no 'begin ... end' block")
+    asm = Assembler(design, prog, kmod, max_cycles)
     items: list[Op | Node] = []
     if asm.memory_fmp:
         items += [Op("PUSH", L.FMP_INIT), Op("PUSH", L.FMP_ADDR), Op("MSTORE"), Op("DROP")]
-    items += asm.instrs(prog, prog.main, 0, ())
+    items += asm.instrs(prog, prog.main, 0)
     entry = asm.seq(items)
     kernel_procs: dict[str, tuple[int, int, int, int]] = {}
     if kmod is not None:
         for name, p in kmod.procs.items():
             if p.exported:
-                kernel_procs[name] = asm.proc(kmod, name, f"{kmod.path}").digest
+                kernel_procs[name] = asm.proc(kmod, name, f"{kmod.path}:{p.line}:{p.col}").digest
     # every program procedure is known by digest (for dynexec/dyncall), even if only referenced
-    for name in prog.procs:
-        asm.proc(prog, name, str(src))
+    for name, p in prog.procs.items():
+        asm.proc(prog, name, f"{src}:{p.line}:{p.col}")
     return Program(entry, asm.procedures, asm.names, kernel_procs)
