@@ -3,8 +3,8 @@
 * ``Cell``: a trace column read on the current row (``x``) or the next row (``x.next``, printed
   ``x'``). Degree 1.
 * ``Challenge``: a random element drawn by the verifier (``alpha_0`` ...). Degree 0.
-* ``Periodic``: a periodic column, a fixed cyclic sequence known to the verifier. Degree 0 in the
-  trace columns (its own low-degree interpolant is counted by provers separately).
+* ``Periodic``: a periodic column, a fixed cyclic sequence known to the verifier. Degree 1 (see the
+  class: its interpolant raises the evaluation degree like a trace column, as Winterfell and Miden count it).
 * ``PublicInput``: a value fixed by the statement, used in boundary constraints. Degree 0.
 
 Everything that is a plain ``sympy.Symbol`` and none of these is *undeclared* and refused by the
@@ -86,9 +86,16 @@ class Challenge(Var):
 
 
 class Periodic(Var):
-    """A periodic column: a fixed cycle of values known to the verifier. Degree 0 in the trace."""
+    """A periodic column: a fixed cycle of values known to the verifier. Degree 1.
 
-    degree = 0
+    Over n rows a column of cycle k interpolates to a polynomial of degree (k-1)·n/k in x, so in a
+    constraint it raises the evaluation degree almost as much as a trace column does: Winterfell's
+    ``TransitionConstraintDegree::with_cycles`` adds (n/k)·(k-1) per periodic factor, and the Miden docs
+    (chiplets/hasher.md, bitwise.md) count each periodic factor as degree 1. Counting it 0 would hide
+    exactly the degree that decides whether a chiplet constraint fits the budget.
+    """
+
+    degree = 1
     kind = "periodic"
 
 

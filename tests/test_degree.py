@@ -88,3 +88,16 @@ def test_explain_adds_up() -> None:
     step = explain(x * (y.next - y * x))
     assert step.degree == 3
     assert step.rule.startswith("product") and sorted(k.degree for k in step.children) == [1, 2]
+
+
+def test_a_periodic_factor_counts_one() -> None:
+    """A periodic column of cycle k raises the evaluation degree by (k-1)n/k (Winterfell's with_cycles): 1 each."""
+    air = Air("per", "periodic", budget=9)
+    (x,) = air.columns("main", ["x"])
+    k = air.periodic_column("k", [1, 0, 0, 0])
+    air.transition("gated", k * (x.next - x))  # 1 + 1
+    air.transition("twice", k * k * x)  # 1 + 1 + 1
+    air.transition("cancel", k * x - x * k + x)  # the k-terms cancel: 1
+    got = {c.name: c.degree for c in analyze(air).constraints}
+    assert got == {"gated": 2, "twice": 3, "cancel": 1}
+    assert structural_degree(k * x) == 2

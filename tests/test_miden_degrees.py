@@ -146,8 +146,7 @@ def test_documented_degree_disagreements(an) -> None:
         ("batch_g2_h3_zero", 4, 3),
         ("bus:block_hash/v_allcalls", 6, 5),
         # chip: bitwise.md counts the periodic k0/k1 as degree 1 (flag 2 + 2); the engine counts them 0
-        *((f"bw_{n}", 4, 3) for n in ("s_stay", "a_first", "b_first", "a_step", "b_step", "zp_first", "zp_copy")),
-        ("bus:chiplets/v_bitwise", 5, 3),  # b' = b (v m + 1 - m), 4 with (1 - k1)^2 counted 2; here 2 + 0 + 1
+        ("bus:chiplets/v_bitwise", 5, 4),  # the docs write (1 - k1) twice: f_bitwise 2 + (1 - k1) 1 + message 1
         ("ace_start_first", 5, 6),  # f_prev (3) * s2' (1 - s3') (2) * (1 - s_start') (1); docs f_prev (1 - s2')
         ("ace_start_not_twice", 6, 7),  # f_ace_next (d+1 = 5) * s_start s_start' (2) = d+3, docs d+2
         ("bus:range", 9, 5),  # only the memory requests so far: the stack's four u32 requests bring it to 9
