@@ -178,11 +178,31 @@ class BusTerm:
 
 
 @dataclass(frozen=True)
+class BusBoundary:
+    """Messages the verifier puts on a bus from the public inputs, outside the trace.
+
+    They count on ``side`` like the trace's own messages and enter the accumulator's first value:
+    ``b[0] = initial * prod(responses) / prod(requests)`` for a multiset bus, ``initial + sum 1/responses -
+    sum 1/requests`` for LogUp (Miden: the block hash table starts with the program hash, p2[0] = v(hash);
+    the chiplets bus starts with the kernel procedures, b_chip[0] * prod v_init = 1).
+
+    Without ``table``, one message whose fields are constants or public inputs. With ``table``, one
+    message per row of that public table (``Air.public_table``); the message's field names name its
+    columns, and their expressions are not used.
+    """
+
+    side: Literal["request", "response"]
+    message: Message
+    table: str | None = None
+
+
+@dataclass(frozen=True)
 class Bus:
     """A bus: its kind, accumulator column and terms.
 
     ``initial``/``final`` are the accumulator's boundary values (1 for a balanced running product,
-    0 for a balanced LogUp sum), or public-input symbols.
+    0 for a balanced LogUp sum), or public-input symbols; ``boundary`` adds messages from the public
+    inputs to the first value (``BusBoundary``).
     """
 
     name: str
@@ -193,6 +213,7 @@ class Bus:
     initial: sp.Expr = sp.Integer(1)
     final: sp.Expr = sp.Integer(1)
     doc: str = ""
+    boundary: tuple[BusBoundary, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in BUS_KINDS:
@@ -248,6 +269,8 @@ class Air:
         self.buses: list[Bus] = []
         self.periodic: dict[str, list[int]] = {}
         self.public_inputs: dict[str, str] = {}
+        # public tables: name -> (number of columns, doc); a trace gives any number of rows
+        self.public_tables: dict[str, tuple[int, str]] = {}
         self.challenges: list[Challenge] = [Challenge(f"alpha_{i}") for i in range(n_challenges)]
         self.notes: list[str] = []
         # Columns that a trace carries but no constraint reads, with why (e.g. hasher state words
@@ -276,6 +299,14 @@ class Air:
         check_name(name, f"{self.name}: periodic column")
         self.periodic[name] = [int(v) for v in values]
         return Periodic(name)
+
+    def public_table(self, name: str, width: int, doc: str = "") -> str:
+        """Declare a public table of ``width`` columns and any number of rows (e.g. the kernel's procedure
+        digests), for ``BusBoundary(table=name)``. Traces carry it in their public inputs as a list of rows."""
+        if not isinstance(width, int) or width < 1:
+            raise AirDefinitionError(f"{self.name}: public table {name!r}: width {width!r} is not a positive integer")
+        self.public_tables[name] = (width, doc)
+        return name
 
     def public_input(self, name: str, doc: str = "") -> PublicInput:
         check_name(name, f"{self.name}: public input")
@@ -351,6 +382,7 @@ class Air:
     # ----------------------------------------------------------------- validating
     def _fingerprint(self) -> tuple:
         parts: list[object] = [tuple(self._columns), tuple(self.periodic), tuple(self.public_inputs)]
+        parts.append(tuple(self.public_tables.items()))
         parts += [(id(c), id(c.expr)) for c in self.constraints]
         parts += [(id(o), id(o.flag)) for o in self.operations] + [id(b) for b in self.buses]
         return (len(self.challenges), *parts)
@@ -430,6 +462,7 @@ def _validate(air: Air) -> None:
         ("column", air._columns),
         ("periodic column", air.periodic),
         ("public input", air.public_inputs),
+        ("public table", air.public_tables),
         ("challenge", [c.name for c in air.challenges]),
         ("bus accumulator", [b.column for b in air.buses]),
     ):
@@ -484,6 +517,24 @@ def _validate(air: Air) -> None:
                 raise AirDefinitionError(
                     f"{where}: bus {b.name!r}: {end} value {e} is neither an integer nor a public input"
                 )
+        for i, bd in enumerate(b.boundary):
+            what = f"bus {b.name!r} boundary message {i} ({bd.message.label!r})"
+            if not isinstance(bd, BusBoundary) or bd.side not in SIDES or not isinstance(bd.message, Message):
+                raise AirDefinitionError(f"{where}: {what}: needs a side ({', '.join(SIDES)}) and a Message")
+            if bd.table is not None:
+                if bd.table not in air.public_tables:
+                    raise AirDefinitionError(f"{where}: {what}: public table {bd.table!r} is not declared")
+                if air.public_tables[bd.table][0] != len(bd.message.fields):
+                    raise AirDefinitionError(
+                        f"{where}: {what}: {len(bd.message.fields)} fields, table {bd.table!r} has "
+                        f"{air.public_tables[bd.table][0]} columns"
+                    )
+                continue
+            for fname, e in bd.message.fields:
+                e = sp.sympify(e)
+                poly(e, f"{what} field {fname!r}")
+                if any(not isinstance(v, PublicInput) for v in e.free_symbols):
+                    raise AirDefinitionError(f"{where}: {what} field {fname!r}: only constants and public inputs")
         for t in b.terms:
             what = f"bus {b.name!r} term {t.name!r}"
             poly(t.flag, f"{what} flag")

@@ -56,10 +56,12 @@ class UnmatchedMessage:
 
     def describe(self) -> str:
         vals = " ".join(f"{k}={v}" for k, v in self.fields)
-        who = self.operation or "a chiplet row"
         verb = "requested" if self.side == "request" else "answered"
         missing = "no response" if self.side == "request" else "no request"
         extra = f" (x{self.count})" if self.count != 1 else ""
+        if self.row < 0:
+            return f"{self.label} {vals}, {verb} by the public inputs (bus boundary), {missing}{extra}"
+        who = self.operation or "a chiplet row"
         return f"{self.label} {vals}, {verb} by {who} at row {self.row}, {missing}{extra}"
 
 
@@ -342,6 +344,7 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
         else:
             contrib = F.mul(fv[sel], _batch_inverse(mvals[0]))
             logup[sel] = F.add(logup[sel], contrib) if t.side == "response" else F.sub(logup[sel], contrib)
+    boundary_resp, boundary_req = _boundary(air, bus, trace, alphas, width, keys, meta, totals, label_names)
     unmatched = _resolve_operations(air, trace, _unmatched(bus, keys, meta))
     named = {
         (label_names.get(c) or "label") + ("" if c in unlabelled else f" (label {c})"): v
@@ -349,19 +352,68 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
     }
     n_msgs = sum(len(k) for side in keys.values() for k in side)
     # running product / sum over all transition rows
-    if bus.kind == "multiset":
-        acc = _running_product(resp_val, req_val, int(_const(bus.initial, trace)))
-    else:
-        acc = _prefix_sum(logup, int(_const(bus.initial, trace)))
+    initial = int(_const(bus.initial, trace))
+    if bus.kind == "multiset":  # b[0] = initial * prod(boundary responses) / prod(boundary requests)
+        for v in boundary_resp:
+            initial = initial * v % F.P
+        for v in boundary_req:
+            initial = initial * F.inv(v) % F.P
+        acc = _running_product(resp_val, req_val, initial)
+    else:  # b[0] = initial + sum 1/responses - sum 1/requests
+        for v in boundary_resp:
+            initial = (initial + F.inv(v)) % F.P
+        for v in boundary_req:
+            initial = (initial - F.inv(v)) % F.P
+        acc = _prefix_sum(logup, initial)
     final = int(acc[-1])
     return BusResult(
         bus.name, bus.kind, final, int(_const(bus.final, trace)), n_msgs, unmatched, named, near_misses(unmatched)
     )
 
 
+def _boundary(
+    air: Air, bus: Bus, trace: Trace, alphas: list, width: int, keys: dict, meta: dict, totals: dict, label_names: dict
+) -> tuple[list[int], list[int]]:
+    """The bus's boundary messages (``BusBoundary``): their keys join their side's with row -1 (matched
+    like any message), and their values (responses, requests) enter the accumulator's first value."""
+    values: dict[str, list[int]] = {"response": [], "request": []}
+    a = [int(x) for x in alphas]
+    for bd in bus.boundary:
+        m = bd.message
+        if bd.table is not None:
+            rows = trace.public_tables.get(bd.table)
+            if rows is None:
+                raise TraceError(f"{trace.source}: public table {bd.table!r} (bus {bus.name} boundary) is missing")
+            width_t = air.public_tables[bd.table][0]
+            if any(len(r) != width_t for r in rows):
+                raise TraceError(f"{trace.source}: public table {bd.table!r} needs {width_t} values per row")
+        else:
+            rows = [tuple(_const(e, trace) for _, e in m.fields)]
+        if not rows:
+            continue
+        key = np.zeros((len(rows), width), dtype=np.uint64)
+        key[:, 0] = m.label_value or 0
+        key[:, 1 : 1 + len(m.fields)] = np.array(rows, dtype=np.uint64).reshape(len(rows), len(m.fields))
+        keys[bd.side].append(key)
+        sel = np.full(len(rows), -1, dtype=np.int64)
+        meta[bd.side].append((sel, np.ones(len(rows), dtype=np.uint64), m.label, tuple(n for n, _ in m.fields), None))
+        code = int(m.label_value or 0)
+        label_names.setdefault(code, m.label)
+        totals.setdefault(code, {"request": 0, "response": 0})[bd.side] += len(rows)
+        k = 2 if m.label_value is not None else 1
+        for r in rows:
+            v = a[0] + (a[1] * m.label_value if m.label_value is not None else 0)
+            v += sum(a[k + j] * int(x) for j, x in enumerate(r))
+            v %= F.P
+            if v == 0:
+                raise ZeroDivisionError(f"boundary message {m.label!r} of bus {bus.name} is 0 under these challenges")
+            values[bd.side].append(v)
+    return values["response"], values["request"]
+
+
 def _resolve_operations(air: Air, trace: Trace, unmatched: list[UnmatchedMessage]) -> list[UnmatchedMessage]:
     """A term shared by several operations ("CALL+SYSCALL") names the one active on the message's row."""
-    shared = [i for i, u in enumerate(unmatched) if u.operation and "+" in u.operation]
+    shared = [i for i, u in enumerate(unmatched) if u.operation and "+" in u.operation and u.row >= 0]
     if not shared:
         return unmatched
     rows = np.array([unmatched[i].row for i in shared], dtype=np.int64)
