@@ -6,10 +6,11 @@ transition constraints, and its LogUp bus with the stack's u32 helpers and the m
 
 from __future__ import annotations
 
-from air.miden.builder import MidenBuilder, family
+from air.miden.builder import DOC, MidenBuilder, family
 
 
-@family("range")
+@family("range.checker")
 def constrain(b: MidenBuilder) -> None:
+    b.bus("range", "logup", "b_range", doc=DOC + "range.md (LogUp bus b_range)")
     for column in ("range_m", "range_v"):
         b.unchecked(column, "range checker not modeled")

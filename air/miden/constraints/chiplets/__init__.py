@@ -19,6 +19,7 @@ BUS = "chiplets"
 @family("chiplets.bus")
 def constrain(b: MidenBuilder) -> None:
     b.bus(BUS, "multiset", "b_chip", doc=DOC + "decoder/constraints.md (hasher responses simplified)")
+    b.bus("chiplets_vtable", "multiset", "v_table", doc=DOC + "chiplets/main.md (chiplets virtual table)")
     b.unchecked("chip19", "unused by the modeled chiplets")
     memory.constrain(b)
     hasher.constrain(b)
