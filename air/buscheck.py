@@ -308,6 +308,9 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
         if len(sel) == 0:
             continue
         weights = fv[sel] if bus.kind == "logup" else np.ones(len(sel), dtype=np.uint64)
+        # a LogUp multiplicity is a field element: a message whose multiplicity is not a small count (e.g. a flag
+        # made non-binary by a tampered op bit) is listed once among the messages to match
+        reps = np.where(weights < 2**32, weights, 1).astype(np.int64)
         mvals: list[np.ndarray] = []
         for m in t.messages:
             cols = _eval_rows(air, trace, [e for _, e in m.fields], sel, scal) if m.fields else []
@@ -325,15 +328,15 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
                     key[:, 1 + j] = c
                 if m.label_value is None:
                     unlabelled.add(0)
-            keys[t.side].append(np.repeat(key, weights.astype(np.int64), axis=0))
-            meta[t.side].append((sel, weights, m.label, names, t.operation))
+            keys[t.side].append(np.repeat(key, reps, axis=0))
+            meta[t.side].append((sel, reps, m.label, names, t.operation))
             # totals per numeric label (requests and responses of one label name it differently)
             for code in np.unique(key[:, 0]):
                 name = label_names.setdefault(int(code), m.label if t.side == "request" else "")
                 if not name and t.side == "request":
                     label_names[int(code)] = m.label
                 tot = totals.setdefault(int(code), {"request": 0, "response": 0})
-                tot[t.side] += int(weights[key[:, 0] == code].sum())
+                tot[t.side] += int(reps[key[:, 0] == code].sum())
         if bus.kind == "multiset":
             prod = mvals[0]
             for v in mvals[1:]:

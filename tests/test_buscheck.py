@@ -181,3 +181,17 @@ def test_running_product_follows_the_bus_polynomial_for_any_flag() -> None:
         den = den * (1 + f_req * (u(a, v) - 1)) % P
         num = num * (1 + f_resp * (u(a, v) - 1)) % P
     assert rep.buses[0].final == num * pow(den, P - 2, P) % P != 1
+
+
+def test_logup_multiplicity_that_is_not_a_count_is_listed_once() -> None:
+    # a LogUp request whose multiplicity is a large field element (a flag made non-binary by a tampered bit)
+    air = Air("toy-logup", "range-check requests", budget=9, n_challenges=4)
+    f, v = air.columns("main", ["f", "v"])
+    msg = Message("16-bit range check", None, (("v", v),))
+    air.bus(Bus("r", "logup", "b", (BusTerm("u", "request", f, (msg,), multiplicity=f),), initial=0, final=0))
+    cols = {k: np.zeros(4, dtype=np.uint64) for k in ("f", "v")}
+    cols["f"][0], cols["v"][0] = 2, 9  # a count: listed twice
+    cols["f"][1], cols["v"][1] = P - 3, 8  # -3, not a count: listed once
+    b = check_buses(air, Trace(cols, 4), seed=1).buses[0]
+    assert not b.ok
+    assert sorted((dict(u.fields)["v"], u.count) for u in b.unmatched) == [(8, 1), (9, 2)]

@@ -149,7 +149,6 @@ def test_documented_degree_disagreements(an) -> None:
         ("bus:chiplets/v_bitwise", 5, 4),  # the docs write (1 - k1) twice: f_bitwise 2 + (1 - k1) 1 + message 1
         ("ace_start_first", 5, 6),  # f_prev (3) * s2' (1 - s3') (2) * (1 - s_start') (1); docs f_prev (1 - s2')
         ("ace_start_not_twice", 6, 7),  # f_ace_next (d+1 = 5) * s_start s_start' (2) = d+3, docs d+2
-        ("bus:range", 9, 5),  # only the memory requests so far: the stack's four u32 requests bring it to 9
     }
 
 

@@ -54,7 +54,7 @@ def test_air_check_only_says_what_it_left_out() -> None:
     assert r.returncode == 0, r.stderr
     only = json.loads(r.stdout)["checked_against"]["only"]
     assert only["families"] == ["chiplets.memory"] and only["buses_kept"] == []
-    assert only["constraints_skipped"] > 0 and set(only["buses_skipped"]) == {"block_stack", "chiplets"}
+    assert only["constraints_skipped"] > 0 and {"block_stack", "chiplets"} <= set(only["buses_skipped"])
     r = air_cmd("check", "traces/ordinary/miden-v0.19.npz", "--only", "chiplets.memory")
     assert "[only chiplets.memory]" in r.stdout and "skipped" in r.stdout
     r = air_cmd("check", "traces/ordinary/miden-v0.19.npz", "--only", "stack.io")

@@ -163,6 +163,51 @@ _BOTH: dict[str, int] = {
     # each request term is 6
     "bus:chiplets_vtable/u_ace_read": 6,
     "bus:chiplets_vtable/u_ace_eval": 6,
+    # --- stack u32 / I/O / crypto (stack/u32_ops.md, io_ops.md, crypto_ops.md) ---
+    # The docs state each body's degree and omit the flag ("It also omits the selector flag"): claimed = stated
+    # degree + the operation's flag degree (u32 class 6, deg7 7, deg5 5, deg4 4; stack/op_constraints.md). A bus
+    # line "b_chip' * u = b_chip | degree d" counts b_chip' once: the term's claim is d - 1 + flag degree.
+    # u32_ops.md (every constraint degree 1 unless noted): U32SPLIT, U32ASSERT2, U32ADD, U32ADD3, U32SUB, U32MUL,
+    # U32MADD, U32DIV; element validity 3; U32SUB's s0'^2 - s0' 2; U32MUL/U32MADD products 2; U32DIV's s0 s1' 2
+    **{
+        n: 6 + 1
+        for n in (
+            "u32split_s0",
+            "u32split_s1n",
+            "u32split_s0n",
+            "u32assert2_s0n",
+            "u32assert2_s1n",
+            "u32add_sum",
+            "u32add_s0n",
+            "u32add_s1n",
+            "u32add3_sum",
+            "u32add3_s0n",
+            "u32add3_s1n",
+            "u32sub_s1",
+            "u32sub_s1n",
+            "u32mul_s1n",
+            "u32mul_s0n",
+            "u32madd_s1n",
+            "u32madd_s0n",
+            "u32div_s1n",
+            "u32div_s0n",
+        )
+    },  # fmt: skip
+    **{n: 6 + 2 for n in ("u32sub_borrow_binary", "u32mul_prod", "u32madd_prod", "u32div_s1")},
+    **{n: 6 + 3 for n in ("u32split_valid", "u32mul_valid", "u32madd_valid")},
+    "bus:chiplets/u_u32and": 2 - 1 + 7,  # u32_ops.md: b_chip' * (bitwise request) = b_chip, degree 2
+    "bus:chiplets/u_u32xor": 2 - 1 + 7,
+    # io_ops.md: SDEPTH s0' - b0, degree 1; memory requests "b_chip' * u_mem = b_chip | degree 2"
+    "sdepth": 1 + 7,
+    **{f"bus:chiplets/u_{op}": 2 - 1 + 7 for op in ("mload", "mstore", "mloadw", "mstorew")},
+    # crypto_ops.md: HPERM, MPVERIFY degree 3 (two messages), MRUPDATE 5 (four), EVALCIRCUIT 2 (one);
+    # HORNERBASE's four constraints degree 5, HORNEREXT's 3
+    "bus:chiplets/u_hperm": 3 - 1 + 5,
+    "bus:chiplets/u_mpverify": 3 - 1 + 5,
+    "bus:chiplets/u_mrupdate": 5 - 1 + 4,
+    "bus:chiplets/u_evalcircuit": 2 - 1 + 5,
+    **{f"hornerbase_{v}": 5 + 4 for v in ("tmp0", "tmp1", "acc0", "acc1")},
+    **{f"hornerext_{v}": 3 + 5 for v in ("tmp0", "tmp1", "acc0", "acc1")},
 }
 
 CLAIMS: dict[tuple[str, str], int] = {

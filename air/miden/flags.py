@@ -55,6 +55,7 @@ class OpFlags:
         self.opcodes = dict(sorted(opcodes.items(), key=lambda kv: kv[1]))
         self._f: dict[str, sp.Expr] = {n: op_flag(c, list(bits), e0, e1) for n, c in self.opcodes.items()}
         self._h = h
+        self._bits = tuple(bits)
 
     def op(self, name: str) -> sp.Expr:
         return self._f[name]
@@ -112,3 +113,9 @@ class OpFlags:
         """``f_imm = f_push`` (stack/op_constraints.md "Immediate value flag", degree 5): the operations whose
         immediate value is part of the MAST digest."""
         return self._f["PUSH"]
+    @property
+    def u32rc(self) -> sp.Expr:
+        """``f_u32rc = b6 (1-b5)(1-b4)`` (degree 3): every u32-class operation (opcodes 64..78), which all put
+        four 16-bit range checks on b_range (stack/op_constraints.md, u32_ops.md#range-checks)."""
+        b = self._bits
+        return sp.Mul(b[6], 1 - b[5], 1 - b[4], evaluate=False)

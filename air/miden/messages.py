@@ -13,6 +13,7 @@ import sympy as sp
 from air.air import Message
 
 __all__ = ["memory", "hasher", "bitwise", "ace", "kernel_rom", "range_check", "ace_wire"]
+__all__ = ["memory", "hasher", "range_check", "bitwise", "hasher_state", "ace_init", "log_precompile_state"]
 
 
 def memory(
@@ -78,3 +79,28 @@ def ace_wire(ctx: sp.Expr, clk: sp.Expr, node_id: sp.Expr, v0: sp.Expr, v1: sp.E
     alpha_5 v_1`` (chiplets/ace.md "Wire bus"): node ``id`` with extension-field value (v_0, v_1)."""
     fields = (("ctx", ctx), ("clk", clk), ("id", node_id), ("v0", v0), ("v1", v1))
     return Message("ace wire", None, tuple((n, sp.sympify(e)) for n, e in fields))
+# --- stack u32 / I/O / crypto requests (stk2); range_check and bitwise are the ones above ---------------
+def hasher_state(label: str, label_value: int, addr: sp.Expr, node_index: sp.Expr, state: Sequence[sp.Expr]) -> Message:
+    """``hasher`` with every field given: alpha_2*addr + alpha_3*node_index + sum_j alpha_{4+j}*state_j, the
+    state being capacity (4) then rate (8), as ``HasherMessage::value`` (v0.18/v0.19 processor bus/hasher.rs).
+    Same field names as ``hasher``; zeros where a request leaves a slot out (MPVERIFY, MRUPDATE)."""
+    if len(state) != 12:
+        raise ValueError(f"{label}: a hasher state has 12 elements, got {len(state)}")
+    fields: list[tuple[str, sp.Expr]] = [("addr", sp.sympify(addr)), ("node_index", sp.sympify(node_index))]
+    fields += [(f"cap{i}", sp.sympify(v)) for i, v in enumerate(state[:4])]
+    fields += [(f"h{i}", sp.sympify(v)) for i, v in enumerate(state[4:])]
+    return Message(label, label_value, tuple(fields))
+
+
+def ace_init(label_value: int, clk: sp.Expr, ctx: sp.Expr, ptr: sp.Expr, n_read: sp.Expr, n_eval: sp.Expr) -> Message:
+    """alpha_0 + alpha_1*ACE_INIT + alpha_2*clk + alpha_3*ctx + alpha_4*ptr + alpha_5*n_read + alpha_6*n_eval:
+    the order of ``AceMessage::value`` (processor bus/ace.rs, v0.18.0 and v0.19.0). crypto_ops.md#evalcircuit
+    writes ctx, ptr, clk at alpha_2..4: a docs slip (the response side uses the code's order)."""
+    fields = (("clk", clk), ("ctx", ctx), ("ptr", ptr), ("n_read", n_read), ("n_eval", n_eval))
+    return Message("ACE circuit evaluation", label_value, tuple((k, sp.sympify(v)) for k, v in fields))
+
+
+def log_precompile_state(label: str, label_value: int, cap: Sequence[sp.Expr]) -> Message:
+    """alpha_0 + alpha_1*op_log_precompile + sum_j alpha_{2+j}*CAP_j: the precompile transcript state on the
+    chiplets virtual table (crypto_ops.md#log_precompile at v0.19.0, ``LogPrecompileMessage``)."""
+    return Message(label, label_value, tuple((f"cap{j}", sp.sympify(v)) for j, v in enumerate(cap)))

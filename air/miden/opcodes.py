@@ -39,8 +39,10 @@ OPCODES_V18: dict[str, int] = {
     "RESPAN": 120, "HALT": 124,
 }  # fmt: skip
 
-# v0.19.0: FMPADD and FMPUPDATE removed (PR #2308); their slots 6 and 47 become <unused>.
+# v0.19.0: FMPADD and FMPUPDATE removed (PR #2308); their slots 6 and 47 become <unused>. LOGPRECOMPILE takes
+# the free degree-5 slot 90 (op_constraints.md at v0.19.0: `101_1010`, crypto_ops.md#log_precompile; #2249).
 OPCODES_V19: dict[str, int] = {k: v for k, v in OPCODES_V18.items() if k not in ("FMPADD", "FMPUPDATE")}
+OPCODES_V19["LOGPRECOMPILE"] = 90
 
 CLASSES = ("deg7", "u32", "deg5", "deg4")
 FLAG_DEGREE = {"deg7": 7, "u32": 6, "deg5": 5, "deg4": 4}
