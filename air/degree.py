@@ -18,6 +18,7 @@ naming the constraint and the sub-expression.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import random
 from functools import lru_cache
 
 import sympy as sp
@@ -118,6 +119,14 @@ def _poly_degree(expr: sp.Basic) -> int:
     return int(p.total_degree())
 
 
+def _nonzero_somewhere(expr: sp.Expr) -> bool:
+    """True if ``expr`` is nonzero at a pseudo-random integer point (then it is not the zero polynomial)."""
+    syms = sorted(expr.free_symbols, key=str)
+    rng = random.Random(len(syms) * 1_000_003 + 17)
+    value = expr.xreplace({s: sp.Integer(rng.randrange(2, 2**61)) for s in syms})
+    return sp.sympify(value) != 0
+
+
 @lru_cache(maxsize=100_000)
 def _top(expr: sp.Basic) -> tuple[int, sp.Expr]:
     """(exact degree, top homogeneous part) of ``expr``; degree -1 for the zero polynomial."""
@@ -148,7 +157,15 @@ def _top(expr: sp.Basic) -> tuple[int, sp.Expr]:
         if d < 0:
             return (-1, sp.Integer(0))
         tops = [t for (dd, t) in parts if dd == d]
-        top = tops[0] if len(tops) == 1 else sp.expand(sp.Add(*tops))
+        if len(tops) == 1:
+            return d, tops[0]
+        # Several highest parts: if their sum is nonzero at a random point it is a nonzero polynomial (kept
+        # unexpanded: expanding e.g. an RPO round's (sum of 12 cells)^7 terms is far too slow); a zero there
+        # is checked by expansion.
+        top = sp.Add(*tops)
+        if _nonzero_somewhere(top):
+            return d, top
+        top = sp.expand(top)
         if top != 0:
             return d, top
         # The highest parts cancel: fall back to a full expansion of this sum.

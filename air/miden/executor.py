@@ -18,7 +18,7 @@ the rules of a design:
 
 The exported trace fills every column of the design's AIR as the model reads it: system, decoder
 (block address, op bits, e0/e1, h0..h7 as the control operations use them), stack, and the chiplets:
-hasher response rows (simplified, see ``layout.HASHER``), memory rows sorted by (ctx, word, clk) with
+hasher response rows (simplified, see ``layout.HASHER_LEGACY``), memory rows sorted by (ctx, word, clk) with
 their delta limbs and inverse, kernel ROM rows, padding.
 """
 
@@ -548,7 +548,7 @@ def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
 
     # chiplets: hasher responses, memory, kernel ROM, padding
     row = 0
-    hs = L.HASHER
+    hs = L.HASHER_LEGACY
     for label, addr, node, cap, rate in vm.hasher:
         put("chip0", row, 0)
         put(hs["responds"], row, 1)

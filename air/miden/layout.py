@@ -20,7 +20,7 @@ v0.19.0 drops ``fmp`` and ``in_syscall`` (PR #2308): 71 columns.
 The typed views (``SystemCols``, ``DecoderCols``, ``StackCols``, ``RangeCols``, ``MemoryCols``,
 ``HasherCols``, ``KromCols``) name each family's cells; ``system_columns``/``decoder_columns`` give a
 design's column list. The string dicts ``MEM``, ``HASHER``, ``KROM`` are the one source of the chiplet
-views (the executor reads them too).
+views (the executor reads them too; it still fills the simplified hasher rows of ``HASHER_LEGACY``).
 """
 
 from __future__ import annotations
@@ -61,9 +61,25 @@ MEMORY_WRITE_WORD = 20
 MEMORY_READ_WORD = 28
 KERNEL_PROC_CALL = 16
 KERNEL_PROC_INIT = 48
-HASHER_LINEAR_HASH = 3  # m_bp: 1 + 0b0010 (start of a hash computation)
-HASHER_ABSORB = 19  # m_abp: absorb the next 8 elements (LINEAR_HASH + 16)
-HASHER_RETURN_HASH = 33  # m_hout: RETURN_HASH (1) + 32
+# Hasher operation labels (air/src/trace/chiplets/hasher.rs at v0.18.0 and v0.19.0): 1 + the selectors
+# [chiplet s0 | s0, s1, s2] read as bits, reversed: op_label = 1 + 2 s0 + 4 s1 + 8 s2.
+HASHER_LINEAR_HASH_LABEL = 3
+HASHER_MP_VERIFY_LABEL = 11
+HASHER_MR_UPDATE_OLD_LABEL = 7
+HASHER_MR_UPDATE_NEW_LABEL = 15
+HASHER_RETURN_HASH_LABEL = 1
+HASHER_RETURN_STATE_LABEL = 9
+# Transition labels on b_chip, as the v0.18/v0.19 processor builds them (processor/src/chiplets/aux_trace/
+# bus/hasher.rs): op_label + 16 on the first row of a cycle, op_label + 32 on the last row. The docs
+# (chiplets/hasher.md) write m = op_label + 2^4 k0 + 2^5 k2, i.e. the two offsets swapped; the code is what
+# the requests and responses agree on, so these follow the code.
+HASHER_LINEAR_HASH = HASHER_LINEAR_HASH_LABEL + 16  # 19, m_bp: start a linear hash / 2-to-1 hash / permutation
+HASHER_ABSORB = HASHER_LINEAR_HASH_LABEL + 32  # 35, m_abp: absorb the next 8 elements
+HASHER_RETURN_HASH = HASHER_RETURN_HASH_LABEL + 32  # 33, m_hout: return the digest h4..h7
+HASHER_RETURN_STATE = HASHER_RETURN_STATE_LABEL + 32  # 41: return the whole state (HPERM output)
+HASHER_MP_VERIFY = HASHER_MP_VERIFY_LABEL + 16  # 27: start a Merkle path verification
+HASHER_MR_UPDATE_OLD = HASHER_MR_UPDATE_OLD_LABEL + 16  # 23: start the old-leaf path of a root update
+HASHER_MR_UPDATE_NEW = HASHER_MR_UPDATE_NEW_LABEL + 16  # 31: start the new-leaf path of a root update
 
 SYSTEM_V18 = ["clk", "fmp", "ctx", "in_syscall", "fn_hash0", "fn_hash1", "fn_hash2", "fn_hash3"]
 DECODER = (
@@ -97,10 +113,19 @@ MEM = {
     "d_inv": "chip16",
     "f_scw": "chip17",
 }
-# Hasher view, simplified: the model does not constrain the permutation; a hasher row with chip1 = 1
-# answers one request with the message held in its columns (the real chiplet derives the label from its
-# selectors and periodic columns and the address from the row index; here both are columns).
+# Hasher chiplet view (air/src/trace/chiplets/mod.rs and hasher.rs at v0.18.0 and v0.19.0, unchanged between
+# them): the chiplet selector (hasher rows have chip0 = 0), the hasher's selectors s0..s2, the state h0..h11
+# (capacity h0..h3, rate h4..h11, digest h4..h7) and the node index i.
 HASHER = {
+    "chip_s0": "chip0",
+    "s": ["chip1", "chip2", "chip3"],
+    "h": [f"chip{i}" for i in range(4, 16)],
+    "i": "chip16",
+}
+# The executor's simplified hasher rows (until it builds the real hasher trace, ``hasher_trace``): a row with
+# chip1 = 1 answers one request with the label, address and message held in its columns. No constraint reads
+# this view any more.
+HASHER_LEGACY = {
     "s0": "chip0",
     "responds": "chip1",
     "state": [f"chip{i}" for i in range(4, 16)],
@@ -280,25 +305,21 @@ class MemoryCols:
 
 @dataclass(frozen=True)
 class HasherCols:
-    """The simplified hasher view (``HASHER``): a row with ``responds`` = 1 answers one request."""
+    """The hasher chiplet's view (``HASHER``; chiplets/hasher.md): chiplet selector, ``s0..s2``, ``h0..h11``, ``i``."""
 
-    s0: Cell
-    responds: Cell
-    state: tuple[Cell, ...]
-    node_index: Cell
-    label: Cell
-    addr: Cell
+    chip_s0: Cell
+    s: tuple[Cell, ...]
+    h: tuple[Cell, ...]
+    i: Cell
 
     @classmethod
     def of(cls) -> HasherCols:
         h = HASHER
         return cls(
-            _cell(h["s0"]),
-            _cell(h["responds"]),
-            tuple(_cell(c) for c in h["state"]),
-            _cell(h["node_index"]),
-            _cell(h["label"]),
-            _cell(h["addr"]),
+            _cell(h["chip_s0"]),
+            tuple(_cell(c) for c in h["s"]),
+            tuple(_cell(c) for c in h["h"]),
+            _cell(h["i"]),
         )
 
 

@@ -3,7 +3,8 @@
 The chiplets share the chiplet columns, stacked one after another and told apart by the selectors
 s0..s4. b_chip is a multiset bus: the decoder's and the stack's requests (``decoder.requests``,
 ``stack.io_ops``, ``stack.system_ops``) against the chiplets' responses (``memory``, ``hasher``,
-``kernel_rom``). Its degree, stated in decoder/constraints.md, is ``claims["bus:chiplets"]``.
+``kernel_rom``). The chiplets virtual table (bus ``chiplets_vtable``, column v_table) holds the hasher's
+sibling table. b_chip's degree, stated in decoder/constraints.md, is ``claims["bus:chiplets"]``.
 
 To come here: the selector constraints s0..s4 and the chiplet flags; bitwise and ACE in modules of their own.
 """
@@ -18,7 +19,8 @@ BUS = "chiplets"
 
 @family("chiplets.bus")
 def constrain(b: MidenBuilder) -> None:
-    b.bus(BUS, "multiset", "b_chip", doc=DOC + "decoder/constraints.md (hasher responses simplified)")
+    b.bus(BUS, "multiset", "b_chip", doc=DOC + "decoder/constraints.md")
+    b.bus("chiplets_vtable", "multiset", "v_table", doc=DOC + "chiplets/main.md (chiplets virtual table)")
     b.unchecked("chip19", "unused by the modeled chiplets")
     memory.constrain(b)
     hasher.constrain(b)
