@@ -17,8 +17,8 @@ naming the constraint and the sub-expression.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import random
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import sympy as sp

@@ -1,0 +1,241 @@
+"""The hasher chiplet (docs/src/design/chiplets/hasher.md at v0.18.0 and v0.19.0): degrees against numbers
+derived by hand, and honest rows from ``hasher_trace`` against the constraints, the responses and rpo."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from air.air import Air
+from air.analysis import analyze
+from air.buscheck import check_buses
+from air.compile import eval_int
+from air.evaluate import check
+from air.miden import layout as L
+from air.miden import rpo
+from air.miden.designs import DESIGNS
+from air.miden.hasher_trace import LinearHash, Merge, MerklePath, MerkleUpdate, Permute
+from air.miden.hasher_trace import build as build_rows
+from air.trace import Trace
+
+FAMILY = "chiplets.hasher"
+
+
+@pytest.fixture(scope="module")
+def v18() -> Air:
+    return DESIGNS["miden-v0.18"]()
+
+
+def _hasher_only(air: Air) -> Air:
+    sub = copy.copy(air)
+    sub.constraints = [c for c in air.constraints if air.families.get(c.name) == FAMILY]
+    sub.buses = []
+    return sub
+
+
+def _trace(rows: list[dict[str, int]], n: int | None = None) -> Trace:
+    n = n or len(rows)
+    cols = {c: np.zeros(n, dtype=np.uint64) for c in rows[0]}
+    for r, row in enumerate(rows):
+        for c, v in row.items():
+            cols[c][r] = v
+    cols["clk"] = np.arange(n, dtype=np.uint64)
+    return Trace(cols, n)
+
+
+# ----------------------------------------------------------------------------------------------- degrees
+# Hand-derived, periodic columns counting 0 (air.symbols.Periodic), 1 for the chiplet flag (1 - chip0):
+#   s_j^2 - s_j: 1 + 2 = 3                            (1-f_out')(1-f_out)(s'-s): 1 + 2 + 2 + 1 = 6
+#   s0' (f_abp+f_mpa+f_mva+f_mua) = s0' k0 s0: 1+1+1 = 3   k0 (1-s0) s1: 1 + 2 = 3
+#   f_an (b^2 - b), f_an = k2 s0 (s1+s2-s1 s2) + k0 ...: 1 + 3 + 2 = 6
+#   f_out i: 1 + 2 + 1 = 4                            (1 - f_an - f_out)(i' - i): 1 + 3 + 1 = 5
+#   round (1-k0)(h'^7 - ...): 1 + 7 = 8               f_abp (h' - h): 1 + 3 + 1 = 5
+#   (f_mpa+f_mva+f_mua)((1-b)(..) + b(..)): 1 + 3 + 2 = 6   (f_bp+f_mp+f_mv)(1 - p1): 1 + 3 + 1 = 5
+# These equal the base degrees of air/src/constraints/chiplets/hasher/mod.rs (v0.18.0) term by term.
+COMPUTED = {
+    **{f"hasher_s{j}_binary": 3 for j in range(3)},
+    "hasher_s1_copy": 6,
+    "hasher_s2_copy": 6,
+    "hasher_s0_after_absorb": 3,
+    "hasher_selectors_valid": 3,
+    "hasher_index_bit": 6,
+    "hasher_index_out_zero": 4,
+    "hasher_index_copy": 5,
+    **{f"hasher_round_{j}": 8 for j in range(12)},
+    **{f"hasher_abp_capacity_{j}": 5 for j in range(4)},
+    **{f"hasher_mp_absorb_{j}": 6 for j in range(4)},
+    "hasher_vtable_empty": 5,
+}
+# hasher.md's stated degree + 1 (chiplets/main.md); the round: main.md's table, total 9.
+CLAIMED = {
+    **{f"hasher_s{j}_binary": 3 for j in range(3)},
+    "hasher_s1_copy": 8,
+    "hasher_s2_copy": 8,
+    "hasher_s0_after_absorb": 6,
+    "hasher_selectors_valid": 4,
+    "hasher_index_bit": 7,
+    "hasher_index_out_zero": 5,
+    "hasher_index_copy": 6,
+    **{f"hasher_round_{j}": 9 for j in range(12)},
+    **{f"hasher_abp_capacity_{j}": 6 for j in range(4)},
+    **{f"hasher_mp_absorb_{j}": 7 for j in range(4)},
+    "hasher_vtable_empty": 6,
+}
+
+
+@pytest.mark.parametrize("design", ["miden-v0.18", "miden-v0.19"])
+def test_hasher_constraint_degrees(design: str) -> None:
+    a = analyze(DESIGNS[design]())
+    mine = {c.name: c for c in a.constraints if a.air.families.get(c.name) == FAMILY}
+    assert set(mine) == set(COMPUTED)  # 31: hasher.md's 19 written constraints + 12 round constraints
+    for name, c in mine.items():
+        assert (c.degree, c.claimed_degree) == (COMPUTED[name], CLAIMED[name]), name
+
+
+def test_hasher_bus_term_degrees(v18: Air) -> None:
+    a = analyze(v18)
+    # flag: chiplet flag (1) + 3 selectors; v_all, v_res, v_abp linear (1): 5; v_leaf (1-b) h: 2 -> 6
+    want = {"v_bp": 5, "v_sout": 5, "v_abp": 5, "v_hout": 5, "v_mp": 6, "v_mv": 6, "v_mu": 6}
+    assert {n: a.term("chiplets", n).degree for n in want} == want
+    # sibling entries: flag 4 + b h (2) = 6; the sibling-only p1 constraint 6 + 1 = 7 (hasher.md: 7 without
+    # the chiplet flag, counting k as 1)
+    for n in ("sibling_mv", "sibling_mva", "sibling_mu", "sibling_mua"):
+        assert a.term("chiplets_vtable", n).degree == 6
+    assert a.bus("chiplets_vtable").degree == 7
+
+
+def test_periodic_columns(v18: Air) -> None:
+    p = v18.periodic
+    assert p["hasher_k0"] == [0, 0, 0, 0, 0, 0, 0, 1]
+    assert p["hasher_k1"] == [0, 0, 0, 0, 0, 0, 1, 0]
+    assert p["hasher_k2"] == [1, 0, 0, 0, 0, 0, 0, 0]
+    assert p["hasher_ark1_0"][:7] == [rpo.ARK1[r][0] for r in range(7)] and p["hasher_ark1_0"][7] == 0
+    assert p["hasher_ark2_11"][6] == rpo.ARK2[6][11]
+    assert len([k for k in p if k.startswith("hasher_ark")]) == 24
+
+
+def test_labels_follow_the_code() -> None:
+    # processor/src/chiplets/aux_trace/bus/hasher.rs: op label + 16 (first row) / + 32 (last row)
+    assert (L.HASHER_LINEAR_HASH, L.HASHER_ABSORB, L.HASHER_RETURN_HASH, L.HASHER_RETURN_STATE) == (19, 35, 33, 41)
+    assert (L.HASHER_MP_VERIFY, L.HASHER_MR_UPDATE_OLD, L.HASHER_MR_UPDATE_NEW) == (27, 23, 31)
+
+
+# ----------------------------------------------------------------------------------------------- rows
+def _digest(k: int) -> tuple[int, ...]:
+    return tuple(1000 * k + j for j in range(4))
+
+
+PATH = (_digest(1), _digest(2), _digest(3))
+JOBS = [
+    LinearHash(tuple(range(1, 11))),  # 10 elements: two blocks, one ABP
+    Merge(_digest(7), _digest(8), 0xA),  # control-block hash with a domain
+    Permute(tuple(range(100, 112))),
+    MerklePath(_digest(5), 6, PATH),
+    MerkleUpdate(_digest(5), _digest(6), 6, PATH),
+]
+
+
+def _root(leaf: tuple[int, ...], index: int, path: tuple[tuple[int, ...], ...]) -> tuple[int, ...]:
+    node = leaf
+    for sib in path:
+        node = rpo.merge(node, sib) if index & 1 == 0 else rpo.merge(sib, node)
+        index >>= 1
+    return node
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return build_rows(JOBS)
+
+
+def test_row_builder_digests(rows) -> None:
+    assert rows.results[0] == rpo.hash_elements(range(1, 11))
+    assert rows.results[1] == rpo.merge_in_domain(_digest(7), _digest(8), 0xA)
+    assert rows.results[2] == tuple(rpo.permute(range(100, 112)))
+    assert rows.results[3] == _root(_digest(5), 6, PATH)
+    assert rows.results[4] == (_root(_digest(5), 6, PATH), _root(_digest(6), 6, PATH))
+    # cycles: 2 + 1 + 1 + 3 + 6 = 13
+    assert len(rows.rows) == 13 * 8
+
+
+def test_honest_rows_pass_every_hasher_constraint(v18: Air, rows) -> None:
+    res = check(_hasher_only(v18), _trace(rows.rows))
+    assert res.ok, [(f.constraint, f.rows[:5].tolist()) for f in res.failures]
+
+
+def test_responses_at_the_builder_rows(v18: Air, rows) -> None:
+    """Each b_chip response flag is 1 exactly on the rows the builder names, with the label it names."""
+    t = _trace(rows.rows)
+    bus = next(b for b in v18.buses if b.name == "chiplets")
+    mine = [x for x in bus.terms if v18.families[f"bus:chiplets/{x.name}"] == FAMILY]
+    term_label = {x.name: x.messages[0].label_value for x in mine}
+    seen = set()
+    n = t.n_rows
+    for r in range(n):  # the last row's response too (in the VM other chiplets' rows follow)
+        env = {c: int(v[r]) for c, v in t.columns.items()}
+        env |= {c + "'": int(v[(r + 1) % n]) for c, v in t.columns.items()}
+        env |= {k: v[r % len(v)] for k, v in v18.periodic.items()}
+        for term in bus.terms:
+            if term.name in term_label and eval_int(term.flag, env) == 1:
+                seen.add((term_label[term.name], r))
+    assert seen == {(x.label, x.row) for x in rows.responses}
+
+
+def test_response_message_is_the_digest_at_clk_plus_one(v18: Air, rows) -> None:
+    t = _trace(rows.rows)
+    bus = next(b for b in v18.buses if b.name == "chiplets")
+    hout = next(x for x in bus.terms if x.name == "v_hout")
+    resp = next(x for x in rows.responses if x.job == 0 and x.label == L.HASHER_RETURN_HASH)
+    r = resp.row
+    env = {c: int(v[r]) for c, v in t.columns.items()} | {c + "'": int(v[r + 1]) for c, v in t.columns.items()}
+    fields = {n: eval_int(e, env) for n, e in hout.messages[0].fields}
+    assert fields["addr"] == r + 1 and fields["node_index"] == 0
+    assert tuple(fields[f"h{j}"] for j in range(4)) == rpo.hash_elements(range(1, 11))
+
+
+def test_sibling_table_balances_over_a_root_update(v18: Air, rows) -> None:
+    sub = copy.copy(v18)
+    sub.constraints = []
+    sub.buses = [b for b in v18.buses if b.name == "chiplets_vtable"]
+    rep = check_buses(sub, _trace(rows.rows))
+    assert rep.ok, rep.render()
+    # a different sibling on the new path leaves the table unbalanced
+    bad = build_rows([MerkleUpdate(_digest(5), _digest(6), 6, PATH), MerklePath(_digest(5), 6, PATH)])
+    rows_bad = [dict(r) for r in bad.rows]
+    new_path_start = 3 * 8
+    rows_bad[new_path_start][L.HASHER["h"][8]] += 1  # the sibling of the new path's first leg (index bit 0)
+    assert not check_buses(sub, _trace(rows_bad)).ok
+
+
+# ----------------------------------------------------------------------------------------------- tampering
+def test_tampered_state_cell_fails_the_round_at_its_row(v18: Air, rows) -> None:
+    bad = [dict(r) for r in rows.rows]
+    col = L.HASHER["h"][5]
+    bad[3][col] = (bad[3][col] + 1) % rpo.P
+    res = check(_hasher_only(v18), _trace(bad))
+    fails = {f.constraint: f.rows.tolist() for f in res.failures}
+    # row 2 -> 3 (h5' changed) fails round 5; row 3 -> 4 (h5 enters the MDS) fails every round
+    assert fails["hasher_round_5"] == [2, 3]
+    assert all(fails[f"hasher_round_{j}"] == [3] for j in range(12) if j != 5)
+    assert set(fails) == {f"hasher_round_{j}" for j in range(12)}
+
+
+def test_hand_built_pair_selector_and_index(v18: Air) -> None:
+    """Two rows by hand: an ABP row (k0 = 1 at row 7) must be followed by s0' = 0 and keep the capacity."""
+    air = _hasher_only(v18)
+    h = L.HASHER
+    row = {h["chip_s0"]: 0, h["i"]: 0, **dict(zip(h["s"], (1, 0, 0))), **{c: 5 for c in h["h"]}}
+    nxt = {h["chip_s0"]: 0, h["i"]: 0, **dict(zip(h["s"], (0, 0, 0))), **{c: 5 for c in h["h"]}}
+    rows = [dict(row) for _ in range(7)] + [row, nxt]
+
+    def fails(rs: list[dict[str, int]], name: str) -> list[int]:
+        res = check(air, _trace(rs))
+        return next((f.rows.tolist() for f in res.failures if f.constraint == name), [])
+
+    assert fails(rows, "hasher_s0_after_absorb") == [] and fails(rows, "hasher_abp_capacity_0") == []
+    rows[8] = {**nxt, h["s"][0]: 1}
+    assert fails(rows, "hasher_s0_after_absorb") == [7]
+    rows[8] = {**nxt, h["h"][0]: 6}
+    assert fails(rows, "hasher_abp_capacity_0") == [7]
