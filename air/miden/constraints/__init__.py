@@ -8,10 +8,11 @@ not in docs" in their ``doc=``.
 Modeled: the decoder's op bits, e0/e1 and opcode shapes, the block stack table p1 and the decoder's
 chiplets-bus requests; the system registers clk, fmp (or sys_fmp + in_kernel), ctx, in_syscall, fn_hash;
 the stack's memory instructions (requests, the gate design's gate) and FMPADD, FMPUPDATE, CALLER; the
-memory chiplet's constraints and response, the kernel ROM's response, a simplified hasher response.
+memory chiplet's constraints and response, the kernel ROM's response, the hasher chiplet (its RPO rounds,
+selectors, node index, b_chip responses and the sibling table on the chiplets virtual table).
 
 Not modeled: general stack shifting and overflow, the other stack ops, the op group / block hash tables,
-the hasher permutation, bitwise and ACE chiplets, the range checker.
+bitwise and ACE chiplets, the range checker.
 """
 
 from __future__ import annotations
