@@ -14,6 +14,7 @@ from air.buscheck import check_buses
 from air.compile import eval_int
 from air.evaluate import check
 from air.miden import layout as L
+from air.miden import messages as M
 from air.miden import rpo
 from air.miden.designs import DESIGNS
 from air.miden.hasher_trace import LinearHash, Merge, MerklePath, MerkleUpdate, Permute
@@ -239,3 +240,38 @@ def test_hand_built_pair_selector_and_index(v18: Air) -> None:
     assert fails(rows, "hasher_s0_after_absorb") == [7]
     rows[8] = {**nxt, h["h"][0]: 6}
     assert fails(rows, "hasher_abp_capacity_0") == [7]
+
+
+def test_responses_meet_the_shared_request_constructor(v18: Air, rows) -> None:
+    """The v_bp response of the Merge job equals what a decoder control-block request builds with
+    ``messages.hasher`` (label m_bp, addr, rate, domain in capacity[1]); its v_hout equals the END request."""
+    t = _trace(rows.rows)
+    bus = next(b for b in v18.buses if b.name == "chiplets")
+    term = {x.name: x for x in bus.terms}
+
+    def fields_at(name: str, r: int) -> tuple[int | None, dict[str, int]]:
+        env = {c: int(v[r]) for c, v in t.columns.items()} | {c + "'": int(v[r + 1]) for c, v in t.columns.items()}
+        m = term[name].messages[0]
+        return m.label_value, {n: eval_int(e, env) for n, e in m.fields}
+
+    def padded(m: M.Message) -> tuple[int | None, dict[str, int]]:
+        f = {n: eval_int(e, {}) for n, e in m.fields}
+        return m.label_value, {n: f.get(n, 0) for n in ["addr", "node_index"] + [f"cap{j}" for j in range(4)]} | {
+            f"h{j}": f.get(f"h{j}", 0) for j in range(8)
+        }
+
+    start = next(x.row for x in rows.responses if x.job == 1 and x.label == L.HASHER_LINEAR_HASH)
+    rate = [*_digest(7), *_digest(8)]
+    assert fields_at("v_bp", start) == padded(M.hasher("req", L.HASHER_LINEAR_HASH, start + 1, rate, 0xA))
+    end = start + 7
+    out = rows.results[1]
+    assert fields_at("v_hout", end) == padded(M.hasher("req", L.HASHER_RETURN_HASH, end + 1, list(out)))
+
+
+@pytest.mark.parametrize("n", [1, 8, 9, 16])
+def test_linear_hash_lengths(v18: Air, n: int) -> None:
+    t = build_rows([LinearHash(tuple(range(7, 7 + n))), Permute(tuple(range(12)))])
+    assert t.results[0] == rpo.hash_elements(range(7, 7 + n))
+    assert len(t.rows) == 8 * (-(-n // 8) + 1)
+    res = check(_hasher_only(v18), _trace(t.rows))
+    assert res.ok, [(f.constraint, f.rows[:5].tolist()) for f in res.failures]
