@@ -19,6 +19,7 @@ from air.miden import rpo
 from air.miden.designs import DESIGNS
 from air.miden.hasher_trace import LinearHash, Merge, MerklePath, MerkleUpdate, Permute
 from air.miden.hasher_trace import build as build_rows
+from air.symbols import Periodic
 from air.trace import Trace
 
 FAMILY = "chiplets.hasher"
@@ -275,3 +276,32 @@ def test_linear_hash_lengths(v18: Air, n: int) -> None:
     assert len(t.rows) == 8 * (-(-n // 8) + 1)
     res = check(_hasher_only(v18), _trace(t.rows))
     assert res.ok, [(f.constraint, f.rows[:5].tolist()) for f in res.failures]
+
+
+def test_merkle_absorb_flag_docs_and_rust_variants(v18: Air, rows) -> None:
+    """hasher.md flags the Merkle absorption rule with f_mp + f_mv + f_mu (first-row flags): honest rows fail
+    it. The v0.18/v0.19 Rust multiplies those by k0: k0 k2 = 0 on every row, so it holds for any rows. The
+    model's f_mpa + f_mva + f_mua catches a digest not copied into the next leg."""
+    c = v18.constraint("hasher_mp_absorb_0")
+    k0, k2 = Periodic("hasher_k0"), Periodic("hasher_k2")
+    # the model's flag is f_hash * k0 * s0 * (...): k2 in place of k0 is the docs', k0 * k2 the Rust's
+    docs = c.flag.subs(k0, k2) * c.body
+    rust = c.flag.subs(k0, k0 * k2) * c.body
+
+    def failing(expr, t: Trace) -> list[int]:
+        out = []
+        for r in range(t.n_rows - 1):
+            env = {n: int(v[r]) for n, v in t.columns.items()} | {n + "'": int(v[r + 1]) for n, v in t.columns.items()}
+            env |= {k: v[r % 8] for k, v in v18.periodic.items()}
+            if eval_int(expr, env):
+                out.append(r)
+        return out
+
+    honest = _trace(rows.rows)
+    mp = next(x.row for x in rows.responses if x.label == L.HASHER_MP_VERIFY)
+    assert mp in failing(docs, honest)
+    assert failing(rust, honest) == [] and failing(c.expr, honest) == []
+    # index 6 = 0b110: the second leg's bit is 1, so the first leg's digest goes to h8..h11 of row mp + 8
+    bad = [dict(r) for r in rows.rows]
+    bad[mp + 8][L.HASHER["h"][8]] += 1
+    assert failing(c.expr, _trace(bad)) == [mp + 7] and failing(rust, _trace(bad)) == []
