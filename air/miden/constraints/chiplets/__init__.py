@@ -21,7 +21,8 @@ BUS = "chiplets"
 def constrain(b: MidenBuilder) -> None:
     b.bus(BUS, "multiset", "b_chip", doc=DOC + "decoder/constraints.md")
     b.bus("chiplets_vtable", "multiset", "v_table", doc=DOC + "chiplets/main.md (chiplets virtual table)")
-    b.unchecked("chip19", "unused by the modeled chiplets")
+    for column in ("chip18", "chip19"):
+        b.unchecked(column, "unused by the modeled chiplets")
     memory.constrain(b)
     hasher.constrain(b)
     kernel_rom.constrain(b)
