@@ -14,7 +14,8 @@ v0.18.0 (air/src/trace/mod.rs): system 8 | decoder 24 | stack 19 | range 2 | chi
   selectors s0..s4 are chip0..chip4 as far as each chiplet uses them. Memory chiplet view (v0.18,
   air/src/trace/chiplets/memory.rs): s0 s1 s2 | is_read is_word ctx word idx0 idx1 clk v0..v3 d0 d1
   d_inv f_scw = chip0..chip17. Hasher view (air/src/trace/chiplets/hasher.rs): chip0 = 0, s0..s2 =
-  chip1..chip3, h0..h11 = chip4..chip15, node index i = chip16. Kernel ROM view: s0..s3, s_first (= s4) chip4, r0..r3 chip5..chip8.
+  chip1..chip3, h0..h11 = chip4..chip15, node index i = chip16. Kernel ROM view: s0..s3, s_first (= s4)
+  chip4, r0..r3 chip5..chip8.
 
 v0.19.0 drops ``fmp`` and ``in_syscall`` (PR #2308): 71 columns.
 
