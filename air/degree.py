@@ -23,6 +23,7 @@ multiple of p, a function call or an undeclared symbol, naming the constraint an
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -173,6 +174,14 @@ def _poly_degree(expr: sp.Basic) -> int:
     return int(p.total_degree())
 
 
+def _nonzero_somewhere(expr: sp.Expr) -> bool:
+    """True if ``expr`` is nonzero at a pseudo-random integer point (then it is not the zero polynomial)."""
+    syms = sorted(expr.free_symbols, key=str)
+    rng = random.Random(len(syms) * 1_000_003 + 17)
+    value = expr.xreplace({s: sp.Integer(rng.randrange(2, 2**61)) for s in syms})
+    return sp.sympify(value) != 0
+
+
 @lru_cache(maxsize=100_000)
 def _top(expr: sp.Basic) -> tuple[int, sp.Expr]:
     """(exact degree, top homogeneous part) of ``expr``; degree -1 for the zero polynomial."""
@@ -203,7 +212,15 @@ def _top(expr: sp.Basic) -> tuple[int, sp.Expr]:
         if d < 0:
             return (-1, sp.Integer(0))
         tops = [t for (dd, t) in parts if dd == d]
-        top = tops[0] if len(tops) == 1 else _expand(sp.Add(*tops))
+        if len(tops) == 1:
+            return d, tops[0]
+        # Several highest parts: if their sum is nonzero at a random point it is a nonzero polynomial (kept
+        # unexpanded: expanding e.g. an RPO round's (sum of 12 cells)^7 terms is far too slow); only a zero
+        # there is settled by expansion (bounded by the work limit).
+        top = sp.Add(*tops)
+        if _nonzero_somewhere(top):
+            return d, top
+        top = _expand(top)
         if top != 0:
             return d, top
         # The highest parts cancel: fall back to a full expansion of this sum.

@@ -53,14 +53,8 @@ def test_claims_by_docs_version_design_source_and_changes() -> None:
 def test_terms_from_several_families_on_one_bus_keep_call_order() -> None:
     air = build(V19)
     names = [t.name for t in next(b for b in air.buses if b.name == "chiplets").terms]
-    assert names[:2] == ["u_ctrli", "u_call"] and names[-6:] == [
-        "v_hasher",
-        "v_bitwise",
-        "v_mem",
-        "v_ace",
-        "v_krom_init",
-        "v_krom_call",
-    ]
+    assert names[:2] == ["u_ctrli", "u_call"] and names[-2:] == ["v_krom_init", "v_krom_call"]
+    assert names.index("v_bp") < names.index("v_hout") < names.index("v_bitwise") < names.index("v_mem")
     assert names.index("u_end") < names.index("u_mload")
     buses = [b.name for b in air.buses]  # declaration order: decoder, range, chiplets families
     assert buses == ["block_stack", "block_hash", "op_group", "range", "chiplets", "chiplets_vtable", "ace_wiring"]

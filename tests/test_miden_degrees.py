@@ -126,7 +126,9 @@ def test_division_form_of_the_gate_is_refused() -> None:
 def test_documented_degree_disagreements(an) -> None:
     """Every place where a documented degree differs from the computed one (the README's findings)."""
     found = {(name, item, claimed, got) for name, a in an.items() for item, claimed, got in a.claim_differences()}
-    v18 = {(i, c, g) for n, i, c, g in found if n == "miden-v0.18"}
+    # the hasher's (periodic columns counted 0 here, 1 in hasher.md) are pinned in tests/test_miden_hash.py
+    hasher = {i for i, f in an["miden-v0.18"].air.families.items() if f == "chiplets.hasher"}
+    v18 = {(i, c, g) for n, i, c, g in found if n == "miden-v0.18" and i not in hasher}
     assert v18 == {
         ("mem_same_ctx", 7, 6),  # f_mem_nl (3) * (1 - n0) (2) * d_ctx (1) = 6
         ("bus:chiplets", 8, 9),  # the stack's memory requests (7 + 1) share the bus: 9

@@ -7,8 +7,8 @@ item so that the docs' statement no longer applies (``Design.undocumented``); ``
 
 Sources: docs/src/design/decoder/constraints.md (op bits, block stack table p1, chiplets bus b_chip),
 stack/op_constraints.md (e0, e1, opcode shapes), stack/system_ops.md (FMPUPDATE/FMPADD, v0.18 only),
-chiplets/memory.md (memory chiplet), main.md (clk), range.md, chiplets/{main,bitwise,kernel_rom,ace}.md,
-at v0.18.0 and v0.19.0.
+chiplets/memory.md (memory chiplet), chiplets/hasher.md (hasher chiplet), main.md (clk), range.md,
+chiplets/{main,bitwise,kernel_rom,ace}.md, at v0.18.0 and v0.19.0.
 """
 
 from __future__ import annotations
@@ -208,6 +208,24 @@ _BOTH: dict[str, int] = {
     "bus:chiplets/u_evalcircuit": 2 - 1 + 5,
     **{f"hornerbase_{v}": 5 + 4 for v in ("tmp0", "tmp1", "acc0", "acc1")},
     **{f"hornerext_{v}": 3 + 5 for v in ("tmp0", "tmp1", "acc0", "acc1")},
+    # --- chiplets.hasher (chiplets/hasher.md) ---
+    # The degree hasher.md states, + 1 for the chiplet selector 1 - s0 that multiplies every hasher constraint
+    # (chiplets/main.md: "(1 - s_0) c_hash = 0 | degree = 1 + deg(c_hash)"). hasher.md counts the periodic
+    # k0, k1, k2 as degree 1; the engine counts them 0 (see constraints/chiplets/hasher.py).
+    **{f"hasher_s{j}_binary": 2 + 1 for j in range(3)},
+    "hasher_s1_copy": 7 + 1,
+    "hasher_s2_copy": 7 + 1,
+    "hasher_s0_after_absorb": 5 + 1,
+    "hasher_selectors_valid": 3 + 1,
+    "hasher_index_bit": 6 + 1,
+    "hasher_index_out_zero": 4 + 1,
+    "hasher_index_copy": 5 + 1,
+    # hasher.md omits the round constraints; chiplets/main.md's table gives the hash chiplet internal degree 8,
+    # total 9, reached only by the round (hasher.md's own highest stated degree is 7)
+    **{f"hasher_round_{j}": 9 for j in range(12)},
+    **{f"hasher_abp_capacity_{j}": 5 + 1 for j in range(4)},
+    **{f"hasher_mp_absorb_{j}": 6 + 1 for j in range(4)},
+    "hasher_vtable_empty": 5 + 1,
 }
 
 CLAIMS: dict[tuple[str, str], int] = {

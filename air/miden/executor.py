@@ -18,7 +18,7 @@ the rules of a design:
 
 The exported trace fills every column of the design's AIR as the model reads it: system, decoder
 (block address, op bits, e0/e1, h0..h7 as the control operations use them), stack, and the chiplets:
-hasher response rows (simplified, see ``layout.HASHER``), memory rows sorted by (ctx, word, clk) with
+hasher response rows (simplified, see ``layout.HASHER_LEGACY``), memory rows sorted by (ctx, word, clk) with
 their delta limbs and inverse, kernel ROM rows, padding.
 """
 
@@ -587,7 +587,7 @@ def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
             cols[c][i] = int(v) % P
 
     # chiplets: hasher responses, memory, kernel ROM, padding
-    hs = L.HASHER
+    hs = L.HASHER_LEGACY
     row = len(hasher)  # chip0 = 0 on the hasher's rows
     fields = [(hs["label"], 0), (hs["addr"], 1), (hs["node_index"], 2)]
     fields += [(c, 3 + j) for j, c in enumerate(hs["state"])]

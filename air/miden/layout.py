@@ -18,13 +18,15 @@ v0.18.0 (air/src/trace/mod.rs): system 8 | decoder 24 | stack 19 | range 2 | chi
   Bitwise view (bitwise.rs, offset 2): s0 s1 | op a b a0..a3 b0..b3 z_p z = chip0..chip14. ACE view
   (ace.rs, offset 4): s0..s3 | s_start s_block ctx ptr clk op id0 v00 v01 id1 v10 v11 n_eval/id2 v20
   m1/v21 m0 = chip0..chip19.
+  Hasher view (air/src/trace/chiplets/hasher.rs): chip0 = 0, s0..s2 = chip1..chip3, h0..h11 =
+  chip4..chip15, node index i = chip16.
 
 v0.19.0 drops ``fmp`` and ``in_syscall`` (PR #2308): 71 columns.
 
 The typed views (``SystemCols``, ``DecoderCols``, ``StackCols``, ``RangeCols``, ``MemoryCols``,
 ``HasherCols``, ``KromCols``) name each family's cells; ``system_columns``/``decoder_columns`` give a
 design's column list. The string dicts ``MEM``, ``HASHER``, ``KROM`` are the one source of the chiplet
-views (the executor reads them too).
+views (the executor reads them too; it still fills the simplified hasher rows of ``HASHER_LEGACY``).
 """
 
 from __future__ import annotations
@@ -68,12 +70,26 @@ BITWISE_XOR = 6
 ACE_INIT = 8  # air/src/trace/chiplets/ace.rs ACE_INIT_LABEL
 KERNEL_PROC_CALL = 16
 KERNEL_PROC_INIT = 48
-HASHER_LINEAR_HASH = 3  # LINEAR_HASH_LABEL: 1 + 0b0010 (the selector label, before the row offset)
-# The labels a request carries add the row of the hash cycle: +16 on the cycle's first row, +32 on its last row
-# (v0.18/v0.19 processor/src/chiplets/aux_trace/bus/hasher.rs; air/src/trace/chiplets/hasher.rs, NUM_ROUNDS = 7).
-HASHER_LINEAR_HASH_INIT = 19  # m_bp: LINEAR_HASH_LABEL + 16, start a hash (control blocks, SPAN, DYN, HPERM)
-HASHER_ABSORB = 35  # m_abp: LINEAR_HASH_LABEL + 32, absorb the next batch (RESPAN, at address a' - 1)
-HASHER_RETURN_HASH = 33  # m_hout: RETURN_HASH_LABEL (1) + 32, read the digest (END, at address a + 7)
+# Hasher operation labels (air/src/trace/chiplets/hasher.rs at v0.18.0 and v0.19.0): 1 + the selectors
+# [chiplet s0 | s0, s1, s2] read as bits, reversed: op_label = 1 + 2 s0 + 4 s1 + 8 s2.
+HASHER_LINEAR_HASH_LABEL = 3
+HASHER_MP_VERIFY_LABEL = 11
+HASHER_MR_UPDATE_OLD_LABEL = 7
+HASHER_MR_UPDATE_NEW_LABEL = 15
+HASHER_RETURN_HASH_LABEL = 1
+HASHER_RETURN_STATE_LABEL = 9
+# Transition labels on b_chip, as the v0.18/v0.19 processor builds them (processor/src/chiplets/aux_trace/
+# bus/hasher.rs): op_label + 16 on the first row of a cycle, op_label + 32 on the last row. The docs
+# (chiplets/hasher.md) write m = op_label + 2^4 k0 + 2^5 k2, i.e. the two offsets swapped; the code is what
+# the requests and responses agree on, so these follow the code.
+HASHER_LINEAR_HASH = HASHER_LINEAR_HASH_LABEL + 16  # 19, m_bp: start a linear hash / 2-to-1 hash / permutation
+HASHER_ABSORB = HASHER_LINEAR_HASH_LABEL + 32  # 35, m_abp: absorb the next 8 elements
+HASHER_RETURN_HASH = HASHER_RETURN_HASH_LABEL + 32  # 33, m_hout: return the digest h4..h7
+HASHER_RETURN_STATE = HASHER_RETURN_STATE_LABEL + 32  # 41: return the whole state (HPERM output)
+HASHER_MP_VERIFY = HASHER_MP_VERIFY_LABEL + 16  # 27: start a Merkle path verification
+HASHER_MR_UPDATE_OLD = HASHER_MR_UPDATE_OLD_LABEL + 16  # 23: start the old-leaf path of a root update
+HASHER_MR_UPDATE_NEW = HASHER_MR_UPDATE_NEW_LABEL + 16  # 31: start the new-leaf path of a root update
+HASHER_LINEAR_HASH_INIT = HASHER_LINEAR_HASH  # the decoder's name for it: start a hash (control blocks, SPAN)
 
 SYSTEM_V18 = ["clk", "fmp", "ctx", "in_syscall", "fn_hash0", "fn_hash1", "fn_hash2", "fn_hash3"]
 DECODER = (
@@ -107,10 +123,19 @@ MEM = {
     "d_inv": "chip16",
     "f_scw": "chip17",
 }
-# Hasher view, simplified: the model does not constrain the permutation; a hasher row with chip1 = 1
-# answers one request with the message held in its columns (the real chiplet derives the label from its
-# selectors and periodic columns and the address from the row index; here both are columns).
+# Hasher chiplet view (air/src/trace/chiplets/mod.rs and hasher.rs at v0.18.0 and v0.19.0, unchanged between
+# them): the chiplet selector (hasher rows have chip0 = 0), the hasher's selectors s0..s2, the state h0..h11
+# (capacity h0..h3, rate h4..h11, digest h4..h7) and the node index i.
 HASHER = {
+    "chip_s0": "chip0",
+    "s": ["chip1", "chip2", "chip3"],
+    "h": [f"chip{i}" for i in range(4, 16)],
+    "i": "chip16",
+}
+# The executor's simplified hasher rows (until it builds the real hasher trace, ``hasher_trace``): a row with
+# chip1 = 1 answers one request with the label, address and message held in its columns. No constraint reads
+# this view any more.
+HASHER_LEGACY = {
     "s0": "chip0",
     "responds": "chip1",
     "state": [f"chip{i}" for i in range(4, 16)],
@@ -295,25 +320,21 @@ class MemoryCols:
 
 @dataclass(frozen=True)
 class HasherCols:
-    """The simplified hasher view (``HASHER``): a row with ``responds`` = 1 answers one request."""
+    """The hasher chiplet's view (``HASHER``; chiplets/hasher.md): chiplet selector, ``s0..s2``, ``h0..h11``, ``i``."""
 
-    s0: Cell
-    responds: Cell
-    state: tuple[Cell, ...]
-    node_index: Cell
-    label: Cell
-    addr: Cell
+    chip_s0: Cell
+    s: tuple[Cell, ...]
+    h: tuple[Cell, ...]
+    i: Cell
 
     @classmethod
     def of(cls) -> HasherCols:
         h = HASHER
         return cls(
-            _cell(h["s0"]),
-            _cell(h["responds"]),
-            tuple(_cell(c) for c in h["state"]),
-            _cell(h["node_index"]),
-            _cell(h["label"]),
-            _cell(h["addr"]),
+            _cell(h["chip_s0"]),
+            tuple(_cell(c) for c in h["s"]),
+            tuple(_cell(c) for c in h["h"]),
+            _cell(h["i"]),
         )
 
 

@@ -7,12 +7,11 @@ not in docs" in their ``doc=``.
 
 Modeled: the decoder (decoder/constraints.md: op bits, e0/e1 and opcode shapes, control flow, basic-block
 decoding, the block stack p1, block hash p2 and op group p3 tables, the chiplets-bus requests); the system
-registers clk, fmp (or sys_fmp + in_kernel), ctx, in_syscall, fn_hash; the stack's memory instructions
-(requests, the gate design's gate) and FMPADD, FMPUPDATE, CALLER; the memory chiplet's constraints and
-response, the kernel ROM's response, a simplified hasher response.
-
-Not modeled: general stack shifting and overflow, the other stack ops, the hasher permutation, bitwise and
-ACE chiplets, the range checker.
+registers clk, fmp (or sys_fmp + in_kernel), ctx, in_syscall, fn_hash; the stack (general shifting, the
+overflow table, and every operation page: field, manipulation, u32, I/O, crypto, system, v0.19
+precompiles); the range checker and its LogUp bus; the chiplets (selectors, the hasher with its RPO rounds
+over periodic columns, bitwise, memory, ACE, kernel ROM) with their b_chip responses and the chiplets
+virtual table.
 """
 
 from __future__ import annotations

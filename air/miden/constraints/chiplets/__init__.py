@@ -25,7 +25,7 @@ BUS = "chiplets"
 
 @family("chiplets.bus")
 def constrain(b: MidenBuilder) -> None:
-    b.bus(BUS, "multiset", "b_chip", doc=DOC + "decoder/constraints.md (hasher responses simplified)")
+    b.bus(BUS, "multiset", "b_chip", doc=DOC + "decoder/constraints.md")
     b.bus(
         "chiplets_vtable",
         "multiset",
