@@ -342,7 +342,7 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
         else:
             contrib = F.mul(fv[sel], _batch_inverse(mvals[0]))
             logup[sel] = F.add(logup[sel], contrib) if t.side == "response" else F.sub(logup[sel], contrib)
-    unmatched = _resolve_operations(air, trace, _unmatched(bus, keys, meta))
+    unmatched = _resolve_operations(air, trace, _unmatched(bus, keys, meta, width))
     named = {
         (label_names.get(c) or "label") + ("" if c in unlabelled else f" (label {c})"): v
         for c, v in sorted(totals.items())
@@ -396,10 +396,11 @@ def _group_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return keys[first], inv
 
 
-def _unmatched(bus: Bus, keys: dict, meta: dict) -> list[UnmatchedMessage]:
-    """Messages of one side without a partner on the other (all keys grouped, counted per side)."""
-    req = np.concatenate(keys["request"]) if keys["request"] else np.zeros((0, 1), dtype=np.uint64)
-    resp = np.concatenate(keys["response"]) if keys["response"] else np.zeros((0, req.shape[1]), dtype=np.uint64)
+def _unmatched(bus: Bus, keys: dict, meta: dict, width: int) -> list[UnmatchedMessage]:
+    """Messages of one side without a partner on the other (all keys grouped, counted per side). A side
+    with no message at all (e.g. only responses on a short trace) is an empty block of the same width."""
+    req = np.concatenate(keys["request"]) if keys["request"] else np.zeros((0, width), dtype=np.uint64)
+    resp = np.concatenate(keys["response"]) if keys["response"] else np.zeros((0, width), dtype=np.uint64)
     if len(req) + len(resp) == 0:
         return []
     allk = np.concatenate([req, resp])
