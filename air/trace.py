@@ -125,8 +125,12 @@ _INT_TEXT = re.compile(r"(?:0[xX][0-9a-fA-F]{1,16}|[0-9]{1,20})\Z")
 
 def max_trace_bytes() -> int:
     """The memory bound on one trace: ``AIR_MAX_TRACE_BYTES`` (bytes) if set, else 8 GiB."""
-    env = os.environ.get("AIR_MAX_TRACE_BYTES", "")
-    return int(env) if env.isascii() and env.isdigit() else MAX_TRACE_BYTES_DEFAULT
+    env = os.environ.get("AIR_MAX_TRACE_BYTES")
+    if env is None:
+        return MAX_TRACE_BYTES_DEFAULT
+    if not (env.isascii() and env.isdigit()):
+        raise TraceError(f"AIR_MAX_TRACE_BYTES={env!r} is not a number of bytes")
+    return int(env)
 
 
 def _short(text: str | bytes, limit: int = 40) -> str:
@@ -478,7 +482,7 @@ def _load_npz(path: Path, require_pow2: bool) -> tuple[dict[str, np.ndarray], di
 
 def _first_line(e: BaseException) -> str:
     lines = str(e).splitlines()
-    return _short(lines[0], 80)[1:-1] if lines else type(e).__name__
+    return (lines[0][:120] + ("..." if len(lines[0]) > 120 else "")) if lines else type(e).__name__
 
 
 # --- CSV ----------------------------------------------------------------------------------------

@@ -296,6 +296,9 @@ def test_trace_size_limit_from_the_environment(tmp_path, monkeypatch) -> None:
         load_trace(p)
     monkeypatch.setenv("AIR_MAX_TRACE_BYTES", "1024")
     assert load_trace(p).n_rows == 64
+    monkeypatch.setenv("AIR_MAX_TRACE_BYTES", "8G")
+    with pytest.raises(TraceError, match=r"AIR_MAX_TRACE_BYTES='8G' is not a number of bytes"):
+        load_trace(p)
 
 
 # --- metadata of the wrong JSON type, in every format ----------------------------------------------
