@@ -38,7 +38,7 @@ def cli(capsys, *args: str) -> tuple[int, str, str]:
 
 def refused(capsys, path, *needles: str, air: str = "fibonacci") -> str:
     code, _, err = cli(capsys, "check", str(path), "--air", air)
-    assert code == 2 and err.startswith("air: error: ") and err.count("\n") == 1, err
+    assert code == 2 and err.startswith(f"air: error: {path}") and err.count("\n") == 1, err
     assert str(path) in err and "Traceback" not in err
     for n in needles:
         assert n in err, err
