@@ -348,7 +348,7 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
             contrib = F.mul(fv[sel], _batch_inverse(mvals[0]))
             logup[sel] = F.add(logup[sel], contrib) if t.side == "response" else F.sub(logup[sel], contrib)
     boundary_resp, boundary_req = _boundary(air, bus, trace, alphas, width, keys, meta, totals, label_names)
-    unmatched = _resolve_operations(air, trace, _unmatched(bus, keys, meta))
+    unmatched = _resolve_operations(air, trace, _unmatched(bus, keys, meta, width))
     named = {
         (label_names.get(c) or "label") + ("" if c in unlabelled else f" (label {c})"): v
         for c, v in sorted(totals.items())
@@ -451,9 +451,9 @@ def _group_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return keys[first], inv
 
 
-def _unmatched(bus: Bus, keys: dict, meta: dict) -> list[UnmatchedMessage]:
-    """Messages of one side without a partner on the other (all keys grouped, counted per side)."""
-    width = next((k.shape[1] for side in ("request", "response") for k in keys[side]), 1)
+def _unmatched(bus: Bus, keys: dict, meta: dict, width: int) -> list[UnmatchedMessage]:
+    """Messages of one side without a partner on the other (all keys grouped, counted per side). A side
+    with no message at all (e.g. only responses on a short trace) is an empty block of the same width."""
     req = np.concatenate(keys["request"]) if keys["request"] else np.zeros((0, width), dtype=np.uint64)
     resp = np.concatenate(keys["response"]) if keys["response"] else np.zeros((0, width), dtype=np.uint64)
     if len(req) + len(resp) == 0:

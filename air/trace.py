@@ -3,14 +3,22 @@
 A trace is a set of named main-trace columns of equal length holding canonical Goldilocks elements
 (integers ``0 <= v < p``), plus public inputs and free-form metadata. The format is documented in
 ``traces/FORMAT.md``. Every problem is a ``TraceError`` whose one-line message names the file and,
-where it applies, the column and row. NPZ files are always opened with ``allow_pickle=False``.
+where it applies, the column and row. Loading is bounded: sizes are checked against what the file
+declares (and ``AIR_MAX_TRACE_BYTES``) before anything is allocated or inflated. NPZ archives are read
+member by member without ``numpy.load``; nothing is ever unpickled (as ``allow_pickle=False``).
 """
 
 from __future__ import annotations
 
+import ast
 import csv
 import json
+import os
+import re
+import struct
+import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +31,8 @@ from air.field import P
 __all__ = ["Trace", "TraceError", "load_trace", "save_trace", "META_KEY"]
 
 META_KEY = "__air_meta__"  # NPZ entry holding the JSON metadata as uint8 bytes
+COLUMNS_KEY = "__air_columns__"  # NPZ entry holding the column names in trace order, as JSON
+FORMAT = "air-trace/1"
 
 
 class TraceError(ValueError):
@@ -46,7 +56,7 @@ class Trace:
 
 def _meta_doc(public_inputs: dict[str, int] | None, meta: dict[str, Any] | None) -> dict[str, Any]:
     return {
-        "format": "air-trace/1",
+        "format": FORMAT,
         "public_inputs": {k: str(int(v)) for k, v in (public_inputs or {}).items()},
         "meta": meta or {},
     }
@@ -69,7 +79,7 @@ def save_trace(
     if suffix == ".npz":
         arrays = dict(cols)
         arrays[META_KEY] = np.frombuffer(json.dumps(doc).encode(), dtype=np.uint8)
-        arrays["__air_columns__"] = np.frombuffer(json.dumps(list(cols)).encode(), dtype=np.uint8)
+        arrays[COLUMNS_KEY] = np.frombuffer(json.dumps(list(cols)).encode(), dtype=np.uint8)
         np.savez_compressed(path, **arrays)
     elif suffix == ".csv":
         n = lengths.pop() if lengths else 0
@@ -100,23 +110,151 @@ def _pyarrow(path: Path) -> tuple[Any, Any]:
     return pa, pq
 
 
-def _parse_meta(path: Path, doc: Any) -> tuple[dict[str, int], dict[str, Any]]:
+# --- limits -------------------------------------------------------------------------------------
+
+MAX_TRACE_BYTES_DEFAULT = 8 << 30
+"""Default bound on a trace's size in memory (rows x columns x 8 bytes); ``AIR_MAX_TRACE_BYTES`` overrides it."""
+MAX_META_BYTES = 16 << 20  # a metadata document (NPZ entry, CSV sidecar, Parquet key)
+MAX_NPY_HEADER = 10_000  # numpy's own default ``max_header_size``
+MAX_MEMBERS = 1 << 16  # zip members in an NPZ archive
+DEFLATE_MAX_RATIO = 1032  # deflate cannot inflate a stream more than this (258-byte matches in ~2 bits)
+CHUNK = 1 << 20  # bytes inflated per read
+
+_INT_TEXT = re.compile(r"(?:0[xX][0-9a-fA-F]{1,16}|[0-9]{1,20})\Z")
+
+
+def max_trace_bytes() -> int:
+    """The memory bound on one trace: ``AIR_MAX_TRACE_BYTES`` (bytes) if set, else 8 GiB."""
+    env = os.environ.get("AIR_MAX_TRACE_BYTES")
+    if env is None:
+        return MAX_TRACE_BYTES_DEFAULT
+    if not (env.isascii() and env.isdigit()):
+        raise TraceError(f"AIR_MAX_TRACE_BYTES={env!r} is not a number of bytes")
+    return int(env)
+
+
+def _short(text: str | bytes, limit: int = 40) -> str:
+    """``repr`` of a cell or name, cut to ``limit`` characters (with its full length) so a message stays short."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"
+
+
+def _check_shapes(path: Path, lengths: dict[str, int], require_pow2: bool) -> int:
+    """The row count shared by every column, checked (equal, nonzero, a power of two, within the limit)."""
+    if not lengths:
+        raise TraceError(f"{path}: the file holds no columns")
+    n = max(lengths.values())
+    short = [k for k, v in lengths.items() if v != n]
+    if short:
+        raise TraceError(f"{path}: column {short[0]!r} has {lengths[short[0]]} rows, others have {n}")
+    if n == 0:
+        raise TraceError(f"{path}: the trace has no rows")
+    if require_pow2 and n & (n - 1):
+        raise TraceError(f"{path}: {n} rows is not a power of two (pad the trace, or pass --any-length)")
+    need, limit = n * len(lengths) * 8, max_trace_bytes()
+    if need > limit:
+        raise TraceError(
+            f"{path}: {n} rows x {len(lengths)} columns need {need} bytes, over the limit of {limit} "
+            "(set AIR_MAX_TRACE_BYTES to raise it)"
+        )
+    return n
+
+
+# --- metadata -----------------------------------------------------------------------------------
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    d: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in d:
+            raise ValueError(f"key {k!r} appears twice")
+        d[k] = v
+    return d
+
+
+def _json(where: str, data: bytes) -> Any:
+    """A JSON document from UTF-8 bytes (a BOM allowed); any problem is a ``TraceError`` naming ``where``."""
+    if len(data) > MAX_META_BYTES:
+        raise TraceError(f"{where}: {len(data)} bytes of JSON, over the limit of {MAX_META_BYTES}")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise TraceError(f"{where}: not UTF-8 text (byte {e.start})") from e
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except json.JSONDecodeError as e:
+        raise TraceError(f"{where}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from e
+    except RecursionError as e:
+        raise TraceError(f"{where}: JSON nested too deeply") from e
+    except ValueError as e:  # a duplicate key, or an integer too long to convert
+        raise TraceError(f"{where}: not valid JSON ({str(e).splitlines()[0]})") from e
+
+
+def _public_input(where: str, name: str, v: Any) -> int:
+    """A public input: a JSON integer or a string of ASCII decimal digits (or ``0x`` hex), ``0 <= v < p``."""
+    if isinstance(v, float):
+        raise TraceError(f"{where}: public input {name!r} = {v!r} is not an integer")
+    if isinstance(v, bool) or not isinstance(v, (int, str)):
+        raise TraceError(
+            f"{where}: public input {name!r} is a JSON {_json_type(v)}, not an integer or a decimal string"
+        )
+    if isinstance(v, str):
+        if not _INT_TEXT.match(v):
+            raise TraceError(
+                f"{where}: public input {name!r} = {_short(v)} is not an integer (ASCII decimal digits, or 0x hex)"
+            )
+        iv = int(v, 16) if v[:2] in ("0x", "0X") else int(v)
+    else:
+        iv = v
+    if not 0 <= iv < P:
+        raise TraceError(f"{where}: public input {name!r} = {iv} is not a field element (0 <= v < p)")
+    return iv
+
+
+def _json_type(v: Any) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
+    return "null" if v is None else names.get(type(v), type(v).__name__)
+
+
+def _parse_meta(where: str, doc: Any) -> tuple[dict[str, int], dict[str, Any]]:
+    """Public inputs and ``meta`` from the metadata document, every JSON type checked."""
     if not isinstance(doc, dict):
-        raise TraceError(f"{path}: metadata is not a JSON object")
-    pis: dict[str, int] = {}
-    for k, v in (doc.get("public_inputs") or {}).items():
-        try:
-            iv = int(v)
-        except (TypeError, ValueError) as e:
-            raise TraceError(f"{path}: public input {k!r} is not an integer: {v!r}") from e
-        if not 0 <= iv < P:
-            raise TraceError(f"{path}: public input {k!r} = {iv} is not a field element (0 <= v < p)")
-        pis[k] = iv
-    return pis, dict(doc.get("meta") or {})
+        raise TraceError(f"{where}: metadata is a JSON {_json_type(doc)}, not an object")
+    unknown = sorted(set(doc) - {"format", "public_inputs", "meta"})
+    if unknown:
+        raise TraceError(f"{where}: metadata has an unknown key {unknown[0]!r} (known: format, meta, public_inputs)")
+    fmt = doc.get("format", FORMAT)
+    if fmt != FORMAT:
+        shown = _short(fmt) if isinstance(fmt, str) else f"a JSON {_json_type(fmt)}"
+        raise TraceError(f"{where}: metadata format {shown} is not {FORMAT!r}")
+    raw_pis = doc.get("public_inputs", {})
+    if not isinstance(raw_pis, dict):
+        raise TraceError(f"{where}: public_inputs is a JSON {_json_type(raw_pis)}, not an object")
+    pis = {k: _public_input(where, k, v) for k, v in raw_pis.items()}
+    meta = doc.get("meta", {})
+    if not isinstance(meta, dict):
+        raise TraceError(f"{where}: meta is a JSON {_json_type(meta)}, not an object")
+    if "air" in meta and not (isinstance(meta["air"], str) and meta["air"]):
+        raise TraceError(f"{where}: meta.air is a JSON {_json_type(meta['air'])}, not the name of an AIR")
+    return pis, dict(meta)
+
+
+def _column_order(where: str, doc: Any) -> list[str]:
+    if not isinstance(doc, list) or not all(isinstance(c, str) for c in doc):
+        raise TraceError(f"{where}: the column list is not a JSON array of strings")
+    if len(set(doc)) != len(doc):
+        dup = next(c for c in doc if doc.count(c) > 1)
+        raise TraceError(f"{where}: the column list names {dup!r} twice")
+    return doc
+
+
+# --- columns ------------------------------------------------------------------------------------
 
 
 def _check_column(path: Path, name: str, values: np.ndarray) -> np.ndarray:
-    """Canonical uint64 from an array that numpy loaded; refuses floats, NaN, negatives, >= p."""
+    """Canonical uint64 from an array that was loaded; refuses floats, NaN, negatives, >= p. Copies
+    only to widen (a native uint64 column is returned as is)."""
     kind = values.dtype.kind
     if kind == "f":
         bad = np.flatnonzero(~np.isfinite(values) | (values != np.floor(values)))
@@ -126,123 +264,438 @@ def _check_column(path: Path, name: str, values: np.ndarray) -> np.ndarray:
             "field elements must be integers"
         )
     if kind == "i":
-        neg = np.flatnonzero(values < 0)
-        if len(neg):
-            r = int(neg[0])
+        neg = values < 0
+        if neg.any():
+            r = int(neg.argmax())
             raise TraceError(f"{path}: column {name!r} row {r}: negative value {int(values[r])}")
-        values = values.astype(np.uint64)
+        del neg
+        values = values.view(np.uint64) if values.dtype == np.int64 else values.astype(np.uint64)
     elif kind == "u":
-        values = values.astype(np.uint64)
+        values = values.astype(np.uint64, copy=False)
     elif kind == "b":
         values = values.astype(np.uint64)
     else:
         raise TraceError(f"{path}: column {name!r} has non-numeric type {values.dtype}")
-    big = np.flatnonzero(values >= np.uint64(P))
-    if len(big):
-        r = int(big[0])
+    big = values >= np.uint64(P)
+    if big.any():
+        r = int(big.argmax())
         raise TraceError(f"{path}: column {name!r} row {r}: value {int(values[r])} is not a field element (>= p)")
     return np.ascontiguousarray(values)
 
 
-def _load_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, int], dict[str, Any]]:
+# --- NPZ ----------------------------------------------------------------------------------------
+
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    struct.error,
+    NotImplementedError,
+    RuntimeError,
+    OverflowError,
+)
+_DESCR = re.compile(r"([<>|=]?)([biufO])(\d*)\Z")
+_NUMERIC = {"b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8"}
+
+
+@dataclass
+class _Npy:
+    """One NPZ member whose NPY header was read: ``data`` bytes follow ``offset`` header bytes."""
+
+    info: zipfile.ZipInfo
+    key: str
+    dtype: np.dtype
+    length: int
+    offset: int
+    data: int
+
+
+def _read_exact(f: Any, n: int, where: str) -> bytes:
+    out = f.read(n)
+    if len(out) != n:
+        raise TraceError(f"{where}: truncated (ends after {len(out)} of {n} bytes)")
+    return out
+
+
+def _npy_header(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, key: str) -> _Npy:
+    """Parse a member's NPY header (bounded read) and check it against the zip directory's sizes."""
+    where = f"{path}: member {info.filename!r}"
     try:
-        z = np.load(path, allow_pickle=False)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-        raise TraceError(f"{path}: not a readable NPZ file ({type(e).__name__})") from e
-    if not isinstance(z, np.lib.npyio.NpzFile):
-        raise TraceError(f"{path}: not an NPZ archive")
-    with z:
-        pis: dict[str, int] = {}
-        meta: dict[str, Any] = {}
-        order: list[str] | None = None
-        cols: dict[str, np.ndarray] = {}
-        for key in z.files:
-            try:
-                arr = z[key]
-            except ValueError as e:  # object arrays need pickle: refused
-                raise TraceError(f"{path}: entry {key!r} needs pickle to load; refused") from e
-            except (zipfile.BadZipFile, OSError, EOFError) as e:
-                raise TraceError(f"{path}: entry {key!r} is corrupt ({type(e).__name__})") from e
-            if key == META_KEY:
-                try:
-                    pis, meta = _parse_meta(path, json.loads(arr.tobytes().decode()))
-                except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                    raise TraceError(f"{path}: metadata entry is not valid JSON") from e
-                continue
-            if key == "__air_columns__":
-                try:
-                    order = list(json.loads(arr.tobytes().decode()))
-                except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                    raise TraceError(f"{path}: column list is not valid JSON") from e
-                continue
-            if arr.ndim != 1:
-                raise TraceError(f"{path}: column {key!r} is not one-dimensional (shape {arr.shape})")
-            cols[key] = arr
-    if order:
-        cols = {k: cols[k] for k in order if k in cols} | {k: v for k, v in cols.items() if k not in order}
+        with zf.open(info) as f:
+            magic = f.read(8)
+            if len(magic) < 8 or magic[:6] != b"\x93NUMPY":
+                raise TraceError(f"{where} is not NPY data (no \\x93NUMPY magic)")
+            major, minor = magic[6], magic[7]
+            if (major, minor) not in ((1, 0), (2, 0), (3, 0)):
+                raise TraceError(f"{where}: unsupported NPY version {major}.{minor}")
+            size_len = 2 if major == 1 else 4
+            hlen = int.from_bytes(_read_exact(f, size_len, where), "little")
+            if hlen > MAX_NPY_HEADER:
+                raise TraceError(f"{where}: NPY header of {hlen} bytes, over the limit of {MAX_NPY_HEADER}")
+            raw = _read_exact(f, hlen, where)
+    except TraceError:
+        raise
+    except _ZIP_ERRORS as e:
+        raise TraceError(f"{where} is corrupt ({type(e).__name__}: {_first_line(e)})") from e
+    try:
+        text = raw.decode("utf-8" if major == 3 else "latin1")
+        header = ast.literal_eval(text)
+    except (UnicodeDecodeError, SyntaxError, ValueError, TypeError, MemoryError, RecursionError) as e:
+        raise TraceError(f"{where}: NPY header is not a Python literal") from e
+    if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
+        raise TraceError(f"{where}: NPY header is not a dict of exactly 'descr', 'fortran_order', 'shape'")
+    descr, shape = header["descr"], header["shape"]
+    if not isinstance(header["fortran_order"], bool):
+        raise TraceError(f"{where}: NPY header's fortran_order is not a bool")
+    if not isinstance(shape, tuple) or not all(type(d) is int and d >= 0 for d in shape):
+        raise TraceError(f"{where}: NPY header's shape {_short(repr(shape))} is not a tuple of sizes")
+    m = _DESCR.match(descr) if isinstance(descr, str) else None
+    if m and m.group(2) == "O":
+        raise TraceError(f"{path}: entry {key!r} is an object array (it needs pickle to load); refused")
+    if isinstance(descr, list):
+        raise TraceError(f"{path}: entry {key!r} is a structured array, not a column")
+    if m is None or m.group(2) + m.group(3) not in _NUMERIC:
+        shown = _short(descr) if isinstance(descr, str) else f"a {type(descr).__name__}"
+        raise TraceError(f"{path}: column {key!r} has non-numeric type {shown}")
+    dtype = np.dtype(descr)
+    if dtype.kind == "f":
+        raise TraceError(
+            f"{path}: column {key!r} holds floating-point values ({dtype}); field elements must be integers"
+        )
+    if len(shape) != 1:
+        raise TraceError(f"{path}: column {key!r} is not one-dimensional (shape {_short(repr(shape))})")
+    offset = 8 + size_len + hlen
+    data = shape[0] * dtype.itemsize
+    if info.file_size != offset + data:
+        raise TraceError(
+            f"{where}: its NPY header declares {shape[0]} x {dtype.itemsize} bytes of data, "
+            f"its zip entry holds {info.file_size - offset}"
+        )
+    return _Npy(info, key, dtype, shape[0], offset, data)
+
+
+def _npz_members(path: Path, zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """Members by key (name without ``.npy``), after the checks on the zip directory alone: no
+    directories, no duplicates, stored or deflated, unencrypted, and sizes deflate can produce from
+    the bytes the file really has (so inflation is bounded by about 1032 x the file's size)."""
+    infos = zf.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise TraceError(f"{path}: {len(infos)} zip members, over the limit of {MAX_MEMBERS}")
+    on_disk = path.stat().st_size
+    if sum(i.compress_size for i in infos) > on_disk:
+        raise TraceError(f"{path}: the zip directory declares more compressed data than the file holds")
+    out: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        where = f"{path}: member {info.filename!r}"
+        if info.is_dir():
+            raise TraceError(f"{where} is a directory, not NPY data")
+        key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+        if not key:
+            raise TraceError(f"{where} has an empty name")
+        if key in out:
+            raise TraceError(f"{path}: entry {key!r} appears twice in the archive; refused")
+        if info.flag_bits & 0x1:
+            raise TraceError(f"{where} is encrypted")
+        if info.compress_type == zipfile.ZIP_STORED:
+            if info.file_size != info.compress_size:
+                raise TraceError(f"{where}: stored with {info.compress_size} bytes but declares {info.file_size}")
+        elif info.compress_type == zipfile.ZIP_DEFLATED:
+            if info.file_size > DEFLATE_MAX_RATIO * info.compress_size + 1024:
+                raise TraceError(
+                    f"{where} declares {info.file_size} bytes from {info.compress_size} compressed: "
+                    "more than deflate can produce"
+                )
+        else:
+            raise TraceError(f"{where}: compression method {info.compress_type} (use stored or deflated)")
+        out[key] = info
+    return out
+
+
+def _read_member(path: Path, zf: zipfile.ZipFile, npy: _Npy) -> np.ndarray:
+    """The member's data, inflated chunk by chunk into one array of its declared size (CRC checked)."""
+    where = f"{path}: member {npy.info.filename!r}"
+    try:
+        buf = np.empty(npy.data, dtype=np.uint8)
+    except MemoryError as e:
+        raise TraceError(f"{where}: not enough memory for its {npy.data} bytes") from e
+    try:
+        with zf.open(npy.info) as f:
+            _read_exact(f, npy.offset, where)
+            pos = 0
+            while pos < npy.data:
+                chunk = f.read(min(CHUNK, npy.data - pos))
+                if not chunk:
+                    raise TraceError(f"{where}: truncated (ends after {pos} of {npy.data} data bytes)")
+                buf[pos : pos + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+                pos += len(chunk)  # zipfile checks the CRC when the declared end is reached
+    except TraceError:
+        raise
+    except _ZIP_ERRORS as e:
+        raise TraceError(f"{where} is corrupt ({type(e).__name__}: {_first_line(e)})") from e
+    if npy.dtype.kind == "b":  # a bool byte other than 0 or 1 would be read as True
+        bad = buf > 1
+        if bad.any():
+            r = int(bad.argmax())
+            raise TraceError(f"{path}: column {npy.key!r} row {r}: boolean byte {int(buf[r])} is neither 0 nor 1")
+    return buf.view(npy.dtype)
+
+
+def _load_npz(path: Path, require_pow2: bool) -> tuple[dict[str, np.ndarray], dict[str, int], dict[str, Any]]:
+    """Read an NPZ archive without ``numpy.load``: every header and size is checked before any column
+    is inflated, nothing is ever unpickled (object arrays are refused, as with ``allow_pickle=False``)."""
+    with path.open("rb") as fp:
+        head = fp.read(4)
+    if head not in (b"PK\x03\x04", b"PK\x05\x06"):
+        raise TraceError(f"{path}: not a readable NPZ file (not a zip archive)")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = _npz_members(path, zf)
+            headers = {k: _npy_header(path, zf, info, k) for k, info in members.items()}
+            special = {META_KEY: "metadata entry", COLUMNS_KEY: "column list"}
+            docs: dict[str, Any] = {}
+            for key, what in special.items():
+                if key not in headers:
+                    continue
+                h = headers.pop(key)
+                if h.dtype != np.uint8:
+                    raise TraceError(f"{path}: the {what} {key!r} is not a uint8 array ({h.dtype})")
+                if h.data > MAX_META_BYTES:
+                    raise TraceError(f"{path}: the {what} {key!r} has {h.data} bytes, over the limit")
+                docs[key] = _json(f"{path}: entry {key!r}", _read_member(path, zf, h).tobytes())
+            pis, meta = _parse_meta(f"{path}: entry {META_KEY!r}", docs[META_KEY]) if META_KEY in docs else ({}, {})
+            order = _column_order(f"{path}: entry {COLUMNS_KEY!r}", docs[COLUMNS_KEY]) if COLUMNS_KEY in docs else []
+            lost = [c for c in order if c not in headers]
+            if lost:
+                raise TraceError(f"{path}: column {lost[0]!r} is in the column list but not in the archive")
+            _check_shapes(path, {k: h.length for k, h in headers.items()}, require_pow2)
+            keys = order + [k for k in headers if k not in order]
+            cols = {k: _read_member(path, zf, headers[k]) for k in keys}
+    except TraceError:
+        raise
+    except _ZIP_ERRORS as e:
+        raise TraceError(f"{path}: not a readable NPZ file ({type(e).__name__}: {_first_line(e)})") from e
     return cols, pis, meta
 
 
-def _load_csv(path: Path) -> tuple[dict[str, np.ndarray], dict[str, int], dict[str, Any]]:
+def _first_line(e: BaseException) -> str:
+    lines = str(e).splitlines()
+    return (lines[0][:120] + ("..." if len(lines[0]) > 120 else "")) if lines else type(e).__name__
+
+
+# --- CSV ----------------------------------------------------------------------------------------
+
+_CELL = re.compile(rb"[ \t]*(0[xX][0-9a-fA-F]{1,16}|[0-9]{1,20})[ \t]*\Z")
+_CELL_CHARS = b"0123456789xXabcdefABCDEF \t"
+_CSV_BYTES = np.zeros(256, dtype=bool)  # the bytes the data rows may hold
+_CSV_BYTES[np.frombuffer(_CELL_CHARS + b",\r\n", dtype=np.uint8)] = True
+
+
+def _csv_cell_error(path: Path, name: str, r: int, cell: bytes) -> TraceError:
+    """Why one data cell is refused."""
+    text = cell.decode("utf-8", "replace")
+    s = cell.strip(b" \t")
+    odd: str | None = next((c for c in text if c not in _CELL_CHARS.decode()), None)
+    shown = "a byte that is not UTF-8" if odd == "\ufffd" else repr(odd)
+    if not s:
+        why = "an empty cell"
+    elif b'"' in s:
+        why = f"{_short(text)} is quoted (data cells are bare integers, and a quoted cell may not span lines)"
+    elif odd is not None:
+        why = f"{_short(text)} is not an integer (it holds {shown}; only ASCII decimal digits, or 0x hex)"
+    elif s.isdigit() or (s[:2] in (b"0x", b"0X") and len(s) > 2 and b"x" not in s[2:].lower()):
+        digits = s.decode() if len(s) <= 40 else f"{s[:40].decode()}... ({len(s)} characters)"
+        why = f"value {digits} is not a field element (0 <= v < p)"
+    else:
+        why = f"{_short(text)} is not an integer (ASCII decimal digits, or 0x hex)"
+    return TraceError(f"{path}: column {name!r} row {r}: {why}")
+
+
+def _csv_row_error(path: Path, header: list[str], r: int, line: bytes) -> TraceError:
+    """The first problem in data row ``r`` (the error path only: one line is re-read in Python)."""
+    if line.endswith(b"\r"):
+        line = line[:-1]
+    bad = next((i for i, b in enumerate(line) if not _CSV_BYTES[b] or b == 13), None)
+    if bad is not None:  # a quote, a stray character: name its cell even when the cell count is off
+        j = line.count(b",", 0, bad)
+        name = header[j] if j < len(header) else f"#{j + 1} (beyond the header)"
+        return _csv_cell_error(path, name, r, line.split(b",")[j])
+    cells = line.split(b",")
+    if len(cells) != len(header):
+        if line == b"":
+            return TraceError(f"{path}: row {r} is empty, the header has {len(header)} columns")
+        return TraceError(f"{path}: row {r} has {len(cells)} cells, the header has {len(header)}")
+    for name, cell in zip(header, cells):
+        m = _CELL.match(cell)
+        if m is None or int(m.group(1), 0 if m.group(1)[1:2] in (b"x", b"X") else 10) >= P:
+            return _csv_cell_error(path, name, r, cell)
+    return TraceError(f"{path}: row {r} is malformed")
+
+
+def _csv_header(path: Path, line: bytes) -> list[str]:
+    if line.endswith(b"\r"):
+        line = line[:-1]
     try:
-        text = path.read_text()
+        text = line.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise TraceError(f"{path}: not a text CSV file") from e
-    rows = list(csv.reader(text.splitlines()))
-    if not rows:
-        raise TraceError(f"{path}: empty CSV file (no header)")
-    header = [h.strip() for h in rows[0]]
+        raise TraceError(f"{path}: the header is not UTF-8 text (byte {e.start})") from e
+    try:
+        rows = list(csv.reader([text], strict=True))
+    except csv.Error as e:
+        raise TraceError(f"{path}: the header is not a valid CSV line ({e}; a quoted name may not span lines)") from e
+    header = [h.strip(" \t") for h in (rows[0] if rows else [])]
+    if not header:
+        raise TraceError(f"{path}: empty CSV header (no column names)")
+    for j, h in enumerate(header):
+        if not h:
+            raise TraceError(f"{path}: header cell {j + 1} is an empty column name")
+        if any(ord(c) < 32 or ord(c) == 127 for c in h):
+            raise TraceError(f"{path}: column name {_short(h)} holds a control character")
     if len(set(header)) != len(header):
         dup = next(h for h in header if header.count(h) > 1)
         raise TraceError(f"{path}: column {dup!r} appears twice in the header")
-    data: list[list[int]] = [[] for _ in header]
-    for r, row in enumerate(rows[1:]):
-        if len(row) != len(header):
-            raise TraceError(f"{path}: row {r} has {len(row)} cells, the header has {len(header)}")
-        for j, cell in enumerate(row):
-            s = cell.strip()
-            try:
-                v = int(s, 0) if s.lower().startswith("0x") else int(s)
-            except ValueError as e:
-                raise TraceError(f"{path}: column {header[j]!r} row {r}: {cell!r} is not an integer") from e
-            if not 0 <= v < P:
-                raise TraceError(f"{path}: column {header[j]!r} row {r}: value {v} is not a field element (0 <= v < p)")
-            data[j].append(v)
-    cols = {h: np.array(d, dtype=np.uint64) for h, d in zip(header, data)}
+    return header
+
+
+def _csv_values(path: Path, header: list[str], body: bytes) -> np.ndarray:
+    """The data rows (``body``, ending in a line end) as an n x k uint64 array, every byte checked.
+    Vectorized: the allowed bytes, line ends and cells per row are checked with numpy, decimal cells
+    parsed in C; a row that fails is re-read alone for the message. Hex cells are parsed one by one."""
+    k = len(header)
+    arr = np.frombuffer(body, dtype=np.uint8)
+    ends = np.flatnonzero(arr == 10)
+
+    def row(r: int) -> bytes:
+        return body[int(ends[r - 1]) + 1 if r else 0 : int(ends[r])]
+
+    def fail_at(pos: int) -> TraceError:
+        r = int(np.searchsorted(ends, pos))
+        return _csv_row_error(path, header, r, row(r))
+
+    bad = ~_CSV_BYTES[arr]
+    if bad.any():
+        raise fail_at(int(bad.argmax()))
+    del bad
+    cr = np.flatnonzero(arr == 13)
+    stray = arr[cr + 1] != 10  # a carriage return only as part of a line end
+    if stray.any():
+        raise fail_at(int(cr[int(stray.argmax())]))
+    commas = np.flatnonzero(arr == 44)
+    per_row = np.diff(np.searchsorted(commas, ends), prepend=0)
+    if (per_row != k - 1).any():
+        raise fail_at(int(ends[int((per_row != k - 1).argmax())]))
+    del arr, cr, stray, commas, per_row
+    if b" " in body or b"\t" in body:
+        inner = re.search(rb"[0-9a-fA-FxX][ \t]+[0-9a-fA-FxX]", body)  # a space inside a cell
+        if inner:
+            raise fail_at(inner.start())
+        clean = body.translate(None, b" \t\r")
+    else:
+        clean = body.translate(None, b"\r")
+    if clean.translate(None, b"0123456789,\n"):  # hex digits or x: cell by cell
+        out: list[int] = []
+        for r in range(len(ends)):
+            line = row(r).rstrip(b"\r").split(b",")
+            ms = [_CELL.match(c) for c in line]
+            if any(m is None for m in ms):
+                raise _csv_row_error(path, header, r, row(r))
+            out.extend(int(g, 16) if g[1:2] in (b"x", b"X") else int(g) for g in (m.group(1) for m in ms))  # type: ignore[union-attr]
+        vals = np.array([min(v, 2**64 - 1) for v in out], dtype=np.uint64)
+    else:
+        c = np.frombuffer(clean, dtype=np.uint8)
+        seps = np.flatnonzero((c == 44) | (c == 10))
+        width = np.diff(seps, prepend=-1) - 1
+        wrong = (width < 1) | (width > 20)
+        if wrong.any():
+            r = int(wrong.argmax()) // k
+            raise _csv_row_error(path, header, r, row(r))
+        del c, seps, width, wrong
+        text = clean.replace(b"\n", b",")[:-1].decode("ascii")
+        del clean
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # numpy warns (and stops) where it cannot parse
+            vals = np.fromstring(text, dtype=np.uint64, sep=",") if text else np.zeros(0, dtype=np.uint64)
+        if len(vals) != len(ends) * k:
+            raise TraceError(f"{path}: the data rows could not be parsed")
+    vals = vals.reshape(len(ends), k)
+    big = vals >= np.uint64(P)  # also a 20-digit value over 2^64, which the C parser saturates
+    if big.any():
+        r = int(big.argmax()) // k
+        raise _csv_row_error(path, header, r, row(r))
+    return vals
+
+
+def _load_csv(path: Path, require_pow2: bool) -> tuple[dict[str, np.ndarray], dict[str, int], dict[str, Any]]:
+    """A strict CSV reader: a UTF-8 header line (a BOM allowed), then rows of bare integers."""
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark (spreadsheets write one)
+        raw = raw[3:]
+    if not raw:
+        raise TraceError(f"{path}: empty CSV file (no header)")
+    nl = raw.find(b"\n")
+    header = _csv_header(path, raw if nl < 0 else raw[:nl])
+    body = b"" if nl < 0 else raw[nl + 1 :]
+    del raw
+    if body and not body.endswith(b"\n"):
+        body += b"\n"
+    vals = _csv_values(path, header, body)
+    del body
+    cols = {h: np.ascontiguousarray(vals[:, j]) for j, h in enumerate(header)}
+    del vals
+    _check_shapes(path, {h: len(v) for h, v in cols.items()}, require_pow2)
     pis: dict[str, int] = {}
     meta: dict[str, Any] = {}
     side = Path(str(path) + ".meta.json")
     if side.exists():
-        try:
-            pis, meta = _parse_meta(side, json.loads(side.read_text()))
-        except json.JSONDecodeError as e:
-            raise TraceError(f"{side}: not valid JSON ({e.msg} at line {e.lineno})") from e
+        if not side.is_file():
+            raise TraceError(f"{side}: not a file")
+        size = side.stat().st_size
+        if size > MAX_META_BYTES:
+            raise TraceError(f"{side}: {size} bytes of JSON, over the limit of {MAX_META_BYTES}")
+        pis, meta = _parse_meta(str(side), _json(str(side), side.read_bytes()))
     return cols, pis, meta
 
 
-def _load_parquet(path: Path) -> tuple[dict[str, np.ndarray], dict[str, int], dict[str, Any]]:
+# --- Parquet ------------------------------------------------------------------------------------
+
+
+def _load_parquet(path: Path, require_pow2: bool) -> tuple[dict[str, np.ndarray], dict[str, int], dict[str, Any]]:
+    """Parquet via pyarrow: names, types and the row count are checked from the footer before reading."""
     pa, pq = _pyarrow(path)
     try:
-        table = pq.read_table(path)
+        pf = pq.ParquetFile(path)
+        schema = pf.schema_arrow
+        n_rows = pf.metadata.num_rows
     except Exception as e:  # pyarrow raises many types for a bad file
         raise TraceError(f"{path}: not a readable Parquet file ({type(e).__name__})") from e
+    names = list(schema.names)
+    if len(set(names)) != len(names):
+        dup = next(h for h in names if names.count(h) > 1)
+        raise TraceError(f"{path}: column {dup!r} appears twice")
+    for f in schema:
+        if not (pa.types.is_integer(f.type) or pa.types.is_floating(f.type)):
+            raise TraceError(f"{path}: column {f.name!r} has non-numeric type {f.type}")
+    pis: dict[str, int] = {}
+    meta: dict[str, Any] = {}
+    md = schema.metadata or {}
+    if b"air" in md:
+        pis, meta = _parse_meta(f"{path}: metadata", _json(f"{path}: metadata", md[b"air"]))
+    _check_shapes(path, {k: n_rows for k in names}, require_pow2)
+    try:
+        table = pf.read()
+    except Exception as e:  # pyarrow raises many types for a bad file
+        raise TraceError(f"{path}: not a readable Parquet file ({type(e).__name__})") from e
+    if table.num_rows != n_rows:
+        raise TraceError(f"{path}: the footer declares {n_rows} rows, the data holds {table.num_rows}")
     cols: dict[str, np.ndarray] = {}
-    for name in table.column_names:
+    for name in names:
         col = table.column(name)
         if col.null_count:
             r = int(np.flatnonzero(np.asarray(col.is_null()))[0])
             raise TraceError(f"{path}: column {name!r} row {r}: missing value (null)")
-        if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
-            raise TraceError(f"{path}: column {name!r} has non-numeric type {col.type}")
         cols[name] = col.to_numpy()
-    pis: dict[str, int] = {}
-    meta: dict[str, Any] = {}
-    md = table.schema.metadata or {}
-    if b"air" in md:
-        try:
-            pis, meta = _parse_meta(path, json.loads(md[b"air"].decode()))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise TraceError(f"{path}: metadata is not valid JSON") from e
     return cols, pis, meta
 
 
@@ -253,25 +706,15 @@ def load_trace(path: str | Path, air: Air | None = None, *, require_pow2: bool =
         raise TraceError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        raw, pis, meta = _load_npz(path)
+        raw, pis, meta = _load_npz(path, require_pow2)
     elif suffix == ".csv":
-        raw, pis, meta = _load_csv(path)
+        raw, pis, meta = _load_csv(path, require_pow2)
     elif suffix == ".parquet":
-        raw, pis, meta = _load_parquet(path)
+        raw, pis, meta = _load_parquet(path, require_pow2)
     else:
         raise TraceError(f"{path}: unknown trace format {suffix!r} (use .npz, .csv or .parquet)")
-    if not raw:
-        raise TraceError(f"{path}: the file holds no columns")
     cols = {name: _check_column(path, name, v) for name, v in raw.items()}
-    lengths = {name: len(v) for name, v in cols.items()}
-    n = max(lengths.values())
-    short = [k for k, v in lengths.items() if v != n]
-    if short:
-        raise TraceError(f"{path}: column {short[0]!r} has {lengths[short[0]]} rows, others have {n}")
-    if n == 0:
-        raise TraceError(f"{path}: the trace has no rows")
-    if require_pow2 and n & (n - 1):
-        raise TraceError(f"{path}: {n} rows is not a power of two (pad the trace, or pass --any-length)")
+    n = _check_shapes(path, {name: len(v) for name, v in cols.items()}, require_pow2)
     trace = Trace(columns=cols, n_rows=n, public_inputs=pis, meta=meta, source=str(path))
     return trace if air is None else match_air(trace, air)
 
