@@ -46,6 +46,8 @@ class Trace:
     public_inputs: dict[str, int] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     source: str = "<memory>"
+    # public tables (``Air.public_table``): name -> rows of field elements, e.g. a kernel's procedure digests
+    public_tables: dict[str, list[tuple[int, ...]]] = field(default_factory=dict)
 
     def column(self, name: str) -> np.ndarray:
         return self.columns[name]
@@ -54,12 +56,15 @@ class Trace:
         return {k: int(v[i]) for k, v in self.columns.items()}
 
 
-def _meta_doc(public_inputs: dict[str, int] | None, meta: dict[str, Any] | None) -> dict[str, Any]:
-    return {
-        "format": FORMAT,
-        "public_inputs": {k: str(int(v)) for k, v in (public_inputs or {}).items()},
-        "meta": meta or {},
-    }
+def _meta_doc(
+    public_inputs: dict[str, int] | None,
+    meta: dict[str, Any] | None,
+    public_tables: dict[str, list[tuple[int, ...]]] | None = None,
+) -> dict[str, Any]:
+    pis: dict[str, Any] = {k: str(int(v)) for k, v in (public_inputs or {}).items()}
+    for k, rows in (public_tables or {}).items():
+        pis[k] = [[str(int(x)) for x in r] for r in rows]
+    return {"format": FORMAT, "public_inputs": pis, "meta": meta or {}}
 
 
 def save_trace(
@@ -67,6 +72,7 @@ def save_trace(
     columns: dict[str, np.ndarray],
     public_inputs: dict[str, int] | None = None,
     meta: dict[str, Any] | None = None,
+    public_tables: dict[str, list[tuple[int, ...]]] | None = None,
 ) -> Path:
     """Write ``columns`` (in their order) to ``path``; the suffix picks NPZ, CSV or Parquet."""
     path = Path(path)
@@ -74,7 +80,7 @@ def save_trace(
     lengths = {len(v) for v in cols.values()}
     if len(lengths) > 1:
         raise TraceError(f"{path}: columns have different lengths {sorted(lengths)}")
-    doc = _meta_doc(public_inputs, meta)
+    doc = _meta_doc(public_inputs, meta, public_tables)
     suffix = path.suffix.lower()
     if suffix == ".npz":
         arrays = dict(cols)
@@ -191,6 +197,23 @@ def _json(where: str, data: bytes) -> Any:
         raise TraceError(f"{where}: not valid JSON ({str(e).splitlines()[0]})") from e
 
 
+MAX_TABLE_ROWS = 1 << 20
+
+
+def _public_table(where: str, name: str, rows: list) -> list[tuple[int, ...]]:
+    """A public table: a JSON array of rows, each a non-empty array of public-input integers of one width."""
+    if len(rows) > MAX_TABLE_ROWS:
+        raise TraceError(f"{where}: public table {name!r} has {len(rows)} rows, over the limit of {MAX_TABLE_ROWS}")
+    out: list[tuple[int, ...]] = []
+    for i, r in enumerate(rows):
+        if not isinstance(r, list) or not r:
+            raise TraceError(f"{where}: public table {name!r} row {i} is not a non-empty JSON array")
+        if out and len(r) != len(out[0]):
+            raise TraceError(f"{where}: public table {name!r} row {i} has {len(r)} values, row 0 has {len(out[0])}")
+        out.append(tuple(_public_input(where, f"{name}[{i}]", v) for v in r))
+    return out
+
+
 def _public_input(where: str, name: str, v: Any) -> int:
     """A public input: a JSON integer or a string of ASCII decimal digits (or ``0x`` hex), ``0 <= v < p``."""
     if isinstance(v, float):
@@ -217,7 +240,7 @@ def _json_type(v: Any) -> str:
     return "null" if v is None else names.get(type(v), type(v).__name__)
 
 
-def _parse_meta(where: str, doc: Any) -> tuple[dict[str, int], dict[str, Any]]:
+def _parse_meta(where: str, doc: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Public inputs and ``meta`` from the metadata document, every JSON type checked."""
     if not isinstance(doc, dict):
         raise TraceError(f"{where}: metadata is a JSON {_json_type(doc)}, not an object")
@@ -231,7 +254,10 @@ def _parse_meta(where: str, doc: Any) -> tuple[dict[str, int], dict[str, Any]]:
     raw_pis = doc.get("public_inputs", {})
     if not isinstance(raw_pis, dict):
         raise TraceError(f"{where}: public_inputs is a JSON {_json_type(raw_pis)}, not an object")
-    pis = {k: _public_input(where, k, v) for k, v in raw_pis.items()}
+    # a value is a public input, or a public table (a JSON array of rows, each an array of integers)
+    pis = {
+        k: _public_table(where, k, v) if isinstance(v, list) else _public_input(where, k, v) for k, v in raw_pis.items()
+    }
     meta = doc.get("meta", {})
     if not isinstance(meta, dict):
         raise TraceError(f"{where}: meta is a JSON {_json_type(meta)}, not an object")
@@ -715,7 +741,9 @@ def load_trace(path: str | Path, air: Air | None = None, *, require_pow2: bool =
         raise TraceError(f"{path}: unknown trace format {suffix!r} (use .npz, .csv or .parquet)")
     cols = {name: _check_column(path, name, v) for name, v in raw.items()}
     n = _check_shapes(path, {name: len(v) for name, v in cols.items()}, require_pow2)
-    trace = Trace(columns=cols, n_rows=n, public_inputs=pis, meta=meta, source=str(path))
+    scalars = {k: v for k, v in pis.items() if not isinstance(v, list)}
+    tables = {k: v for k, v in pis.items() if isinstance(v, list)}
+    trace = Trace(columns=cols, n_rows=n, public_inputs=scalars, meta=meta, source=str(path), public_tables=tables)
     return trace if air is None else match_air(trace, air)
 
 
@@ -729,4 +757,11 @@ def match_air(trace: Trace, air: Air) -> Trace:
     extra = [c for c in trace.columns if c not in known]
     if not extra:
         return trace
-    return Trace(trace.columns, trace.n_rows, trace.public_inputs, dict(trace.meta, extra_columns=extra), trace.source)
+    return Trace(
+        trace.columns,
+        trace.n_rows,
+        trace.public_inputs,
+        dict(trace.meta, extra_columns=extra),
+        trace.source,
+        trace.public_tables,
+    )
