@@ -20,7 +20,7 @@ from typing import Literal
 
 import sympy as sp
 
-from air.air import Air, Bus, BusTerm, Constraint, Message
+from air.air import Air, Bus, BusBoundary, BusTerm, Constraint, Message
 from air.miden import layout as L
 from air.miden.claims import claimed
 from air.miden.design import Design
@@ -70,6 +70,7 @@ class MidenBuilder:
         self.families: dict[str, str] = {}
         self._bus_decl: dict[str, dict] = {}  # name -> Bus(...) arguments other than the terms, in declaration order
         self._bus_terms: dict[str, list[BusTerm]] = {}
+        self._bus_boundary: dict[str, list[BusBoundary]] = {}
         self._unchecked: dict[str, str] = {}
 
     # ----------------------------------------------------------------- constraints
@@ -142,6 +143,13 @@ class MidenBuilder:
         """Put ``flag * prod(messages)`` on ``bus`` as a response."""
         return self._term(bus, name, "response", flag, messages, **kw)
 
+    def boundary_message(
+        self, bus: str, side: Literal["request", "response"], message: Message, *, table: str | None = None
+    ) -> None:
+        """Messages the verifier puts on ``bus`` from the public inputs (``air.BusBoundary``): one message whose
+        fields are public inputs, or one per row of the public table ``table`` (declare it on ``b.air``)."""
+        self._bus_boundary.setdefault(bus, []).append(BusBoundary(side, message, table))
+
     def _term(
         self,
         bus: str,
@@ -167,11 +175,12 @@ class MidenBuilder:
     def finish(self) -> Air:
         """Build every bus once (declaration order, terms in call order), record families and unchecked columns."""
         air = self.air
-        undeclared = sorted(set(self._bus_terms) - set(self._bus_decl))
+        undeclared = sorted((set(self._bus_terms) | set(self._bus_boundary)) - set(self._bus_decl))
         if undeclared:
             raise ValueError(f"{self.design.name}: terms put on undeclared bus(es) {undeclared}")
         for name, decl in self._bus_decl.items():
-            air.bus(Bus(name, terms=tuple(self._bus_terms.get(name, ())), **decl))
+            terms, boundary = tuple(self._bus_terms.get(name, ())), tuple(self._bus_boundary.get(name, ()))
+            air.bus(Bus(name, terms=terms, boundary=boundary, **decl))
         read = air.read_columns()
         for c in air.column_names:
             if c in self._unchecked and c not in read:

@@ -7,8 +7,7 @@ s0..s4 (``selectors``). b_chip is a multiset bus: the decoder's and the stack's 
 (``memory``, ``hasher``, ``bitwise``, ``ace``, ``kernel_rom``). Its degree, stated in
 decoder/constraints.md, is ``claims["bus:chiplets"]``. The verifier initialises b_chip with the
 KERNEL_PROC_INIT requests (b_chip * v_init = 1 in the first row, v_init the product of the reduced kernel
-digests); the engine's bus boundaries are numbers or public inputs, not challenge-dependent products, so
-that boundary is not modeled: b_chip starts at 1 here.
+digests): boundary messages from the public table ``kernel_procedures`` (``kernel_rom``).
 
 vt_chip (``chiplets_vtable``) is a multiset bus used by the chiplets only: the hasher's sibling table and
 the ACE chiplet's memory reads (answered by the memory chiplet on b_chip). It is merged with b_chip in the

@@ -8,8 +8,9 @@ With ``f_krom = s0 s1 s2 s3 (1 - s4)`` (degree 5, chiplets/main.md: degree 5 + d
     f_krom (1 - s4')(1 - s_first')(r_i' - r_i) = 0   for i = 0..3      (3 + 5 = 8)
 
 Responses on b_chip (``v_krom = f_krom (s_first v_init + (1 - s_first) v_call)``, degree 5 + 2 = 7): a
-procedure's first row (s_first = 1) answers the verifier's KERNEL_PROC_INIT request (48), every other row
-a SYSCALL's KERNEL_PROC_CALL request (16); both carry the digest r0..r3. kernel_rom.md:67 says s4 and
+procedure's first row (s_first = 1) answers the verifier's KERNEL_PROC_INIT request (48: a bus boundary message
+per row of the public table ``kernel_procedures``), every other row a SYSCALL's KERNEL_PROC_CALL request (16);
+both carry the digest r0..r3. kernel_rom.md:67 says s4 and
 s_first are the same column; that predates the ACE chiplet (the fifth selector), and the code has them apart.
 """
 
@@ -41,3 +42,7 @@ def constrain(b: MidenBuilder) -> None:
     call = M.kernel_rom("kernel procedure call", L.KERNEL_PROC_CALL, k.r)
     b.respond(BUS, "v_krom_init", f_krom * sf, (init,), factors=("v_init",), doc=DOCK)
     b.respond(BUS, "v_krom_call", f_krom * (1 - sf), (call,), factors=("v_call",), doc=DOCK)
+    # b_chip * v_init = 1 in the first row (chiplets/main.md, kernel_rom.md): the verifier requests every kernel
+    # procedure's digest, a public table of rows r0..r3, once
+    table = b.air.public_table("kernel_procedures", 4, "the kernel's procedure digests (one row each)")
+    b.boundary_message(BUS, "request", M.kernel_rom("kernel procedure init", L.KERNEL_PROC_INIT, k.r), table=table)

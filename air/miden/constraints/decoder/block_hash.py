@@ -18,9 +18,8 @@ up to one). LOOP adds a row only when s0 = 1: its term's flag is ``f_loop s0``. 
 ``1 + sum f (v - 1)`` with the term's flag, which is what the processor computes (no row for s0 = 0).
 
 Boundary: the docs put the program's row ``(0, program_hash, 0, 0)`` in the first value of p2 and require the
-last value to be 1. A bus boundary in this model is a constant or a public input, and that first value depends on
-the challenges, so the program row is not modeled: the bus starts and ends at 1 and the root block's END
-(which removes the program row) is left unmatched by an honest trace.
+last value to be 1: a boundary response from the public inputs ``program_hash0..3`` (``air.BusBoundary``), which
+the root block's END removes.
 """
 
 from __future__ import annotations
@@ -52,6 +51,8 @@ def constrain(b: MidenBuilder) -> None:
     s0 = b.stack.s[0]
     left, right = list(h[:4]), list(h[4:])
     b.bus(BUS, "multiset", "p2", doc=DOCF)
+    program_hash = [b.air.public_input(f"program_hash{i}", "the program's MAST root") for i in range(4)]
+    b.boundary_message(BUS, "response", row(sp.Integer(0), program_hash, 0, 0))
 
     b.respond(
         BUS,
