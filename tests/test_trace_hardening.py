@@ -53,7 +53,8 @@ def test_short_miden_trace_bus_with_responses_only(tmp_path, capsys, n) -> None:
     air = load_air("miden-v0.18")
     rng = np.random.default_rng(0)  # seed 0: the chiplets bus has responses and no request
     cols = {c: rng.integers(0, 2, n).astype(np.uint64) for c in air.column_names}
-    p = save_trace(tmp_path / "t.npz", cols, {}, {"air": "miden-v0.18"})
+    pis = {f"program_hash{i}": 0 for i in range(4)}  # the buses' boundaries: program hash, kernel procedures
+    p = save_trace(tmp_path / "t.npz", cols, pis, {"air": "miden-v0.18"}, public_tables={"kernel_procedures": []})
     code, out, err = cli(capsys, "check", str(p), "--any-length")
     assert code == 1 and err == "", err  # constraints fail on random bits; the buses are checked
     assert "bus block_stack:" in out and "bus chiplets:" in out
@@ -321,7 +322,7 @@ BAD_DOCS = [
     ({"public_inputs": {"result": "\u0663"}}, "public input 'result' = '\u0663' is not an integer"),
     ({"public_inputs": {"result": True}}, "public input 'result' is a JSON boolean"),
     ({"public_inputs": {"result": None}}, "public input 'result' is a JSON null"),
-    ({"public_inputs": {"result": [1]}}, "public input 'result' is a JSON array"),
+    ({"public_inputs": {"result": [1]}}, "public table 'result' row 0 is not a non-empty JSON array"),
     ({"public_inputs": {"result": -1}}, "public input 'result' = -1 is not a field element"),
     ({"public_inputs": {"result": str(P)}}, f"public input 'result' = {P} is not a field element"),
     ({"format": "air-trace/2"}, "metadata format 'air-trace/2' is not 'air-trace/1'"),
