@@ -57,7 +57,14 @@ def constrain(b: MidenBuilder) -> None:
     # --- fmp (v0.18, sys-fmp); FMPUPDATE's own transition is in stack/system_ops ---------------------
     if sy.fmp is not None:
         fmp = sy.fmp
-        b.boundary("fmp_first", fmp - L.FMP_MIN, doc="fmp starts at 2^30 (air/src/lib.rs assertion)")
+        # The docs state no initial fmp (main.md defers to stack/system_ops.md, which has none); the processor
+        # starts it at FMP_MIN. air/src/lib.rs asserts fmp[0] = 2^30 only inside `if IS_FULL_CONSTRAINT_SET`,
+        # which is false at v0.14..v0.20: Miden never evaluated it.
+        b.boundary(
+            "fmp_first",
+            fmp - L.FMP_MIN,
+            doc="fmp starts at FMP_MIN = 2^30: derived, not in docs (processor/src/system/mod.rs, System::new)",
+        )
         b.constrain(
             "fmp_call",
             flag=newctx,
