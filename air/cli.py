@@ -78,8 +78,49 @@ def cli(debug: bool) -> None:
 
 @cli.command("airs")
 @click.option("--columns", "columns_of", metavar="NAME", help="List NAME's columns and whether constraints read them.")
-def airs_cmd(columns_of: str | None) -> None:
+@click.option("--families", "families_of", metavar="NAME", help="Count NAME's constraints and bus terms per family.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="With --families.")
+def airs_cmd(columns_of: str | None, families_of: str | None, fmt: str) -> None:
     """The AIRs air knows, with a one-line description each."""
+    if families_of:
+        from air.report import table
+        from air.select import family_counts
+
+        air = load_air(families_of)
+        counts = family_counts(air)
+        if not counts:
+            raise BadInput(f"AIR {air.name} has no constraint families")
+        if fmt == "json":
+            doc = [
+                dict(
+                    family=c.family,
+                    transition=c.transition,
+                    boundary=c.boundary,
+                    bus_terms=c.bus_terms,
+                    buses=list(c.buses),
+                )
+                for c in counts
+            ]
+            click.echo(json.dumps({"air": air.name, "families": doc}, indent=2))
+            return
+        rows = [[c.family, c.transition, c.boundary, c.bus_terms, ", ".join(c.buses)] for c in counts]
+        rows.append(
+            [
+                "total",
+                sum(c.transition for c in counts),
+                sum(c.boundary for c in counts),
+                sum(c.bus_terms for c in counts),
+                f"{len(air.buses)} buses",
+            ]
+        )
+        head = ["family", "transition", "boundary", "bus terms", "declares buses"]
+        if fmt == "markdown":
+            click.echo("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+            for r in rows:
+                click.echo("| " + " | ".join(str(x) for x in r) + " |")
+            return
+        click.echo(table(head, rows))
+        return
     if columns_of:
         air = load_air(columns_of)
         read = air.read_columns()

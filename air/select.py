@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from air.air import Air
 
-__all__ = ["Selection", "select_families", "UnknownFamily"]
+__all__ = ["Selection", "select_families", "UnknownFamily", "FamilyCount", "family_counts"]
 
 
 class UnknownFamily(ValueError):
@@ -71,3 +71,31 @@ def select_families(air: Air, only: Iterable[str]) -> tuple[Air, Selection]:
         buses_skipped=tuple(b.name for b in air.buses if b.name not in kept),
     )
     return part, sel
+
+
+@dataclass(frozen=True)
+class FamilyCount:
+    """How much of an AIR one family declares."""
+
+    family: str
+    transition: int
+    boundary: int
+    bus_terms: int
+    buses: tuple[str, ...]
+
+    @property
+    def constraints(self) -> int:
+        return self.transition + self.boundary
+
+
+def family_counts(air: Air) -> list[FamilyCount]:
+    """Per family (sorted by name): transition and boundary constraints, bus terms, buses it declares."""
+    fams = sorted(set(air.families.values()))
+    out = []
+    for f in fams:
+        cons = [c for c in air.constraints if air.families.get(c.name) == f]
+        terms = [t for b in air.buses for t in b.terms if air.families.get(f"bus:{b.name}/{t.name}") == f]
+        buses = tuple(b.name for b in air.buses if air.families.get(f"bus:{b.name}") == f)
+        n_tr = sum(1 for c in cons if c.domain == "transition")
+        out.append(FamilyCount(f, n_tr, len(cons) - n_tr, len(terms), buses))
+    return out

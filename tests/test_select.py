@@ -59,3 +59,15 @@ def test_air_check_only_says_what_it_left_out() -> None:
     assert "[only chiplets.memory]" in r.stdout and "skipped" in r.stdout
     r = air_cmd("check", "traces/ordinary/miden-v0.19.npz", "--only", "stack.io")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "no family 'stack.io'" in r.stderr
+
+
+def test_family_counts_add_up_to_the_air() -> None:
+    from air.select import family_counts
+
+    air = DESIGNS["miden-v0.19"]()
+    counts = family_counts(air)
+    assert sum(c.constraints for c in counts) == len(air.constraints)
+    assert sum(c.bus_terms for c in counts) == sum(len(b.terms) for b in air.buses)
+    mem = next(c for c in counts if c.family == "chiplets.memory")
+    assert mem.transition == 19  # chiplets/memory.md: 19 constraints
+    assert next(c for c in counts if c.family == "chiplets.bus").buses == ("chiplets", "chiplets_vtable")
