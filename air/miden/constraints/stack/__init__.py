@@ -1,21 +1,25 @@
 """The operand stack (docs/src/design/stack/): one module per operation group, as in the docs.
 
-Modeled: ``io_ops`` (MLOAD/MSTORE/MLOADW/MSTOREW: their memory requests; the gate design's gate) and
-``system_ops`` (FMPADD, FMPUPDATE, CALLER, and their memory-resident forms).
+Modeled: ``general`` (how every operation shifts s0..s15, op_constraints.md), ``overflow`` (the depth b0,
+the overflow address b1, the helper h0 = 1/(b0 - 16) and the overflow table, stack/main.md),
+``manipulation`` (stack_ops.md), ``field_ops`` (field_ops.md), ``io_ops`` (MLOAD/MSTORE/MLOADW/MSTOREW:
+their memory requests; the gate design's gate) and ``system_ops`` (ASSERT, CLK, FMPADD, FMPUPDATE, CALLER,
+and their memory-resident forms).
 
-To come here: general stack shifting (no shift / left / right, stack/index.md), the depth b0, the
-overflow address b1 and helper h0 = 1/(b0 - 16), and the overflow table; then the other groups
-(field_ops, u32_ops, manipulation, crypto_ops) in modules of their own.
+To come here: u32_ops, the rest of io_ops, crypto_ops in modules of their own.
 """
 
 from __future__ import annotations
 
 from air.miden.builder import MidenBuilder, family
-from air.miden.constraints.stack import io_ops, system_ops
+from air.miden.constraints.stack import field_ops, general, io_ops, manipulation, overflow, system_ops
 
 
 @family("stack")
 def constrain(b: MidenBuilder) -> None:
-    b.unchecked("stack_h0", "stack overflow flag helper: general stack constraints not modeled")
+    general.constrain(b)
+    overflow.constrain(b)
+    manipulation.constrain(b)
+    field_ops.constrain(b)
     io_ops.constrain(b)
     system_ops.constrain(b)
