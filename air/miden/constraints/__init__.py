@@ -7,10 +7,12 @@ not in docs" in their ``doc=``.
 
 Modeled: the decoder's op bits, e0/e1 and opcode shapes, the block stack table p1 and the decoder's
 chiplets-bus requests; the system registers clk, fmp (or sys_fmp + in_kernel), ctx, in_syscall, fn_hash;
-the stack's memory instructions (requests, the gate design's gate) and FMPADD, FMPUPDATE, CALLER; the
-memory chiplet's constraints and response, the kernel ROM's response, a simplified hasher response.
+the stack's general shifting of every operation, depth, overflow address and overflow table, the stack
+manipulation and field operations, ASSERT, CLK, the memory instructions (requests, the gate design's
+gate) and FMPADD, FMPUPDATE, CALLER; the memory chiplet's constraints and response, the kernel ROM's
+response, a simplified hasher response.
 
-Not modeled: general stack shifting and overflow, the other stack ops, the op group / block hash tables,
+Not modeled: the u32, crypto and other io stack ops, the op group / block hash tables,
 the hasher permutation, bitwise and ACE chiplets, the range checker.
 """
 
