@@ -54,7 +54,8 @@ def test_terms_from_several_families_on_one_bus_keep_call_order() -> None:
     names = [t.name for t in next(b for b in air.buses if b.name == "chiplets").terms]
     assert names[:2] == ["u_ctrli", "u_call"] and names[-3:] == ["v_mem", "v_hasher", "v_krom"]
     assert names.index("u_end") < names.index("u_mload")
-    assert [b.name for b in air.buses] == ["block_stack", "chiplets"]
+    buses = [b.name for b in air.buses]  # each bus built once, in declaration order (families add buses)
+    assert len(set(buses)) == len(buses) and buses.index("block_stack") < buses.index("chiplets")
 
 
 def test_a_term_on_an_undeclared_bus_and_a_bus_declared_twice_are_refused() -> None:

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pytest
 
 from air.air import Air, Constraint
 from air.analysis import analyze
+from air.buscheck import check_buses
 from air.compile import eval_int
 from air.degree import exact_degree
 from air.miden.builder import MidenBuilder
 from air.miden.design import V18, V19
 from air.miden.designs import DESIGNS
 from air.miden.opcodes import OPCODES_V18
+from air.trace import Trace
 
 P = 2**64 - 2**32 + 1
 
@@ -282,3 +285,44 @@ def test_call_resets_depth(airs) -> None:
     assert value(con(air, "stack_b1_newctx"), env) == 0
     env["stack_depth'"] = 20
     assert value(con(air, "stack_depth"), env) != 0
+
+
+def test_dyncall_overflow_terms(an, airs) -> None:
+    # derived from processor/src/stack/aux_trace.rs: f_dyncall (5) * f_ov (2) * u (1) = 8;
+    # f_dyncall (5) * [(1 - f_ov) (2) * s15' (1)] = 8
+    for design in ("miden-v0.18", "miden-v0.19"):
+        assert an[design].term("overflow", "u_dyncall").degree == 8
+        assert an[design].constraint("stack_s15_dyncall_empty").degree == 8
+
+
+def overflow_only(air: Air) -> Air:
+    """The overflow bus of ``air`` alone, over the same columns."""
+    mini = Air("overflow-only", "the stack overflow table", budget=9)
+    mini.columns("main", [c.name for c in air.layout])
+    mini.bus(next(b for b in air.buses if b.name == "overflow"))
+    return mini
+
+
+def test_overflow_table_balances_push_then_drop(airs) -> None:
+    air = overflow_only(airs["miden-v0.18"])
+    n = 8
+    cols = {c.name: np.zeros(n, dtype=np.uint64) for c in air.layout}
+    # rows: 0 NOOP, 1 PUSH (s15 = 77 goes to the table at address clk = 1), 2 DROP (depth 17 -> 16: the
+    # row (1, 77, 0) comes back into s15'), 3.. NOOP
+    ops = ["NOOP", "PUSH", "DROP"] + ["NOOP"] * (n - 3)
+    depth = [16, 16, 17] + [16] * (n - 3)
+    b1 = [0, 0, 1] + [0] * (n - 3)
+    s15 = [0, 77, 14] + [77] * (n - 3)
+    for i in range(n):
+        for k, v in op_env(OPCODES_V18[ops[i]]).items():
+            cols[k][i] = v
+        cols["clk"][i] = i
+        cols["stack_depth"][i] = depth[i]
+        cols["stack_overflow_addr"][i] = b1[i]
+        cols["stack_h0"][i] = 1 if depth[i] == 17 else 0
+        cols["s15"][i] = s15[i]
+    rep = check_buses(air, Trace(cols, n), seed=5)
+    assert rep.ok, [u.describe() for b in rep.buses for u in b.unmatched]
+    cols["s15"][3] = 78  # DROP pulls back another value than the one PUSH stored
+    rep = check_buses(air, Trace(cols, n), seed=5)
+    assert not rep.ok

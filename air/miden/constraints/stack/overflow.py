@@ -16,6 +16,14 @@ v0.19: stack/index.md; Rust air/src/constraints/stack/overflow/mod.rs).
 
 CALL/SYSCALL/DYNCALL also reset b1 to 0 (decoder/main.md prose, no formula; no Rust constraint): written
 here as ``f_newctx b1' = 0``, derived.
+
+DYNCALL drops s0 and starts a new context (decoder/main.md: "performs a stack left shift; s16 pulled
+from the overflow table if present, otherwise 0"), but it is in neither the docs' nor the Rust's f_shl
+(its b1' is reset to 0, so the row's prev address cannot be b1'). The processor's overflow column
+(processor/src/stack/aux_trace.rs at v0.18.0 and v0.19.0) removes ``(b1, s15', h5)`` on DYNCALL with a
+non-empty table, h5 being the decoder column that holds the parent's next overflow address. The docs'
+bus has no such term, so an honest trace with DYNCALL at depth > 16 would not balance: we add it, and
+its empty-table twin ``f_dyncall (1 - f_ov) s15' = 0``, both derived (not in the docs).
 """
 
 from __future__ import annotations
@@ -87,6 +95,13 @@ def constrain(b: MidenBuilder) -> None:
         doc=page + ": f_shl (1 - f_ov) s15' = 0",
     )
     b.constrain(
+        "stack_s15_dyncall_empty",
+        flag=f.op("DYNCALL"),
+        body=(1 - f_ov) * s[15].next,
+        operation="DYNCALL",
+        doc="DYNCALL's left shift with an empty table shifts in 0 (decoder/main.md prose); derived",
+    )
+    b.constrain(
         "stack_b1_newctx",
         flag=f_newctx,
         body=b1.next,
@@ -119,4 +134,14 @@ def constrain(b: MidenBuilder) -> None:
         factors=("u",),
         operation="+".join(shl_ops),
         doc=page + ": a left shift with a non-empty table removes (b1, s15', b1')",
+    )
+    b.request(
+        "overflow",
+        "u_dyncall",
+        f.op("DYNCALL") * f_ov,
+        (overflow_row("overflow row (b1, s15', h5)", b1, s[15].next, h[5]),),
+        factors=("u",),
+        operation="DYNCALL",
+        doc="DYNCALL with a non-empty table removes (b1, s15', h5) (processor/src/stack/aux_trace.rs); derived, "
+        "not in the docs",
     )
