@@ -113,7 +113,10 @@ EFFECTS: dict[str, tuple[Shift, ...]] = {
     "HORNERBASE": (_no(0, 14),),  # "No change": s14, s15 hold the new accumulator
     "HORNEREXT": (_no(0, 14),),
     "EVALCIRCUIT": (_no(0),),  # "no effect on the stack"
-    "LOGPRECOMPILE": (_no(12),),  # v0.19, derived: [COMM, TAG, PAD] -> [R1, R0, CAP_NEXT], s12.. unchanged
+    # v0.19 (opcode 90, not yet in opcodes.OPCODES_V19), derived: [COMM, TAG, PAD] -> [R1, R0, CAP_NEXT], s12..
+    # unchanged (crypto_ops.md LOG_PRECOMPILE gives no effect line)
+    "LOGPRECOMPILE": (_no(12),),
+    "LOG_PRECOMPILE": (_no(12),),
     # decoder/main.md (flow control)
     "JOIN": (_no(0),),
     "SPAN": (_no(0),),
