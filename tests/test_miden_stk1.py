@@ -19,6 +19,7 @@ from air.buscheck import check_buses
 from air.compile import eval_int
 from air.degree import exact_degree
 from air.miden.builder import MidenBuilder
+from air.miden.constraints.stack.general import EFFECTS
 from air.miden.design import V18, V19
 from air.miden.designs import DESIGNS
 from air.miden.opcodes import OPCODES_V18
@@ -326,3 +327,14 @@ def test_overflow_table_balances_push_then_drop(airs) -> None:
     cols["s15"][3] = 78  # DROP pulls back another value than the one PUSH stored
     rep = check_buses(air, Trace(cols, n), seed=5)
     assert not rep.ok
+
+
+def test_effect_table_reads_like_the_docs() -> None:
+    # stack_ops.md MOVUP(n): right shift for 0..n-1, no change from n+1; MOVDN(n): left shift 1..n, no change
+    # from n+1; SWAPW2: no change for 4..7 and from 12; io_ops.md MSTREAM: no change from 8 except 12
+    assert EFFECTS["MOVUP3"] == (("right", (0, 1, 2)), ("no", tuple(range(4, 16))))
+    assert EFFECTS["MOVDN3"] == (("left", (1, 2, 3)), ("no", tuple(range(4, 16))))
+    assert EFFECTS["SWAPW2"] == (("no", (4, 5, 6, 7)), ("no", (12, 13, 14, 15)))
+    assert EFFECTS["MSTREAM"] == (("no", (8, 9, 10, 11, 13, 14, 15)),)
+    assert EFFECTS["FRIE2F4"] == (("left", ()),) and EFFECTS["SWAPDW"] == ()
+    assert set(OPCODES_V18) <= set(EFFECTS)
