@@ -50,14 +50,10 @@ def shifting_ops(b: MidenBuilder, kind: str) -> list[str]:
     """The design's operations ``f_shl`` (kind "left") or ``f_shr`` ("right") selects (op_constraints.md):
     prefix 010 (opcodes 32..47) + U32ADD3, U32MADD, SPLIT, LOOP, REPEAT, END (with h5), DYN; prefix 011
     (48..63) + U32SPLIT, PUSH."""
-    lo, extra = (
-        (32, ("U32ADD3", "U32MADD", "SPLIT", "LOOP", "REPEAT", "END", "DYN"))
-        if kind == "left"
-        else (
-            48,
-            ("U32SPLIT", "PUSH"),
-        )
-    )
+    if kind == "left":
+        lo, extra = 32, ("U32ADD3", "U32MADD", "SPLIT", "LOOP", "REPEAT", "END", "DYN")
+    else:
+        lo, extra = 48, ("U32SPLIT", "PUSH")
     return [op for op, code in b.flags.opcodes.items() if lo <= code < lo + 16 or op in extra]
 
 
