@@ -398,8 +398,10 @@ def _group_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _unmatched(bus: Bus, keys: dict, meta: dict) -> list[UnmatchedMessage]:
     """Messages of one side without a partner on the other (all keys grouped, counted per side)."""
-    req = np.concatenate(keys["request"]) if keys["request"] else np.zeros((0, 1), dtype=np.uint64)
-    resp = np.concatenate(keys["response"]) if keys["response"] else np.zeros((0, req.shape[1]), dtype=np.uint64)
+    # a side with no active term on any row has no keys: give it the other side's key width
+    width = next((k.shape[1] for side in ("request", "response") for k in keys[side]), 1)
+    req = np.concatenate(keys["request"]) if keys["request"] else np.zeros((0, width), dtype=np.uint64)
+    resp = np.concatenate(keys["response"]) if keys["response"] else np.zeros((0, width), dtype=np.uint64)
     if len(req) + len(resp) == 0:
         return []
     allk = np.concatenate([req, resp])

@@ -338,3 +338,18 @@ def test_effect_table_reads_like_the_docs() -> None:
     assert EFFECTS["MSTREAM"] == (("no", (8, 9, 10, 11, 13, 14, 15)),)
     assert EFFECTS["FRIE2F4"] == (("left", ()),) and EFFECTS["SWAPDW"] == ()
     assert set(OPCODES_V18) <= set(EFFECTS)
+
+
+def test_unmatched_response_alone_is_reported(airs) -> None:
+    # a trace whose only overflow-table message is one insertion (PUSH at row 1, nothing removes it): the bus
+    # check names it instead of failing on an empty request side
+    air = overflow_only(airs["miden-v0.18"])
+    n = 4
+    cols = {c.name: np.zeros(n, dtype=np.uint64) for c in air.layout}
+    for k, v in op_env(OPCODES_V18["PUSH"]).items():
+        cols[k][1] = v
+    cols["clk"][:] = np.arange(n, dtype=np.uint64)
+    cols["s15"][1] = 8
+    (b,) = check_buses(air, Trace(cols, n), seed=5).buses
+    assert not b.ok
+    assert [(u.side, u.row, dict(u.fields)) for u in b.unmatched] == [("response", 1, {"t0": 1, "t1": 8, "t2": 0})]
