@@ -12,7 +12,7 @@ import sympy as sp
 
 from air.air import Message
 
-__all__ = ["memory", "hasher"]
+__all__ = ["memory", "hasher", "overflow_row"]
 
 
 def memory(
@@ -37,3 +37,9 @@ def hasher(label: str, label_value: int, addr: sp.Expr, rate: Sequence[sp.Expr],
     ]
     fields += [(f"h{i}", sp.sympify(v)) for i, v in enumerate(rate)]
     return Message(label, label_value, tuple(fields))
+
+
+def overflow_row(label: str, addr: sp.Expr, value: sp.Expr, prev: sp.Expr) -> Message:
+    """A stack overflow table row ``alpha_0 + alpha_1 t0 + alpha_2 t1 + alpha_3 t2`` (stack/main.md, v0.19
+    stack/index.md): address, value, previous address; no label slot."""
+    return Message(label, None, (("t0", addr), ("t1", value), ("t2", prev)))

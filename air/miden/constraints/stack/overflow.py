@@ -28,10 +28,8 @@ its empty-table twin ``f_dyncall (1 - f_ov) s15' = 0``, both derived (not in the
 
 from __future__ import annotations
 
-import sympy as sp
-
-from air.air import Message
 from air.miden.builder import DOC, MidenBuilder, family
+from air.miden.messages import overflow_row
 
 MIN_DEPTH = 16
 
@@ -39,11 +37,6 @@ MIN_DEPTH = 16
 def _page(b: MidenBuilder) -> str:
     """stack/main.md was renamed stack/index.md at v0.19."""
     return DOC + ("stack/main.md" if b.design.version == "v0.18" else "stack/index.md")
-
-
-def overflow_row(label: str, addr: sp.Expr, value: sp.Expr, prev: sp.Expr) -> Message:
-    """``alpha_0 + alpha_1 t0 + alpha_2 t1 + alpha_3 t2`` (stack/main.md): no label slot."""
-    return Message(label, None, (("t0", addr), ("t1", value), ("t2", prev)))
 
 
 def shifting_ops(b: MidenBuilder, kind: str) -> list[str]:
