@@ -55,7 +55,7 @@ class OpFlags:
         self.opcodes = dict(sorted(opcodes.items(), key=lambda kv: kv[1]))
         self._f: dict[str, sp.Expr] = {n: op_flag(c, list(bits), e0, e1) for n, c in self.opcodes.items()}
         self._h = h
-        self._bits = tuple(bits)
+        self._bits, self._e0, self._e1 = tuple(bits), e0, e1
 
     def op(self, name: str) -> sp.Expr:
         return self._f[name]
@@ -113,9 +113,48 @@ class OpFlags:
         """``f_imm = f_push`` (stack/op_constraints.md "Immediate value flag", degree 5): the operations whose
         immediate value is part of the MAST digest."""
         return self._f["PUSH"]
+
+    # --- composite flags of docs/src/design/stack/op_constraints.md (v0.18.0 = v0.19.0), written as the docs
+    # write them: the prefix products are what make their degrees.
     @property
     def u32rc(self) -> sp.Expr:
-        """``f_u32rc = b6 (1-b5)(1-b4)`` (degree 3): every u32-class operation (opcodes 64..78), which all put
-        four 16-bit range checks on b_range (stack/op_constraints.md, u32_ops.md#range-checks)."""
+        """``f_u32rc = b6 (1-b5)(1-b4)``, degree 3: every u32 operation (op_constraints.md, u32 operations)."""
         b = self._bits
         return sp.Mul(b[6], 1 - b[5], 1 - b[4], evaluate=False)
+
+    @property
+    def add3_madd(self) -> sp.Expr:
+        """``f_add3_madd = b6 (1-b5)(1-b4) b3 b2``, degree 5: U32ADD3 or U32MADD (op_constraints.md, shift left)."""
+        b = self._bits
+        return sp.Mul(b[6], 1 - b[5], 1 - b[4], b[3], b[2], evaluate=False)
+
+    @property
+    def split_loop(self) -> sp.Expr:
+        """``f_split_loop = e0 (1-b3) b2 (1-b1)``, degree 4: SPLIT or LOOP (op_constraints.md, shift left)."""
+        b = self._bits
+        return sp.Mul(self._e0, 1 - b[3], b[2], 1 - b[1], evaluate=False)
+
+    @property
+    def shr(self) -> sp.Expr:
+        """``f_shr = (1-b6) b5 b4 + f_u32split + f_push``, degree 6 (op_constraints.md, shift right flag)."""
+        b = self._bits
+        return sp.Mul(1 - b[6], b[5], b[4], evaluate=False) + self._f["U32SPLIT"] + self._f["PUSH"]
+
+    @property
+    def shl(self) -> sp.Expr:
+        """``f_shl = (1-b6) b5 (1-b4) + f_add3_madd + f_split_loop + f_repeat + f_end h5 [+ f_dyn]``, degree 5.
+
+        op_constraints.md writes the sum without ``f_dyn``; decoder/main.md says DYN performs a left shift
+        and the v0.18/v0.19 Rust ``OpFlags::left_shift`` adds ``f_dyn`` (degree 5, so the degree stays 5).
+        We follow the code: without it the depth and overflow table would not follow DYN's shift. DYNCALL
+        also shifts left but is left out, as in the Rust (its depth is reset to 16 instead).
+        """
+        b, h = self._bits, self._h
+        return (
+            sp.Mul(1 - b[6], b[5], 1 - b[4], evaluate=False)
+            + self.add3_madd
+            + self.split_loop
+            + self._f["REPEAT"]
+            + self._f["END"] * h[5]
+            + self._f["DYN"]
+        )

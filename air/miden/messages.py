@@ -25,6 +25,7 @@ __all__ = [
     "ace_init",
     "log_precompile_state",
 ]
+__all__ = ["memory", "hasher", "overflow_row"]
 
 
 def memory(
@@ -137,3 +138,7 @@ def log_precompile_state(label: str, label_value: int, cap: Sequence[sp.Expr]) -
     """alpha_0 + alpha_1*op_log_precompile + sum_j alpha_{2+j}*CAP_j: the precompile transcript state on the
     chiplets virtual table (crypto_ops.md#log_precompile at v0.19.0, ``LogPrecompileMessage``)."""
     return Message(label, label_value, tuple((f"cap{j}", sp.sympify(v)) for j, v in enumerate(cap)))
+def overflow_row(label: str, addr: sp.Expr, value: sp.Expr, prev: sp.Expr) -> Message:
+    """A stack overflow table row ``alpha_0 + alpha_1 t0 + alpha_2 t1 + alpha_3 t2`` (stack/main.md, v0.19
+    stack/index.md): address, value, previous address; no label slot."""
+    return Message(label, None, (("t0", addr), ("t1", value), ("t2", prev)))

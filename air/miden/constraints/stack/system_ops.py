@@ -1,4 +1,9 @@
-"""FMPADD, FMPUPDATE and CALLER (docs/src/design/stack/system_ops.md; the seed discussion's variants).
+"""System operations (docs/src/design/stack/system_ops.md; the seed discussion's variants).
+
+* NOOP, EMIT: no op-specific constraint; the docs' ``s_i' - s_i = 0`` for i in 0..15 is the no-shift part
+  of ``stack.general``;
+* ASSERT: ``f_assert (s0 - 1) = 0`` (degree 1 + flag 7); left shift from 1 (``stack.general``);
+* CLK: ``f_clk (s0' - clk) = 0`` (degree 1 + flag 7); right shift from 0;
 
 * v0.18 (fmp column): ``f_fmpupdate * (fmp' - fmp - s0) = 0``, ``f_fmpadd * (s0' - s0 - fmp) = 0`` (degree 8);
 * sys-fmp: the same on ``sys_fmp`` or ``fmp`` chosen by ``in_kernel`` (seed discussion: degree 9);
@@ -24,6 +29,11 @@ BUS = "chiplets"
 def constrain(b: MidenBuilder) -> None:
     sy, s, h, f = b.system, b.stack.s, b.decoder.h, b.flags
     ctx, clk = sy.ctx, sy.clk
+
+    # --- ASSERT, CLK ----------------------------------------------------------------------------------
+    page = DOC + "stack/system_ops.md"
+    b.constrain("assert", flag=f.op("ASSERT"), body=s[0] - 1, operation="ASSERT", doc=page + ": s0 - 1 = 0")
+    b.constrain("clk_op", flag=f.op("CLK"), body=s[0].next - clk, operation="CLK", doc=page + ": s0' - clk = 0")
 
     # --- FMPUPDATE, FMPADD on an fmp column ----------------------------------------------------------
     if sy.fmp is not None and sy.sys_fmp is not None and sy.in_kernel is not None:
