@@ -274,9 +274,15 @@ def check_cmd(
     checked = f"checked against AIR {air.name} ({source})"
     if selection is not None:  # a partial check says so, in every format
         checked += f"; {selection.summary()}"
+    if result.not_evaluated:
+        checked += (
+            f"; {len(result.not_evaluated)} constraint(s) over bus columns not evaluated "
+            f"({', '.join(result.not_evaluated)}); each bus is balanced on its own"
+        )
     if fmt == "json":
         doc = to_json(d, bus_report)
         doc["checked_against"] = {"air": air.name, "source": source, "text": checked}
+        doc["checked_against"]["not_evaluated"] = list(result.not_evaluated)
         if selection is not None:
             doc["checked_against"]["only"] = {
                 "families": list(selection.families),

@@ -33,9 +33,20 @@ def test_airs_lists_builtins() -> None:
         assert name in out
 
 
-def test_airs_columns_marks_unread() -> None:
-    code, out, _ = run("airs", "--columns", "miden-v0.19")
-    assert code == 0 and "71 columns" in out and "UNCHECKED" in out
+def test_airs_columns_marks_unread(tmp_path: Path) -> None:
+    code, out, _ = run("airs", "--columns", "miden-v0.19")  # the whole model reads every column
+    assert code == 0 and "71 columns, 0 not read" in out and "UNCHECKED" not in out
+    src = tmp_path / "two.py"
+    src.write_text(
+        "from air.air import Air\n"
+        "def make():\n"
+        "    air = Air('two', 'one column unread', budget=2)\n"
+        "    x, y = air.columns('main', ['x', 'y'])\n"
+        "    air.transition('t', x.next - x)\n"
+        "    return air\n"
+    )
+    code, out, _ = run("airs", "--columns", f"{src}:make")
+    assert code == 0 and "UNCHECKED" in out and "2 columns, 1 not read" in out
 
 
 def test_degrees_json_by_constraint() -> None:

@@ -100,6 +100,7 @@ def test_builtin_downgrade_is_visible(tmp_path, capsys) -> None:
         "air": "fibonacci",
         "source": "from the trace's metadata",
         "text": "checked against AIR fibonacci (from the trace's metadata)",
+        "not_evaluated": [],
     }
     # the honest Miden trace says which AIR it was checked against too
     code, out, err = call(capsys, "check", str(MIDEN_TRACE), "--only", "system")
