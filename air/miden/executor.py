@@ -634,9 +634,8 @@ def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
     main_rows = m + 1  # + the HALT row(s)
     hasher = np.frombuffer(vm.hasher, dtype=np.uint64).reshape(-1, HASHER_WIDTH)
     chip_rows = len(hasher) + len(vm.mem_log) + len(vm.prog.kernel) + len(vm.krom_calls) + 1
-    mem_order = sorted(range(len(vm.mem_log)), key=lambda i: _mem_key(vm.mem_log[i], i))
-    deltas = _mem_deltas([vm.mem_log[i] for i in mem_order])
-    range_v, range_m = range_table(deltas[:, :2].reshape(-1))
+    mem = memory_rows(vm.mem_log)
+    range_v, range_m = range_table(np.concatenate([mem["d0"], mem["d1"]]))
     n = 16
     while n < max(main_rows, chip_rows, len(range_v)):
         n *= 2
@@ -710,22 +709,11 @@ def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
     if hs["responds"] in cols:
         cols[hs["responds"]][:row] = 1
     mm = L.MEM
-    for j, i in enumerate(mem_order):
-        acc = vm.mem_log[i]
-        for c in ("s0", "s1"):
-            put(mm[c], row, 1)
-        put(mm["is_read"], row, acc.is_read)
-        put(mm["is_word"], row, acc.is_word)
-        put(mm["ctx"], row, acc.ctx)
-        put(mm["word"], row, acc.addr - acc.addr % 4)
-        put(mm["idx0"], row, acc.addr % 2)
-        put(mm["idx1"], row, (acc.addr % 4) // 2)
-        put(mm["clk"], row, acc.clk)
-        for k in range(4):
-            put(mm[f"v{k}"], row, acc.word[k])
-        for k, c in enumerate(("d0", "d1", "d_inv", "f_scw")):
-            put(mm[c], row, int(deltas[j, k]))
-        row += 1
+    k_mem = len(vm.mem_log)
+    for c, v in mem.items():
+        if mm[c] in cols:
+            cols[mm[c]][row : row + k_mem] = v
+    row += k_mem
     k = L.KROM
     calls: dict[Word, int] = {}
     for d in vm.krom_calls:
@@ -747,25 +735,35 @@ def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
     return cols, n
 
 
-def _mem_key(acc: MemAccess, i: int) -> tuple[int, int, int, int]:
-    """The memory chiplet's row order: (ctx, word, clk), then the order of the accesses."""
-    return (acc.ctx, acc.addr - acc.addr % 4, acc.clk, i)
-
-
-def _mem_deltas(rows: list[MemAccess]) -> np.ndarray:
-    """Per memory row (in chiplet order): d0, d1 (the 16-bit limbs of the ctx, word or clk delta to the row
-    before), d_inv (its inverse) and f_scw (same context and word); 0 on the first row (chiplets/memory.md)."""
-    out = np.zeros((len(rows), 4), dtype=np.uint64)
-    for j in range(1, len(rows)):
-        acc, prev = rows[j], rows[j - 1]
-        word, pw = acc.addr - acc.addr % 4, prev.addr - prev.addr % 4
-        if acc.ctx != prev.ctx:
-            delta = acc.ctx - prev.ctx
-        elif word != pw:
-            delta = word - pw
-        else:
-            delta = acc.clk - prev.clk
-        out[j] = (delta % 2**16, delta // 2**16, _inv(delta), int(acc.ctx == prev.ctx and word == pw))
+def memory_rows(log: list[MemAccess]) -> dict[str, np.ndarray]:
+    """The memory chiplet's columns (``layout.MEM`` keys), one row per access sorted by (ctx, word, clk), then
+    the order of the accesses: d0, d1 are the 16-bit limbs of the ctx, word or clk delta to the row before,
+    d_inv its inverse, f_scw 1 for the same context and word (chiplets/memory.md); 0 on the first row."""
+    k = len(log)
+    a = np.array([(m.ctx, m.addr, m.clk, m.is_read, m.is_word, *m.word) for m in log], dtype=np.uint64)
+    a = a.reshape(k, 9)
+    ctx, addr, clk = a[:, 0], a[:, 1], a[:, 2]
+    word = addr - addr % np.uint64(4)
+    order = np.lexsort((np.arange(k), clk, word, ctx))
+    a, ctx, addr, clk, word = a[order], ctx[order], addr[order], clk[order], word[order]
+    out = {"s0": np.ones(k, dtype=np.uint64), "s1": np.ones(k, dtype=np.uint64)}
+    out |= {"is_read": a[:, 3], "is_word": a[:, 4], "ctx": ctx, "word": word, "clk": clk}
+    out |= {"idx0": addr % np.uint64(2), "idx1": (addr % np.uint64(4)) // np.uint64(2)}
+    out |= {f"v{j}": a[:, 5 + j] for j in range(4)}
+    delta = np.zeros(k, dtype=np.int64)
+    same_ctx = np.zeros(k, dtype=bool)
+    same_word = np.zeros(k, dtype=bool)
+    if k > 1:  # ctx < 2^21, word < 2^32, clk < 2^21: int64 differences (non-negative: the rows are sorted)
+        c, w, t = (x.astype(np.int64) for x in (ctx, word, clk))
+        same_ctx[1:] = c[1:] == c[:-1]
+        same_word[1:] = same_ctx[1:] & (w[1:] == w[:-1])
+        delta[1:] = np.where(~same_ctx[1:], c[1:] - c[:-1], np.where(~same_word[1:], w[1:] - w[:-1], t[1:] - t[:-1]))
+    values, index = np.unique(delta, return_inverse=True)
+    inverses = np.array([_inv(int(d)) for d in values], dtype=np.uint64)
+    out["d0"] = (delta % 2**16).astype(np.uint64)
+    out["d1"] = (delta // 2**16).astype(np.uint64)
+    out["d_inv"] = inverses[index.reshape(-1)] if k else np.zeros(0, dtype=np.uint64)
+    out["f_scw"] = same_word.astype(np.uint64)
     return out
 
 
