@@ -211,3 +211,18 @@ def test_metadata_never_chooses_what_is_checked(tmp_path) -> None:
     assert only.returncode == 0 and only.stdout.startswith("OK")
     pending = air_cmd("check", str(path), "--only", ",".join(BOUNDARY_PENDING))
     assert pending.returncode == 1
+
+
+def test_control_digests_use_the_designs_opcodes(tmp_path) -> None:
+    """A dyncall node's digest is merge_in_domain([0, 0], DYNCALL's opcode): Miden's 92 under v0.19 (the value
+    Miden's tests pin, test_digest.test_dyn_digests), 120 where miden-fnhash-mem-slot moves DYNCALL."""
+    from air.miden import digest as D
+    from air.miden.masm import assemble
+
+    p = tmp_path / "p.masm"
+    p.write_text("begin\n  dyncall\nend\n")
+    v19 = assemble(p, None, "miden-v0.19").entry
+    slot = assemble(p, None, "miden-fnhash-mem-slot").entry
+    assert v19.second.digest == (8751004906421739448, 13469709002495534233, 12584249374630430826, 7624899870831503004)
+    assert slot.second.digest == D.dyncall_digest(120) != v19.second.digest
+    assert slot.first.digest == v19.first.digest  # the same fmp prologue block
