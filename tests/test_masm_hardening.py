@@ -165,7 +165,7 @@ def test_repeat_counts_are_bounded_before_expanding(tmp_path, capsys, count, wha
 
 def test_repeat_expansions_add_up_against_the_cap(tmp_path) -> None:
     # each repeat fits the cap alone, the three together do not
-    p = write(tmp_path, "begin\n" + " repeat.400 push.1 drop end\n" * 3 + "end\n")
+    p = write(tmp_path, "begin\n" + " repeat.400 push.2 drop end\n" * 3 + "end\n")
     with pytest.raises(MasmError, match=r"p\.masm:4:2: .*add up to 2,400 instructions, more than the cycle cap"):
         assemble(p, None, "miden-v0.19", max_cycles=2000)
     assemble(p, None, "miden-v0.19", max_cycles=2400)

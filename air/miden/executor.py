@@ -16,10 +16,16 @@ the rules of a design:
   CALL/DYNCALL write FMP_INIT there through the chiplets bus (fnhash-mem designs also write fn_hash at
   FN_HASH_ADDR, and CALLER reads it); calls and syscalls are allowed anywhere.
 
-The exported trace fills every column of the design's AIR as the model reads it: system, decoder
-(block address, op bits, e0/e1, h0..h7 as the control operations use them), stack, and the chiplets:
-hasher response rows (simplified, see ``layout.HASHER_LEGACY``), memory rows sorted by (ctx, word, clk) with
-their delta limbs and inverse, kernel ROM rows, padding.
+The exported trace fills the columns of the design's AIR as the families in ``FILLED_FAMILIES`` read them:
+system; decoder (block address, op bits, e0/e1; basic blocks decoded from their op batches as Miden lays
+them out, ``digest.batch_groups``: SPAN/RESPAN with the batch's groups in h0..h7 and its batch flags c0..c2,
+the group count, op index, h0 = the rest of the op group and h1 = the parent block on operation rows,
+padding NOOPs executed; END with the digest, is_loop_body, is_loop, call and syscall flags; hasher
+addresses 8 per batch and the requests' labels 19 / 35 / 33 as the v0.18/v0.19 code sends them); stack;
+the range checker (every memory row's d0/d1 with its count as multiplicity, bridged from 0 to 65535 by
+powers of 3); and the chiplets: hasher response rows (simplified, see ``layout.HASHER_LEGACY``), memory rows sorted
+by (ctx, word, clk) with their delta limbs and inverse, kernel ROM rows, padding. ``PENDING``
+names the families it does not fill yet, and why.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ import numpy as np
 from air.air import Air
 from air.miden import layout as L
 from air.miden.designs import DESIGNS
+from air.miden.digest import digest_to_hex
 from air.miden.masm import MAX_CYCLES, Block, Call, Dyn, Join, Loop, MasmError, Node, Op, Program, Split, assemble
 from air.trace import save_trace
 
@@ -44,7 +51,46 @@ Word = tuple[int, int, int, int]
 ZERO: Word = (0, 0, 0, 0)
 
 __all__ = ["MAX_CYCLES", "ExecutionError", "MasmError", "RunResult", "execute", "run_program", "export"]
-__all__ += ["EXECUTOR_DESIGNS"]
+__all__ += ["EXECUTOR_DESIGNS", "FILLED_FAMILIES", "PENDING", "range_table"]
+
+# The constraint families whose constraints and buses the executor's traces satisfy, under every design it runs
+# (``air check --only ",".join(FILLED_FAMILIES)``; tests/test_scenarios.py checks exactly these). chiplets.bitwise
+# and chiplets.ace, stack.u32_ops and stack.crypto_ops hold with no rows of theirs (the executor runs no bitwise,
+# u32, crypto or ACE operation). Written into the
+# exported trace's metadata for information only: what `air check` checks never comes from a trace.
+FILLED_FAMILIES: tuple[str, ...] = (
+    "system",
+    "decoder.op_bits",
+    "decoder.flow",
+    "decoder.span",
+    "decoder.block_stack",
+    "decoder.block_hash",
+    "decoder.op_group",
+    "decoder.requests",
+    "stack.general",
+    "stack.manipulation",
+    "stack.field_ops",
+    "stack.io_ops",
+    "stack.system_ops",
+    "stack.u32_ops",
+    "stack.crypto_ops",
+    "range.checker",
+    "chiplets.selectors",
+    "chiplets.memory",
+    "chiplets.kernel_rom",
+    "chiplets.bitwise",
+    "chiplets.ace",
+)
+# Families the executor does not fill yet, with why: their constraints fail or their bus keeps messages unmatched
+# on an honest trace. The tests check that the hasher's are the only unmatched messages of b_chip.
+PENDING: dict[str, str] = {
+    "chiplets.hasher": "the hasher chiplet rows are the simplified legacy rows (layout.HASHER_LEGACY); the real "
+    "8-row RPO cycles (air/miden/hasher_trace.py) are not wired into the executor yet",
+    "chiplets.bus": "b_chip: the decoder's hasher requests (labels 19, 35, 33) are answered only by the real hasher "
+    "chiplet rows, which the executor does not build yet",
+    "stack.overflow": "the executor lets a program end with more than 16 elements on the stack (Miden refuses it: "
+    "OutputStackOverflow), which leaves the depth and the overflow table unbalanced at the last row",
+}
 
 # executor design -> the AIR whose layout and constraints its trace is for
 EXECUTOR_DESIGNS = {
@@ -81,6 +127,7 @@ class RunResult:
     columns: dict[str, np.ndarray]
     meta: dict[str, Any]
     public_inputs: dict[str, int] = field(default_factory=dict)
+    public_tables: dict[str, list[tuple[int, ...]]] = field(default_factory=dict)
 
 
 H0: tuple[int, ...] = (0,) * 8
@@ -88,7 +135,10 @@ HASHER_WIDTH = 15
 # per-row registers, one typed array each (compact: no Python object per row); the stack and h0..h7
 # take 16 and 8 entries per row; fn_hash is an index into VM.fn_hashes
 ROW_ARRAYS = {"op": "B", "ctx": "Q", "fmp": "Q", "sys_fmp": "Q", "flag": "B", "fn_hash": "I", "stack": "Q"}
-ROW_ARRAYS |= {"depth": "Q", "ovf_addr": "Q", "addr": "Q", "h": "Q", "in_span": "B"}
+ROW_ARRAYS |= {"depth": "Q", "ovf_addr": "Q", "addr": "Q", "h": "Q", "in_span": "B", "gc": "Q", "ox": "B", "c": "B"}
+# op batch flags (c0, c1, c2) by the batch's number of groups, packed as c0 + 2 c1 + 4 c2: decoder/main.md and
+# air/src/trace/decoder/mod.rs (OP_BATCH_8_GROUPS = [1, 0, 0], 4 = [0, 1, 0], 2 = [0, 0, 1], 1 = [0, 1, 1])
+BATCH_FLAGS = {8: 0b001, 4: 0b010, 2: 0b100, 1: 0b110}
 
 
 class VM:
@@ -192,7 +242,15 @@ class VM:
         loc, _, what = self.here.partition(": ")
         return f"{loc} ({what})" if what else loc or "the program's start"
 
-    def emit(self, op: str, h: list[int] | tuple[int, ...] | None = None, in_span: int = 0) -> None:
+    def emit(
+        self,
+        op: str,
+        h: list[int] | tuple[int, ...] | None = None,
+        in_span: int = 0,
+        gc: int = 0,
+        ox: int = 0,
+        c: int = 0,
+    ) -> None:
         code = self.opcode.get(op)
         if code is None:
             raise ExecutionError(f"{self.at()}: operation {op} does not exist in {self.air.name}")
@@ -211,29 +269,42 @@ class VM:
         r["addr"].append(self.addr)
         r["h"].extend(H0 if h is None else (tuple(h) + H0)[:8])
         r["in_span"].append(in_span)
+        r["gc"].append(gc)
+        r["ox"].append(ox)
+        r["c"].append(c)
         self.n_rows += 1
 
     def tick(self) -> None:
         self.clk += 1
 
-    def new_block(self) -> int:
-        self.next_block += 8
-        return self.next_block
+    def new_block(self, batches: int = 1) -> int:
+        """The hasher address of a new block: 8 rows (one hash cycle) reserved per op batch."""
+        bid = self.next_block + 8
+        self.next_block += 8 * batches
+        return bid
 
     def hasher_request(self, label: int, addr: int, rate: list[int], domain: int = 0) -> None:
         self.hasher.extend((label, addr, 0, 0, domain, 0, 0, *(tuple(rate) + H0)[:8]))
 
     # ---------------------------------------------------------------- operations
-    def op(self, o: Op) -> None:
+    def op(self, o: Op, h: list[int], gc: int, ox: int) -> None:
+        """One operation of a basic block; ``h`` (h0 = the rest of the op group, h1 = the parent block), ``gc``
+        and ``ox`` are the decoder's registers on its row."""
         name = o.name
         if o.src:
             self.here = o.src
         s = self.top
-        self.emit(name, None, in_span=1)
+        if name == "EQ":  # the user-op helper h2 = 1/(s0 - s1), 0 when equal (stack/field_ops.md)
+            h = (list(h) + [0] * 8)[:8]
+            d = (s[0] - s[1]) % P
+            h[2] = pow(d, P - 2, P) if d else 0
+        self.emit(name, h, in_span=1, gc=gc, ox=ox)
         if name == "PUSH":
             self.push(o.imm)
         elif name == "NOOP":
             pass
+        elif name == "INCR":
+            s[0] = (s[0] + 1) % P
         elif name in ("ADD", "MUL", "EQ"):  # left shift by one: s0' = s0 op s1
             a, b = s[0], s[1]
             self.pop()
@@ -305,7 +376,7 @@ class VM:
         """Start a control block: its hasher request, the op's row (SPLIT/LOOP pop a binary condition,
         named ``condition`` in errors), the step into the block. Returns (block address, parent)."""
         bid = self.new_block()
-        self.hasher_request(L.HASHER_LINEAR_HASH, bid, rate, domain)
+        self.hasher_request(L.HASHER_LINEAR_HASH_INIT, bid, rate, domain)
         if condition is not None and self.top[0] not in (0, 1):
             raise ExecutionError(f"{condition}: condition {self.top[0]} is not binary")
         self.emit(op, rate)
@@ -323,57 +394,97 @@ class VM:
             item = work.pop()
             if isinstance(item, Node):
                 self.start(item, work)
+            elif item[0] == "body":  # a loop body, entered by LOOP or REPEAT: its END says is_loop_body = 1
+                self.start(item[1], work, loop_body=1)
             elif item[0] == "end":
                 self.end(*item[1:])
             else:
-                self.loop_test(item[1], item[2], item[3], work)
+                self.loop_test(item[1], item[2], item[3], item[4], work)
 
-    def start(self, node: Node, work: list[Any]) -> None:
-        """Open ``node`` (a basic block runs whole) and queue what completes it on ``work``."""
+    def start(self, node: Node, work: list[Any], loop_body: int = 0) -> None:
+        """Open ``node`` (a basic block runs whole) and queue what completes it on ``work``; ``loop_body``: the
+        node is a loop's body (its END row says so in h4)."""
         if isinstance(node, Block):
-            bid, parent = self._open("SPAN", [self.opcode.get(o.name, 0) for o in node.ops[:8]])
-            for o in node.ops:
-                self.op(o)
-            self.end(bid, parent, node.digest, 0, 0)
+            self.span(node, loop_body)
         elif isinstance(node, Join):
             rate = list(node.first.digest) + list(node.second.digest)
             bid, parent = self._open("JOIN", rate, self.opcode["JOIN"])
-            work += [("end", bid, parent, node.digest, 0, 0), node.second, node.first]
+            work += [("end", bid, parent, node.digest, 0, 0, None, "", loop_body), node.second, node.first]
         elif isinstance(node, Split):
             self.here = f"{node.src}: if.true"
             cond = self.top[0]
             rate = list(node.on_true.digest) + list(node.on_false.digest)
             bid, parent = self._open("SPLIT", rate, self.opcode["SPLIT"], self.here)
-            work += [("end", bid, parent, node.digest, 0, 0), node.on_true if cond else node.on_false]
+            taken = node.on_true if cond else node.on_false
+            work += [("end", bid, parent, node.digest, 0, 0, None, "", loop_body), taken]
         elif isinstance(node, Loop):
             self.here = f"{node.src}: while.true"
             cond = self.top[0]
             rate = list(node.body.digest) + [0, 0, 0, 0]
             bid, parent = self._open("LOOP", rate, self.opcode["LOOP"], self.here)
             if cond:
-                work += [("loop", node, bid, parent), node.body]
+                work += [("loop", node, bid, parent, loop_body), ("body", node.body)]
             else:
-                self.end(bid, parent, node.digest, 0, 0)
+                self.end(bid, parent, node.digest, 0, 0, loop_body=loop_body)
         elif isinstance(node, Call):
-            self.call(node, work)
+            self.call(node, work, loop_body)
         elif isinstance(node, Dyn):
-            self.dyn(node, work)
+            self.dyn(node, work, loop_body)
         else:  # pragma: no cover
             raise ExecutionError(f"unknown node {type(node).__name__}")
 
-    def loop_test(self, node: Loop, bid: int, parent: int, work: list[Any]) -> None:
+    def loop_test(self, node: Loop, bid: int, parent: int, loop_body: int, work: list[Any]) -> None:
         """After a loop body: REPEAT and run the body again on 1, END the loop on 0."""
         self.here = f"{node.src}: while.true"
         top = self.top[0]
         if top not in (0, 1):
             raise ExecutionError(f"{self.here}: condition {top} is not binary")
         if not top:
-            self.end(bid, parent, node.digest, 1, 0)
+            self.end(bid, parent, node.digest, 1, 0, loop_body=loop_body)
             return
         self.emit("REPEAT", list(node.body.digest) + [1, 0, 0, 0])
         self.pop()
         self.tick()
-        work += [("loop", node, bid, parent), node.body]
+        work += [("loop", node, bid, parent, loop_body), ("body", node.body)]
+
+    def span(self, node: Block, loop_body: int) -> None:
+        """A basic block: SPAN with the first batch's groups, its operations (padding NOOPs included), a RESPAN
+        per further batch, END. The decoder's group count, op index, h0 (the rest of the op group) and h1 (the
+        parent block) follow decoder/main.md (v0.18) / decoder/index.md (v0.19)."""
+        batches = node.batches
+        gc = sum(b.num_groups for b in batches)
+        bid = self.new_block(len(batches))
+        parent = self.addr
+        first = batches[0]
+        self.hasher_request(L.HASHER_LINEAR_HASH_INIT, bid, list(first.groups))
+        self.emit("SPAN", first.groups, gc=gc, c=BATCH_FLAGS[first.num_groups])
+        self.tick()
+        self.addr = bid
+        gc -= 1  # SPAN consumes the first group
+        for j, batch in enumerate(batches):
+            if j:
+                # RESPAN: absorb the next batch at the last row of the previous hash cycle (a' - 1)
+                self.hasher_request(L.HASHER_ABSORB, self.addr + 7, list(batch.groups))
+                self.emit("RESPAN", batch.groups, gc=gc, c=BATCH_FLAGS[batch.num_groups])
+                self.tick()
+                self.addr += 8
+                gc -= 1
+            ops = node.batch_ops[j]
+            k = 0
+            op_groups = [g for g in range(batch.num_groups) if not batch.is_immediate(g)]
+            for n_g, g in enumerate(op_groups):
+                value = batch.groups[g]
+                codes = batch.group_ops(g)
+                last_group = n_g == len(op_groups) - 1
+                for i, (_, imm) in enumerate(codes):
+                    o = ops[k] or Op("NOOP")
+                    k += 1
+                    self.op(o, [value >> (7 * (i + 1)), parent], gc, i)
+                    if imm is not None:
+                        gc -= 1  # the immediate's group
+                    if i == len(codes) - 1 and not last_group:
+                        gc -= 1  # the next op group starts
+        self.end(self.addr, parent, node.digest, 0, 0, loop_body=loop_body)
 
     def end(
         self,
@@ -384,9 +495,11 @@ class VM:
         kind: int,
         restore: dict[str, Any] | None = None,
         where: str = "",
+        loop_body: int = 0,
     ) -> None:
-        """END of block ``bid``; kind 1 = call/dyncall, 2 = syscall. ``restore`` is the saved context."""
-        h = list(digest) + [0, is_loop, 1 if kind == 1 else 0, 1 if kind == 2 else 0]
+        """END of block ``bid`` (for a basic block: its last batch's address); kind 1 = call/dyncall,
+        2 = syscall. ``restore`` is the saved context; ``loop_body``: the block is a loop's body (h4)."""
+        h = list(digest) + [loop_body, is_loop, 1 if kind == 1 else 0, 1 if kind == 2 else 0]
         self.hasher.extend((L.HASHER_RETURN_HASH, bid + 7, 0, 0, 0, 0, 0, *digest, 0, 0, 0, 0))
         self.emit("END", h)
         if is_loop:  # the loop exits on a 0 on top (loop_test checked it)
@@ -449,7 +562,7 @@ class VM:
         if self.design == "miden-v0.18" and self.in_syscall:
             raise ExecutionError(f"{where}: {what} inside a syscall is not allowed in v0.18 (in_syscall = 1)")
 
-    def call(self, node: Call, work: list[Any]) -> None:
+    def call(self, node: Call, work: list[Any], loop_body: int = 0) -> None:
         self.here = f"{node.src}: {node.kind}.{node.target}"
         body = self.prog.procedures.get(node.callee)
         if body is None:
@@ -458,7 +571,7 @@ class VM:
         rate = list(node.callee) + [0, 0, 0, 0]
         if node.kind == "call":
             self._check_nesting(f"call.{node.target}", node.src)
-            self.hasher_request(L.HASHER_LINEAR_HASH, bid, rate, self.opcode["CALL"])
+            self.hasher_request(L.HASHER_LINEAR_HASH_INIT, bid, rate, self.opcode["CALL"])
             self.emit("CALL", rate)
             saved = self._save()
             self._enter_context(node.callee)
@@ -468,7 +581,7 @@ class VM:
             self._check_nesting(f"syscall.{node.target}", node.src)
             if node.callee not in self.prog.kernel.values():
                 raise ExecutionError(f"{node.src}: syscall.{node.target} is not a kernel procedure")
-            self.hasher_request(L.HASHER_LINEAR_HASH, bid, rate, self.opcode["SYSCALL"])
+            self.hasher_request(L.HASHER_LINEAR_HASH_INIT, bid, rate, self.opcode["SYSCALL"])
             self.krom_calls.append(node.callee)
             self.emit("SYSCALL", rate)
             saved = self._save()
@@ -482,9 +595,9 @@ class VM:
             self.in_syscall = True
             kind = 2
         parent, self.addr = self.addr, bid
-        work += [("end", bid, parent, node.digest, 0, kind, saved, node.src), body]
+        work += [("end", bid, parent, node.digest, 0, kind, saved, node.src, loop_body), body]
 
-    def dyn(self, node: Dyn, work: list[Any]) -> None:
+    def dyn(self, node: Dyn, work: list[Any], loop_body: int = 0) -> None:
         where = node.src
         self.here = f"{where}: {'dynexec' if node.kind == 'dyn' else 'dyncall'}"
         if node.kind == "dyncall":
@@ -496,12 +609,15 @@ class VM:
             raise ExecutionError(f"{where}: no procedure with the digest stored at address {addr}")
         bid = self.new_block()
         op = "DYN" if node.kind == "dyn" else "DYNCALL"
-        self.hasher_request(L.HASHER_LINEAR_HASH, bid, [0] * 8, self.opcode[op])
+        self.hasher_request(L.HASHER_LINEAR_HASH_INIT, bid, [0] * 8, self.opcode[op])
         self.mem_log.append(MemAccess(self.ctx, addr, self.clk, 1, 1, callee))
-        # h4/h5: the stack depth and overflow address after DYN/DYNCALL drops the address
-        post_depth = max(16, self.depth - 1)
-        post_ovf = self.ovf_clk[-2] if len(self.ovf) >= 2 else 0
-        self.emit(op, list(callee) + [post_depth, post_ovf, 0, 0])
+        if node.kind == "dyncall":
+            # h4/h5: the stack depth and overflow address after DYNCALL drops the address (block stack table)
+            post_depth = max(16, self.depth - 1)
+            post_ovf = self.ovf_clk[-2] if len(self.ovf) >= 2 else 0
+            self.emit(op, list(callee) + [post_depth, post_ovf, 0, 0])
+        else:  # DYN: h4..h7 = 0 (processor/src/decoder/mod.rs start_dyn; the model's dyn_h4_zero..dyn_h7_zero)
+            self.emit(op, list(callee) + [0, 0, 0, 0])
         self.pop()
         parent = self.addr
         if node.kind == "dyncall":
@@ -509,11 +625,11 @@ class VM:
             self._enter_context(callee)
             self.tick()
             self.addr = bid
-            work += [("end", bid, parent, node.digest, 0, 1, saved, where), body]
+            work += [("end", bid, parent, node.digest, 0, 1, saved, where, loop_body), body]
         else:
             self.tick()
             self.addr = bid
-            work += [("end", bid, parent, node.digest, 0, 0), body]
+            work += [("end", bid, parent, node.digest, 0, 0, None, "", loop_body), body]
 
 
 # ------------------------------------------------------------------------------------------ trace
@@ -529,8 +645,10 @@ def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
     main_rows = m + 1  # + the HALT row(s)
     hasher = np.frombuffer(vm.hasher, dtype=np.uint64).reshape(-1, HASHER_WIDTH)
     chip_rows = len(hasher) + len(vm.mem_log) + len(vm.prog.kernel) + len(vm.krom_calls) + 1
+    mem = memory_rows(vm.mem_log)
+    range_v, range_m = range_table(np.concatenate([mem["d0"], mem["d1"]]))
     n = 16
-    while n < max(main_rows, chip_rows):
+    while n < max(main_rows, chip_rows, len(range_v)):
         n *= 2
     cols = {c: np.zeros(n, dtype=np.uint64) for c in names}
     u64 = np.uint64
@@ -569,6 +687,11 @@ def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
     for k in range(8):
         setcol(f"h{k}", h[:, k])
     setcol("in_span", row_array("in_span", 1, 0))
+    setcol("group_count", row_array("gc", 1, 0))
+    setcol("op_index", row_array("ox", 1, 0))
+    c = row_array("c", 1, 0)
+    for k in range(3):
+        setcol(f"c{k}", (c >> u64(k)) & u64(1))
     stack = row_array("stack", 16, vm.top)
     for k in range(16):
         setcol(f"s{k}", stack[:, k])
@@ -597,35 +720,11 @@ def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
     if hs["responds"] in cols:
         cols[hs["responds"]][:row] = 1
     mm = L.MEM
-    mem = sorted(enumerate(vm.mem_log), key=lambda t: (t[1].ctx, t[1].addr - t[1].addr % 4, t[1].clk, t[0]))
-    prev: MemAccess | None = None
-    for _, acc in mem:
-        for c in ("s0", "s1"):
-            put(mm[c], row, 1)
-        put(mm["is_read"], row, acc.is_read)
-        put(mm["is_word"], row, acc.is_word)
-        put(mm["ctx"], row, acc.ctx)
-        word = acc.addr - acc.addr % 4
-        put(mm["word"], row, word)
-        put(mm["idx0"], row, acc.addr % 2)
-        put(mm["idx1"], row, (acc.addr % 4) // 2)
-        put(mm["clk"], row, acc.clk)
-        for k in range(4):
-            put(mm[f"v{k}"], row, acc.word[k])
-        if prev is not None:
-            pw = prev.addr - prev.addr % 4
-            if acc.ctx != prev.ctx:
-                delta, t = acc.ctx - prev.ctx, _inv(acc.ctx - prev.ctx)
-            elif word != pw:
-                delta, t = word - pw, _inv(word - pw)
-            else:
-                delta, t = acc.clk - prev.clk, _inv(acc.clk - prev.clk)
-            put(mm["d0"], row, delta % 2**16)
-            put(mm["d1"], row, delta // 2**16)
-            put(mm["d_inv"], row, t)
-            put(mm["f_scw"], row, 1 if (acc.ctx == prev.ctx and word == pw) else 0)
-        prev = acc
-        row += 1
+    k_mem = len(vm.mem_log)
+    for c, v in mem.items():
+        if mm[c] in cols:
+            cols[mm[c]][row : row + k_mem] = v
+    row += k_mem
     k = L.KROM
     calls: dict[Word, int] = {}
     for d in vm.krom_calls:
@@ -641,7 +740,69 @@ def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
     for c in ("chip0", "chip1", "chip2", "chip3", "chip4"):
         if c in cols:
             cols[c][row:] = 1
+    # range checker: its table at the bottom, v = 0 padding above it (range.md)
+    setcol("range_v", np.concatenate([np.zeros(n - len(range_v), dtype=u64), range_v]))
+    setcol("range_m", np.concatenate([np.zeros(n - len(range_m), dtype=u64), range_m]))
     return cols, n
+
+
+def memory_rows(log: list[MemAccess]) -> dict[str, np.ndarray]:
+    """The memory chiplet's columns (``layout.MEM`` keys), one row per access sorted by (ctx, word, clk), then
+    the order of the accesses: d0, d1 are the 16-bit limbs of the ctx, word or clk delta to the row before,
+    d_inv its inverse, f_scw 1 for the same context and word (chiplets/memory.md); 0 on the first row."""
+    k = len(log)
+    a = np.array([(m.ctx, m.addr, m.clk, m.is_read, m.is_word, *m.word) for m in log], dtype=np.uint64)
+    a = a.reshape(k, 9)
+    ctx, addr, clk = a[:, 0], a[:, 1], a[:, 2]
+    word = addr - addr % np.uint64(4)
+    order = np.lexsort((np.arange(k), clk, word, ctx))
+    a, ctx, addr, clk, word = a[order], ctx[order], addr[order], clk[order], word[order]
+    out = {"s0": np.ones(k, dtype=np.uint64), "s1": np.ones(k, dtype=np.uint64)}
+    out |= {"is_read": a[:, 3], "is_word": a[:, 4], "ctx": ctx, "word": word, "clk": clk}
+    out |= {"idx0": addr % np.uint64(2), "idx1": (addr % np.uint64(4)) // np.uint64(2)}
+    out |= {f"v{j}": a[:, 5 + j] for j in range(4)}
+    delta = np.zeros(k, dtype=np.int64)
+    same_ctx = np.zeros(k, dtype=bool)
+    same_word = np.zeros(k, dtype=bool)
+    if k > 1:  # ctx < 2^21, word < 2^32, clk < 2^21: int64 differences (non-negative: the rows are sorted)
+        c, w, t = (x.astype(np.int64) for x in (ctx, word, clk))
+        same_ctx[1:] = c[1:] == c[:-1]
+        same_word[1:] = same_ctx[1:] & (w[1:] == w[:-1])
+        delta[1:] = np.where(~same_ctx[1:], c[1:] - c[:-1], np.where(~same_word[1:], w[1:] - w[:-1], t[1:] - t[:-1]))
+    values, index = np.unique(delta, return_inverse=True)
+    inverses = np.array([_inv(int(d)) for d in values], dtype=np.uint64)
+    out["d0"] = (delta % 2**16).astype(np.uint64)
+    out["d1"] = (delta // 2**16).astype(np.uint64)
+    out["d_inv"] = inverses[index.reshape(-1)] if k else np.zeros(0, dtype=np.uint64)
+    out["f_scw"] = same_word.astype(np.uint64)
+    return out
+
+
+RANGE_STEPS = (2187, 729, 243, 81, 27, 9, 3, 1)  # 3^7 .. 3^0: how far v may step (range.md)
+RANGE_MAX = 2**16 - 1
+
+
+def range_table(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The range checker's rows from 0 to 65535 (range.md): every requested value once, with its request count
+    as multiplicity m, bridged by steps of a power of 3 (at most 3^7) through values with m = 0; a last row
+    65535 with m = 0."""
+    vals, counts = np.unique(np.asarray(values, dtype=np.uint64), return_counts=True)
+    if len(vals) and int(vals[-1]) > RANGE_MAX:  # pragma: no cover - d0/d1 are 16-bit limbs by construction
+        raise ExecutionError(f"range check of {int(vals[-1])}: not a 16-bit value")
+    stops = np.union1d(vals, np.array([0, RANGE_MAX], dtype=np.uint64))
+    seq: list[int] = []
+    for lo, hi in zip(stops[:-1].tolist(), stops[1:].tolist(), strict=True):
+        v = lo
+        while v < hi:  # bridge lo -> hi greedily (one Python step per bridging row; at most ~40 per value)
+            seq.append(v)
+            v += next(s for s in RANGE_STEPS if s <= hi - v)
+    # 65535 twice: the last row's terms do not enter the bus (its running value ends there), so the row answering
+    # requests of 65535 comes before it
+    seq += [RANGE_MAX, RANGE_MAX]
+    v = np.array(seq, dtype=np.uint64)
+    m = np.zeros(len(v), dtype=np.uint64)
+    m[np.searchsorted(v, vals)] = counts
+    return v, m
 
 
 def execute(
@@ -685,16 +846,23 @@ def run_program(
         "program": str(source),
         "kernel": None if kernel is None else str(kernel),
         "program_digest": [str(x) for x in prog.digest],
+        "program_root": digest_to_hex(prog.digest),
         "kernel_procedures": {name: [str(x) for x in d] for name, d in prog.kernel.items()},
         "stack_outputs": [str(v) for v in outputs],
         "cycles": vm.n_rows,
         "unchecked_columns": unchecked,
+        # for information only (`air check --only` takes families from its caller, never from a trace)
+        "filled_families": list(FILLED_FAMILIES),
+        "pending": dict(PENDING),
     }
-    return RunResult(design, air.name, outputs, vm.n_rows, n, cols, meta)
+    # the buses' boundaries (air.BusBoundary): p2 starts with the program hash, b_chip with the kernel's procedures
+    publics = {f"program_hash{i}": int(x) for i, x in enumerate(prog.digest)}
+    kernel = {"kernel_procedures": sorted({tuple(int(x) for x in d) for d in prog.kernel.values()})}
+    return RunResult(design, air.name, outputs, vm.n_rows, n, cols, meta, publics, kernel)
 
 
 def export(result: RunResult, path: str | Path) -> Path:
-    out = save_trace(path, result.columns, result.public_inputs, result.meta)
+    out = save_trace(path, result.columns, result.public_inputs, result.meta, public_tables=result.public_tables)
     Path(str(out) + ".json").write_text(json.dumps(result.meta, indent=1) + "\n")
     return out
 

@@ -15,10 +15,18 @@ addresses are u32; local indices and counts u16; repeat counts 1..2^32-1. Limits
 procedures only by ``syscall``.
 
 MAST nodes (docs/src/design/programs.md): basic block, join, split, loop, call, syscall, dyn,
-dyncall. Digests are BLAKE2b-256 over a canonical serialization of the node (children by digest),
-cut into 4 Goldilocks elements: a documented collision-resistant hash standing in for RPO. The digest
-of a procedure is the digest of its body's MAST node: what CALL/SYSCALL/DYNCALL put in the decoder's
-h0..h3 and what ``caller`` returns.
+dyncall. Digests are Miden's RPO digests (``air.miden.digest``): a basic block hashes its op batches
+(``digest.batch_groups``, which the executor also decodes), a control node merges its children in the
+domain of its control operation's opcode *in the design* (miden-fnhash-mem-slot moves DYNCALL to 120, so its
+dyncall digests use 120). The digest of a procedure is the digest of its body's MAST node: what
+CALL/SYSCALL/DYNCALL put in the decoder's h0..h3 and what ``caller`` returns.
+
+MAST shape, following Miden's assembler where it is cheap: a sequence is joined pairwise
+(``MastForestBuilder::join_nodes``: adjacent pairs, level by level, an odd last node carried up), adjacent
+basic blocks are merged (an ``exec`` of a procedure whose body is one basic block is inlined into the
+surrounding block), ``push.0`` is ``PAD`` and ``push.1`` is ``PAD INCR`` (``push_u32_value``/``push_felt``).
+Different from Miden: locals and the v0.19 fmp prologue are our own instruction sequences, memory
+immediates and procref always use PUSH, decorators and the assembler's other peephole rewrites are absent.
 
 Procedure locals (N rounded up to a multiple of 4, local i at ``fmp - N + i``):
 * v0.18 and sys-fmp: prologue ``PUSH(N) FMPUPDATE``, epilogue ``PUSH(-N) FMPUPDATE``, address of local i
@@ -30,12 +38,14 @@ Procedure locals (N rounded up to a multiple of 4, local i at ``fmp - N + i``):
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from air.miden import digest as D
 from air.miden import layout as L
+from air.miden.design import DESIGN_LIST
+from air.miden.opcodes import OPCODES_V19
 
 P = L.P
 
@@ -59,18 +69,37 @@ class Node:
     digest: tuple[int, int, int, int] = field(init=False, default=(0, 0, 0, 0))
     cost: int = field(init=False, default=0)  # a lower bound on the cycles the node takes to run
 
-    def _hash(self, *parts: object) -> tuple[int, int, int, int]:
-        h = hashlib.blake2b(repr(parts).encode(), digest_size=32).digest()
-        return tuple(int.from_bytes(h[8 * i : 8 * i + 8], "little") % P for i in range(4))  # type: ignore[return-value]
+
+# the opcode table whose control opcodes are the digest domains (set per assembly by ``assemble``)
+_OPCODES: list[dict[str, int]] = [OPCODES_V19]
+
+
+def _domain(op: str) -> int:
+    return _OPCODES[-1][op]
 
 
 @dataclass
 class Block(Node):
+    """A basic block. ``batches``: its op batches as Miden lays them out (``digest.OpBatch``); ``batch_ops[j]``
+    gives, for each operation of batch j (padding NOOPs included), the ``Op`` it runs (None for a padding NOOP)."""
+
     ops: list[Op]
+    batches: list[D.OpBatch] = field(init=False, default_factory=list)
+    batch_ops: list[list[Op | None]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
-        self.digest = self._hash("span", [(o.name, o.imm) for o in self.ops])
-        self.cost = len(self.ops) + 2
+        table = _OPCODES[-1]
+        self.batches = D.batch_groups([(table[o.name], o.imm if o.name == "PUSH" else None) for o in self.ops])
+        it = iter(self.ops)
+        for b in self.batches:
+            mine: list[Op | None] = []
+            for g in range(b.num_groups):
+                ops = b.group_ops(g)
+                for k in range(len(ops)):
+                    mine.append(None if (b.padding[g] and k == len(ops) - 1) else next(it))
+            self.batch_ops.append(mine)
+        self.digest = D.rpo.hash_elements([g for b in self.batches for g in b.groups])
+        self.cost = sum(len(b.ops) for b in self.batches) + len(self.batches) + 1
 
 
 @dataclass
@@ -79,7 +108,7 @@ class Join(Node):
     second: Node
 
     def __post_init__(self) -> None:
-        self.digest = self._hash("join", self.first.digest, self.second.digest)
+        self.digest = D.join_digest(self.first.digest, self.second.digest, _domain("JOIN"))
         self.cost = self.first.cost + self.second.cost + 2
 
 
@@ -90,7 +119,7 @@ class Split(Node):
     src: str = ""  # file:line:col of the if.true
 
     def __post_init__(self) -> None:
-        self.digest = self._hash("split", self.on_true.digest, self.on_false.digest)
+        self.digest = D.split_digest(self.on_true.digest, self.on_false.digest, _domain("SPLIT"))
         self.cost = min(self.on_true.cost, self.on_false.cost) + 2
 
 
@@ -100,7 +129,7 @@ class Loop(Node):
     src: str = ""  # file:line:col of the while.true
 
     def __post_init__(self) -> None:
-        self.digest = self._hash("loop", self.body.digest)
+        self.digest = D.loop_digest(self.body.digest, _domain("LOOP"))
         self.cost = 2
 
 
@@ -113,7 +142,10 @@ class Call(Node):
     body_cost: int = 0
 
     def __post_init__(self) -> None:
-        self.digest = self._hash(self.kind, self.callee)
+        if self.kind == "call":
+            self.digest = D.call_digest(self.callee, _domain("CALL"))
+        else:
+            self.digest = D.syscall_digest(self.callee, _domain("SYSCALL"))
         self.cost = self.body_cost + 2
 
 
@@ -123,7 +155,10 @@ class Dyn(Node):
     src: str = ""
 
     def __post_init__(self) -> None:
-        self.digest = self._hash(self.kind)
+        if self.kind == "dyn":
+            self.digest = D.dyn_digest(_domain("DYN"))
+        else:
+            self.digest = D.dyncall_digest(_domain("DYNCALL"))
         self.cost = 2
 
 
@@ -306,6 +341,15 @@ def split_instr(text: str, where: str) -> tuple[str, list[str]]:
 
 
 # ------------------------------------------------------------------------------------------ assembling
+def _push(v: int, src: str) -> list[Op]:
+    """``push.v`` as Miden's assembler emits it (push_felt): 0 -> PAD, 1 -> PAD INCR, else PUSH."""
+    if v == 0:
+        return [Op("PAD", src=src)]
+    if v == 1:
+        return [Op("PAD", src=src), Op("INCR", src=src)]
+    return [Op("PUSH", v, src)]
+
+
 SIMPLE = {
     "add": ["ADD"],
     "sub": ["NEG", "ADD"],
@@ -421,11 +465,15 @@ class Assembler:
         self.names.setdefault(node.digest, name)
 
     def seq(self, items: list[Op | Node]) -> Node:
+        """A sequence as Miden's ``join_nodes`` builds it: adjacent operations and basic blocks merged into one
+        basic block, then JOINs of adjacent pairs, level by level (an odd last node is carried up)."""
         parts: list[Node] = []
         ops: list[Op] = []
         for it in items:
             if isinstance(it, Op):
                 ops.append(it)
+            elif isinstance(it, Block):
+                ops += it.ops
             else:
                 if ops:
                     parts.append(Block(ops))
@@ -433,10 +481,12 @@ class Assembler:
                 parts.append(it)
         if ops or not parts:
             parts.append(Block(ops or [Op("NOOP")]))
-        node = parts[0]
-        for p in parts[1:]:
-            node = Join(node, p)
-        return node
+        while len(parts) > 1:
+            carried = parts.pop() if len(parts) % 2 else None
+            parts = [Join(parts[i], parts[i + 1]) for i in range(0, len(parts), 2)]
+            if carried is not None:
+                parts.append(carried)
+        return parts[0]
 
     def instrs(self, mod: Module, body: list[Instr], n_locals: int, depth: int = 0) -> list[Op | Node]:
         """Assemble a block; nested blocks recurse at most ``MAX_NESTING`` deep (the parser's bound)."""
@@ -451,7 +501,8 @@ class Assembler:
             if head in SIMPLE:
                 out += [Op(o, src=src) for o in SIMPLE[head]]
             elif head == "push":
-                out += [Op("PUSH", v, src) for v in vals]
+                for v in vals:
+                    out += _push(v, src)
             elif head == "dup":
                 k = vals[0] if vals else 0
                 if k not in DUPS:
@@ -544,6 +595,15 @@ def assemble(source: str | Path, kernel: str | Path | None, design: str, max_cyc
             raise MasmError(f"{kp}:{line}:{col}: a kernel module has no 'begin' block")
     if prog.main is None:
         raise MasmError(f"{src}:1:1: no 'begin ... end' block")
+    spec = {d.name: d for d in DESIGN_LIST}.get("miden-v0.18" if design == "miden-v0.18-permissive" else design)
+    _OPCODES.append(spec.opcodes if spec is not None else OPCODES_V19)
+    try:
+        return _assemble(src, prog, kmod, design, max_cycles)
+    finally:
+        _OPCODES.pop()
+
+
+def _assemble(src: Path, prog: Module, kmod: Module | None, design: str, max_cycles: int) -> Program:
     asm = Assembler(design, prog, kmod, max_cycles)
     items: list[Op | Node] = []
     if asm.memory_fmp:
