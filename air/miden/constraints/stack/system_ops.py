@@ -90,17 +90,15 @@ def constrain(b: MidenBuilder) -> None:
 
     # --- memory-resident fn_hash / fmp: requests on the chiplets bus ------------------------------------
     word_next = [s[3 - i].next for i in range(4)]
+
+    def caller_reads(addr: sp.Expr, where: str, doc: str) -> None:
+        """CALLER's request when fn_hash lives in memory: a word read of ``addr`` into s0'..s3'."""
+        msg = M.memory(f"memory read word ({where})", L.MEMORY_READ_WORD, ctx, addr, clk, word_next)
+        b.request(BUS, "u_caller", f.op("CALLER"), (msg,), factors=("m_fnhashread",), operation="CALLER", doc=doc)
+
     if b.design.gate:
         fn_hash_at, fmp_at = sp.Integer(L.GATE_FN_HASH_ADDR), sp.Integer(L.GATE_FMP_ADDR)
-        b.request(
-            BUS,
-            "u_caller",
-            f.op("CALLER"),
-            (M.memory("memory read word (fn_hash at 0)", L.MEMORY_READ_WORD, ctx, fn_hash_at, clk, word_next),),
-            factors=("m_fnhashread",),
-            operation="CALLER",
-            doc="seed discussion (gate): CALLER reads memory",
-        )
+        caller_reads(fn_hash_at, "fn_hash at 0", "seed discussion (gate): CALLER reads memory")
         b.request(
             BUS,
             "u_fmpadd",
@@ -125,12 +123,4 @@ def constrain(b: MidenBuilder) -> None:
         )
     if b.design.fnhash_in_memory and f.has("CALLER"):
         fn_hash_at = sp.Integer(L.FN_HASH_ADDR)
-        b.request(
-            BUS,
-            "u_caller",
-            f.op("CALLER"),
-            (M.memory("memory read word (fn_hash)", L.MEMORY_READ_WORD, ctx, fn_hash_at, clk, word_next),),
-            factors=("m_fnhashread",),
-            operation="CALLER",
-            doc="fn_hash in memory: CALLER reads it",
-        )
+        caller_reads(fn_hash_at, "fn_hash", "fn_hash in memory: CALLER reads it")
