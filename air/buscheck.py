@@ -26,7 +26,7 @@ import numpy as np
 
 from air import field as F
 from air.air import Air, Bus, BusTerm, Message
-from air.compile import Program
+from air.compile import program
 from air.evaluate import _column_env, active_operations
 from air.trace import Trace, TraceError
 
@@ -220,7 +220,7 @@ def _bind(air: Air, values: list[int]) -> dict[str, np.ndarray]:
 
 
 def _eval_rows(air: Air, trace: Trace, exprs: list, rows: np.ndarray, scal: dict) -> list[np.ndarray]:
-    prog = Program(exprs)
+    prog = program(exprs)
     env = scal | _column_env(air, trace, prog.inputs, rows)
     return [np.broadcast_to(v, (len(rows),)).astype(np.uint64) for v in prog.run(env)]
 

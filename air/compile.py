@@ -73,6 +73,22 @@ class Program:
         return [_eval(e, vals) for e in self._outs]
 
 
+_PROGRAMS: dict[tuple[sp.Expr, ...], Program] = {}
+_MAX_PROGRAMS = 512
+
+
+def program(exprs: Sequence[sp.Expr]) -> Program:
+    """``Program(exprs)``, compiled once per distinct tuple of expressions (a Program is immutable once built):
+    checking many traces of one AIR (a test suite, a mutation sweep, a notebook) pays sympy's CSE once."""
+    key = tuple(sp.sympify(e) for e in exprs)
+    prog = _PROGRAMS.get(key)
+    if prog is None:
+        if len(_PROGRAMS) >= _MAX_PROGRAMS:
+            _PROGRAMS.pop(next(iter(_PROGRAMS)))
+        prog = _PROGRAMS[key] = Program(key)
+    return prog
+
+
 def _scalar(v: int) -> np.ndarray:
     return np.array(v % F.P, dtype=np.uint64)
 

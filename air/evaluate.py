@@ -19,7 +19,7 @@ import sympy as sp
 
 from air import field as F
 from air.air import Air, Constraint
-from air.compile import Program, eval_int
+from air.compile import eval_int, program
 from air.symbols import AuxCell, Cell, Periodic, PublicInput
 from air.trace import Trace, TraceError
 
@@ -154,9 +154,9 @@ def check(air: Air, trace: Trace, challenges: dict[str, int] | None = None) -> C
         else:
             plain.append(c)
     flags = list(gated)
-    flag_prog = Program(flags) if flags else None
-    plain_prog = Program([c.expr for c in plain]) if plain else None
-    body_progs = {f: Program([c.body for c in gated[f]]) for f in flags}
+    flag_prog = program(flags) if flags else None
+    plain_prog = program([c.expr for c in plain]) if plain else None
+    body_progs = {f: program([c.body for c in gated[f]]) for f in flags}
 
     last = n - 1  # transition rows are 0 .. n-2
     for start in range(0, n, CHUNK):
@@ -235,7 +235,7 @@ def active_operations(air: Air, trace: Trace, rows: np.ndarray) -> list[str | No
     out: list[str | None] = [None] * len(rows)
     if not air.operations or len(rows) == 0:
         return out
-    prog = Program([o.flag for o in air.operations])
+    prog = program([o.flag for o in air.operations])
     env = _column_env(air, trace, prog.inputs, rows) | _scalar_env(air, trace, None)
     missing = [i for i in prog.inputs if i not in env]
     if missing:
@@ -257,7 +257,7 @@ def check_multiplicities(air: Air, trace: Trace) -> None:
         if b.kind != "logup" or n < 2:
             continue
         limit = (n - 1) * len(b.terms)
-        prog = Program([t.multiplicity if t.multiplicity is not None else t.flag for t in b.terms])
+        prog = program([t.multiplicity if t.multiplicity is not None else t.flag for t in b.terms])
         scal = _scalar_env(air, trace, None)
         scal |= {k: np.array(int(v) % F.P, dtype=np.uint64) for k, v in trace.public_inputs.items()}
         env = scal | _column_env(air, trace, prog.inputs, np.arange(n - 1, dtype=np.int64))

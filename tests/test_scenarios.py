@@ -206,9 +206,10 @@ def why_not_caught(air, base: Trace, col: str, r: int, new: int) -> str | None:
     "name,design",
     [
         ("ordinary", "miden-v0.19"),
-        ("nested_syscall", "miden-sys-fmp"),
-        ("caller", "miden-v0.18-permissive"),
-        ("dyncall_from_syscall", "miden-fnhash-mem-column"),
+        # the rest of the sweep is the suite's one slow marker: `pytest -m slow`
+        pytest.param("nested_syscall", "miden-sys-fmp", marks=pytest.mark.slow),
+        pytest.param("caller", "miden-v0.18-permissive", marks=pytest.mark.slow),
+        pytest.param("dyncall_from_syscall", "miden-fnhash-mem-column", marks=pytest.mark.slow),
     ],
 )
 def test_single_cell_changes_are_caught(name, design) -> None:
