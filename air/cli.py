@@ -309,7 +309,8 @@ def _air_for_trace(trace_path: str, named: object, air_name: str | None) -> tupl
     if air_name is not None:
         air = load_air(air_name)
         if named is not None and named != air_name and named != air.name:
-            click.echo(f"air: note: {trace_path} names AIR {named!r}; checking against {air_name!r} (--air)", err=True)
+            # said in the report, not on stderr: a bad-input error later must stay the one line on stderr
+            return air, f"--air; the trace names AIR {named!r}"
         return air, "--air"
     if named is None or named == "":
         raise BadInput(f"{trace_path}: the trace names no AIR; pass --air NAME")

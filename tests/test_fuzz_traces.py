@@ -165,6 +165,14 @@ META_DOC = st.one_of(
 _PI_TEXT = re.compile(r"(?:0[xX][0-9a-fA-F]{1,16}|[0-9]{1,20})\Z")
 
 
+def _scalar_ok(v: object) -> bool:
+    if type(v) is int:
+        return 0 <= v < P
+    if isinstance(v, str) and _PI_TEXT.match(v):
+        return int(v, 16 if v[1:2] in ("x", "X") else 10) < P
+    return False
+
+
 def meta_valid(doc: object) -> bool:
     """The reference for a metadata document (traces/FORMAT.md), written independently of the loader."""
     if not isinstance(doc, dict) or set(doc) - {"format", "public_inputs", "meta"}:
@@ -175,12 +183,10 @@ def meta_valid(doc: object) -> bool:
     if not isinstance(pis, dict):
         return False
     for v in pis.values():
-        if type(v) is int:
-            ok = 0 <= v < P
-        elif isinstance(v, str) and _PI_TEXT.match(v):
-            ok = int(v, 16 if v[1:2] in ("x", "X") else 10) < P
+        if isinstance(v, list):  # a public table: rows of scalars, all of one width (none at all is a table too)
+            ok = all(isinstance(r, list) and r and len(r) == len(v[0]) and all(map(_scalar_ok, r)) for r in v)
         else:
-            ok = False
+            ok = _scalar_ok(v)
         if not ok:
             return False
     meta = doc.get("meta", {})
@@ -215,8 +221,9 @@ def test_fuzz_metadata_types(tmp_path, suffix, doc) -> None:
     assert accepted == valid, doc
     if accepted:
         want = {k: int(v, 0) if isinstance(v, str) and v[1:2] in ("x", "X") else int(v)
-                for k, v in doc.get("public_inputs", {}).items()}
+                for k, v in doc.get("public_inputs", {}).items() if not isinstance(v, list)}  # fmt: skip
         assert t.public_inputs == want
+        assert set(t.public_tables) == {k for k, v in doc.get("public_inputs", {}).items() if isinstance(v, list)}
     code = assert_outcome(p, None)
     if code != 2:  # fibonacci needs the public input 'result': accepted only with it, and checked
         assert accepted and "result" in t.public_inputs
