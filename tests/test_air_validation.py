@@ -8,10 +8,10 @@ import pytest
 import sympy as sp
 
 from air.air import Air, AirDefinitionError
-from air.cli import main
 from air.compile import const_value, eval_int
 from air.degree import NotPolynomialError, P, check_polynomial, degree_or_bound, exact_degree
 from air.symbols import Cell
+from tests.helpers import call
 
 HEADER = """import sympy as sp
 from air.air import Air, Bus, BusTerm, Message
@@ -38,14 +38,6 @@ def trace(tmp_path: Path, rows: list[tuple[int, int, int]]) -> str:
     return str(p)
 
 
-def call(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 ONES = [(1, 1, 4)] * 4  # x = y = 1, z = 4: every misevaluated case below used to pass on it

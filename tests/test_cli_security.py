@@ -9,24 +9,15 @@ import numpy as np
 import pytest
 
 import air.cli
-from air.cli import main
 from air.examples.fibonacci import fibonacci_trace
 from air.examples.stack_machine import stack_machine_trace
 from air.miden.executor import FILLED_FAMILIES
 from air.trace import load_trace, save_trace
+from tests.helpers import call
 
 MIDEN_TRACE = Path(__file__).parent.parent / "traces" / "nested_syscall" / "miden-v0.19.npz"
 
 
-def call(capsys, *args: str) -> tuple[int, str, str]:
-    """``air ARGS`` in this process: (exit code, stdout, stderr)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def air_cmd(*args: str) -> subprocess.CompletedProcess:
