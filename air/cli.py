@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -160,7 +160,22 @@ def compare_cmd(names: tuple[str, ...], fmt: str) -> None:
     """Designs side by side: columns, operation and bus-term degrees, what exceeds the budget."""
     from air.report import compare
 
-    click.echo(compare([analyze(load_air(n)) for n in names], fmt=fmt))
+    airs = [load_air(n) for n in names]
+    click.echo(compare([analyze(a) for a in airs], fmt=fmt, labels=compare_labels(names, [a.name for a in airs])))
+
+
+def compare_labels(specs: Sequence[str], names: Sequence[str]) -> list[str]:
+    """Column labels for ``air compare``: the AIR's name, and where two AIRs share one, where each came from
+    (``miden-v0.19 (built-in)`` vs ``miden-v0.19 (my_design.py)``; the full spec if that is still ambiguous)."""
+
+    def origin(spec: str) -> str:
+        if is_builtin(spec):
+            return "built-in"
+        target = spec.rpartition(":")[0]
+        return Path(target).name if target.endswith(".py") or "/" in target else target
+
+    labels = [n if names.count(n) == 1 else f"{n} ({origin(s)})" for s, n in zip(specs, names)]
+    return [lab if labels.count(lab) == 1 else f"{n} ({s})" for lab, s, n in zip(labels, specs, names)]
 
 
 @cli.command("explain")
@@ -178,25 +193,56 @@ def explain_cmd(item: str, air_name: str | None) -> None:
 
 
 @cli.command("gate")
-@click.option("--air", "air_name", required=True)
+@click.option("--air", "air_name", required=True, help="AIR name, file.py:OBJECT or module:OBJECT.")
 @click.option("--baseline", type=click.Path(dir_okay=False), required=True)
 @click.option("--update", is_flag=True, help="Write the current degrees as the new baseline.")
-def gate_cmd(air_name: str, baseline: str, update: bool) -> None:
-    """Fail (exit 1) when any degree rose above the baseline or exceeds the budget."""
-    from air.gate import compare_to_baseline, read_baseline, write_baseline
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="github: ::error/::warning annotations, and a Markdown summary to $GITHUB_STEP_SUMMARY (else stdout).",
+)
+@click.option("--allow-other-air", is_flag=True, help="Compare with a baseline written for another AIR.")
+def gate_cmd(air_name: str, baseline: str, update: bool, fmt: str, allow_other_air: bool) -> None:
+    """Fail (exit 1) when a degree rose, an item is new, the maximum rose, or an item exceeds the budget."""
+    import os
+
+    from air.gate import (
+        check_air_name,
+        gate,
+        read_baseline,
+        render_github,
+        render_json,
+        render_markdown,
+        write_baseline,
+    )
+    from air.gate import render_text as gate_text
 
     a = analyze(load_air(air_name))
     if update:
         write_baseline(a, baseline)
         click.echo(f"wrote {baseline}: {len(a.constraints)} constraints, {len(a.operations)} operations")
         return
-    regs = compare_to_baseline(a, read_baseline(baseline))
-    if regs:
-        click.echo(f"degree gate FAILED for {a.air.name} against {baseline}:")
-        for r in regs:
-            click.echo(f"  {r}")
-        sys.exit(1)
-    click.echo(f"degree gate ok for {a.air.name}: max degree {a.max_degree}, budget {a.budget}, no regression")
+    doc = read_baseline(baseline)
+    if not allow_other_air:
+        check_air_name(doc, a.air.name, baseline)
+    result = gate(a, doc)
+    if fmt == "json":
+        click.echo(json.dumps(render_json(result, baseline), indent=2))
+    elif fmt == "github":
+        click.echo(render_github(result, baseline, Path(baseline).read_text()))
+        summary = render_markdown(result, baseline)
+        target = os.environ.get("GITHUB_STEP_SUMMARY")
+        if target:
+            with open(target, "a") as f:
+                f.write(summary)
+        else:
+            click.echo(summary, nl=False)
+    else:
+        click.echo(gate_text(result, baseline))
+    sys.exit(0 if result.ok else 1)
 
 
 def _parse_challenges(text: str | None) -> list[int] | None:

@@ -37,7 +37,6 @@ class Entry:
 
 
 _CATALOG: dict[str, Entry] = {}
-_CACHE: dict[str, Air] = {}
 
 
 def register(name: str, target: str, description: str) -> None:
@@ -135,10 +134,9 @@ def load_builtin(name: str) -> Air:
 def load_air(spec: str) -> Air:
     """The AIR named ``spec`` (a catalog name, ``file.py:OBJECT`` or ``module:OBJECT``), validated.
 
-    Runs the user's code: only for a name given on the command line.
+    Runs the user's code: only for a name given on the command line. Every call returns a new object
+    (a user's file is run again; a built-in design is a fresh copy), so mutating one changes no other.
     """
-    if spec in _CACHE:
-        return _CACHE[spec]
     names = {e.name: e for e in catalog()}
     if spec in names:
         air = _load_target(names[spec].target, f"AIR {spec!r}")
@@ -147,5 +145,4 @@ def load_air(spec: str) -> Air:
     else:
         known = ", ".join(sorted(names))
         raise AirNotFound(f"unknown AIR {spec!r} (known: {known}; or give file.py:OBJECT)")
-    _CACHE[spec] = air
     return air
