@@ -1,0 +1,44 @@
+"""air: design and check the AIR constraints of STARK virtual machines (first: the Miden VM).
+
+The Python API (README, "Use from Python"):
+
+* ``Air``, ``Bus``, ``BusTerm``, ``BusBoundary``, ``Message``: describe an AIR once (``air.air``);
+* ``load_air(spec)``: a built-in AIR by name, or ``file.py:OBJECT`` / ``module:OBJECT``, validated;
+* ``Trace.from_columns(columns, public_inputs=...)``, ``load_trace(path)``, ``save_trace(path, ...)``: traces,
+  validated (canonical Goldilocks elements, equal lengths, a power of two);
+* ``check(air, trace) -> Report`` (constraints and buses), ``assert_satisfied(air, trace)`` for tests;
+* ``analyze(air)``: the degree of every constraint, operation, bus and bus term;
+* ``P``: the Goldilocks prime 2^64 - 2^32 + 1.
+
+Errors: ``AirNotFound``, ``AirDefinitionError``, ``NotPolynomialError`` (an AIR), ``TraceError`` (a trace).
+"""
+
+from air.air import Air, AirDefinitionError, Bus, BusBoundary, BusTerm, Message
+from air.analysis import analyze
+from air.api import Failure, Report, assert_satisfied, check, load_air
+from air.degree import NotPolynomialError
+from air.field import P
+from air.registry import AirNotFound
+from air.trace import Trace, TraceError, load_trace, save_trace
+
+__all__ = [
+    "P",
+    "Air",
+    "AirDefinitionError",
+    "AirNotFound",
+    "Bus",
+    "BusBoundary",
+    "BusTerm",
+    "Failure",
+    "Message",
+    "NotPolynomialError",
+    "Report",
+    "Trace",
+    "TraceError",
+    "analyze",
+    "assert_satisfied",
+    "check",
+    "load_air",
+    "load_trace",
+    "save_trace",
+]

@@ -26,7 +26,8 @@ __all__ = ["AirNotFound", "Entry", "register", "catalog", "load_air", "load_buil
 
 
 class AirNotFound(LookupError):
-    pass
+    """An AIR that cannot be loaded: an unknown name, a missing file or object, or the user's code raised
+    (the message names its type, message and file:line). The command line exits 2 with it."""
 
 
 @dataclass(frozen=True)

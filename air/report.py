@@ -163,12 +163,14 @@ def degree_table(a: Analysis, by: str = "constraint", fmt: str = "table") -> str
     return f"{title}\n{body}\n{_summary(a)}{notes}"
 
 
-def compare_json(analyses: Sequence[Analysis]) -> dict[str, Any]:
+def compare_json(analyses: Sequence[Analysis], labels: Sequence[str] | None = None) -> dict[str, Any]:
+    """The comparison as JSON; ``labels`` (one per analysis) tell apart AIRs that share a name."""
     out = []
-    for a in analyses:
+    for i, a in enumerate(analyses):
         out.append(
             {
                 "air": a.air.name,
+                "label": labels[i] if labels else a.air.name,
                 "description": a.air.description,
                 "columns": {"total": len(a.air.layout), "groups": a.air.groups()},
                 "max_degree": a.max_degree,
@@ -182,11 +184,12 @@ def compare_json(analyses: Sequence[Analysis]) -> dict[str, Any]:
     return {"airs": out}
 
 
-def compare(analyses: Sequence[Analysis], fmt: str = "table") -> str:
-    """Designs side by side: columns, operation degrees, bus term degrees, what exceeds the budget."""
+def compare(analyses: Sequence[Analysis], fmt: str = "table", labels: Sequence[str] | None = None) -> str:
+    """Designs side by side: columns, operation degrees, bus term degrees, what exceeds the budget.
+    ``labels`` (one per analysis, default the AIR names) head the columns."""
     if fmt == "json":
-        return json.dumps(compare_json(analyses), indent=2)
-    names = [a.air.name for a in analyses]
+        return json.dumps(compare_json(analyses, labels), indent=2)
+    names = list(labels) if labels else [a.air.name for a in analyses]
     groups: list[str] = []
     for a in analyses:
         for g in a.air.groups():
@@ -243,7 +246,7 @@ def compare(analyses: Sequence[Analysis], fmt: str = "table") -> str:
         ]
         sections.append("bus terms (term degree; the bus constraint adds 1 for the accumulator):")
         sections.append(table(["term", *names], trows + brows, fmt))
-    over = [[a.air.name, ", ".join(a.over_budget()) or "none"] for a in analyses]
+    over = [[n, ", ".join(a.over_budget()) or "none"] for n, a in zip(names, analyses)]
     sections.append("over budget:")
     sections.append(table(["air", "items over budget"], over, fmt))
     return "\n\n".join(sections)

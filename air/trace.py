@@ -19,6 +19,7 @@ import struct
 import warnings
 import zipfile
 import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,79 @@ class Trace:
     def column(self, name: str) -> np.ndarray:
         return self.columns[name]
 
+    @classmethod
+    def from_columns(
+        cls,
+        columns: Mapping[str, Any],
+        public_inputs: Mapping[str, int] | None = None,
+        *,
+        public_tables: Mapping[str, Sequence[Sequence[int]]] | None = None,
+        meta: Mapping[str, Any] | None = None,
+        require_pow2: bool = True,
+        source: str = "<columns>",
+    ) -> Trace:
+        """A trace from in-memory columns, validated as ``load_trace`` validates a file.
+
+        ``columns`` maps each column name to a 1-D numpy array or a list of Python ints (any integer or
+        bool dtype). Every value must be a canonical Goldilocks element ``0 <= v < p``: a negative value,
+        a value ``>= p``, a float, a string or ``None`` is a ``TraceError`` naming the column and row (reduce
+        a signed value with ``v % P`` yourself: the tool never guesses). Columns must have one length, at
+        least one row and, unless ``require_pow2=False``, a power-of-two length. A uint64 or int64 array
+        is used without a copy (int64 is reinterpreted in place after the sign check).
+        ``public_inputs`` (name -> int) and ``public_tables`` (name -> rows of ints) follow the same rules.
+        """
+        if not isinstance(columns, Mapping) or not columns:
+            raise TraceError(f"{source}: columns must be a non-empty mapping of column name -> values")
+        cols: dict[str, np.ndarray] = {}
+        for name, values in columns.items():
+            if not isinstance(name, str) or not name:
+                raise TraceError(f"{source}: column name {name!r} is not a non-empty string")
+            cols[name] = _check_column(Path(source), name, _as_array(source, name, values))
+        n = _check_shapes(Path(source), {k: len(v) for k, v in cols.items()}, require_pow2)
+        pis = {str(k): _public_input(source, str(k), _plain_int(v)) for k, v in (public_inputs or {}).items()}
+        tables = {
+            str(k): _public_table(source, str(k), [[_plain_int(x) for x in r] for r in rows])
+            for k, rows in (public_tables or {}).items()
+        }
+        return cls(cols, n, pis, dict(meta or {}), source, tables)
+
     def row(self, i: int) -> dict[str, int]:
         return {k: int(v[i]) for k, v in self.columns.items()}
+
+
+def _plain_int(v: Any) -> Any:
+    """A numpy integer as a Python int (other values unchanged, for the public-input checks to judge)."""
+    return int(v) if isinstance(v, np.integer) else v
+
+
+def _as_array(source: str, name: str, values: Any) -> np.ndarray:
+    """In-memory column values as a 1-D numpy array whose dtype ``_check_column`` judges. A list of Python
+    ints is read exactly (numpy alone would turn ``[2**63, 1]`` into floats); anything else that is not an
+    integer is refused naming its row."""
+    if isinstance(values, np.ndarray) and values.dtype != object:
+        arr = values
+    else:
+        seq = values.tolist() if isinstance(values, np.ndarray) else values
+        if not isinstance(seq, (list, tuple, range)):
+            raise TraceError(f"{source}: column {name!r} is a {type(values).__name__}, not an array or a list")
+        kinds = set(map(type, seq))
+        if kinds <= {int, bool}:
+            if seq and (min(seq) < 0 or max(seq) >= 2**64):
+                obj = np.array(seq, dtype=object)
+                r = int(np.flatnonzero((obj < 0) | (obj >= P))[0])
+                v = int(obj[r])
+                why = f"negative value {v}" if v < 0 else f"value {v} is not a field element (>= p)"
+                raise TraceError(f"{source}: column {name!r} row {r}: {why}")
+            arr = np.array(seq, dtype=np.uint64)
+        elif all(issubclass(k, (int, np.integer, bool, np.bool_)) for k in kinds):
+            return _as_array(source, name, [int(x) for x in seq])
+        else:
+            r = next(i for i, x in enumerate(seq) if not isinstance(x, (int, np.integer, bool, np.bool_)))
+            what = "a float" if isinstance(seq[r], (float, np.floating)) else f"a {type(seq[r]).__name__}"
+            raise TraceError(f"{source}: column {name!r} row {r}: {seq[r]!r} is {what}, not an integer field element")
+    if arr.ndim != 1:
+        raise TraceError(f"{source}: column {name!r} has shape {arr.shape}, not one value per row")
+    return arr
 
 
 def _meta_doc(

@@ -16,12 +16,15 @@ seed discussion (seed-discussion.txt). Each constraint family reads only the fie
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from air.miden.opcodes import OPCODES_V18, OPCODES_V19
+from air.miden.opcodes import OPCODES_V18, OPCODES_V19, flag_class, free_slots
 
 __all__ = [
     "Design",
+    "NewOperation",
     "DESIGN_LIST",
     "V18",
     "SYS_FMP",
@@ -57,9 +60,81 @@ class Design:
     claims: dict[str, int] = field(default_factory=dict)  # item -> degree stated by the design's source
     undocumented: tuple[str, ...] = ()  # items the design changes: the docs' degree does not apply
     notes: tuple[str, ...] = ()
+    extra_operations: tuple[NewOperation, ...] = ()  # instructions a derived design adds (``with_operation``)
 
     def variant(self, **kw: object) -> Design:
         return replace(self, **kw)  # type: ignore[arg-type]
+
+    def with_operation(
+        self,
+        op: str,
+        opcode: int,
+        *,
+        effect: Sequence[tuple[Any, ...]],
+        define: Callable[[Any, Any], None] | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        undocumented: Sequence[str] = (),
+        doc: str = "",
+    ) -> Design:
+        """A new design: this one plus the instruction ``op`` in the free opcode slot ``opcode``.
+
+        The slot fixes the flag and its degree (``flags.op_flag``; docs/src/design/stack/op_constraints.md:
+        0..63 degree 7, even 64..78 degree 6, 80..95 degree 5, multiples of 4 from 96 degree 4); ``effect``
+        is the docs' "effect on the rest of the stack" line as ``(kind, from[, to])`` pairs, kind ``"no"``,
+        ``"left"`` or ``"right"`` (e.g. ``(("left", 2),)`` for an ADD-like op, ``(("no", 1),)`` for a NEG-like
+        one), read by the general stack constraints (``stack.general``). ``define(b, flag)`` writes the
+        instruction's own constraints and bus terms on the ``MidenBuilder`` ``b`` (``b.constrain(...,
+        flag=flag, body=..., operation=op)``, ``b.request("chiplets", ...)``); it runs after every built-in
+        family, in the family ``user.<op>``. ``undocumented`` names items (``"bus:chiplets"``) whose documented
+        degree no longer applies. The new design is called ``name`` (default ``"<this name>+<op>"``).
+        """
+        if op in self.opcodes:
+            raise ValueError(f"{self.name}: operation {op!r} exists already (opcode {self.opcodes[op]})")
+        cls = flag_class(opcode) if isinstance(opcode, int) and 0 <= opcode < 128 else None
+        if cls is None or opcode not in free_slots(self.opcodes)[cls]:
+            taken = next((k for k, v in self.opcodes.items() if v == opcode), None)
+            why = f"taken by {taken}" if taken else "not an opcode of any flag class"
+            free = "; ".join(f"{k}: {v}" for k, v in free_slots(self.opcodes).items())
+            raise ValueError(f"{self.name}: opcode {opcode!r} is not a free slot ({why}); free slots {free}")
+        new = NewOperation(op, opcode, _effect(op, effect), define, doc)
+        return self.variant(
+            name=name or f"{self.name}+{op}",
+            description=description or f"{self.name} + {op} (opcode {opcode}, {cls} flag)",
+            opcodes={**self.opcodes, op: opcode},
+            extra_operations=(*self.extra_operations, new),
+            undocumented=(*self.undocumented, *undocumented),
+        )
+
+
+Shift = tuple[str, tuple[int, ...]]
+
+
+@dataclass(frozen=True)
+class NewOperation:
+    """An instruction a derived design adds (``Design.with_operation``): its slot, stack effect, definition."""
+
+    name: str
+    opcode: int
+    effect: tuple[Shift, ...]  # ("no" | "left" | "right", positions i of N_i / L_i / R_i), as stack.general
+    define: Callable[[Any, Any], None] | None = None
+    doc: str = ""
+
+
+def _effect(op: str, effect: Sequence[tuple[Any, ...]]) -> tuple[Shift, ...]:
+    """``(kind, from[, to])`` pairs as the position sets of stack.general: no change keeps s_i (i in from..to-1),
+    a left shift moves s_i to s_{i-1} (i >= 1), a right shift s_i to s_{i+1} (i <= 14)."""
+    out: list[Shift] = []
+    for e in effect:
+        if not isinstance(e, (tuple, list)) or len(e) not in (2, 3) or e[0] not in ("no", "left", "right"):
+            raise ValueError(f'{op}: stack effect {e!r} is not ("no"|"left"|"right", from[, to])')
+        kind, start = e[0], int(e[1])
+        stop = int(e[2]) if len(e) == 3 else (15 if kind == "right" else 16)
+        lo = max(start, 1) if kind == "left" else start
+        if not (0 <= lo <= stop <= 16):
+            raise ValueError(f"{op}: stack effect {e!r}: positions must lie in 0..16")
+        out.append((kind, tuple(range(lo, stop))))
+    return tuple(out)
 
 
 V18 = Design(

@@ -1,11 +1,20 @@
-"""The named Miden AIRs, by name: a cached factory per design (``design.py`` says what each design is).
+"""The named Miden AIRs, by name: a factory per design (``design.py`` says what each design is).
 
-``DESIGNS[name]()`` builds the AIR once (``constraints.build``); ``SPECS[name]`` is its ``Design``.
+``DESIGNS[name]()`` (``miden_v0_19()``, ...) returns a fresh ``MidenAir`` on every call: the design is built
+once (``constraints.build``) and each call gets its own copy, so mutating one AIR changes no other.
+``SPECS[name]`` is its ``Design``. A design is derived with ``with_operation``::
+
+    def make_air():
+        return miden_v0_19().with_operation("MYOP", 94, effect=(("no", 1),), define=my_rules)
+
+(``Design.with_operation`` says what each argument means).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from air.air import Air
 from air.miden.constraints import build
@@ -23,6 +32,8 @@ from air.miden.design import (
 
 __all__ = [
     "DESIGNS",
+    "MidenAir",
+    "build_design",
     "SPECS",
     "Design",
     "make",
@@ -46,20 +57,75 @@ SPECS: dict[str, Design] = {d.name: d for d in DESIGN_LIST}
 _CACHE: dict[str, Air] = {}
 
 
-def make(name: str) -> Callable[[], Air]:
-    """A factory building (once) the AIR of the design ``name``."""
+class MidenAir(Air):
+    """A Miden design's AIR: an ``Air`` that knows its ``Design`` and can be derived from it."""
+
+    design: Design
+
+    def with_operation(
+        self,
+        op: str,
+        opcode: int,
+        *,
+        effect: Sequence[tuple[Any, ...]],
+        define: Callable[[Any, Any], None] | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        undocumented: Sequence[str] = (),
+        doc: str = "",
+    ) -> MidenAir:
+        """The AIR of this design plus the instruction ``op`` (``Design.with_operation``), built afresh from
+        the design (changes made to this object by hand are not carried over)."""
+        d = self.design.with_operation(
+            op,
+            opcode,
+            effect=effect,
+            define=define,
+            name=name,
+            description=description,
+            undocumented=undocumented,
+            doc=doc,
+        )
+        return build_design(d)
+
+
+def _fresh(air: Air, design: Design) -> MidenAir:
+    """A ``MidenAir`` copy of ``air``: its own lists and dicts (one level into dict values), sharing the
+    frozen constraints, operations, buses and sympy expressions (immutable), so a copy costs microseconds and
+    keeps the validation already done."""
+    out = copy.copy(air)
+    out.__class__ = MidenAir
+    for k, v in vars(out).items():
+        if isinstance(v, list):
+            setattr(out, k, list(v))
+        elif isinstance(v, dict):
+            setattr(out, k, {kk: (copy.copy(vv) if isinstance(vv, (list, dict)) else vv) for kk, vv in v.items()})
+    out.design = design  # type: ignore[attr-defined]
+    return out  # type: ignore[return-value]
+
+
+def build_design(design: Design) -> MidenAir:
+    """The AIR of any ``Design`` (a named one or a derived one), validated, as a fresh ``MidenAir``."""
+    air = build(design)
+    air.validate()
+    return _fresh(air, design)
+
+
+def make(name: str) -> Callable[[], MidenAir]:
+    """A factory returning a fresh AIR of the design ``name`` on each call (built and validated once)."""
     spec = SPECS[name]
 
-    def factory() -> Air:
+    def factory() -> MidenAir:
         if name not in _CACHE:
             _CACHE[name] = build(spec)
-        return _CACHE[name]
+            _CACHE[name].validate()
+        return _fresh(_CACHE[name], spec)
 
     factory.__name__ = name.replace("-", "_").replace(".", "_")
     return factory
 
 
-DESIGNS: dict[str, Callable[[], Air]] = {d.name: make(d.name) for d in DESIGN_LIST}
+DESIGNS: dict[str, Callable[[], MidenAir]] = {d.name: make(d.name) for d in DESIGN_LIST}
 
 miden_v0_18 = DESIGNS["miden-v0.18"]
 miden_sys_fmp = DESIGNS["miden-sys-fmp"]

@@ -25,8 +25,15 @@ __all__ = ["build"]
 
 
 def build(design: Design) -> Air:
-    """The AIR of ``design``: every family's constraints, then the buses."""
+    """The AIR of ``design``: every family's constraints, then a derived design's own instructions, then the buses."""
     b = MidenBuilder(design)
-    for family in (decoder, system, stack, range_checker, chiplets):
-        family.constrain(b)
+    for module in (decoder, system, stack, range_checker, chiplets):
+        module.constrain(b)
+    for op in design.extra_operations:  # a derived design's own instructions (Design.with_operation)
+        if op.define is not None:
+            outer, b.current_family = b.current_family, f"user.{op.name}"
+            try:
+                op.define(b, b.flags.op(op.name))
+            finally:
+                b.current_family = outer
     return b.finish()

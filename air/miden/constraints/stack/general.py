@@ -142,10 +142,11 @@ def shift_flags(b: MidenBuilder) -> tuple[list[sp.Expr], list[sp.Expr], list[sp.
     right: list[sp.Expr] = [sp.Integer(0)] * 16
     ops: list[set[str]] = [set() for _ in range(16)]
     table = {"no": no, "left": left, "right": right}
+    effects_of = {**EFFECTS, **{o.name: o.effect for o in b.design.extra_operations}}  # Design.with_operation
     for op, _code in f.items():
-        if op not in EFFECTS:
+        if op not in effects_of:
             raise ValueError(f"{b.design.name}: no stack effect known for {op}")
-        for kind, positions in EFFECTS[op]:
+        for kind, positions in effects_of[op]:
             for i in positions:
                 table[kind][i] = table[kind][i] + f.op(op)
         if op == "END":
@@ -155,7 +156,7 @@ def shift_flags(b: MidenBuilder) -> tuple[list[sp.Expr], list[sp.Expr], list[sp.
                 left[i] = left[i] + f.op(op) * h[5]
     for i in range(16):
         for op, _code in f.items():
-            effects = EFFECTS[op] if op != "END" else (_no(0), _left(1))
+            effects = effects_of[op] if op != "END" else (_no(0), _left(1))
             for kind, positions in effects:
                 j = {"no": i, "left": i + 1, "right": i - 1}[kind]
                 if j in positions:

@@ -1,0 +1,159 @@
+"""The Python API: load an AIR, check an in-memory or saved trace, assert it in a test.
+
+::
+
+    import air
+    my_air = air.load_air("fibonacci")                      # or "my_air.py:make_air", "pkg.mod:AIR", an Air
+    trace = air.Trace.from_columns({"a": a, "b": b})        # numpy arrays or lists, validated
+    report = air.check(my_air, trace)                       # every constraint and every bus
+    assert report.ok, report.text()
+    air.assert_satisfied(my_air, trace)                     # the same, raising AssertionError with the report
+
+``check`` runs what ``air check`` runs: the constraints over Goldilocks on every row (``evaluate.check``),
+the LogUp multiplicity bounds, and every bus balanced by exact message matching plus its running
+product / LogUp sum (``buscheck.check_buses``) under random challenges (``seed=None``: fresh ones, their
+seed kept in the report; an int makes the run repeatable).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from air.air import Air
+from air.registry import load_air as _load_air
+from air.trace import Trace, load_trace, match_air
+
+__all__ = ["Failure", "Report", "assert_satisfied", "check", "load_air"]
+
+
+def load_air(spec: str | Air) -> Air:
+    """The AIR named ``spec``, validated: a built-in name (``air airs`` lists them), ``path/to/file.py:OBJECT``
+    or ``package.module:OBJECT`` (an ``Air`` or a function returning one). A fresh object on every call.
+
+    Raises ``AirNotFound`` (unknown name, or the user's code raised: its type, message and file:line),
+    ``NotPolynomialError`` or ``AirDefinitionError`` (a definition no command could read). An ``Air`` given
+    directly is validated and returned as is.
+    """
+    if isinstance(spec, Air):
+        spec.validate()
+        return spec
+    return _load_air(spec)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One thing that does not hold: a constraint (``kind="constraint"``, ``rows`` every failing row) or a
+    bus (``kind="bus"``, ``rows`` the rows of its unmatched messages; -1 for a boundary message)."""
+
+    kind: str
+    name: str
+    rows: tuple[int, ...]
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass
+class Report:
+    """The result of ``check``: ``ok``, the ``failures`` (constraints first, then buses) and ``text()``, the
+    report ``air check`` prints. ``seed``/``challenges`` are the bus challenges used (rerun with
+    ``check(..., seed=report.seed)`` to reproduce a bus failure exactly)."""
+
+    air: str
+    n_rows: int
+    failures: list[Failure]
+    seed: int | None
+    challenges: list[int]
+    not_evaluated: list[str] = field(default_factory=list)
+    _text: str = field(default="", repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def text(self) -> str:
+        """The text report: every failing constraint with its rows, cells and operation; every unbalanced bus
+        with its unmatched messages; the AIR and challenges checked against."""
+        return self._text
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def check(
+    air: Air | str,
+    trace: Trace | str | Path,
+    *,
+    seed: int | None = None,
+    challenges: list[int] | None = None,
+    max_failures: int = 5,
+    context: int = 2,
+) -> Report:
+    """Check ``trace`` against ``air``: every constraint on every row and every bus (``Report``).
+
+    ``air`` is an ``Air`` or a spec for ``load_air``; ``trace`` a ``Trace`` (``Trace.from_columns``) or a
+    trace file path (``load_trace``). The trace must hold every column of the AIR (extra columns are
+    ignored). Bus challenges: ``challenges`` if given, else drawn from ``seed`` (a fresh random seed when
+    None). ``max_failures``/``context``: rows shown per constraint in ``text()`` and rows around each (the
+    ``failures`` list every failing row). Bad input (a missing column or public input, an impossible LogUp
+    multiplicity) raises ``TraceError``.
+    """
+    from air.buscheck import check_buses
+    from air.diagnose import diagnose, render_text
+    from air.evaluate import check as check_constraints
+    from air.evaluate import check_multiplicities
+
+    a = load_air(air) if isinstance(air, str) else air
+    a.validate()
+    t = load_trace(trace) if isinstance(trace, (str, Path)) else trace
+    t = match_air(t, a)
+    result = check_constraints(a, t)
+    if challenges is None and seed is None:
+        seed = secrets.randbits(63)
+    bus_report = None
+    if a.buses:
+        check_multiplicities(a, t)
+        bus_report = check_buses(a, t, challenges=challenges, seed=seed if seed is not None else 0)
+    d = diagnose(a, t, result, max_failures=max_failures, context=context)
+    failures = [
+        Failure("constraint", f.constraint, tuple(int(r) for r in f.rows), _constraint_line(f.constraint, f.rows))
+        for f in result.failures
+    ]
+    if bus_report is not None:
+        for b in bus_report.buses:
+            if not b.ok:
+                rows = tuple(sorted({u.row for u in b.unmatched}))
+                failures.append(Failure("bus", b.bus, rows, b.summary()))
+    used = challenges if challenges is not None else (bus_report.challenges if bus_report is not None else [])
+    text = render_text(d, bus_report, color=False)
+    how = f"challenges {list(challenges)}" if challenges is not None else f"seed {seed}"
+    text += f"\nchecked against AIR {a.name}" + (f" (bus challenges from {how})" if a.buses else "")
+    if result.not_evaluated:
+        text += f"; {len(result.not_evaluated)} constraint(s) over bus columns not evaluated"
+    return Report(
+        a.name,
+        t.n_rows,
+        failures,
+        None if challenges is not None else seed,
+        list(used),
+        list(result.not_evaluated),
+        text,
+    )
+
+
+def _constraint_line(name: str, rows: Any) -> str:
+    shown = ", ".join(str(int(r)) for r in rows[:5])
+    more = f" (+{len(rows) - 5} more)" if len(rows) > 5 else ""
+    return f"constraint {name} fails on {len(rows)} row(s): {shown}{more}"
+
+
+def assert_satisfied(air: Air | str, trace: Trace | str | Path, **kw: Any) -> None:
+    """Raise ``AssertionError`` with the text report unless every constraint and bus holds (as halo2's
+    ``MockProver::assert_satisfied``); ``kw`` as for ``check``."""
+    report = check(air, trace, **kw)
+    if not report.ok:
+        raise AssertionError(f"trace does not satisfy AIR {report.air}:\n{report.text()}")
