@@ -82,6 +82,15 @@ def _resolve(obj: object, what: str, files: set[str]) -> Air:
     raise AirNotFound(f"{what} is not an Air nor a function returning one")
 
 
+def _module_file(mod_name: str) -> set[str]:
+    """The file of module ``mod_name`` (after its import failed), to name the user's line in it."""
+    try:
+        found = importlib.util.find_spec(mod_name)
+    except (Exception, SystemExit):
+        return set()
+    return {str(found.origin)} if found is not None and found.origin else set()
+
+
 def _load_target(target: str, what: str) -> Air:
     mod_name, _, attr = target.rpartition(":")
     if not mod_name or not attr:
@@ -104,8 +113,12 @@ def _load_target(target: str, what: str) -> Air:
     else:
         try:
             module = importlib.import_module(mod_name)
-        except (Exception, SystemExit) as e:
+        except ModuleNotFoundError as e:
+            if e.name is None or not (mod_name == e.name or mod_name.startswith(e.name + ".")):
+                raise _raised(what, f"importing module {mod_name}", e, _module_file(mod_name)) from e
             raise AirNotFound(f"{what}: cannot import module {mod_name}: {type(e).__name__}: {e}") from e
+        except (Exception, SystemExit) as e:  # the module's own code raised: name its file:line
+            raise _raised(what, f"importing module {mod_name}", e, _module_file(mod_name)) from e
         if getattr(module, "__file__", None):
             files.add(str(module.__file__))
     if not hasattr(module, attr):
