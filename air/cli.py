@@ -166,7 +166,8 @@ def compare_cmd(names: tuple[str, ...], fmt: str) -> None:
 
 def compare_labels(specs: Sequence[str], names: Sequence[str]) -> list[str]:
     """Column labels for ``air compare``: the AIR's name, and where two AIRs share one, where each came from
-    (``miden-v0.19 (built-in)`` vs ``miden-v0.19 (my_design.py)``; the full spec if that is still ambiguous)."""
+    (``miden-v0.19 (built-in)`` vs ``miden-v0.19 (my_design.py)``; the full spec if that is still ambiguous,
+    a number if the same spec is given twice)."""
 
     def origin(spec: str) -> str:
         if is_builtin(spec):
@@ -174,8 +175,10 @@ def compare_labels(specs: Sequence[str], names: Sequence[str]) -> list[str]:
         target = spec.rpartition(":")[0]
         return Path(target).name if target.endswith(".py") or "/" in target else target
 
-    labels = [n if names.count(n) == 1 else f"{n} ({origin(s)})" for s, n in zip(specs, names)]
-    return [lab if labels.count(lab) == 1 else f"{n} ({s})" for lab, s, n in zip(labels, specs, names)]
+    first = [n if names.count(n) == 1 else f"{n} ({origin(s)})" for s, n in zip(specs, names)]
+    second = [lab if first.count(lab) == 1 else f"{n} ({s})" for lab, s, n in zip(first, specs, names)]
+    # the same spec twice: numbered
+    return [b if second.count(b) == 1 else f"{a} #{i + 1}" for i, (a, b) in enumerate(zip(first, second))]
 
 
 @cli.command("explain")

@@ -92,6 +92,11 @@ def test_compare_tells_apart_airs_of_one_name(tmp_path, capsys, monkeypatch) -> 
     assert "MYOP" not in doc["airs"][0]["operations"] and doc["airs"][1]["operations"]["MYOP"] == 8
     code, out, _ = call(capsys, "compare", "miden-v0.19", "my_design.py:make_air")
     assert code == 0 and "miden-v0.19 (built-in)" in out and "miden-v0.19 (my_design.py)" in out
+    code, out, _ = call(capsys, "compare", "fibonacci", "fibonacci", "--format", "json")  # the same AIR twice
+    assert code == 0 and [a["label"] for a in json.loads(out)["airs"]] == [
+        "fibonacci (built-in) #1",
+        "fibonacci (built-in) #2",
+    ]
     code, out, _ = call(capsys, "compare", "miden-v0.19", "miden-v0.18")  # distinct names stay bare
     assert code == 0 and "(built-in)" not in out
     assert Path(src).is_file()
