@@ -73,6 +73,26 @@ def test_with_operation_refuses_a_taken_slot_or_name() -> None:
         V19.with_operation("MYOP", 94, effect=(("up", 0),))
 
 
+def test_with_operation_keeps_the_slot_and_the_shift_consistent() -> None:
+    # op_constraints.md: f_shl = prefix 010 (32..47) + named ops, f_shr = prefix 011 (48..63) + named ops
+    with pytest.raises(ValueError, match="MYOP in slot 47 needs a left shift"):
+        V19.with_operation("MYOP", 47, effect=(("no", 0),))
+    with pytest.raises(ValueError, match="MYOP in slot 94 needs no shift of the whole stack"):
+        V19.with_operation("MYOP", 94, effect=(("left", 1),))
+    with pytest.raises(ValueError, match="MYOP in slot 6 needs no shift"):
+        V19.with_operation("MYOP", 6, effect=(("right", 0),))
+    assert V19.with_operation("MYOP", 47, effect=(("left", 1),)).opcodes["MYOP"] == 47
+    # the same rule holds for every built-in operation the shift flags select by prefix (the docs' effect lines)
+    from air.miden.constraints.stack.general import EFFECTS
+    from air.miden.design import _check_shift_class
+    from air.miden.opcodes import OPCODES_V18, OPCODES_V19
+
+    named = {"U32ADD3", "U32MADD", "SPLIT", "LOOP", "REPEAT", "END", "DYN", "DYNCALL", "U32SPLIT", "PUSH"}
+    for op, code in {**OPCODES_V18, **OPCODES_V19}.items():
+        if op not in named:
+            _check_shift_class("v", op, code, EFFECTS[op])
+
+
 def test_compare_tells_apart_airs_of_one_name(tmp_path, capsys, monkeypatch) -> None:
     src = tmp_path / "my_design.py"
     src.write_text(

@@ -97,7 +97,9 @@ class Design:
             why = f"taken by {taken}" if taken else "not an opcode of any flag class"
             free = "; ".join(f"{k}: {v}" for k, v in free_slots(self.opcodes).items())
             raise ValueError(f"{self.name}: opcode {opcode!r} is not a free slot ({why}); free slots {free}")
-        new = NewOperation(op, opcode, _effect(op, effect), define, doc)
+        shifts = _effect(op, effect)
+        _check_shift_class(self.name, op, opcode, shifts)
+        new = NewOperation(op, opcode, shifts, define, doc)
         return self.variant(
             name=name or f"{self.name}+{op}",
             description=description or f"{self.name} + {op} (opcode {opcode}, {cls} flag)",
@@ -119,6 +121,25 @@ class NewOperation:
     effect: tuple[Shift, ...]  # ("no" | "left" | "right", positions i of N_i / L_i / R_i), as stack.general
     define: Callable[[Any, Any], None] | None = None
     doc: str = ""
+
+
+def _check_shift_class(design: str, op: str, opcode: int, shifts: tuple[Shift, ...]) -> None:
+    """The slot decides whether the stack depth moves (stack/op_constraints.md, "shift left/right flag"):
+    ``f_shl`` takes opcodes 32..47 (prefix 010), ``f_shr`` 48..63 (prefix 011), and every other shifting
+    operation by name (U32ADD3, PUSH, ...), which a new instruction is not. So a whole-stack left shift (s15'
+    from the overflow table) needs a slot in 32..47, a right shift (s15 into the table) one in 48..63, and
+    those slots need that shift: otherwise the depth and overflow rules would contradict stack.general."""
+    left = any(k == "left" and (15 in pos or not pos) for k, pos in shifts)  # ("left", 16): FRIE2F4's form
+    right = any(k == "right" and 14 in pos for k, pos in shifts)
+    want = "left" if 32 <= opcode < 48 else "right" if 48 <= opcode < 64 else None
+    have = "left" if left and not right else "right" if right and not left else None if not (left or right) else "both"
+    if have != want:
+        need = {
+            "left": "a left shift reaching s15 (e.g. (('left', 1),))",
+            "right": "a right shift reaching s14 (e.g. (('right', 0),))",
+            None: "no shift of the whole stack (slots 32..47 shift left, 48..63 shift right)",
+        }[want]
+        raise ValueError(f"{design}: {op} in slot {opcode} needs {need} (stack/op_constraints.md)")
 
 
 def _effect(op: str, effect: Sequence[tuple[Any, ...]]) -> tuple[Shift, ...]:
