@@ -117,3 +117,15 @@ def test_check_covers_constraints_and_buses() -> None:
 def test_check_names_a_missing_column() -> None:
     with pytest.raises(air.TraceError, match="column 'y' of AIR 'perm' is missing"):
         air.check(permutation_air(), air.Trace.from_columns({"x": [1, 2], "s": [0, 0]}))
+
+
+def test_check_takes_a_spec_and_a_trace_file(tmp_path) -> None:
+    from air.examples.fibonacci import fibonacci_trace
+
+    cols, pis = fibonacci_trace(16)
+    path = air.save_trace(tmp_path / "fib.npz", cols, pis)
+    assert air.check("fibonacci", path).ok and air.check("fibonacci", str(path)).ok
+    cols["b"][5] = (int(cols["b"][5]) + 1) % P
+    bad = air.save_trace(tmp_path / "bad.csv", cols, pis)
+    r = air.check("fibonacci", bad)
+    assert not r.ok and ("constraint", "fib_b") in {(f.kind, f.name) for f in r.failures}
