@@ -278,7 +278,7 @@ def _window_lines(d: Diagnosis, f: Failure, hex: bool, color: bool) -> list[str]
     def line(cells: list[str]) -> str:
         return "  ".join(c.ljust(w) if i < text_cols else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
 
-    out = ["      " + line(head).rstrip()]
+    out = ["       " + line(head).rstrip()]
     for w, r in zip(f.window, rows):
         text = ("    >> " if w["mark"] else "       ") + line(r).rstrip()
         out.append(_paint(text, "33", color) if w["mark"] else text)
@@ -293,7 +293,8 @@ def _failure_lines(d: Diagnosis, g: FailureGroup, f: Failure, hex: bool, color: 
     out = []
     if by_row:
         out.append(_paint(f"{head} — constraint {g.constraint} ({g.domain})", "1", color))
-        out.append(f"    {g.expr}")
+        expr = g.expr if len(g.expr) <= 200 else f"{g.expr[:200]}... (the whole: air explain {g.constraint})"
+        out.append(f"    {expr}")
     else:
         out.append(f"  {head}")
     out.append(f"    value {format_value(f.value, hex)} (must be 0)")
