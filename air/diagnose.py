@@ -419,7 +419,8 @@ def to_json(d: Diagnosis, bus_report: Any = None) -> dict[str, Any]:
 
 
 def to_junit(d: Diagnosis, air: Air, bus_report: Any = None) -> str:
-    """JUnit XML: one test case per constraint and per bus; failures inside."""
+    """JUnit XML: one test case per constraint and per bus; failures inside (at most ``max_failures``
+    rows per constraint and unmatched messages per bus, with the count of the rest)."""
     failing = {g.constraint: g for g in d.groups}
     suite = ET.Element("testsuite", name=f"air check {d.air}", tests=str(len(air.constraints)))
     nfail = 0
@@ -441,7 +442,9 @@ def to_junit(d: Diagnosis, air: Air, bus_report: Any = None) -> str:
             if not b.ok:
                 nfail += 1
                 fe = ET.SubElement(case, "failure", message=b.summary())
-                fe.text = "\n".join(u.describe() for u in b.unmatched)
+                shown = [u.describe() for u in b.unmatched[: d.max_failures]]
+                more = len(b.unmatched) - len(shown)
+                fe.text = "\n".join(shown + ([f"... and {more} more"] if more > 0 else []))
     suite.set("failures", str(nfail))
     suite.set("tests", str(len(suite)))
     return ET.tostring(suite, encoding="unicode")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import xml.etree.ElementTree as ET
 from importlib.metadata import version
 from pathlib import Path
 
@@ -257,8 +258,11 @@ def test_json_is_bounded_with_totals(tmp_path, capsys) -> None:
     assert s["unmatched_messages"] == 2 * (n - 1) and len(doc["unmatched"]) == 3 == s["unmatched_shown"]
     assert doc["buses"][0]["unmatched_total"] == 2 * (n - 1) and len(doc["likely_pairs"]) <= 3
     assert len(out) < 20_000, len(out)
-    _, text, _ = air_cmd(capsys, "check", str(t), "--air", spec, "--max-failures", "3")
+    junit = tmp_path / "r.xml"
+    _, text, _ = air_cmd(capsys, "check", str(t), "--air", spec, "--max-failures", "3", "--junit", str(junit))
     assert f"... and {2 * (n - 1) - 3} more" in text
+    bus_case = ET.parse(junit).getroot().find("testcase[@name='bus:mem']/failure")
+    assert bus_case is not None and bus_case.text.splitlines()[3:] == [f"... and {2 * (n - 1) - 3} more"]
 
 
 # ------------------------------------------------------------------------------------------ SARIF
