@@ -160,7 +160,7 @@ def airs_cmd(columns_of: str | None, families_of: str | None, fmt: str) -> None:
 
 
 @cli.command("degrees")
-@click.option("--air", "air_name", default=None, help="AIR name, file.py:OBJECT or module:OBJECT.")
+@click.option("--air", "air_name", default=None, help="AIR name, file.py:OBJECT or module:OBJECT (required).")
 @click.option("--by", type=click.Choice(["constraint", "op", "bus"]), default="constraint", show_default=True)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 def degrees_cmd(air_name: str | None, by: str, fmt: str) -> None:
@@ -183,7 +183,7 @@ def compare_cmd(names: tuple[str, ...], fmt: str) -> None:
 
 @cli.command("explain")
 @click.argument("item")
-@click.option("--air", "air_name", default=None, help="AIR name, file.py:OBJECT or module:OBJECT.")
+@click.option("--air", "air_name", default=None, help="AIR name, file.py:OBJECT or module:OBJECT (required).")
 def explain_cmd(item: str, air_name: str | None) -> None:
     """A constraint, an operation (its flag, constraints and bus terms), a BUS or BUS/TERM, with degrees."""
     from air.report import explain_item
