@@ -26,6 +26,7 @@ polynomial over variables this AIR declares; see ``air.degree.check_polynomial``
 from __future__ import annotations
 
 import numbers
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -51,6 +52,21 @@ __all__ = [
     "Message",
     "Operation",
 ]
+
+
+# Modules that define constraints on a caller's behalf (this one, a model's builder) set this: the
+# definition site recorded for a constraint is the first frame outside them (see ``definition_site``).
+__air_builder__ = True
+
+
+def definition_site() -> str:
+    """``file:line`` of the code that called into the builder (the ``constrain(...)`` call a report
+    points at): the first frame, going up, whose module does not set ``__air_builder__``. A few frame
+    hops per constraint, no source is read."""
+    f = sys._getframe(1)
+    while f is not None and f.f_globals.get("__air_builder__"):
+        f = f.f_back
+    return "" if f is None else f"{f.f_code.co_filename}:{f.f_lineno}"
 
 
 class AirDefinitionError(ValueError):
@@ -105,6 +121,8 @@ class Constraint:
     ``claimed_degree`` is the degree its author (or the Miden docs) states, checked by the analyzer.
     ``operation`` names the operation whose flag gates it; ``tags`` are free-form labels.
     ``public`` maps public-input symbols a boundary constraint compares against to their meaning.
+    ``defined_at`` is the ``file:line`` of the call that declared it (recorded by ``Air.constrain``;
+    a parser of another notation may set its own file's line).
     """
 
     name: str
@@ -116,6 +134,7 @@ class Constraint:
     operation: str | None = None
     tags: tuple[str, ...] = ()
     doc: str = ""
+    defined_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -332,10 +351,12 @@ class Air:
         operation: str | Operation | None = None,
         tags: Iterable[str] = (),
         doc: str = "",
+        defined_at: str | None = None,
     ) -> Constraint:
         """Add a constraint: either ``expr``, or ``body`` (optionally gated by ``flag``).
 
         ``operation`` given as an ``Operation`` supplies its flag when ``flag`` is not given.
+        ``defined_at`` (``file:line``) defaults to the caller's line (``definition_site``).
         """
         if domain not in DOMAINS:
             raise ValueError(f"{self.name}: constraint {name!r}: unknown domain {domain!r}")
@@ -361,6 +382,7 @@ class Air:
             operation=op_name,
             tags=tuple(tags),
             doc=doc,
+            defined_at=definition_site() if defined_at is None else defined_at,
         )
         self.constraints.append(c)
         return c

@@ -53,6 +53,14 @@ class UnmatchedMessage:
     operation: str | None
     count: int = 1
     code: int = 0  # the numeric label (0 on a bus without labels)
+    term: str = ""  # the bus term that put it on the bus ("" for a boundary message)
+
+    @property
+    def who(self) -> str:
+        """Who put the message on the bus, in the AIR's own words: its operation, else its term."""
+        if self.operation:
+            return self.operation
+        return f"term {self.term}" if self.term else "a row"
 
     def describe(self) -> str:
         vals = " ".join(f"{k}={v}" for k, v in self.fields)
@@ -61,8 +69,7 @@ class UnmatchedMessage:
         extra = f" (x{self.count})" if self.count != 1 else ""
         if self.row < 0:
             return f"{self.label} {vals}, {verb} by the public inputs (bus boundary), {missing}{extra}"
-        who = self.operation or "a chiplet row"
-        return f"{self.label} {vals}, {verb} by {who} at row {self.row}, {missing}{extra}"
+        return f"{self.label} {vals}, {verb} by {self.who} at row {self.row}, {missing}{extra}"
 
 
 @dataclass(frozen=True)
@@ -78,8 +85,8 @@ class NearMiss:
         diffs = ", ".join(f"{k}: {a} requested, {b} answered" for k, a, b in self.differences)
         r, q = self.request, self.response
         return (
-            f"the request by {r.operation or 'a chiplet row'} at row {r.row} and the response by "
-            f"{q.operation or 'a chiplet row'} at row {q.row} differ only in {diffs}"
+            f"the request by {r.who} at row {r.row} and the response by "
+            f"{q.who} at row {q.row} differ only in {diffs}"
         )
 
 
@@ -162,7 +169,8 @@ class BusReport:
                         )
         return "\n".join(out)
 
-    def unmatched_json(self) -> list[dict[str, Any]]:
+    def unmatched_json(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The unmatched messages, at most ``limit`` per bus (``len(b.unmatched)`` counts them all)."""
         return [
             {
                 "bus": u.bus,
@@ -175,10 +183,11 @@ class BusReport:
                 "text": u.describe(),
             }
             for b in self.buses
-            for u in b.unmatched
+            for u in b.unmatched[:limit]
         ]
 
-    def near_json(self) -> list[dict[str, Any]]:
+    def near_json(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The likely pairs, at most ``limit`` per bus."""
         return [
             {
                 "bus": b.bus,
@@ -190,7 +199,7 @@ class BusReport:
                 "text": m.describe(),
             }
             for b in self.buses
-            for m in b.near
+            for m in b.near[:limit]
         ]
 
     def buses_json(self) -> list[dict[str, Any]]:
@@ -202,6 +211,8 @@ class BusReport:
                 "messages": b.messages,
                 "final": str(b.final),
                 "expected_final": str(b.expected_final),
+                "unmatched_total": len(b.unmatched),
+                "likely_pairs_total": len(b.near),
                 "totals": b.totals,
             }
             for b in self.buses
@@ -329,7 +340,7 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
                 if m.label_value is None:
                     unlabelled.add(0)
             keys[t.side].append(np.repeat(key, reps, axis=0))
-            meta[t.side].append((sel, reps, m.label, names, t.operation))
+            meta[t.side].append((sel, reps, m.label, names, t.operation, t.name))
             # totals per numeric label (requests and responses of one label name it differently)
             for code in np.unique(key[:, 0]):
                 name = label_names.setdefault(int(code), m.label if t.side == "request" else "")
@@ -399,7 +410,8 @@ def _boundary(
         key[:, 1 : 1 + len(m.fields)] = np.array(rows, dtype=np.uint64).reshape(len(rows), len(m.fields))
         keys[bd.side].append(key)
         sel = np.full(len(rows), -1, dtype=np.int64)
-        meta[bd.side].append((sel, np.ones(len(rows), dtype=np.uint64), m.label, tuple(n for n, _ in m.fields), None))
+        names = tuple(n for n, _ in m.fields)
+        meta[bd.side].append((sel, np.ones(len(rows), dtype=np.uint64), m.label, names, None, ""))
         code = int(m.label_value or 0)
         label_names.setdefault(code, m.label)
         totals.setdefault(code, {"request": 0, "response": 0})[bd.side] += len(rows)
@@ -480,9 +492,9 @@ def _unmatched(bus: Bus, keys: dict, meta: dict, width: int) -> list[UnmatchedMe
         for key, seg, row, count in zip(
             uniq[bad].tolist(), seg_of[at_first].tolist(), row_arr[at_first].tolist(), excess[bad].tolist()
         ):
-            _, _, label, names, op = segs[seg]
+            _, _, label, names, op, term = segs[seg]
             fields = tuple(zip(names, key[1 : 1 + len(names)]))
-            out.append(UnmatchedMessage(bus.name, side, label, fields, row, op, count, key[0]))
+            out.append(UnmatchedMessage(bus.name, side, label, fields, row, op, count, key[0], term))
     out.sort(key=lambda m: m.row)
     return out
 

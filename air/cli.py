@@ -25,9 +25,6 @@ from air.registry import AirNotFound, catalog, is_builtin, load_air, load_builti
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-DEFAULT_AIR = "miden-v0.18"
-
-
 class BadInput(Exception):
     """An expected user error: printed as one line, exit code 2."""
 
@@ -60,9 +57,29 @@ def _fail(msg: str) -> None:
     sys.exit(2)
 
 
-def _default_air() -> str:
-    names = [e.name for e in catalog()]
-    return DEFAULT_AIR if DEFAULT_AIR in names else names[0]
+def _need_air(air_name: str | None, command: str) -> str:
+    """``--air`` or a one-line error naming what to pass: no command picks an AIR silently."""
+    if air_name:
+        return air_name
+    names = ", ".join(e.name for e in catalog())
+    raise BadInput(f"air {command} needs --air NAME (built in: {names}; or file.py:OBJECT, module:OBJECT)")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("air")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _use_color(no_color_flag: bool) -> bool:
+    """Colour only on a terminal, and never with ``--no-color`` or ``NO_COLOR`` set to anything but
+    the empty string (the convention of https://no-color.org)."""
+    import os
+
+    return not no_color_flag and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
 
 
 FORMATS = click.Choice(["table", "json", "markdown"])
@@ -71,6 +88,7 @@ _STATE = {"debug": False}
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="On an internal error (exit 3), print the traceback.")
+@click.version_option(_version(), "--version", prog_name="air", message="%(prog)s %(version)s")
 def cli(debug: bool) -> None:
     """air: design and check the AIR constraints of STARK virtual machines (first: Miden VM)."""
     _STATE["debug"] = debug
@@ -142,14 +160,14 @@ def airs_cmd(columns_of: str | None, families_of: str | None, fmt: str) -> None:
 
 
 @cli.command("degrees")
-@click.option("--air", "air_name", default=None, help="AIR name, file.py:OBJECT or module:OBJECT.")
+@click.option("--air", "air_name", default=None, help="AIR name, file.py:OBJECT or module:OBJECT (required).")
 @click.option("--by", type=click.Choice(["constraint", "op", "bus"]), default="constraint", show_default=True)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 def degrees_cmd(air_name: str | None, by: str, fmt: str) -> None:
     """The degree table: per constraint, per operation (flag + body) or per bus term."""
     from air.report import degree_table
 
-    air = load_air(air_name or _default_air())
+    air = load_air(_need_air(air_name, "degrees"))
     click.echo(degree_table(analyze(air), by=by, fmt=fmt))
 
 
@@ -183,12 +201,12 @@ def compare_labels(specs: Sequence[str], names: Sequence[str]) -> list[str]:
 
 @cli.command("explain")
 @click.argument("item")
-@click.option("--air", "air_name", default=None, help="AIR name, file.py:OBJECT or module:OBJECT.")
+@click.option("--air", "air_name", default=None, help="AIR name, file.py:OBJECT or module:OBJECT (required).")
 def explain_cmd(item: str, air_name: str | None) -> None:
-    """A constraint (or BUS, or BUS/TERM): pretty-printed, LaTeX, and its degree factor by factor."""
+    """A constraint, an operation (its flag, constraints and bus terms), a BUS or BUS/TERM, with degrees."""
     from air.report import explain_item
 
-    air = load_air(air_name or _default_air())
+    air = load_air(_need_air(air_name, "explain"))
     try:
         click.echo(explain_item(air, item))
     except KeyError as e:
@@ -261,13 +279,28 @@ def _parse_challenges(text: str | None) -> list[int] | None:
 @click.argument("trace_path", metavar="TRACE", type=click.Path(dir_okay=False))
 @click.option("--air", "air_name", default=None, help="AIR (default: the built-in AIR the trace's metadata names).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--max-failures", type=click.IntRange(min=1), default=5, show_default=True, help="Rows per constraint.")
+@click.option(
+    "--max-failures",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Failures shown (and written in JSON) per constraint and unmatched messages per bus; totals are counted.",
+)
 @click.option("--context", type=click.IntRange(min=0), default=2, show_default=True, help="Rows around a failure.")
 @click.option("--seed", default=0, show_default=True, help="Seed for the bus challenges.")
 @click.option("--challenges", default=None, help="Bus challenges alpha_0,alpha_1,... instead of --seed.")
 @click.option("--junit", type=click.Path(dir_okay=False), default=None, help="Also write a JUnit XML report.")
 @click.option("--sarif", type=click.Path(dir_okay=False), default=None, help="Also write a SARIF report.")
-@click.option("--no-color", is_flag=True, help="No colour even on a terminal.")
+@click.option("--no-color", is_flag=True, help="No colour even on a terminal (as NO_COLOR=1 does).")
+@click.option("--hex", "hex_values", is_flag=True, help="Print field elements in hexadecimal.")
+@click.option(
+    "--group-by",
+    type=click.Choice(["row", "constraint"]),
+    default="row",
+    show_default=True,
+    help="List failures in trace-row order, or constraint by constraint.",
+)
+@click.option("--force", is_flag=True, help="Check against --air even when the trace's metadata names another AIR.")
 @click.option("--any-length", is_flag=True, help="Accept a row count that is not a power of two.")
 @click.option(
     "--only",
@@ -287,6 +320,9 @@ def check_cmd(
     junit: str | None,
     sarif: str | None,
     no_color: bool,
+    hex_values: bool,
+    group_by: str,
+    force: bool,
     any_length: bool,
     only: str | None,
 ) -> None:
@@ -296,7 +332,7 @@ def check_cmd(
     from air.trace import load_trace, match_air
 
     loaded = load_trace(trace_path, require_pow2=not any_length)  # read once; the AIR may come from its metadata
-    air, source = _air_for_trace(trace_path, loaded.meta.get("air"), air_name)
+    air, source = _air_for_trace(trace_path, loaded.meta.get("air"), air_name, force)
     trace = match_air(loaded, air)
     selection = None
     if only is not None:
@@ -342,8 +378,8 @@ def check_cmd(
             }
         click.echo(json.dumps(doc, indent=2))
     else:
-        color = sys.stdout.isatty() and not no_color
-        click.echo(render_text(d, bus_report, color=color))
+        color = _use_color(no_color)
+        click.echo(render_text(d, bus_report, color=color, group_by=group_by, hex=hex_values), color=color)
         click.echo(checked)
     if junit:
         Path(junit).write_text(to_junit(d, air, bus_report))
@@ -352,12 +388,18 @@ def check_cmd(
     sys.exit(0 if ok else 1)
 
 
-def _air_for_trace(trace_path: str, named: object, air_name: str | None) -> tuple[Any, str]:
+def _air_for_trace(trace_path: str, named: object, air_name: str | None, force: bool = False) -> tuple[Any, str]:
     """The AIR to check a trace against, and where it came from. The metadata may only name a built-in
-    AIR, exactly (it never chooses code to run); ``--air`` may be anything, and wins."""
+    AIR, exactly (it never chooses code to run); ``--air`` may be anything. When both name an AIR and
+    they differ, ``--force`` is needed (then the report says so)."""
     if air_name is not None:
         air = load_air(air_name)
         if named is not None and named != air_name and named != air.name:
+            if not force:
+                raise BadInput(
+                    f"{trace_path}: the trace names AIR {named!r}, not {air.name!r} (--air); "
+                    "pass --force to check it against --air anyway"
+                )
             # said in the report, not on stderr: a bad-input error later must stay the one line on stderr
             return air, f"--air; the trace names AIR {named!r}"
         return air, "--air"
@@ -371,8 +413,9 @@ def _air_for_trace(trace_path: str, named: object, air_name: str | None) -> tupl
 @cli.command("run")
 @click.argument("program", type=click.Path(dir_okay=False))
 @click.option("--kernel", type=click.Path(dir_okay=False), default=None, help="Kernel module (syscall targets).")
-@click.option("--air", "air_name", default=None, help="Design whose rules and layout to use.")
+@click.option("--air", "air_name", default=None, help="Design whose rules and layout to use (required).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the trace here.")
+@click.option("--force", is_flag=True, help="Overwrite an -o trace whose metadata names another AIR or design.")
 @click.option(
     "--max-cycles",
     type=click.IntRange(min=1),
@@ -380,18 +423,41 @@ def _air_for_trace(trace_path: str, named: object, air_name: str | None) -> tupl
     show_default=True,
     help="Refuse programs that run longer (and repeat blocks that would expand beyond it).",
 )
-def run_cmd(program: str, kernel: str | None, air_name: str | None, output: str | None, max_cycles: int) -> None:
+def run_cmd(
+    program: str, kernel: str | None, air_name: str | None, output: str | None, max_cycles: int, force: bool
+) -> None:
     """Run a MASM PROGRAM on the reference executor; print the stack and cycles; export the trace."""
     try:
         from air.miden.executor import export, run_program  # type: ignore[attr-defined]
     except ImportError as e:
         raise BadInput(f"the reference executor is not available: {e}") from e
-    res = run_program(program, kernel, air_name or _default_air(), max_cycles=max_cycles)
+    design = _need_air(air_name, "run")
+    if output and not force:
+        _refuse_other_design(output, design)
+    res = run_program(program, kernel, design, max_cycles=max_cycles)
     click.echo(f"stack: {' '.join(str(v) for v in res.stack_outputs)}")
     click.echo(f"cycles: {res.cycles} (trace rows: {res.n_rows})")
     if output:
         export(res, output)
         click.echo(f"wrote {output}")
+
+
+def _refuse_other_design(path: str, design: str) -> None:
+    """``air run -o PATH`` over an existing trace whose metadata names another AIR or design than
+    ``--air``: refused (exit 2) unless ``--force``, as ``air check`` refuses to check such a trace."""
+    from air.trace import TraceError, load_trace
+
+    if not Path(path).is_file():
+        return
+    try:
+        meta = load_trace(path, require_pow2=False).meta
+    except TraceError:
+        return  # not a trace air reads: nothing names a design
+    named = [meta[k] for k in ("design", "air") if isinstance(meta.get(k), str)]
+    if named and design not in named:
+        raise BadInput(
+            f"{path}: the trace there names AIR {named[-1]!r}, not {design!r} (--air); pass --force to overwrite it"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

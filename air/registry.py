@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
+from types import ModuleType, TracebackType
 
 from air.air import Air, AirDefinitionError
 from air.degree import NotPolynomialError
@@ -91,6 +92,28 @@ def _module_file(mod_name: str) -> set[str]:
     return {str(found.origin)} if found is not None and found.origin else set()
 
 
+def _import_module(name: str) -> ModuleType:
+    """``importlib.import_module(name)``, also finding ``name`` in the current directory (as ``python -m``
+    does, and the ``air`` script, whose ``sys.path`` starts at its own directory, would not). The
+    current directory is searched only when the installed packages have no such module, and only
+    for this import."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        top = name.split(".")[0]
+        cwd = os.getcwd()
+        if e.name not in {name.rsplit(".", i)[0] for i in range(name.count(".") + 1)} or cwd in sys.path:
+            raise
+        if not (Path(cwd, top).is_dir() or Path(cwd, top + ".py").is_file()):
+            raise
+    sys.path.insert(0, cwd)
+    try:
+        importlib.invalidate_caches()
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(cwd)
+
+
 def _load_target(target: str, what: str) -> Air:
     mod_name, _, attr = target.rpartition(":")
     if not mod_name or not attr:
@@ -112,7 +135,7 @@ def _load_target(target: str, what: str) -> Air:
             raise _raised(what, f"importing {mod_name}", e, files) from e
     else:
         try:
-            module = importlib.import_module(mod_name)
+            module = _import_module(mod_name)
         except ModuleNotFoundError as e:
             if e.name is None or not (mod_name == e.name or mod_name.startswith(e.name + ".")):
                 raise _raised(what, f"importing module {mod_name}", e, _module_file(mod_name)) from e

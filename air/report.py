@@ -6,6 +6,7 @@ prints or exits.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -13,8 +14,8 @@ from typing import Any
 import sympy as sp
 
 from air.air import Air, message_value
-from air.analysis import Analysis
-from air.bus import bus_constraint
+from air.analysis import Analysis, analyze_constraint, constraint_ops
+from air.bus import bus_constraint, term_degree
 from air.degree import exact_degree, explain, structural_degree
 
 __all__ = [
@@ -65,9 +66,16 @@ def degrees_json(a: Analysis, by: str = "constraint") -> dict[str, Any]:
         doc["buses"] = [b.to_json() for b in a.buses]
     else:
         raise ValueError(f"unknown view {by!r}")
+    doc["claim_differences"] = [
+        {"item": item, "claimed": claimed, "computed": computed} for item, claimed, computed in a.claim_differences()
+    ]
     if a.inexact:
         doc["notes"] = list(a.inexact)
     return doc
+
+
+def _claim_rows(a: Analysis) -> list[list[Any]]:
+    return [[item, claimed, computed, computed - claimed] for item, claimed, computed in a.claim_differences()]
 
 
 def _summary(a: Analysis) -> str:
@@ -158,9 +166,15 @@ def degree_table(a: Analysis, by: str = "constraint", fmt: str = "table") -> str
     title = f"{a.air.name} — degrees by {by} (budget {b})"
     body = table(headers, rows, fmt)
     notes = "".join(f"\nnote: {n}" for n in a.inexact)
+    # every difference the summary counts, whatever the view (an operation view shows no claims of its own)
+    claims = _claim_rows(a)
+    diffs = ""
+    if claims:
+        head = ["item", "claimed", "computed", "computed - claimed"]
+        diffs = f"claimed degrees that differ from the computed ones ({len(claims)}):\n" + table(head, claims, fmt)
     if fmt == "markdown":
-        return f"## {title}\n\n{body}\n\n{_summary(a)}\n{notes}"
-    return f"{title}\n{body}\n{_summary(a)}{notes}"
+        return f"## {title}\n\n{body}\n\n{_summary(a)}\n" + (f"\n{diffs}\n" if diffs else "") + notes
+    return f"{title}\n{body}\n{_summary(a)}" + (f"\n\n{diffs}" if diffs else "") + notes
 
 
 def compare_json(analyses: Sequence[Analysis], labels: Sequence[str] | None = None) -> dict[str, Any]:
@@ -266,8 +280,72 @@ def _names(air: Air) -> dict[sp.Basic, str]:
     return names
 
 
+def _explain_operation(air: Air, name: str) -> str:
+    """An operation: its flag and flag degree, the constraints it gates (flag + body degrees) and its bus
+    terms (term degree, and the bus constraint's for a multiset bus, whose accumulator adds 1)."""
+    o = air.op(name)
+    fd = exact_degree(o.flag)
+    head = f"operation {o.name}" + (f" (opcode {o.opcode})" if o.opcode is not None else "")
+    out = [f"{head}  ({air.name}" + (f"; flag class {o.flag_class}" if o.flag_class else "") + ")"]
+    if o.doc:
+        out.append(f"source: {o.doc}")
+    out.append(f"flag f_{o.name.lower()}: degree {fd}")
+    out.append(sp.pretty(o.flag, use_unicode=True))
+    degrees: list[int] = []
+    cons = [c for c in air.constraints if o.name in constraint_ops(c)]
+    out.append(f"constraints gated by {o.name}: {len(cons)}")
+    for c in cons:
+        cd = analyze_constraint(air, c)
+        parts = f"flag {cd.flag_degree} + body {cd.body_degree} = " if cd.flag_degree is not None else ""
+        claim = f"; claimed {cd.claimed_degree}" if cd.claimed_degree is not None else ""
+        out.append(f"  {c.name} ({c.domain}): {parts}degree {cd.degree}{claim}")
+        text = sp.sstr(c.body) if c.body is not None else ""
+        if c.body is None:  # gated through a composite flag (a tag op:NAME): the whole polynomial is long
+            out.append(f"    gated through a shared flag; the whole polynomial: air explain {c.name}")
+        elif len(text) <= 160:
+            out.append(f"    body: {text}")
+        else:
+            out.append(f"    body: {len(text)} characters; air explain {c.name}")
+        degrees.append(cd.degree)
+    terms = [(b, t) for b in air.buses for t in b.terms if o.name in (t.operation or "").split("+")]
+    out.append(f"bus terms of {o.name}: {len(terms)}")
+    for b, t in terms:
+        td = term_degree(air, b, t)
+        facs = " * ".join(f"{n}({d})" for n, d in td.factors)
+        line = f"  {b.name}/{t.name} ({t.side}): flag({td.flag_degree}) * {facs} = term degree {td.degree}"
+        if b.kind == "multiset":
+            line += f"; in the bus constraint (times {b.column}') degree {td.degree + 1}"
+            degrees.append(td.degree + 1)
+        else:
+            degrees.append(td.degree)
+        out.append(line)
+    if degrees:
+        top = max(degrees)
+        out.append(f"operation degree {top} (budget {air.budget}, headroom {air.budget - top})")
+    else:
+        out.append("nothing in this AIR is gated by this operation")
+    return "\n".join(out)
+
+
+def _suggest(air: Air, item: str) -> str:
+    """Up to five names close to ``item`` (difflib; case-insensitive), as a hint."""
+    names = [c.name for c in air.constraints] + [o.name for o in air.operations]
+    names += [b.name for b in air.buses] + [f"{b.name}/{t.name}" for b in air.buses for t in b.terms]
+    by_lower: dict[str, str] = {}
+    for n in names:
+        by_lower.setdefault(n.lower(), n)
+    near = difflib.get_close_matches(item.lower(), list(by_lower), n=5, cutoff=0.6)
+    return f"; did you mean {', '.join(by_lower[n] for n in near)}?" if near else ""
+
+
 def explain_item(air: Air, item: str) -> str:
-    """A constraint (or ``bus`` / ``bus/term``) pretty-printed, as LaTeX, and its degree factor by factor."""
+    """A constraint, an operation, a bus or ``bus/term``: pretty-printed, as LaTeX, and its degree factor
+    by factor. An unknown name raises ``KeyError`` with the nearest names."""
+    if not any(c.name == item for c in air.constraints):
+        ops = {o.name: o.name for o in air.operations}
+        ops.update({o.name.lower(): o.name for o in air.operations if o.name.lower() not in ops})
+        if item in ops or item.lower() in ops:
+            return _explain_operation(air, ops.get(item) or ops[item.lower()])
     names = _names(air)
     for c in air.constraints:
         if c.name == item:
@@ -320,4 +398,4 @@ def explain_item(air: Air, item: str) -> str:
                 if b.kind == "multiset":
                     lines.append(f"in the bus constraint it is multiplied by {b.column}': degree {total + 1}")
                 return "\n".join(lines)
-    raise KeyError(f"{air.name}: no constraint, bus or bus term named {item!r}")
+    raise KeyError(f"{air.name}: no constraint, operation, bus or bus term named {item!r}{_suggest(air, item)}")

@@ -64,7 +64,7 @@ def test_changed_value_pairs_request_with_response() -> None:
     assert [(u.side, u.row) for u in b.unmatched] == [("request", 1), ("response", 6)]
     (m,) = b.near
     assert (m.request.row, m.response.row, m.differences) == (1, 6, (("value", 112, 111),))
-    assert "row 1 and the response by a chiplet row at row 6 differ only in value: 112 requested, 111" in m.describe()
+    assert "row 1 and the response by term v_mem at row 6 differ only in value: 112 requested, 111" in m.describe()
     # two fields of two changed: too different to call it one message
     cols["addr"][1] = 99
     assert check_buses(air, Trace(cols, 16), seed=3).buses[0].near == []

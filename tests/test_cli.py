@@ -52,7 +52,7 @@ def test_airs_columns_marks_unread(tmp_path: Path) -> None:
 def test_degrees_json_by_constraint() -> None:
     code, out, _ = run("degrees", "--air", "miden-sys-fmp", "--format", "json")
     doc = json.loads(out)
-    assert code == 0 and set(doc) == {"air", "budget", "constraints"} and doc["budget"] == 9
+    assert code == 0 and set(doc) == {"air", "budget", "constraints", "claim_differences"} and doc["budget"] == 9
     keys = {"name", "domain", "degree", "structural_degree", "flag_degree", "body_degree", "claimed_degree", "tags"}
     assert all(set(c) == keys for c in doc["constraints"])
     fmpupdate = next(c for c in doc["constraints"] if c["name"] == "fmpupdate")

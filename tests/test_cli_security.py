@@ -66,15 +66,18 @@ def test_no_air_named_requires_air(tmp_path, capsys) -> None:
     assert call(capsys, "check", str(t), "--air", "stack-machine")[0] == 0
 
 
-def test_air_option_wins_with_a_note(tmp_path, capsys) -> None:
+def test_air_option_wins_with_force_and_a_note(tmp_path, capsys) -> None:
     cols, pis = fibonacci_trace(16)
     t = save_trace(tmp_path / "f.npz", cols, pis, {"air": "stack-machine"})
-    code, out, err = call(capsys, "check", str(t), "--air", "fibonacci")
+    code, out, err = call(capsys, "check", str(t), "--air", "fibonacci")  # a differing --air needs --force
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "names AIR 'stack-machine', not 'fibonacci'" in err and "--force" in err
+    code, out, err = call(capsys, "check", str(t), "--air", "fibonacci", "--force")
     assert code == 0 and err == ""
     assert out.splitlines()[-1] == "checked against AIR fibonacci (--air; the trace names AIR 'stack-machine')"
     cols["b"][5] = (int(cols["b"][5]) + 1) % (2**64 - 2**32 + 1)  # the note does not change the exit code
     bad = save_trace(tmp_path / "bad.npz", cols, pis, {"air": "stack-machine"})
-    code, out, err = call(capsys, "check", str(bad), "--air", "fibonacci")
+    code, out, err = call(capsys, "check", str(bad), "--air", "fibonacci", "--force")
     assert code == 1 and "(--air; the trace names AIR 'stack-machine')" in out and "fib_b" in out
 
 

@@ -76,7 +76,7 @@ def test_bus_with_only_a_response_is_unmatched(tmp_path, capsys) -> None:
     trace.write_text("req,resp,x\n0,1,7\n0,0,0\n")
     code, out, err = cli(capsys, "check", str(trace), "--air", f"{src}:make")
     assert code == 1 and err == "", err
-    assert "response m x=7, answered by a chiplet row at row 0, no request" in out
+    assert "response m x=7, answered by term v at row 0, no request" in out  # a generic AIR: no "chiplet"
 
 
 # --- helpers: NPY bytes, and zip archives written byte by byte (so the directory may lie) ----------

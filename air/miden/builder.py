@@ -30,6 +30,7 @@ from air.miden.opcodes import flag_class, free_slots
 __all__ = ["MidenBuilder", "family", "DOC"]
 
 DOC = "docs/src/design/"
+__air_builder__ = True  # a constraint's definition site is the family's b.constrain(...) line, not this module's
 _ONE = sp.Integer(1)
 
 
