@@ -126,6 +126,26 @@ class MemAccess(NamedTuple):
     word: Word  # the word containing addr, after the access
 
 
+class MemLog:
+    """The memory accesses of a run, packed 9 uint64 a row (ctx, addr, clk, is_read, is_word, the word after the
+    access) into one typed array: no Python object kept per access."""
+
+    WIDTH = 9
+
+    def __init__(self) -> None:
+        self.data = array("Q")
+
+    def append(self, m: MemAccess) -> None:
+        self.data.extend((m.ctx, m.addr, m.clk, m.is_read, m.is_word, *m.word))
+
+    def __len__(self) -> int:
+        return len(self.data) // self.WIDTH
+
+    def rows(self) -> np.ndarray:
+        """The accesses as a (k, 9) uint64 array (a view of the log)."""
+        return np.frombuffer(self.data, dtype=np.uint64).reshape(-1, self.WIDTH) if self.data else _NO_ACCESS
+
+
 @dataclass
 class RunResult:
     design: str
@@ -140,6 +160,7 @@ class RunResult:
 
 
 H0: tuple[int, ...] = (0,) * 8
+_NO_ACCESS = np.zeros((0, 9), dtype=np.uint64)
 HASHER_WIDTH = 15
 # per-row registers, one typed array each (compact: no Python object per row); the stack and h0..h7
 # take 16 and 8 entries per row; fn_hash is an index into VM.fn_hashes
@@ -184,7 +205,7 @@ class VM:
         self.rows = {k: array(t) for k, t in ROW_ARRAYS.items()}
         self.n_rows = 0
         self.mem: dict[tuple[int, int], int] = {}
-        self.mem_log: list[MemAccess] = []
+        self.mem_log = MemLog()
         # hasher responses, HASHER_WIDTH entries each: label, addr, node index, capacity (4), rate (8)
         self.hasher = array("Q")
         self.fn_hashes: dict[Word, int] = {}  # distinct fn_hash values -> their index in the rows
@@ -685,7 +706,9 @@ def _inv(v: int) -> int:
     return pow(v % P, P - 2, P) if v % P else 0
 
 
-def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
+def build_trace(vm: VM, air: Air, release: bool = False) -> tuple[dict[str, np.ndarray], int]:
+    """The trace's columns (padded to a power of two) from the run's typed row arrays, memory log and hasher
+    requests. ``release``: drop each of the VM's row arrays once copied (a lower peak; the VM cannot build again)."""
     names = air.column_names
     m = vm.n_rows
     main_rows = m + 1  # + the HALT row(s)
@@ -699,13 +722,27 @@ def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
     cols = {c: np.zeros(n, dtype=np.uint64) for c in names}
     u64 = np.uint64
 
+    def recorded(key: str, width: int) -> np.ndarray:
+        """The recorded rows of register ``key``, (m, width), a view of its typed array (released if asked)."""
+        dtype = {"B": np.uint8, "I": np.uint32, "Q": np.uint64}[ROW_ARRAYS[key]]
+        rows = vm.rows.pop(key) if release else vm.rows[key]
+        return np.frombuffer(rows, dtype=dtype).reshape(m, width)
+
     def row_array(key: str, width: int, pad: Any) -> np.ndarray:
         """Register ``key`` for every row: the recorded rows, then the HALT padding (the final state)."""
-        dtype = {"B": np.uint8, "I": np.uint32, "Q": np.uint64}[ROW_ARRAYS[key]]
         a = np.empty((n, width), dtype=u64)
-        a[:m] = np.frombuffer(vm.rows[key], dtype=dtype).reshape(m, width)
+        a[:m] = recorded(key, width)
         a[m:] = np.asarray(pad, dtype=u64).reshape(1, width)
         return a if width > 1 else a[:, 0]
+
+    def wide(key: str, width: int, pad: Any, prefix: str) -> None:
+        """Columns ``prefix0..`` straight from a wide register (the stack, h0..h7), without an (n, width) copy."""
+        a = recorded(key, width)
+        for k in range(width):
+            c = cols.get(f"{prefix}{k}")
+            if c is not None:
+                c[:m] = a[:, k]
+                c[m:] = pad[k]
 
     def setcol(c: str, v: np.ndarray) -> None:
         if c in cols:
@@ -729,18 +766,14 @@ def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
         setcol(f"b{k}", bits[k])
     setcol("e0", bits[6] * (u64(1) - bits[5]) * bits[4])
     setcol("e1", bits[6] * bits[5])
-    h = row_array("h", 8, H0)
-    for k in range(8):
-        setcol(f"h{k}", h[:, k])
+    wide("h", 8, H0, "h")
     setcol("in_span", row_array("in_span", 1, 0))
     setcol("group_count", row_array("gc", 1, 0))
     setcol("op_index", row_array("ox", 1, 0))
     c = row_array("c", 1, 0)
     for k in range(3):
         setcol(f"c{k}", (c >> u64(k)) & u64(1))
-    stack = row_array("stack", 16, vm.top)
-    for k in range(16):
-        setcol(f"s{k}", stack[:, k])
+    wide("stack", 16, vm.top, "s")
     depth = row_array("depth", 1, vm.depth)
     setcol("stack_depth", depth)
     setcol("stack_overflow_addr", row_array("ovf_addr", 1, vm._ovf_addr()))
@@ -752,7 +785,7 @@ def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
         cols["f_dyncall"][:] = code == vm.opcode["DYNCALL"]
     if "gate" in cols:  # gate = 1/(s0 >> N) on memory-op rows (0 when the address is below 2^N), 0 elsewhere
         memop = np.isin(code, np.array([vm.opcode[o] for o in GATE_MEMOPS], dtype=u64))
-        high, index = np.unique(stack[memop, 0] >> u64(L.GATE_BITS), return_inverse=True)
+        high, index = np.unique(cols["s0"][memop] >> u64(L.GATE_BITS), return_inverse=True)
         inverses = np.array([_inv(int(v)) for v in high], dtype=u64)
         cols["gate"][memop] = inverses[index.reshape(-1)]
 
@@ -797,13 +830,17 @@ def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
     return cols, n
 
 
-def memory_rows(log: list[MemAccess]) -> dict[str, np.ndarray]:
+def memory_rows(log: MemLog | list[MemAccess]) -> dict[str, np.ndarray]:
     """The memory chiplet's columns (``layout.MEM`` keys), one row per access sorted by (ctx, word, clk), then
     the order of the accesses: d0, d1 are the 16-bit limbs of the ctx, word or clk delta to the row before,
     d_inv its inverse, f_scw 1 for the same context and word (chiplets/memory.md); 0 on the first row."""
-    k = len(log)
-    a = np.array([(m.ctx, m.addr, m.clk, m.is_read, m.is_word, *m.word) for m in log], dtype=np.uint64)
-    a = a.reshape(k, 9)
+    if not isinstance(log, MemLog):
+        packed = MemLog()
+        for m in log:
+            packed.append(m)
+        log = packed
+    a = log.rows()
+    k = len(a)
     ctx, addr, clk = a[:, 0], a[:, 1], a[:, 2]
     word = addr - addr % np.uint64(4)
     order = np.lexsort((np.arange(k), clk, word, ctx))
@@ -892,7 +929,7 @@ def run_program(
         raise ExecutionError(f"the cycle cap must be at least 1, not {max_cycles}")
     prog = assemble(source, kernel, design, max_cycles)
     vm, air = execute(prog, design, stack_inputs, max_cycles, str(source), progress)
-    cols, n = build_trace(vm, air)
+    cols, n = build_trace(vm, air, release=True)
     outputs = list(vm.top)
     unchecked = sorted(set(air.column_names) - air.read_columns())
     meta = {
