@@ -3,6 +3,7 @@
 
 import io
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,26 @@ def test_no_progress_on_a_terminal_before_the_threshold(count, capsys, monkeypat
     monkeypatch.setattr(sys, "stderr", tty)
     code, _, _ = call(capsys, "run", str(count), "--air", "miden-v0.19")  # well under PROGRESS_AFTER = 1 s
     assert code == 0 and tty.getvalue() == ""
+
+
+def test_range_table_matches_a_greedy_walk() -> None:
+    """The vectorized bridging equals a walk in Python ints: from 0 to 65535 through every requested value,
+    each step the largest power of 3 up to 3^7 that does not pass the next value (range.md); 65535 twice."""
+    import numpy as np
+
+    from air.miden.executor import range_table
+
+    rng = np.random.default_rng(7)
+    for k in (0, 1, 5, 300, 5000):
+        req = rng.integers(0, 65536, size=k).tolist() + ([0, 65535, 2188] if k == 5 else [])
+        want, v = [], 0
+        for stop in sorted(set(req) | {65535}):
+            while v < stop:
+                want.append(v)
+                v += max(3**j for j in range(8) if 3**j <= stop - v)
+        want += [65535, 65535]
+        got_v, got_m = range_table(np.array(req, dtype=np.uint64))
+        assert got_v.tolist() == want
+        mult = dict(Counter(req))
+        assert {int(a): int(b) for a, b in zip(got_v, got_m) if b} == mult
+        assert got_m[-1] == 0

@@ -877,17 +877,22 @@ def range_table(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     vals, counts = np.unique(np.asarray(values, dtype=np.uint64), return_counts=True)
     if len(vals) and int(vals[-1]) > RANGE_MAX:  # pragma: no cover - d0/d1 are 16-bit limbs by construction
         raise ExecutionError(f"range check of {int(vals[-1])}: not a 16-bit value")
-    stops = np.union1d(vals, np.array([0, RANGE_MAX], dtype=np.uint64))
-    seq: list[int] = []
-    for lo, hi in zip(stops[:-1].tolist(), stops[1:].tolist(), strict=True):
-        v = lo
-        while v < hi:  # bridge lo -> hi greedily (one Python step per bridging row; at most ~40 per value)
-            seq.append(v)
-            v += next(s for s in RANGE_STEPS if s <= hi - v)
+    stops = np.union1d(vals, np.array([0, RANGE_MAX], dtype=np.uint64)).astype(np.int64)
+    # each gap lo -> hi is bridged greedily: (hi - lo) // 3^7 steps of 3^7, then the base-3 digits of the rest
+    # (d steps of 3^j for digit d of 3^j), largest first; the rows are lo + the steps taken so far (vectorized)
+    lo, gap = stops[:-1], np.diff(stops)
+    n_steps = np.empty((len(gap), len(RANGE_STEPS)), dtype=np.int64)
+    n_steps[:, 0], rest = np.divmod(gap, RANGE_STEPS[0])
+    for j, step in enumerate(RANGE_STEPS[1:], start=1):
+        n_steps[:, j], rest = np.divmod(rest, step)
+    steps = np.repeat(np.tile(np.array(RANGE_STEPS, dtype=np.int64), len(gap)), n_steps.ravel())
+    per_gap = n_steps.sum(axis=1)  # >= 1: the stops are distinct
+    taken = np.cumsum(steps) - steps  # steps before each row, over all gaps
+    first = np.cumsum(per_gap) - per_gap  # each gap's first row
+    bridge = np.repeat(lo, per_gap) + taken - np.repeat(taken[first], per_gap)
     # 65535 twice: the last row's terms do not enter the bus (its running value ends there), so the row answering
     # requests of 65535 comes before it
-    seq += [RANGE_MAX, RANGE_MAX]
-    v = np.array(seq, dtype=np.uint64)
+    v = np.concatenate([bridge, [RANGE_MAX, RANGE_MAX]]).astype(np.uint64)
     m = np.zeros(len(v), dtype=np.uint64)
     m[np.searchsorted(v, vals)] = counts
     return v, m
