@@ -210,6 +210,7 @@ def why_not_caught(air, base: Trace, col: str, r: int, new: int) -> str | None:
         pytest.param("nested_syscall", "miden-sys-fmp", marks=pytest.mark.slow),
         pytest.param("caller", "miden-v0.18-permissive", marks=pytest.mark.slow),
         pytest.param("dyncall_from_syscall", "miden-fnhash-mem-column", marks=pytest.mark.slow),
+        pytest.param("ordinary", "miden-gate", marks=pytest.mark.slow),
     ],
 )
 def test_single_cell_changes_are_caught(name, design) -> None:
