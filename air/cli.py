@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -410,6 +411,32 @@ def _air_for_trace(trace_path: str, named: object, air_name: str | None, force: 
     return load_builtin(str(named)), "from the trace's metadata"
 
 
+PROGRESS_AFTER = 1.0  # seconds of running before `air run` shows its progress line (on a terminal only)
+
+
+class _Progress:
+    """``air run``'s progress line on stderr: cycles so far and cycles/s, rewritten in place with ``\\r``, once the
+    run has taken more than ``PROGRESS_AFTER`` seconds, and only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.shown = False
+
+    def __call__(self, cycles: int) -> None:
+        elapsed = time.perf_counter() - self.start
+        err = sys.stderr
+        if elapsed <= PROGRESS_AFTER or not err.isatty():
+            return
+        err.write(f"\r{cycles:,} cycles, {cycles / elapsed:,.0f} cycles/s")
+        err.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:  # end the line the progress was rewriting
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
 @cli.command("run")
 @click.argument("program", type=click.Path(dir_okay=False))
 @click.option("--kernel", type=click.Path(dir_okay=False), default=None, help="Kernel module (syscall targets).")
@@ -434,7 +461,11 @@ def run_cmd(
     design = _need_air(air_name, "run")
     if output and not force:
         _refuse_other_design(output, design)
-    res = run_program(program, kernel, design, max_cycles=max_cycles)
+    progress = _Progress()
+    try:
+        res = run_program(program, kernel, design, max_cycles=max_cycles, progress=progress)
+    finally:
+        progress.done()
     click.echo(f"stack: {' '.join(str(v) for v in res.stack_outputs)}")
     click.echo(f"cycles: {res.cycles} (trace rows: {res.n_rows})")
     if output:

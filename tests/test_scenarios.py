@@ -21,7 +21,7 @@ PROGRAMS = Path(__file__).resolve().parent.parent / "traces" / "programs"
 KERNEL = PROGRAMS / "kernel.masm"
 P = 2**64 - 2**32 + 1
 SCENARIOS = ["nested_syscall", "caller", "call_from_syscall", "dyncall_from_syscall", "syscall_from_syscall",
-             "ordinary"]  # fmt: skip
+             "ordinary", "gate_caller_in_syscall"]  # fmt: skip
 HONEST = [d for d in EXECUTOR_DESIGNS if d != "miden-v0.18-permissive"]
 NESTING = {"nested_syscall", "caller", "call_from_syscall", "dyncall_from_syscall", "syscall_from_syscall"}
 ONLY = ",".join(FILLED_FAMILIES)
@@ -210,6 +210,7 @@ def why_not_caught(air, base: Trace, col: str, r: int, new: int) -> str | None:
         pytest.param("nested_syscall", "miden-sys-fmp", marks=pytest.mark.slow),
         pytest.param("caller", "miden-v0.18-permissive", marks=pytest.mark.slow),
         pytest.param("dyncall_from_syscall", "miden-fnhash-mem-column", marks=pytest.mark.slow),
+        pytest.param("ordinary", "miden-gate", marks=pytest.mark.slow),
     ],
 )
 def test_single_cell_changes_are_caught(name, design) -> None:

@@ -12,6 +12,13 @@ the rules of a design:
   so a callee of a kernel procedure still counts as "in a syscall".
 * ``miden-sys-fmp``: FMPUPDATE/FMPADD use sys_fmp when in_kernel; in_kernel is 1 in context 0, 0 after
   CALL/DYNCALL, 1 after SYSCALL, restored at END; SYSCALL leaves fmp alone; CALLER needs in_kernel = 1.
+* ``miden-gate`` (seed discussion, the gate column, as written): no fmp/in_syscall/fn_hash columns; CALL/DYNCALL
+  write fn_hash at mem[0..3] and FMP_MIN at mem[4] of the new context (chiplets-bus memory writes at the call's
+  clk); SYSCALL re-enters context 0 and writes nothing; CALLER reads the word at 0 of the current context (no
+  in-syscall check: the columns are gone); FMPADD reads mem[4], FMPUPDATE reads it (old value in h2) and
+  writes old + s0; calls and syscalls are allowed anywhere. MLOAD/MSTORE/MLOADW/MSTOREW below 2^GATE_BITS
+  still run (the executor refuses nothing there): the trace then fails the AIR's ``gate`` constraint. On
+  memory-op rows h2 = s0 mod 2^GATE_BITS and gate = 1/(s0 >> GATE_BITS) (0 when that is 0).
 * ``miden-v0.19`` (and ``miden-fnhash-mem*``): fmp lives at FMP_ADDR of each context's memory;
   CALL/DYNCALL write FMP_INIT there through the chiplets bus (fnhash-mem designs also write fn_hash at
   FN_HASH_ADDR, and CALLER reads it); calls and syscalls are allowed anywhere.
@@ -32,6 +39,7 @@ from __future__ import annotations
 
 import json
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -97,6 +105,7 @@ EXECUTOR_DESIGNS = {
     "miden-v0.18": "miden-v0.18",
     "miden-v0.18-permissive": "miden-v0.18",
     "miden-sys-fmp": "miden-sys-fmp",
+    "miden-gate": "miden-gate",
     "miden-v0.19": "miden-v0.19",
     "miden-fnhash-mem": "miden-fnhash-mem",
     "miden-fnhash-mem-slot": "miden-fnhash-mem-slot",
@@ -117,6 +126,26 @@ class MemAccess(NamedTuple):
     word: Word  # the word containing addr, after the access
 
 
+class MemLog:
+    """The memory accesses of a run, packed 9 uint64 a row (ctx, addr, clk, is_read, is_word, the word after the
+    access) into one typed array: no Python object kept per access."""
+
+    WIDTH = 9
+
+    def __init__(self) -> None:
+        self.data = array("Q")
+
+    def append(self, m: MemAccess) -> None:
+        self.data.extend((m.ctx, m.addr, m.clk, m.is_read, m.is_word, *m.word))
+
+    def __len__(self) -> int:
+        return len(self.data) // self.WIDTH
+
+    def rows(self) -> np.ndarray:
+        """The accesses as a (k, 9) uint64 array (a view of the log)."""
+        return np.frombuffer(self.data, dtype=np.uint64).reshape(-1, self.WIDTH) if self.data else _NO_ACCESS
+
+
 @dataclass
 class RunResult:
     design: str
@@ -131,6 +160,7 @@ class RunResult:
 
 
 H0: tuple[int, ...] = (0,) * 8
+_NO_ACCESS = np.zeros((0, 9), dtype=np.uint64)
 HASHER_WIDTH = 15
 # per-row registers, one typed array each (compact: no Python object per row); the stack and h0..h7
 # take 16 and 8 entries per row; fn_hash is an index into VM.fn_hashes
@@ -139,6 +169,10 @@ ROW_ARRAYS |= {"depth": "Q", "ovf_addr": "Q", "addr": "Q", "h": "Q", "in_span": 
 # op batch flags (c0, c1, c2) by the batch's number of groups, packed as c0 + 2 c1 + 4 c2: decoder/main.md and
 # air/src/trace/decoder/mod.rs (OP_BATCH_8_GROUPS = [1, 0, 0], 4 = [0, 1, 0], 2 = [0, 0, 1], 1 = [0, 1, 1])
 BATCH_FLAGS = {8: 0b001, 4: 0b010, 2: 0b100, 1: 0b110}
+# a run's ``progress`` callback is called with the cycle count every PROGRESS_EVERY cycles
+PROGRESS_EVERY = 1 << 14
+# the memory instructions the gate design keeps off the first 2^GATE_BITS addresses (flags.memop)
+GATE_MEMOPS = ("MLOAD", "MSTORE", "MLOADW", "MSTOREW")
 
 
 class VM:
@@ -149,6 +183,7 @@ class VM:
         air: Air,
         stack_inputs: list[int] | None = None,
         max_cycles: int = MAX_CYCLES,
+        progress: Callable[[int], None] | None = None,
     ):
         if design not in EXECUTOR_DESIGNS:
             known = ", ".join(EXECUTOR_DESIGNS)
@@ -157,15 +192,20 @@ class VM:
         self.air = air
         self.prog = program
         self.max_cycles = max_cycles
+        self.progress = progress
+        # the next row count at which emit looks up: the cycle cap, or the next progress report (one comparison
+        # a row for both)
+        self.next_stop = min(max_cycles, PROGRESS_EVERY) if progress else max_cycles
         self.opcode = {o.name: o.opcode for o in air.operations}
         self.v18 = design in ("miden-v0.18", "miden-v0.18-permissive")
         self.sysfmp = design == "miden-sys-fmp"
-        self.memfmp = not (self.v18 or self.sysfmp)
+        self.gate = design == "miden-gate"
+        self.memfmp = not (self.v18 or self.sysfmp or self.gate)
         self.fnhash_mem = design.startswith("miden-fnhash-mem")
         self.rows = {k: array(t) for k, t in ROW_ARRAYS.items()}
         self.n_rows = 0
         self.mem: dict[tuple[int, int], int] = {}
-        self.mem_log: list[MemAccess] = []
+        self.mem_log = MemLog()
         # hasher responses, HASHER_WIDTH entries each: label, addr, node index, capacity (4), rate (8)
         self.hasher = array("Q")
         self.fn_hashes: dict[Word, int] = {}  # distinct fn_hash values -> their index in the rows
@@ -254,8 +294,12 @@ class VM:
         code = self.opcode.get(op)
         if code is None:
             raise ExecutionError(f"{self.at()}: operation {op} does not exist in {self.air.name}")
-        if self.n_rows >= self.max_cycles:
-            raise ExecutionError(f"program exceeded {self.max_cycles:,} cycles at {self.at()}")
+        if self.n_rows >= self.next_stop:
+            if self.n_rows >= self.max_cycles:
+                raise ExecutionError(f"program exceeded {self.max_cycles:,} cycles at {self.at()}")
+            if self.progress is not None:
+                self.progress(self.n_rows)
+            self.next_stop = min(self.max_cycles, self.n_rows + PROGRESS_EVERY)
         r = self.rows
         r["op"].append(code)
         r["ctx"].append(self.ctx)
@@ -298,6 +342,12 @@ class VM:
             h = (list(h) + [0] * 8)[:8]
             d = (s[0] - s[1]) % P
             h[2] = pow(d, P - 2, P) if d else 0
+        elif self.gate and name in GATE_MEMOPS:  # gate: h2 = the address's low N bits (io_ops gate constraint)
+            h = (list(h) + [0] * 8)[:8]
+            h[2] = s[0] % 2**L.GATE_BITS
+        elif self.gate and name == "FMPUPDATE":  # gate: h2 = the fmp read from mem[4] (system_ops u_fmpupdate)
+            h = (list(h) + [0] * 8)[:8]
+            h[2] = self.mem.get((self.ctx, L.GATE_FMP_ADDR), 0)
         self.emit(name, h, in_span=1, gc=gc, ox=ox)
         if name == "PUSH":
             self.push(o.imm)
@@ -342,11 +392,17 @@ class VM:
             addr = self.pop()
             self.mem_write(self.ctx, self._addr(addr, o), tuple(s[3 - i] for i in range(4)), True, self.here)
         elif name == "FMPADD":
-            base = self.sys_fmp if (self.sysfmp and self.flag) else self.fmp
+            if self.gate:  # a memory read of mem[4]: s0' = s0 + fmp
+                base = int(self.mem_read(self.ctx, L.GATE_FMP_ADDR, False, self.here))  # type: ignore[arg-type]
+            else:
+                base = self.sys_fmp if (self.sysfmp and self.flag) else self.fmp
             s[0] = (s[0] + base) % P
         elif name == "FMPUPDATE":
             v = self.pop()
-            if self.sysfmp and self.flag:
+            if self.gate:  # read mem[4], then write old + s0 (the same clk: a read then a write, memory.md allows)
+                old = int(self.mem_read(self.ctx, L.GATE_FMP_ADDR, False, self.here))  # type: ignore[arg-type]
+                self.mem_write(self.ctx, L.GATE_FMP_ADDR, (old + v) % P, False, self.here)
+            elif self.sysfmp and self.flag:
                 self.sys_fmp = (self.sys_fmp + v) % P
             else:
                 self.fmp = (self.fmp + v) % P
@@ -360,6 +416,8 @@ class VM:
             if self.fnhash_mem:
                 w = self.mem_read(self.ctx, L.FN_HASH_ADDR, True, self.here)
                 fh = w  # type: ignore[assignment]
+            if self.gate:  # the word at 0 of the current context: in a syscall, context 0's (never written)
+                fh = self.mem_read(self.ctx, L.GATE_FN_HASH_ADDR, True, self.here)  # type: ignore[assignment]
             for i in range(4):
                 s[i] = fh[3 - i]
         else:
@@ -547,6 +605,15 @@ class VM:
             self.mem_log.append(
                 MemAccess(self.ctx, L.FMP_ADDR, self.clk, 0, 0, self._write_silent(self.ctx, L.FMP_ADDR, L.FMP_INIT))
             )
+        if self.gate:
+            # seed discussion (gate): the CALL/DYNCALL row writes fn_hash (a word, from h0..h3) at 0 and FMP_MIN
+            # (an element) at 4 of the new context, at the call's clk (decoder.requests m_fnhashwrite, m_fmpwrite)
+            for i in range(4):
+                self.mem[(self.ctx, L.GATE_FN_HASH_ADDR + i)] = callee[i]
+            w = self.mem_word(self.ctx, L.GATE_FN_HASH_ADDR)
+            self.mem_log.append(MemAccess(self.ctx, L.GATE_FN_HASH_ADDR, self.clk, 0, 1, w))
+            w = self._write_silent(self.ctx, L.GATE_FMP_ADDR, L.FMP_MIN)
+            self.mem_log.append(MemAccess(self.ctx, L.GATE_FMP_ADDR, self.clk, 0, 0, w))
         if self.fnhash_mem:
             for i in range(4):
                 self.mem[(self.ctx, L.FN_HASH_ADDR + i)] = callee[i]
@@ -639,7 +706,9 @@ def _inv(v: int) -> int:
     return pow(v % P, P - 2, P) if v % P else 0
 
 
-def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
+def build_trace(vm: VM, air: Air, release: bool = False) -> tuple[dict[str, np.ndarray], int]:
+    """The trace's columns (padded to a power of two) from the run's typed row arrays, memory log and hasher
+    requests. ``release``: drop each of the VM's row arrays once copied (a lower peak; the VM cannot build again)."""
     names = air.column_names
     m = vm.n_rows
     main_rows = m + 1  # + the HALT row(s)
@@ -653,13 +722,27 @@ def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
     cols = {c: np.zeros(n, dtype=np.uint64) for c in names}
     u64 = np.uint64
 
+    def recorded(key: str, width: int) -> np.ndarray:
+        """The recorded rows of register ``key``, (m, width), a view of its typed array (released if asked)."""
+        dtype = {"B": np.uint8, "I": np.uint32, "Q": np.uint64}[ROW_ARRAYS[key]]
+        rows = vm.rows.pop(key) if release else vm.rows[key]
+        return np.frombuffer(rows, dtype=dtype).reshape(m, width)
+
     def row_array(key: str, width: int, pad: Any) -> np.ndarray:
         """Register ``key`` for every row: the recorded rows, then the HALT padding (the final state)."""
-        dtype = {"B": np.uint8, "I": np.uint32, "Q": np.uint64}[ROW_ARRAYS[key]]
         a = np.empty((n, width), dtype=u64)
-        a[:m] = np.frombuffer(vm.rows[key], dtype=dtype).reshape(m, width)
+        a[:m] = recorded(key, width)
         a[m:] = np.asarray(pad, dtype=u64).reshape(1, width)
         return a if width > 1 else a[:, 0]
+
+    def wide(key: str, width: int, pad: Any, prefix: str) -> None:
+        """Columns ``prefix0..`` straight from a wide register (the stack, h0..h7), without an (n, width) copy."""
+        a = recorded(key, width)
+        for k in range(width):
+            c = cols.get(f"{prefix}{k}")
+            if c is not None:
+                c[:m] = a[:, k]
+                c[m:] = pad[k]
 
     def setcol(c: str, v: np.ndarray) -> None:
         if c in cols:
@@ -683,18 +766,14 @@ def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
         setcol(f"b{k}", bits[k])
     setcol("e0", bits[6] * (u64(1) - bits[5]) * bits[4])
     setcol("e1", bits[6] * bits[5])
-    h = row_array("h", 8, H0)
-    for k in range(8):
-        setcol(f"h{k}", h[:, k])
+    wide("h", 8, H0, "h")
     setcol("in_span", row_array("in_span", 1, 0))
     setcol("group_count", row_array("gc", 1, 0))
     setcol("op_index", row_array("ox", 1, 0))
     c = row_array("c", 1, 0)
     for k in range(3):
         setcol(f"c{k}", (c >> u64(k)) & u64(1))
-    stack = row_array("stack", 16, vm.top)
-    for k in range(16):
-        setcol(f"s{k}", stack[:, k])
+    wide("stack", 16, vm.top, "s")
     depth = row_array("depth", 1, vm.depth)
     setcol("stack_depth", depth)
     setcol("stack_overflow_addr", row_array("ovf_addr", 1, vm._ovf_addr()))
@@ -704,6 +783,11 @@ def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
         cols["stack_h0"][:] = inverses[index.reshape(-1)]
     if "f_dyncall" in cols:
         cols["f_dyncall"][:] = code == vm.opcode["DYNCALL"]
+    if "gate" in cols:  # gate = 1/(s0 >> N) on memory-op rows (0 when the address is below 2^N), 0 elsewhere
+        memop = np.isin(code, np.array([vm.opcode[o] for o in GATE_MEMOPS], dtype=u64))
+        high, index = np.unique(cols["s0"][memop] >> u64(L.GATE_BITS), return_inverse=True)
+        inverses = np.array([_inv(int(v)) for v in high], dtype=u64)
+        cols["gate"][memop] = inverses[index.reshape(-1)]
 
     def put(c: str, i: int, v: int) -> None:
         if c in cols:
@@ -746,13 +830,17 @@ def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
     return cols, n
 
 
-def memory_rows(log: list[MemAccess]) -> dict[str, np.ndarray]:
+def memory_rows(log: MemLog | list[MemAccess]) -> dict[str, np.ndarray]:
     """The memory chiplet's columns (``layout.MEM`` keys), one row per access sorted by (ctx, word, clk), then
     the order of the accesses: d0, d1 are the 16-bit limbs of the ctx, word or clk delta to the row before,
     d_inv its inverse, f_scw 1 for the same context and word (chiplets/memory.md); 0 on the first row."""
-    k = len(log)
-    a = np.array([(m.ctx, m.addr, m.clk, m.is_read, m.is_word, *m.word) for m in log], dtype=np.uint64)
-    a = a.reshape(k, 9)
+    if not isinstance(log, MemLog):
+        packed = MemLog()
+        for m in log:
+            packed.append(m)
+        log = packed
+    a = log.rows()
+    k = len(a)
     ctx, addr, clk = a[:, 0], a[:, 1], a[:, 2]
     word = addr - addr % np.uint64(4)
     order = np.lexsort((np.arange(k), clk, word, ctx))
@@ -789,17 +877,22 @@ def range_table(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     vals, counts = np.unique(np.asarray(values, dtype=np.uint64), return_counts=True)
     if len(vals) and int(vals[-1]) > RANGE_MAX:  # pragma: no cover - d0/d1 are 16-bit limbs by construction
         raise ExecutionError(f"range check of {int(vals[-1])}: not a 16-bit value")
-    stops = np.union1d(vals, np.array([0, RANGE_MAX], dtype=np.uint64))
-    seq: list[int] = []
-    for lo, hi in zip(stops[:-1].tolist(), stops[1:].tolist(), strict=True):
-        v = lo
-        while v < hi:  # bridge lo -> hi greedily (one Python step per bridging row; at most ~40 per value)
-            seq.append(v)
-            v += next(s for s in RANGE_STEPS if s <= hi - v)
+    stops = np.union1d(vals, np.array([0, RANGE_MAX], dtype=np.uint64)).astype(np.int64)
+    # each gap lo -> hi is bridged greedily: (hi - lo) // 3^7 steps of 3^7, then the base-3 digits of the rest
+    # (d steps of 3^j for digit d of 3^j), largest first; the rows are lo + the steps taken so far (vectorized)
+    lo, gap = stops[:-1], np.diff(stops)
+    n_steps = np.empty((len(gap), len(RANGE_STEPS)), dtype=np.int64)
+    n_steps[:, 0], rest = np.divmod(gap, RANGE_STEPS[0])
+    for j, step in enumerate(RANGE_STEPS[1:], start=1):
+        n_steps[:, j], rest = np.divmod(rest, step)
+    steps = np.repeat(np.tile(np.array(RANGE_STEPS, dtype=np.int64), len(gap)), n_steps.ravel())
+    per_gap = n_steps.sum(axis=1)  # >= 1: the stops are distinct
+    taken = np.cumsum(steps) - steps  # steps before each row, over all gaps
+    first = np.cumsum(per_gap) - per_gap  # each gap's first row
+    bridge = np.repeat(lo, per_gap) + taken - np.repeat(taken[first], per_gap)
     # 65535 twice: the last row's terms do not enter the bus (its running value ends there), so the row answering
     # requests of 65535 comes before it
-    seq += [RANGE_MAX, RANGE_MAX]
-    v = np.array(seq, dtype=np.uint64)
+    v = np.concatenate([bridge, [RANGE_MAX, RANGE_MAX]]).astype(np.uint64)
     m = np.zeros(len(v), dtype=np.uint64)
     m[np.searchsorted(v, vals)] = counts
     return v, m
@@ -811,12 +904,14 @@ def execute(
     stack_inputs: list[int] | None = None,
     max_cycles: int = MAX_CYCLES,
     source: str = "",
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[VM, Air]:
-    """Run ``program``; more than ``max_cycles`` cycles is an ExecutionError naming where it got to."""
+    """Run ``program``; more than ``max_cycles`` cycles is an ExecutionError naming where it got to.
+    ``progress(cycles)`` is called every ``PROGRESS_EVERY`` cycles if given."""
     air = DESIGNS[EXECUTOR_DESIGNS.get(design, design)]() if design in EXECUTOR_DESIGNS else None
     if air is None:
         raise ExecutionError(f"the executor does not run design {design!r} (it runs: {', '.join(EXECUTOR_DESIGNS)})")
-    vm = VM(design, program, air, stack_inputs, max_cycles)
+    vm = VM(design, program, air, stack_inputs, max_cycles, progress)
     if source:
         vm.here = f"{source}:1:1"
     vm.run(program.entry)
@@ -829,15 +924,17 @@ def run_program(
     design: str,
     stack_inputs: list[int] | None = None,
     max_cycles: int = MAX_CYCLES,
+    progress: Callable[[int], None] | None = None,
 ) -> RunResult:
-    """Assemble and run a MASM program (at most ``max_cycles`` cycles); the trace and metadata of the run."""
+    """Assemble and run a MASM program (at most ``max_cycles`` cycles); the trace and metadata of the run.
+    ``progress(cycles)``, if given, is called every ``PROGRESS_EVERY`` cycles of the run."""
     if design not in EXECUTOR_DESIGNS:
         raise ExecutionError(f"the executor does not run design {design!r} (it runs: {', '.join(EXECUTOR_DESIGNS)})")
     if max_cycles < 1:
         raise ExecutionError(f"the cycle cap must be at least 1, not {max_cycles}")
     prog = assemble(source, kernel, design, max_cycles)
-    vm, air = execute(prog, design, stack_inputs, max_cycles, str(source))
-    cols, n = build_trace(vm, air)
+    vm, air = execute(prog, design, stack_inputs, max_cycles, str(source), progress)
+    cols, n = build_trace(vm, air, release=True)
     outputs = list(vm.top)
     unchecked = sorted(set(air.column_names) - air.read_columns())
     meta = {

@@ -33,7 +33,12 @@ Procedure locals (N rounded up to a multiple of 4, local i at ``fmp - N + i``):
   ``PUSH(i - N) FMPADD``;
 * v0.19 and later (upstream-history.md, section 2): program start ``PUSH(2^31) PUSH(FMP_ADDR) MSTORE DROP``;
   prologue ``PUSH(N) PUSH(FMP_ADDR) MLOAD ADD PUSH(FMP_ADDR) MSTORE DROP``, epilogue the same with -N;
-  address of local i ``PUSH(-(N - i)) PUSH(FMP_ADDR) MLOAD ADD``.
+  address of local i ``PUSH(-(N - i)) PUSH(FMP_ADDR) MLOAD ADD``;
+* miden-gate (seed discussion, the gate column): locals as at v0.18 (FMPUPDATE/FMPADD, which there read and
+  write mem[4] of the context). The discussion leaves the root context's fmp uninitialised (mem[4] = 0, so
+  the first local would sit at address 0, which the gate refuses to MSTORE/MLOAD); our program start is
+  ``PUSH(FMP_MIN) FMPUPDATE`` (mem[4] = 2^30, as CALL/DYNCALL write for a new context), made only of
+  instructions the gate lets touch mem[4]. Our choice, not the discussion's.
 """
 
 from __future__ import annotations
@@ -368,7 +373,8 @@ INVOKE = ("exec", "call", "syscall", "procref")
 
 class Assembler:
     def __init__(self, design: str, program: Module, kernel: Module | None, max_cycles: int = MAX_CYCLES):
-        self.memory_fmp = design not in ("miden-v0.18", "miden-v0.18-permissive", "miden-sys-fmp")
+        self.memory_fmp = design not in ("miden-v0.18", "miden-v0.18-permissive", "miden-sys-fmp", "miden-gate")
+        self.gate = design == "miden-gate"
         self.program = program
         self.kernel = kernel
         self.max_cycles = max_cycles
@@ -608,6 +614,8 @@ def _assemble(src: Path, prog: Module, kmod: Module | None, design: str, max_cyc
     items: list[Op | Node] = []
     if asm.memory_fmp:
         items += [Op("PUSH", L.FMP_INIT), Op("PUSH", L.FMP_ADDR), Op("MSTORE"), Op("DROP")]
+    if asm.gate:  # the root context's fmp at mem[4] (module docstring: our choice)
+        items += [Op("PUSH", L.FMP_MIN), Op("FMPUPDATE")]
     items += asm.instrs(prog, prog.main, 0)
     entry = asm.seq(items)
     kernel_procs: dict[str, tuple[int, int, int, int]] = {}
