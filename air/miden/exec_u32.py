@@ -26,7 +26,8 @@ the constraints ``s0' = v_hi, s1' = v_lo`` agree with the processor, which is fo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 

@@ -447,6 +447,8 @@ def u32_ops(head: str, imm: int | None, src: str) -> list[Op]:
         name, _, v = o.partition(":")
         out += _push(int(v), src) if v else [Op(name, src=src)]
     return out
+
+
 INVOKE = ("exec", "call", "syscall", "procref")
 
 
