@@ -24,6 +24,7 @@ SCENARIOS = [
     ("dyncall_from_syscall", "dyncall from inside a syscall"),
     ("syscall_from_syscall", "syscall from inside a syscall"),
     ("ordinary", "locals, memory across contexts, loops, branches, call, caller"),
+    ("u32_ops", "u32 arithmetic, division, bitwise and comparison instructions: range checks, the bitwise chiplet"),
 ]
 
 
