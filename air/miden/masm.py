@@ -5,7 +5,12 @@ locals); a kernel module is a file of ``export`` procedures (syscall targets) an
 Instructions: push.N[.M...], add, sub, mul, eq, drop, dup.N, swap, movup.N, pad, mem_load[.a],
 mem_store[.a], mem_loadw[.a], mem_storew[.a], loc_load.i, loc_store.i, loc_loadw.i, loc_storew.i,
 locaddr.i, caller, assert, assert_eq, exec.p, call.p, syscall.p, procref.p, dynexec, dyncall,
-if.true ... else ... end, repeat.N ... end, while.true ... end; ``#`` comments.
+if.true ... else ... end, repeat.N ... end, while.true ... end; ``#`` comments. u32 and comparison instructions
+(table ``U32``, each as the v0.18.0 assembler expands it): u32split, u32assert, u32assert2, u32assertw, u32test,
+u32testw, u32cast, u32{overflowing,wrapping}_{add,sub,mul}[.b], u32{overflowing,wrapping}_{add3,madd},
+u32div[.b], u32mod[.b], u32divmod[.b], u32and[.b], u32or[.b], u32xor[.b], u32not[.b], u32lt/lte/gt/gte/min/max[.b],
+lt/lte/gt/gte[.b]; the rest of the u32 family (shifts, rotations, popcnt, clz/ctz/clo/cto, ``.err=`` forms) is
+refused.
 
 Immediates follow Miden's parser (assembly-syntax/src/parser/grammar.lalrpop), checked from one table
 (``IMMEDIATES``): decimal or 0x-hex; push values are field elements (< p, at most 16 per push); memory
