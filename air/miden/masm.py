@@ -383,7 +383,8 @@ SIMPLE = {
 DUPS = {0, 1, 2, 3, 4, 5, 6, 7, 9, 11, 13, 15}
 
 # u32 and comparison instructions -> their operations, as the v0.18.0 assembler emits them
-# (crates/assembly/src/instruction/mod.rs dispatch, u32_ops.rs, field_ops.rs lt/lte/gt/gte). "PUSH:v" is a push
+# (crates/assembly/src/instruction/mod.rs dispatch, u32_ops.rs, field_ops.rs lt/lte/gt/gte; u32_ops.rs and
+# field_ops.rs are unchanged at v0.19.0, push_felt became push_value_ops with the same rule). "PUSH:v" is a push
 # of v (PAD / PAD INCR / PUSH, as push_felt); an immediate form pushes its value first (U32_IMM).
 _FIELD_SPLIT = ["U32SPLIT", "MOVUP2", "U32SPLIT"]  # field_ops.rs split_elements
 _LT_HI = ["MOVUP2", "U32SUB", "SWAP", "EQZ", "MOVUP2", "MOVUP3"]  # check_lt_high_bits (check_lt_and_eq)
