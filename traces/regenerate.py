@@ -30,6 +30,7 @@ SCENARIOS = [
     ("ordinary", "locals, memory across contexts, loops, branches, call, caller"),
     ("gate_protected_write", "miden-gate: a called procedure mem_storew's its fn_hash slot mem[0..3], then caller"),
     ("gate_caller_in_syscall", "caller inside a syscall reached from a called procedure (miden-gate finding)"),
+    ("u32_ops", "u32 arithmetic, division, bitwise and comparison instructions: range checks, the bitwise chiplet"),
 ]
 # (scenario, design) runs exported on purpose although the AIR refuses them: their failing constraints (over the
 # executor's families) are listed under the table, as `air check` finds them

@@ -29,8 +29,10 @@ them out, ``digest.batch_groups``: SPAN/RESPAN with the batch's groups in h0..h7
 the group count, op index, h0 = the rest of the op group and h1 = the parent block on operation rows,
 padding NOOPs executed; END with the digest, is_loop_body, is_loop, call and syscall flags; hasher
 addresses 8 per batch and the requests' labels 19 / 35 / 33 as the v0.18/v0.19 code sends them); stack;
-the range checker (every memory row's d0/d1 with its count as multiplicity, bridged from 0 to 65535 by
-powers of 3); and the chiplets: hasher response rows (simplified, see ``layout.HASHER_LEGACY``), memory rows sorted
+the u32 operations (``air.miden.exec_u32``: helper registers, range-check requests, bitwise operations);
+the range checker (every memory row's d0/d1 and every u32 operation's four limbs, with its count as multiplicity,
+bridged from 0 to 65535 by powers of 3); and the chiplets: hasher response rows (simplified, see
+``layout.HASHER_LEGACY``), the bitwise chiplet's 8-row cycles (``exec_u32.bitwise_rows``), memory rows sorted
 by (ctx, word, clk) with their delta limbs and inverse, kernel ROM rows, padding. ``PENDING``
 names the families it does not fill yet, and why.
 """
@@ -51,6 +53,7 @@ from air.air import Air
 from air.miden import layout as L
 from air.miden.designs import DESIGNS
 from air.miden.digest import digest_to_hex
+from air.miden.exec_u32 import BITWISE_WIDTH, U32_OPS, bitwise_rows
 from air.miden.masm import MAX_CYCLES, Block, Call, Dyn, Join, Loop, MasmError, Node, Op, Program, Split, assemble
 from air.trace import save_trace
 
@@ -62,9 +65,9 @@ __all__ = ["MAX_CYCLES", "ExecutionError", "MasmError", "RunResult", "execute", 
 __all__ += ["EXECUTOR_DESIGNS", "FILLED_FAMILIES", "PENDING", "range_table"]
 
 # The constraint families whose constraints and buses the executor's traces satisfy, under every design it runs
-# (``air check --only ",".join(FILLED_FAMILIES)``; tests/test_scenarios.py checks exactly these). chiplets.bitwise
-# and chiplets.ace, stack.u32_ops and stack.crypto_ops hold with no rows of theirs (the executor runs no bitwise,
-# u32, crypto or ACE operation). Written into the
+# (``air check --only ",".join(FILLED_FAMILIES)``; tests/test_scenarios.py checks exactly these). chiplets.ace
+# and stack.crypto_ops hold with no rows of theirs (the executor runs no crypto or ACE operation); stack.u32_ops,
+# chiplets.bitwise and range.checker are filled by the u32 operations (exec_u32). Written into the
 # exported trace's metadata for information only: what `air check` checks never comes from a trace.
 FILLED_FAMILIES: tuple[str, ...] = (
     "system",
@@ -210,6 +213,8 @@ class VM:
         self.hasher = array("Q")
         self.fn_hashes: dict[Word, int] = {}  # distinct fn_hash values -> their index in the rows
         self.krom_calls: list[Word] = []
+        self.range_checks = array("Q")  # the u32 operations' 16-bit range-check requests (exec_u32)
+        self.bitwise = array("Q")  # the bitwise chiplet's operations: selector, a, b (exec_u32)
         self.clk = 0
         self.ctx = 0
         self.fmp = L.FMP_MIN
@@ -337,6 +342,10 @@ class VM:
         name = o.name
         if o.src:
             self.here = o.src
+        if name in U32_OPS:  # u32 operations: air/miden/exec_u32.py (they emit their own row)
+            U32_OPS[name](self, o, h, gc, ox)
+            self.tick()
+            return
         s = self.top
         if name == "EQ":  # the user-op helper h2 = 1/(s0 - s1), 0 when equal (stack/field_ops.md)
             h = (list(h) + [0] * 8)[:8]
@@ -713,9 +722,14 @@ def build_trace(vm: VM, air: Air, release: bool = False) -> tuple[dict[str, np.n
     m = vm.n_rows
     main_rows = m + 1  # + the HALT row(s)
     hasher = np.frombuffer(vm.hasher, dtype=np.uint64).reshape(-1, HASHER_WIDTH)
-    chip_rows = len(hasher) + len(vm.mem_log) + len(vm.prog.kernel) + len(vm.krom_calls) + 1
+    bw_ops = np.frombuffer(vm.bitwise, dtype=np.uint64).reshape(-1, BITWISE_WIDTH)
+    # the bitwise chiplet's periodic columns follow the row number mod 8, so its rows start on a multiple of 8:
+    # Miden's hasher section is whole 8-row cycles; the simplified legacy hasher rows are padded up to one
+    hasher_rows = -(-len(hasher) // 8) * 8 if len(bw_ops) else len(hasher)
+    chip_rows = hasher_rows + 8 * len(bw_ops) + len(vm.mem_log) + len(vm.prog.kernel) + len(vm.krom_calls) + 1
     mem = memory_rows(vm.mem_log)
-    range_v, range_m = range_table(np.concatenate([mem["d0"], mem["d1"]]))
+    rc = np.frombuffer(vm.range_checks, dtype=np.uint64)
+    range_v, range_m = range_table(np.concatenate([mem["d0"], mem["d1"], rc]))
     n = 16
     while n < max(main_rows, chip_rows, len(range_v)):
         n *= 2
@@ -803,6 +817,14 @@ def build_trace(vm: VM, air: Air, release: bool = False) -> tuple[dict[str, np.n
             cols[c][:row] = hasher[:, k]
     if hs["responds"] in cols:
         cols[hs["responds"]][:row] = 1
+    row = hasher_rows
+    bw = L.BITWISE
+    names_bw = {k: bw[k] for k in ("s0", "s1", "op", "a", "b", "z_p", "z")}
+    names_bw |= {f"a{j}": bw["a_bits"][j] for j in range(4)} | {f"b{j}": bw["b_bits"][j] for j in range(4)}
+    for key, v in bitwise_rows(bw_ops).items():
+        if names_bw[key] in cols:
+            cols[names_bw[key]][row : row + len(v)] = v
+    row += 8 * len(bw_ops)
     mm = L.MEM
     k_mem = len(vm.mem_log)
     for c, v in mem.items():

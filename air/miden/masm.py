@@ -5,7 +5,12 @@ locals); a kernel module is a file of ``export`` procedures (syscall targets) an
 Instructions: push.N[.M...], add, sub, mul, eq, drop, dup.N, swap, movup.N, pad, mem_load[.a],
 mem_store[.a], mem_loadw[.a], mem_storew[.a], loc_load.i, loc_store.i, loc_loadw.i, loc_storew.i,
 locaddr.i, caller, assert, assert_eq, exec.p, call.p, syscall.p, procref.p, dynexec, dyncall,
-if.true ... else ... end, repeat.N ... end, while.true ... end; ``#`` comments.
+if.true ... else ... end, repeat.N ... end, while.true ... end; ``#`` comments. u32 and comparison instructions
+(table ``U32``, each as the v0.18.0 assembler expands it): u32split, u32assert, u32assert2, u32assertw, u32test,
+u32testw, u32cast, u32{overflowing,wrapping}_{add,sub,mul}[.b], u32{overflowing,wrapping}_{add3,madd},
+u32div[.b], u32mod[.b], u32divmod[.b], u32and[.b], u32or[.b], u32xor[.b], u32not[.b], u32lt/lte/gt/gte/min/max[.b],
+lt/lte/gt/gte[.b]; the rest of the u32 family (shifts, rotations, popcnt, clz/ctz/clo/cto, ``.err=`` forms) is
+refused.
 
 Immediates follow Miden's parser (assembly-syntax/src/parser/grammar.lalrpop), checked from one table
 (``IMMEDIATES``): decimal or 0x-hex; push values are field elements (< p, at most 16 per push); memory
@@ -299,6 +304,7 @@ IMMEDIATE_KINDS: dict[str, tuple[int, int, str]] = {
     "repeat": (1, 2**32 - 1, "a repeat count (1..4294967295)"),
     "dup": (0, 15, "a stack index (0..15)"),
     "movup": (2, 8, "a stack index the executor moves up (2..8)"),
+    "u32v": (0, 2**32 - 1, "a u32 value (0..4294967295)"),
 }
 
 # instruction head -> (fewest immediates, most, kind); "name" is a procedure name, not a number
@@ -313,6 +319,18 @@ IMMEDIATES: dict[str, tuple[int, int, str]] = {
     **{name: (1, 1, "name") for name in ("exec", "call", "syscall", "procref")},
     "repeat": (1, 1, "repeat"),
 }
+
+
+# u32 and comparison instructions (U32, below): their immediate forms
+IMMEDIATES |= {name: (0, 0, "") for name in ("u32split", "u32assert", "u32assert2", "u32assertw", "u32test")}
+IMMEDIATES |= {name: (0, 0, "") for name in ("u32testw", "u32cast", "u32overflowing_add3", "u32wrapping_add3")}
+IMMEDIATES |= {name: (0, 0, "") for name in ("u32overflowing_madd", "u32wrapping_madd")}
+IMMEDIATES |= {name: (0, 1, "u32v") for name in ("u32overflowing_add", "u32wrapping_add", "u32overflowing_sub")}
+IMMEDIATES |= {name: (0, 1, "u32v") for name in ("u32wrapping_sub", "u32overflowing_mul", "u32wrapping_mul")}
+IMMEDIATES |= {name: (0, 1, "u32v") for name in ("u32div", "u32mod", "u32divmod", "u32and", "u32or", "u32xor")}
+IMMEDIATES |= {name: (0, 1, "u32v") for name in ("u32not", "u32lt", "u32lte", "u32gt", "u32gte", "u32min")}
+IMMEDIATES |= {name: (0, 1, "u32v") for name in ("u32max",)}
+IMMEDIATES |= {name: (0, 1, "felt") for name in ("lt", "lte", "gt", "gte")}
 
 
 def immediate(kind: str, text: str, where: str, instr: str) -> int:
@@ -368,6 +386,80 @@ SIMPLE = {
     "caller": ["CALLER"],
 }
 DUPS = {0, 1, 2, 3, 4, 5, 6, 7, 9, 11, 13, 15}
+
+# u32 and comparison instructions -> their operations, as the v0.18.0 assembler emits them
+# (crates/assembly/src/instruction/mod.rs dispatch, u32_ops.rs, field_ops.rs lt/lte/gt/gte; u32_ops.rs and
+# field_ops.rs are unchanged at v0.19.0, push_felt became push_value_ops with the same rule). "PUSH:v" is a push
+# of v (PAD / PAD INCR / PUSH, as push_felt); an immediate form pushes its value first (U32_IMM).
+_FIELD_SPLIT = ["U32SPLIT", "MOVUP2", "U32SPLIT"]  # field_ops.rs split_elements
+_LT_HI = ["MOVUP2", "U32SUB", "SWAP", "EQZ", "MOVUP2", "MOVUP3"]  # check_lt_high_bits (check_lt_and_eq)
+_GT_HI = ["SWAP", "MOVDN2", "U32SUB", "SWAP", "EQZ", "MOVUP3", "MOVUP3"]  # check_gt_high_bits
+_CHECK_LT = ["U32SUB", "SWAP", "DROP"]  # check_lt, and u32_ops.rs compute_lt
+_CHECK_LTE = ["U32SUB", "SWAP", "EQZ", "OR"]  # check_lte
+_TEST = ["U32SPLIT", "SWAP", "DROP", "EQZ"]
+_MAXMIN = ["DUP1", "DUP1", "U32SUB", "SWAP", "DROP", "EQZ", "CSWAP"]  # compute_max_and_min
+U32: dict[str, list[str]] = {
+    "u32split": ["U32SPLIT"],
+    "u32assert": ["PAD", "U32ASSERT2", "DROP"],
+    "u32assert2": ["U32ASSERT2"],
+    "u32assertw": ["U32ASSERT2", "MOVUP3", "MOVUP3", "U32ASSERT2", "MOVUP3", "MOVUP3"],
+    "u32test": ["DUP0", *_TEST],
+    "u32testw": ["DUP3", *_TEST, "DUP3", *_TEST, "AND", "DUP2", *_TEST, "AND", "DUP1", *_TEST, "AND"],
+    "u32cast": ["U32SPLIT", "DROP"],
+    "u32overflowing_add": ["U32ADD"],
+    "u32wrapping_add": ["U32ADD", "DROP"],
+    "u32overflowing_add3": ["U32ADD3"],
+    "u32wrapping_add3": ["U32ADD3", "DROP"],
+    "u32overflowing_sub": ["U32SUB"],
+    "u32wrapping_sub": ["U32SUB", "DROP"],
+    "u32overflowing_mul": ["U32MUL"],
+    "u32wrapping_mul": ["U32MUL", "DROP"],
+    "u32overflowing_madd": ["U32MADD"],
+    "u32wrapping_madd": ["U32MADD", "DROP"],
+    "u32div": ["U32DIV", "DROP"],
+    "u32mod": ["U32DIV", "SWAP", "DROP"],
+    "u32divmod": ["U32DIV"],
+    "u32and": ["U32AND"],
+    "u32or": ["DUP1", "DUP1", "U32AND", "NEG", "ADD", "ADD"],
+    "u32xor": ["U32XOR"],
+    "u32not": [f"PUSH:{2**32 - 1}", "U32ASSERT2", "SWAP", "U32SUB", "DROP"],
+    "u32lt": _CHECK_LT,
+    "u32lte": ["SWAP", *_CHECK_LT, "NOT"],
+    "u32gt": ["SWAP", *_CHECK_LT],
+    "u32gte": [*_CHECK_LT, "NOT"],
+    "u32min": [*_MAXMIN, "DROP"],
+    "u32max": [*_MAXMIN, "SWAP", "DROP"],
+    "lt": [*_FIELD_SPLIT, *_LT_HI, *_CHECK_LT, "AND", "OR"],
+    "lte": [*_FIELD_SPLIT, *_LT_HI, *_CHECK_LTE, "AND", "OR"],
+    "gt": [*_FIELD_SPLIT, *_GT_HI, *_CHECK_LT, "AND", "OR"],
+    "gte": [*_FIELD_SPLIT, *_GT_HI, *_CHECK_LTE, "AND", "OR"],
+}
+# immediate forms the parser folds (grammar.lalrpop): head -> {immediate: what it becomes}; "0div" = refused
+U32_FOLD: dict[str, dict[int, list[str]]] = {
+    "u32wrapping_add": {0: []},
+    "u32wrapping_sub": {0: []},
+    "u32wrapping_mul": {0: ["DROP", "PAD"], 1: []},
+    "u32div": {1: []},
+    "u32and": {0: ["DROP", "PAD"]},
+    "u32or": {0: []},
+    "u32xor": {0: []},
+}
+
+
+def u32_ops(head: str, imm: int | None, src: str) -> list[Op]:
+    """The operations of u32/comparison instruction ``head`` (with its immediate, if any) in the v0.18.0
+    assembler's order; a zero divisor is refused as the parser does (ParsingError::DivisionByZero)."""
+    if imm is not None and head in ("u32div", "u32mod", "u32divmod") and imm == 0:
+        raise MasmError(f"{src.split(': ', 1)[0]}: {head}.0: division by zero")
+    if imm is not None and imm in U32_FOLD.get(head, {}):
+        return [Op(o, src=src) for o in U32_FOLD[head][imm]]
+    out = _push(imm, src) if imm is not None else []
+    for o in U32[head]:
+        name, _, v = o.partition(":")
+        out += _push(int(v), src) if v else [Op(name, src=src)]
+    return out
+
+
 INVOKE = ("exec", "call", "syscall", "procref")
 
 
@@ -506,6 +598,8 @@ class Assembler:
             vals = [immediate(kind, x, where, t) for x in imms] if kind not in ("", "name") else []
             if head in SIMPLE:
                 out += [Op(o, src=src) for o in SIMPLE[head]]
+            elif head in U32:
+                out += u32_ops(head, vals[0] if vals else None, src)
             elif head == "push":
                 for v in vals:
                     out += _push(v, src)
