@@ -1,0 +1,357 @@
+"""Lint an AIR from its definition alone (no trace): what no constraint reads, and where.
+
+Readers. Every constraint and every bus term is a *reader*: a flag (``None`` for an ungated constraint,
+active on every row) and the cells its polynomial reads (``flag*body``, or a term's flag, multiplicity and
+message fields), split into current-row cells ``x`` and next-row cells ``x'``.
+
+Operation rows, symbolically. The *selector columns* are the columns the operation flags read (Miden: the
+op bits b0..b6 and e0, e1). An operation's rows are the 0/1 assignments of the selector columns on which
+its flag is nonzero and every selector-only constraint holds (Miden's ``e0 = b6(1-b5)b4`` drops the
+assignments where e0 disagrees with the bits); the pseudo-operation ``(none)`` is the assignments where
+no flag is. A reader is *active* on an operation when its flag, with the selector columns set to one of
+the operation's assignments, is not the zero polynomial in the remaining variables (tested at random
+points over Goldilocks: Schwartz-Zippel, a false "zero" has probability deg/p per point). A flag over
+other columns (chiplet selectors, next-row bits) stays nonzero and counts as active: the lint reports a
+column free only when no reader could be on.
+
+Findings: columns no reader reads; columns read only by boundary constraints; flags that are the zero
+polynomial, and flags zero on every valid selector assignment (never active); operations no
+operation-specific reader constrains (no body); and for each operation the columns free under it (no
+active reader reads ``x`` on its rows or ``x'`` on the row before its next, i.e. its own transition).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from air import field as F
+from air.air import Air
+from air.compile import eval_int
+from air.symbols import AuxCell, Cell
+
+__all__ = [
+    "Reader",
+    "LintResult",
+    "DocumentedOpen",
+    "readers",
+    "lint",
+    "NONE_OP",
+    "MAX_SELECTORS",
+]
+
+NONE_OP = "(none)"
+MAX_SELECTORS = 16  # 2^16 assignments at most; beyond, every reader counts as active everywhere
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A constraint or bus term (``bus:B/T``): its gate, and the columns it reads now and on the next row."""
+
+    name: str
+    kind: str  # "transition", "first", "last" or "bus"
+    flag: sp.Expr | None
+    cur: frozenset[str]
+    nxt: frozenset[str]
+    operations: tuple[str, ...] = ()  # operations the definition names (Constraint.operation, BusTerm.operation)
+
+
+@dataclass(frozen=True)
+class DocumentedOpen:
+    """A hole the design's documentation leaves open on purpose: ``column`` free under ``operations``
+    (empty: every operation) because ``reason`` (citing ``source``)."""
+
+    columns: tuple[str, ...]
+    operations: tuple[str, ...]
+    reason: str
+    source: str
+
+    def covers(self, column: str, operation: str) -> bool:
+        return column in self.columns and (not self.operations or operation in self.operations)
+
+
+@dataclass
+class LintResult:
+    air: str
+    columns: list[str]
+    operations: list[str]
+    selectors: list[str]
+    unread: list[str]
+    boundary_only: list[str]
+    zero_flags: list[str]
+    never_active: list[str]
+    unreachable_ops: list[str]
+    no_body: list[str]
+    read_cur: dict[str, set[str]]  # op -> columns read as x on its rows
+    read_next: dict[str, set[str]]  # op -> columns read as x' on its rows (the next row's cells)
+    active: dict[str, list[str]]  # op -> readers active on it
+    documented: list[DocumentedOpen] = field(default_factory=list)
+    conservative: bool = False  # too many selector columns: every reader counted active everywhere
+
+    def free_under(self, op: str) -> list[str]:
+        """Columns no active reader of ``op`` reads, now or on the next row."""
+        read = self.read_cur.get(op, set()) | self.read_next.get(op, set())
+        return [c for c in self.columns if c not in read]
+
+    def free_ops(self) -> dict[str, list[str]]:
+        """column -> operations under which it is free (every column read somewhere, unread ones apart)."""
+        out: dict[str, list[str]] = {}
+        unread = set(self.unread)
+        for op in self.operations:
+            for c in self.free_under(op):
+                if c not in unread:
+                    out.setdefault(c, []).append(op)
+        return out
+
+    def is_documented(self, column: str, op: str) -> DocumentedOpen | None:
+        for d in self.documented:
+            if d.covers(column, op):
+                return d
+        return None
+
+    def to_json(self) -> dict[str, object]:
+        free = self.free_ops()
+        return {
+            "air": self.air,
+            "selectors": self.selectors,
+            "conservative": self.conservative,
+            "unread_columns": self.unread,
+            "boundary_only_columns": self.boundary_only,
+            "zero_flags": self.zero_flags,
+            "never_active": self.never_active,
+            "unreachable_operations": self.unreachable_ops,
+            "operations_without_body": self.no_body,
+            "free": [
+                {
+                    "column": c,
+                    "operations": ops,
+                    "documented": sorted({op for op in ops if self.is_documented(c, op)}),
+                    "gaps": [op for op in ops if not self.is_documented(c, op)],
+                }
+                for c, ops in free.items()
+            ],
+            "documented_open": [
+                {"columns": list(d.columns), "operations": list(d.operations), "reason": d.reason, "source": d.source}
+                for d in self.documented
+            ],
+        }
+
+    @property
+    def findings(self) -> int:
+        """Gaps: unread columns, zero/never-active flags, bodiless operations, undocumented free pairs."""
+        gaps = sum(1 for c, ops in self.free_ops().items() for op in ops if not self.is_documented(c, op))
+        unread = [c for c in self.unread if not self.is_documented(c, NONE_OP)]
+        return len(unread) + len(self.zero_flags) + len(self.never_active) + len(self.no_body) + gaps
+
+
+def _cells(exprs: Iterable[sp.Expr | None]) -> tuple[frozenset[str], frozenset[str]]:
+    cur: set[str] = set()
+    nxt: set[str] = set()
+    for e in exprs:
+        if e is None:
+            continue
+        for s in sp.sympify(e).free_symbols:
+            if isinstance(s, Cell) and not isinstance(s, AuxCell):
+                (nxt if s.shift else cur).add(s.column)
+    return frozenset(cur), frozenset(nxt)
+
+
+def readers(air: Air) -> list[Reader]:
+    """Every constraint and bus term of ``air`` as a ``Reader`` (constraints over bus columns included:
+    they read main-trace cells too)."""
+    out: list[Reader] = []
+    for c in air.constraints:
+        gated = c.flag is not None and c.body is not None
+        cur, nxt = _cells([c.expr])
+        ops = (c.operation,) if c.operation else ()
+        out.append(Reader(c.name, c.domain, c.flag if gated else None, cur, nxt, ops))
+    for b in air.buses:
+        for t in b.terms:
+            exprs: list[sp.Expr | None] = [t.flag, t.multiplicity]
+            for m in t.messages:
+                exprs.extend(m.field_exprs())
+            cur, nxt = _cells(exprs)
+            gate = t.multiplicity if t.multiplicity is not None else t.flag
+            ops = tuple(o for o in (t.operation or "").split("+") if o)
+            out.append(Reader(f"bus:{b.name}/{t.name}", "bus", gate, cur, nxt, ops))
+    return out
+
+
+class _Zero:
+    """Zero tests of polynomials at fixed random points (the same points for every test: deterministic)."""
+
+    def __init__(self, seed: int = 1, points: int = 2):
+        rng = random.Random(seed)
+        self._points = points
+        self._rng = rng
+        self._vals: list[dict[str, int]] = [{} for _ in range(points)]
+
+    def _get(self, k: int, fixed: Mapping[str, int]):
+        vals = self._vals[k]
+        rng = self._rng
+
+        def get(name: str) -> int:
+            if name in fixed:
+                return fixed[name]
+            if name not in vals:
+                vals[name] = rng.randrange(1, F.P)
+            return vals[name]
+
+        return get
+
+    def is_zero(self, e: sp.Expr, fixed: Mapping[str, int]) -> bool:
+        return all(eval_int(e, self._get(k, fixed)) == 0 for k in range(self._points))
+
+
+def _selector_rows(air: Air, selectors: list[str]) -> list[dict[str, int]]:
+    """0/1 assignments of the selector columns that satisfy every constraint reading only them (current row)."""
+    sel = set(selectors)
+    only_sel = []
+    for c in air.constraints:
+        cells = [s for s in c.expr.free_symbols if isinstance(s, Cell)]
+        others = [s for s in c.expr.free_symbols if not isinstance(s, Cell)]
+        if cells and not others and all(s.shift == 0 and s.column in sel for s in cells) and c.domain == "transition":
+            only_sel.append(c.expr)
+    rows = []
+    for bits in itertools.product((0, 1), repeat=len(selectors)):
+        a = dict(zip(selectors, bits))
+        if all(eval_int(e, a) == 0 for e in only_sel):
+            rows.append(a)
+    return rows
+
+
+def lint(air: Air, documented: Sequence[DocumentedOpen] = ()) -> LintResult:
+    """Lint ``air`` from its definition (see the module docstring); ``documented`` lists the holes the
+    design's docs leave open on purpose (they are reported apart from the gaps)."""
+    air.validate()
+    cols = air.column_names
+    rds = readers(air)
+    ops = [o.name for o in air.operations]
+    selectors = sorted(
+        {s.column for o in air.operations for s in o.flag.free_symbols if isinstance(s, Cell) and s.shift == 0},
+        key=cols.index if cols else None,
+    )
+    zt = _Zero()
+    conservative = len(selectors) > MAX_SELECTORS
+    valid = [] if conservative else _selector_rows(air, selectors)
+    op_rows: dict[str, list[dict[str, int]]] = {}
+    if not conservative:
+        flags = {o.name: o.flag for o in air.operations}
+        for name, f in flags.items():
+            op_rows[name] = [a for a in valid if eval_int(f, a) != 0]
+        op_rows[NONE_OP] = [a for a in valid if all(eval_int(f, a) == 0 for f in flags.values())]
+    all_ops = ops + [NONE_OP]
+
+    zero_flags = [r.name for r in rds if r.flag is not None and zt.is_zero(r.flag, {})]
+    never_active: list[str] = []
+    # activity per distinct flag, once
+    act_cache: dict[sp.Expr, dict[str, bool]] = {}
+
+    def activity(flag: sp.Expr) -> dict[str, bool]:
+        if flag not in act_cache:
+            if conservative:
+                act_cache[flag] = {o: True for o in all_ops}
+            else:
+                act_cache[flag] = {o: any(not zt.is_zero(flag, a) for a in op_rows[o]) for o in all_ops}
+        return act_cache[flag]
+
+    read_cur: dict[str, set[str]] = {o: set() for o in all_ops}
+    read_next: dict[str, set[str]] = {o: set() for o in all_ops}
+    active: dict[str, list[str]] = {o: [] for o in all_ops}
+    specific: dict[str, int] = {o: 0 for o in all_ops}
+    sel_set = set(selectors)
+    for r in rds:
+        if r.kind in ("first", "last"):
+            continue  # one row: not a per-operation reader
+        if r.flag is None:
+            on = {o: True for o in all_ops}
+        else:
+            on = activity(r.flag)
+            if r.name not in zero_flags and not conservative and not any(
+                not zt.is_zero(r.flag, a) for a in valid
+            ):
+                never_active.append(r.name)
+        flag_cols = set() if r.flag is None else {s.column for s in r.flag.free_symbols if isinstance(s, Cell)}
+        for o, yes in on.items():
+            if yes:
+                read_cur[o] |= r.cur
+                read_next[o] |= r.nxt
+                active[o].append(r.name)
+                if flag_cols & sel_set or o in r.operations:
+                    specific[o] += 1
+    read_any: set[str] = set()
+    per_row: set[str] = set()
+    for r in rds:
+        read_any |= r.cur | r.nxt
+        if r.kind not in ("first", "last"):
+            per_row |= r.cur | r.nxt
+    unread = [c for c in cols if c not in read_any]
+    boundary_only = [c for c in cols if c in read_any and c not in per_row]
+    unreachable = [o for o in ops if not conservative and not op_rows[o]]
+    no_body = [o for o in ops if specific[o] == 0]
+    return LintResult(
+        air=air.name,
+        columns=cols,
+        operations=all_ops,
+        selectors=selectors,
+        unread=unread,
+        boundary_only=boundary_only,
+        zero_flags=zero_flags,
+        never_active=never_active,
+        unreachable_ops=unreachable,
+        no_body=no_body,
+        read_cur=read_cur,
+        read_next=read_next,
+        active=active,
+        documented=list(documented),
+        conservative=conservative,
+    )
+
+
+def render(res: LintResult, fmt: str = "table") -> str:
+    """The lint report as text (``table``) or markdown."""
+    md = fmt == "markdown"
+    out: list[str] = []
+
+    def head(t: str) -> None:
+        out.append(f"## {t}" if md else t)
+
+    def item(t: str) -> None:
+        out.append(f"- {t}" if md else f"  {t}")
+
+    head(f"lint {res.air}: selector columns {', '.join(res.selectors) or 'none'}")
+    if res.conservative:
+        item(f"more than {MAX_SELECTORS} selector columns: every reader is counted active under every operation")
+    sections = (
+        ("columns no constraint or bus term reads", res.unread),
+        ("columns read only by boundary constraints", res.boundary_only),
+        ("flags that are the zero polynomial", res.zero_flags),
+        ("flags zero on every valid selector row (never active)", res.never_active),
+        ("operations no selector assignment reaches", res.unreachable_ops),
+        ("operations without a body (no reader specific to them)", res.no_body),
+    )
+    for title, items in sections:
+        head(f"{title}: {len(items)}")
+        for x in items:
+            doc = res.is_documented(x, NONE_OP) if title.startswith("columns no") else None
+            item(x + (f"  [documented: {doc.reason}; {doc.source}]" if doc else ""))
+    free = res.free_ops()
+    n_doc = sum(1 for c, o in free.items() for op in o if res.is_documented(c, op))
+    n_all = sum(len(o) for o in free.values())
+    head(f"free (column, operation) pairs: {n_all} ({n_doc} documented open, {n_all - n_doc} gaps)")
+    for c, o in free.items():
+        gaps = [op for op in o if not res.is_documented(c, op)]
+        docs = [op for op in o if res.is_documented(c, op)]
+        line = f"{c}: free under {len(o)} op(s)"
+        if gaps:
+            line += f"; gaps: {', '.join(gaps)}"
+        if docs:
+            reasons = sorted({d.reason for op in docs if (d := res.is_documented(c, op))})
+            line += f"; documented open under {len(docs)} ({'; '.join(reasons)})"
+        item(line)
+    out.append(f"lint {res.air}: {res.findings} finding(s) (gaps), {n_doc} documented-open pair(s)")
+    return "\n".join(out)
