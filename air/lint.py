@@ -227,7 +227,6 @@ def _selector_rows(air: Air, selectors: list[str]) -> list[dict[str, int]]:
 def lint(air: Air, documented: Sequence[DocumentedOpen] = ()) -> LintResult:
     """Lint ``air`` from its definition (see the module docstring); ``documented`` lists the holes the
     design's docs leave open on purpose (they are reported apart from the gaps)."""
-    air.validate()
     cols = air.column_names
     rds = readers(air)
     ops = [o.name for o in air.operations]
@@ -271,9 +270,7 @@ def lint(air: Air, documented: Sequence[DocumentedOpen] = ()) -> LintResult:
             on = {o: True for o in all_ops}
         else:
             on = activity(r.flag)
-            if r.name not in zero_flags and not conservative and not any(
-                not zt.is_zero(r.flag, a) for a in valid
-            ):
+            if r.name not in zero_flags and not conservative and not any(not zt.is_zero(r.flag, a) for a in valid):
                 never_active.append(r.name)
         flag_cols = set() if r.flag is None else {s.column for s in r.flag.free_symbols if isinstance(s, Cell)}
         for o, yes in on.items():
