@@ -39,10 +39,10 @@ from air.buscheck import challenges_from_seed
 from air.compile import program
 from air.evaluate import active_operations, check
 from air.lint import NONE_OP, LintResult, lint
-from air.symbols import AuxCell
+from air.symbols import AuxCell, Cell
 from air.trace import Trace
 
-__all__ = ["Mutation", "PairStats", "ProbeResult", "probe", "KINDS"]
+__all__ = ["Mutation", "PairStats", "ProbeResult", "probe", "caught_mutations", "apply", "KINDS"]
 
 KINDS = ("random", "plus1", "minus1", "flip", "swap")
 BATCH = 2048
@@ -137,6 +137,17 @@ class ProbeResult:
             ],
             "summary": self.summary(),
         }
+
+
+def apply(trace: Trace, m: Mutation) -> Trace:
+    """A copy of ``trace`` with ``m`` applied (for a full re-check: the naive way, and tests)."""
+    cols = dict(trace.columns)
+    v = cols[m.column].copy()
+    v[m.row] = m.new
+    if m.kind == "swap":
+        v[m.row + 1] = m.old
+    cols[m.column] = v
+    return Trace(cols, trace.n_rows, trace.public_inputs, trace.meta, trace.source, trace.public_tables)
 
 
 # ------------------------------------------------------------------ sampling
@@ -308,7 +319,16 @@ def probe(
         raise KeyError(f"no operation {operation!r} in AIR {air.name}")
     columns = [column] if column else air.column_names
     muts = _sample(air, trace, ops, samples, rng, columns, operation)
+    caught_arr, killer, base_failures = caught_mutations(air, trace, muts, seed=seed)
+    return _aggregate(air, trace, muts, caught_arr, killer, ops, lr, base_failures, seed, time.perf_counter() - t0)
 
+
+def caught_mutations(
+    air: Air, trace: Trace, muts: Sequence[Mutation], *, seed: int = 0
+) -> tuple[np.ndarray, list[str], int]:
+    """For each mutation, whether ``air`` catches it (window check + bus ratio, see the module docstring),
+    the name of a constraint (or ``bus:NAME``) that does, and the honest trace's (constraint, row) failures."""
+    n = trace.n_rows
     # the honest trace's failures: a constraint failing there catches nothing new
     cons = [c for c in air.constraints if not any(isinstance(s, AuxCell) for s in c.expr.free_symbols)]
     base = check(air, trace)
@@ -421,8 +441,26 @@ def probe(
             m_hit |= moved | bad
         caught[start : start + len(batch)] = m_hit
         killer[start : start + len(batch)] = m_who
+    return caught, killer, base.total_failures
 
+
+def _aggregate(
+    air: Air,
+    trace: Trace,
+    muts: Sequence[Mutation],
+    caught: np.ndarray,
+    killer: list[str],
+    ops: list[str],
+    lr: LintResult,
+    base_failures: int,
+    seed: int,
+    elapsed: float,
+) -> ProbeResult:
     # aggregate per (column, operation)
+    n = trace.n_rows
+    last_read = {
+        s.column for c in air.constraints if c.domain == "last" for s in c.expr.free_symbols if isinstance(s, Cell)
+    }
     stats: dict[tuple[str, str], PairStats] = {}
     for m, k, who_ in zip(muts, caught.tolist(), killer):
         p = stats.setdefault((m.column, m.operation), PairStats(m.column, m.operation))
@@ -432,9 +470,9 @@ def probe(
             p.caught_by[who_] = p.caught_by.get(who_, 0) + 1
             continue
         prev = ops[m.row - 1] if m.row > 0 else None
-        unread = m.column not in lr.read_cur.get(m.operation, set()) and (
-            prev is None or m.column not in lr.read_next.get(prev, set())
-        )
+        # the last row is no transition row: only a "last" boundary reads its cells as x
+        cur_read = m.column in (last_read if m.row == n - 1 else lr.read_cur.get(m.operation, set()))
+        unread = not cur_read and (prev is None or m.column not in lr.read_next.get(prev, set()))
         p.structural = p.structural and unread
         if p.example is None:
             p.example = m
@@ -442,7 +480,7 @@ def probe(
         if p.example is None:
             p.structural = False
     pairs = sorted(stats.values(), key=lambda p: (air.column_names.index(p.column), p.operation))
-    return ProbeResult(air.name, n, pairs, base.total_failures, seed, time.perf_counter() - t0)
+    return ProbeResult(air.name, trace.n_rows, pairs, base_failures, seed, elapsed)
 
 
 def render(res: ProbeResult, fmt: str = "table", all_pairs: bool = False) -> str:

@@ -1,0 +1,140 @@
+"""``air probe``: a planted hole is named exactly; with none, every constrained cell change is caught.
+
+The toy AIR (written here, known by hand): a selector ``s`` picks INC (``a' = a + b``) or KEEP (``a' = a``);
+``b`` is constant (``b' = b``, ``b = 1`` on the first row); ``s`` is binary, follows a periodic schedule and
+is 0 on the last row; ``c`` is 0 (on the last row by a boundary: no transition row reads it there). With the
+KEEP rule removed, ``a`` on a KEEP row whose previous row is also KEEP (or row 0) is read by no constraint:
+the probe must name exactly (a, KEEP), structural.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from air.air import Air, Bus, BusTerm, Message
+from air.buscheck import check_buses
+from air.evaluate import check
+from air.field import P
+from air.probe import Mutation, apply, caught_mutations, probe
+from air.trace import Trace
+
+# s per row: runs of KEEP after KEEP so that the freed cells exist; s = 0 on the last row
+S = [1, 0, 0, 1, 1, 0, 0, 0, 1, 0, 1, 1, 0, 0, 1, 0]
+# for the bus: 5 INC rows each requesting its c twice, 10 KEEP rows answering once (rows 0..14 carry messages)
+S_BUS = [1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0]
+
+
+def toy(with_keep: bool = True, bus: bool = False) -> Air:
+    air = Air("toy", "INC/KEEP", budget=3)
+    s, a, b, c = air.columns("main", ["s", "a", "b", "c"])
+    sched = air.periodic_column("sched", S_BUS if bus else S)
+    inc = air.operation("INC", s)
+    keep = air.operation("KEEP", 1 - s)
+    air.transition("s_binary", s * s - s)
+    air.transition("s_schedule", s - sched)  # the verifier's schedule: an INC row cannot pose as KEEP
+    air.constrain("inc", body=a.next - a - b, operation=inc)
+    if with_keep:
+        air.constrain("keep", body=a.next - a, operation=keep)
+    air.transition("b_const", b.next - b)
+    air.boundary("b_first", b - 1)
+    air.boundary("s_last", s, last=True)
+    if bus:  # INC rows request (c) twice, KEEP rows answer (c) once: c is read by the bus only
+        m = Message("val", 1, (("c", c),))
+        air.bus(
+            Bus(
+                "vals",
+                "multiset",
+                "p",
+                (BusTerm("req", "request", s, (m, m), operation="INC"), BusTerm("resp", "response", 1 - s, (m,))),
+            )
+        )
+    else:
+        air.transition("c_zero", c)
+        air.boundary("c_last", c, last=True)
+    return air
+
+
+def toy_trace(bus: bool = False) -> Trace:
+    sel = S_BUS if bus else S
+    n = len(sel)
+    a = [0]
+    for i in range(n - 1):
+        a.append(a[-1] + sel[i])
+    c = [0] * n
+    if bus:
+        inc = [i for i in range(n - 1) if sel[i]]
+        keep = [i for i in range(n - 1) if not sel[i]]
+        assert 2 * len(inc) == len(keep)
+        for k, i in enumerate(inc):
+            c[i] = c[keep[2 * k]] = c[keep[2 * k + 1]] = 10 + 7 * k
+    cols = {k: np.array(v, dtype=np.uint64) for k, v in (("s", sel), ("a", a), ("b", [1] * n), ("c", c))}
+    return Trace(cols, n)
+
+
+def test_toy_trace_is_honest() -> None:
+    assert check(toy(), toy_trace()).ok
+    assert check(toy(with_keep=False), toy_trace()).ok
+
+
+def test_planted_hole_is_named_exactly() -> None:
+    air = toy(with_keep=False)
+    res = probe(air, toy_trace(), samples=16, seed=3)
+    surv = [(p.column, p.operation) for p in res.survivors]
+    assert surv == [("a", "KEEP")]
+    p = res.survivors[0]
+    assert p.structural
+    ex = p.example
+    assert ex is not None and ex.column == "a"
+    # by hand: a survivor sits on a KEEP row whose previous row is KEEP too (or row 0), never after INC
+    assert S[ex.row] == 0 and (ex.row == 0 or S[ex.row - 1] == 0)
+
+
+def test_no_hole_full_kill() -> None:
+    res = probe(toy(), toy_trace(), samples=16, seed=5)
+    assert res.total > 0 and res.caught == res.total, res.summary()
+    assert not res.survivors
+    # every (column, operation) of the trace was probed
+    assert {(p.column, p.operation) for p in res.pairs} == {(c, o) for c in "sabc" for o in ("INC", "KEEP")}
+
+
+def test_restricting_to_a_column_and_operation() -> None:
+    res = probe(toy(with_keep=False), toy_trace(), samples=4, column="a", operation="INC")
+    assert {(p.column, p.operation) for p in res.pairs} == {("a", "INC")}
+    assert res.caught == res.total == 4
+    with pytest.raises(KeyError):
+        probe(toy(), toy_trace(), column="nope")
+
+
+def _naive(air: Air, trace: Trace, m: Mutation) -> bool:
+    """A full check of the mutated trace (constraints, then the bus balance): the independent answer."""
+    t = apply(trace, m)
+    if not check(air, t).ok:
+        return True
+    return bool(air.buses) and not check_buses(air, t, seed=11).ok
+
+
+def test_windowed_verdicts_agree_with_full_checks_including_the_bus() -> None:
+    air = toy(bus=True)
+    trace = toy_trace(bus=True)
+    assert check(air, trace).ok and check_buses(air, trace).ok
+    rng = np.random.default_rng(0)
+    muts = []
+    for col in "sabc":
+        data = trace.columns[col]
+        for r in range(trace.n_rows):
+            old = int(data[r])
+            muts.append(Mutation(col, r, "random", old, int(rng.integers(0, P - 1, dtype=np.uint64)), ""))
+            muts.append(Mutation(col, r, "plus1", old, (old + 1) % P, ""))
+            if r + 1 < trace.n_rows and int(data[r + 1]) != old:
+                muts.append(Mutation(col, r, "swap", old, int(data[r + 1]), ""))
+    caught, killer, base = caught_mutations(air, trace, muts, seed=11)
+    assert base == 0
+    want = [_naive(air, trace, m) for m in muts]
+    assert caught.tolist() == want
+    # the bus is the only reader of c: c's catches are the bus's
+    c_kill = {k for m, k, ok in zip(muts, killer, caught.tolist()) if m.column == "c" and ok}
+    assert c_kill == {"bus:vals"}
+    # and c on the last row (no transition row reads it, the bus stops at row n-2) survives
+    last = [ok for m, ok in zip(muts, caught.tolist()) if m.column == "c" and m.row == trace.n_rows - 1]
+    assert last and not any(last)
