@@ -138,3 +138,25 @@ def test_windowed_verdicts_agree_with_full_checks_including_the_bus() -> None:
     # and c on the last row (no transition row reads it, the bus stops at row n-2) survives
     last = [ok for m, ok in zip(muts, caught.tolist()) if m.column == "c" and m.row == trace.n_rows - 1]
     assert last and not any(last)
+
+
+def test_cli_probe_on_a_scenario_trace(capsys) -> None:
+    import json
+
+    from tests.helpers import call
+
+    meta = json.load(open("traces/caller/miden-v0.19.npz.json"))
+    only = ",".join(meta["filled_families"])
+    args = ["probe", "traces/caller/miden-v0.19.npz", "--only", only, "--samples", "1", "--column", "s0"]
+    code, out, _ = call(capsys, *args, "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["mutations"] == sum(p["total"] for p in doc["pairs"]) > 0
+    assert all(p["column"] == "s0" for p in doc["pairs"])
+    # s0 (the top of the stack) is read by every operation's shift rule: nothing about it is structural
+    assert all(p.get("reason") != "structural" for p in doc["pairs"])
+    code, out, _ = call(capsys, *args, "--fail-on-survivor")
+    assert code == (1 if doc["caught"] < doc["mutations"] else 0)
+    assert out.strip().splitlines()[-1].startswith("probe miden-v0.19")
+    code, _, err = call(capsys, *args[:2], "--column", "nope")
+    assert code == 2 and "nope" in err
