@@ -67,6 +67,18 @@ class PairStats:
     example: Mutation | None = None  # a surviving mutation
     caught_by: dict[str, int] = field(default_factory=dict)
     structural: bool = True  # every surviving example is unread on its rows (lint)
+    documented: str = ""  # the design's docs leave this pair open on purpose (lint's DocumentedOpen): why, where
+    last_row_only: bool = True  # every survivor sits on the last row (read by no transition)
+
+    @property
+    def reason(self) -> str:
+        """structural / semantic, and what explains it (the docs, or the last row)."""
+        r = "structural" if self.structural else "semantic"
+        if self.example is not None and self.last_row_only:
+            r += "; last row only"
+        if self.documented:
+            r += f"; documented open: {self.documented}"
+        return r
 
     @property
     def survived(self) -> int:
@@ -97,10 +109,12 @@ class ProbeResult:
     def summary(self) -> str:
         s = self.survivors
         n_struct = sum(1 for p in s if p.structural)
+        n_doc = sum(1 for p in s if p.documented or p.last_row_only)
         rate = 100.0 * self.caught / self.total if self.total else 100.0
         return (
             f"probe {self.air}: {self.caught} of {self.total} mutations caught ({rate:.1f}%); "
-            f"{len(s)} surviving (column, operation) pair(s): {n_struct} structural, {len(s) - n_struct} semantic"
+            f"{len(s)} surviving (column, operation) pair(s): {n_struct} structural, {len(s) - n_struct} semantic; "
+            f"{n_doc} explained (documented open or last row), {len(s) - n_doc} unexplained"
         )
 
     def to_json(self) -> dict[str, object]:
@@ -128,6 +142,8 @@ class ProbeResult:
                                 "new": str(p.example.new),
                             },
                             "reason": "structural" if p.structural else "semantic",
+                            "last_row_only": p.last_row_only,
+                            "documented": p.documented,
                         }
                         if p.example is not None
                         else {}
@@ -474,11 +490,16 @@ def _aggregate(
         cur_read = m.column in (last_read if m.row == n - 1 else lr.read_cur.get(m.operation, set()))
         unread = not cur_read and (prev is None or m.column not in lr.read_next.get(prev, set()))
         p.structural = p.structural and unread
+        p.last_row_only = p.last_row_only and m.row == n - 1
         if p.example is None:
             p.example = m
     for p in stats.values():
         if p.example is None:
             p.structural = False
+            p.last_row_only = False
+        else:
+            d = lr.is_documented(p.column, p.operation)
+            p.documented = f"{d.source}" if d else ""
     pairs = sorted(stats.values(), key=lambda p: (air.column_names.index(p.column), p.operation))
     return ProbeResult(air.name, trace.n_rows, pairs, base_failures, seed, elapsed)
 
@@ -496,7 +517,7 @@ def render(res: ProbeResult, fmt: str = "table", all_pairs: bool = False) -> str
                 p.operation,
                 f"{p.caught}/{p.total}",
                 "" if ex is None else f"row {ex.row} {ex.kind} {ex.old}->{ex.new}",
-                "" if ex is None else ("structural" if p.structural else "semantic"),
+                "" if ex is None else p.reason,
             ]
         )
     head = ["column", "operation", "caught", "surviving example", "reason"]
