@@ -82,3 +82,18 @@ def test_cli_lint_on_a_miden_design(capsys) -> None:
     # b1 (the overflow address) is written only by shifting operations (stack/index.md): free under NOOP
     b1 = next(f for f in doc["free"] if f["column"] == "stack_overflow_addr")
     assert "NOOP" in b1["operations"] and "DROP" not in b1["operations"]
+
+
+def test_miden_documented_open_table() -> None:
+    from air.miden.holes import documented_open
+    from air.registry import load_air
+
+    docs = documented_open(load_air("miden-v0.19"))
+
+    def covered(col: str, op: str) -> bool:
+        return any(d.covers(col, op) for d in docs)
+
+    assert covered("h2", "ADD") and covered("h1", "PUSH") and covered("c1", "SPAN") and covered("h0", "HALT")
+    assert not covered("h2", "JOIN")  # a control-flow row hashes h0..h7
+    assert not covered("stack_overflow_addr", "NOOP")  # a gap, not a choice (holes.py docstring)
+    assert all(d.source for d in docs)

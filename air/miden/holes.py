@@ -63,6 +63,19 @@ def documented_open(air: Air) -> list[DocumentedOpen]:
             "decoder/index.md:597",
         ),
         DocumentedOpen(
+            ("h5", "h6", "h7"),
+            ("REPEAT",),
+            "REPEAT copies h0..h4 to the next row; h5..h7 are not used",
+            "decoder/index.md:417, decoder/constraints.md:81",
+        ),
+        DocumentedOpen(
+            ("h6", "h7"),
+            ("DYNCALL",),
+            "DYNCALL puts the callee hash in h0..h3 and hashes [ZERO; 8]; the block stack row reads h4, h5 "
+            "(the saved depth and overflow address); h6, h7 are not used",
+            "decoder/index.md, 'DYNCALL operation'",
+        ),
+        DocumentedOpen(
             ("stack_h0",),
             (),
             "h0 is the helper of the overflow flag f_ov = (b0 - 16)*h0, which only left shifts read",
