@@ -42,7 +42,7 @@ from air.lint import NONE_OP, LintResult, lint
 from air.symbols import AuxCell, Cell
 from air.trace import Trace
 
-__all__ = ["Mutation", "PairStats", "ProbeResult", "probe", "caught_mutations", "apply", "KINDS"]
+__all__ = ["Mutation", "PairStats", "ProbeResult", "Verdicts", "probe", "caught_mutations", "apply", "KINDS"]
 
 KINDS = ("random", "plus1", "minus1", "flip", "swap")
 BATCH = 2048
@@ -69,11 +69,20 @@ class PairStats:
     structural: bool = True  # every surviving example is unread on its rows (lint)
     documented: str = ""  # the design's docs leave this pair open on purpose (lint's DocumentedOpen): why, where
     last_row_only: bool = True  # every survivor sits on the last row (read by no transition)
+    unread_on_rows: bool = True  # no reader of the column was active on any survivor's rows (flags evaluated)
+    masked: bool = True  # every survivor's active readers already fail there on the honest trace
 
     @property
     def reason(self) -> str:
         """structural / semantic, and what explains it (the docs, or the last row)."""
-        r = "structural" if self.structural else "semantic"
+        if self.structural:
+            r = "structural"
+        elif self.unread_on_rows:
+            r = "unread on its rows (flags evaluated)"
+        elif self.masked:
+            r = "masked: its readers already fail there"
+        else:
+            r = "semantic"
         if self.example is not None and self.last_row_only:
             r += "; last row only"
         if self.documented:
@@ -142,6 +151,9 @@ class ProbeResult:
                                 "new": str(p.example.new),
                             },
                             "reason": "structural" if p.structural else "semantic",
+                            "unread_on_rows": p.unread_on_rows,
+                            "masked": p.masked,
+                            "text": p.reason,
                             "last_row_only": p.last_row_only,
                             "documented": p.documented,
                         }
@@ -270,9 +282,16 @@ class _BusRows:
         self.flag_prog = program([t.multiplicity if t.multiplicity is not None else t.flag for t in self.terms])
         self.field_progs = [program([e for m in t.messages for e in m.field_exprs()]) for t in self.terms]
         self.inputs = set(self.flag_prog.inputs).union(*(p.inputs for p in self.field_progs))
+        index = {c: i for i, c in enumerate(air.column_names)}
+        self.term_cols = [
+            _cols_of([t.flag, t.multiplicity, *(e for m in t.messages for e in m.field_exprs())], index)
+            for t in self.terms
+        ]
+        self.last_flags: list[np.ndarray] = []
 
     def rows(self, env: dict[str, np.ndarray], length: int, alphas: list[np.ndarray]) -> tuple[np.ndarray, ...]:
         flags = [np.broadcast_to(v, (length,)) for v in self.flag_prog.run(env)]
+        self.last_flags = flags
         resp = np.ones(length, dtype=np.uint64)
         req = np.ones(length, dtype=np.uint64)
         logup = np.zeros(length, dtype=np.uint64)
@@ -335,16 +354,40 @@ def probe(
         raise KeyError(f"no operation {operation!r} in AIR {air.name}")
     columns = [column] if column else air.column_names
     muts = _sample(air, trace, ops, samples, rng, columns, operation)
-    caught_arr, killer, base_failures = caught_mutations(air, trace, muts, seed=seed)
-    return _aggregate(air, trace, muts, caught_arr, killer, ops, lr, base_failures, seed, time.perf_counter() - t0)
+    v = caught_mutations(air, trace, muts, seed=seed)
+    return _aggregate(air, trace, muts, v, ops, lr, seed, time.perf_counter() - t0)
 
 
-def caught_mutations(
-    air: Air, trace: Trace, muts: Sequence[Mutation], *, seed: int = 0
-) -> tuple[np.ndarray, list[str], int]:
+@dataclass
+class Verdicts:
+    """Per mutation: caught, by what (a constraint, or ``bus:NAME``), whether a reader of the column was active
+    on its rows (flags evaluated on the mutated window), and whether such a reader already failed there on
+    the honest trace (masked); plus the honest trace's (constraint, row) failures."""
+
+    caught: np.ndarray
+    killer: list[str]
+    read: np.ndarray
+    masked: np.ndarray
+    baseline_failures: int
+
+
+def _cols_of(exprs: Sequence[sp.Expr | None], index: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    cur: set[int] = set()
+    nxt: set[int] = set()
+    for e in exprs:
+        if e is None:
+            continue
+        for x in sp.sympify(e).free_symbols:
+            if isinstance(x, Cell) and not isinstance(x, AuxCell) and x.column in index:
+                (nxt if x.shift else cur).add(index[x.column])
+    return np.array(sorted(cur), dtype=np.int64), np.array(sorted(nxt), dtype=np.int64)
+
+
+def caught_mutations(air: Air, trace: Trace, muts: Sequence[Mutation], *, seed: int = 0) -> Verdicts:
     """For each mutation, whether ``air`` catches it (window check + bus ratio, see the module docstring),
-    the name of a constraint (or ``bus:NAME``) that does, and the honest trace's (constraint, row) failures."""
+    and what read the mutated cell on its rows (``Verdicts``)."""
     n = trace.n_rows
+    index = {c: i for i, c in enumerate(air.column_names)}
     # the honest trace's failures: a constraint failing there catches nothing new
     cons = [c for c in air.constraints if not any(isinstance(s, AuxCell) for s in c.expr.free_symbols)]
     base = check(air, trace)
@@ -366,6 +409,9 @@ def caught_mutations(
     flag_prog = program(flags) if flags else None
     plain_prog = program([c.expr for c in plain] + [c.expr for c in bnd]) if plain or bnd else None
     body_progs = {f: program([c.body for c in gated[f]]) for f in flags}
+    plain_cols = [_cols_of([c.expr], index) for c in plain + bnd]
+    gated_cols = {f: _cols_of([f, *(c.body for c in gated[f])], index) for f in flags}
+    cons_cols = {c.name: _cols_of([c.expr], index) for c in cons}
     inputs: set[str] = set()
     for p in [flag_prog, plain_prog, *body_progs.values()]:
         if p is not None:
@@ -392,6 +438,9 @@ def caught_mutations(
 
     caught = np.zeros(len(muts), dtype=bool)
     killer: list[str] = [""] * len(muts)
+    read_m = np.zeros(len(muts), dtype=bool)
+    masked_m = np.zeros(len(muts), dtype=bool)
+    K = len(index)
     for start in range(0, len(muts), BATCH):
         batch = muts[start : start + BATCH]
         env, w = _window_env(air, trace, batch, inputs, mutated=True)
@@ -401,6 +450,15 @@ def caught_mutations(
         t_valid = (w >= 0) & (w <= n - 2)
         hit = np.zeros(L, dtype=bool)
         who = np.full(L, "", dtype=object)
+        readc = np.zeros((L, K), dtype=bool)  # pair p reads column k as x / as x' (an active reader)
+        readn = np.zeros((L, K), dtype=bool)
+        maskc = np.zeros((L, K), dtype=bool)  # ... and that reader fails there on the honest trace
+        maskn = np.zeros((L, K), dtype=bool)
+
+        marks: list[tuple[np.ndarray, tuple[np.ndarray, np.ndarray], str | None]] = []
+
+        def mark(rows: np.ndarray, cols: tuple[np.ndarray, np.ndarray], name: str | None = None, marks=marks) -> None:
+            marks.append((rows, cols, name))  # applied below, on the survivors' pairs only
 
         def record(bad: np.ndarray, name: str, wm=wm, hit=hit, who=who) -> None:
             base_m = base_bad.get(name)
@@ -420,12 +478,19 @@ def caught_mutations(
                 else:
                     dom = w == n - 1
                 record(nz & dom, c.name)
+            for c, cols in zip(plain + bnd, plain_cols):
+                dom = t_valid if c.domain == "transition" else (w == 0 if c.domain == "first" else w == n - 1)
+                mark(np.flatnonzero(dom), cols, c.name)
         if flag_prog is not None:
             for f, fv in zip(flags, flag_prog.run(env)):
                 sel = np.flatnonzero((np.broadcast_to(fv, (L,)) != 0) & t_valid)
                 if len(sel) == 0:
                     continue
                 bp = body_progs[f]
+                mark(sel, gated_cols[f])
+                for c in gated[f]:
+                    if c.name in base_bad:
+                        mark(sel, cons_cols[c.name], c.name)
                 senv = {k: (env[k][sel] if env[k].ndim else env[k]) for k in bp.inputs if k in env}
                 for c, bv in zip(gated[f], bp.run(scal | senv)):
                     bad = np.zeros(L, dtype=bool)
@@ -436,6 +501,8 @@ def caught_mutations(
         # buses: the final value moves iff the window's contributions differ from the honest ones
         for br, hon in zip(bus_rows, honest_bus):
             got = br.rows(env, L, alphas)
+            for f, cols in zip(br.last_flags, br.term_cols):
+                mark(np.flatnonzero((f != 0) & t_valid), cols)
             wc = np.clip(wm, 0, n - 1)
             if br.bus.kind == "multiset":
                 r_new, q_new, _ = got
@@ -457,18 +524,35 @@ def caught_mutations(
             m_hit |= moved | bad
         caught[start : start + len(batch)] = m_hit
         killer[start : start + len(batch)] = m_who
-    return caught, killer, base.total_failures
+        # which readers were active on the survivors' pairs (the caught ones need no explanation)
+        keep = np.repeat(~m_hit, 3)
+        for rows, cols, name in marks:
+            rows = rows[keep[rows]]
+            if len(rows) == 0:
+                continue
+            if name is not None and name in base_bad:
+                fail = rows[base_bad[name][wm[rows]]]
+                maskc[np.ix_(fail, cols[0])] = True
+                maskn[np.ix_(fail, cols[1])] = True
+            readc[np.ix_(rows, cols[0])] = True
+            readn[np.ix_(rows, cols[1])] = True
+        # the mutated cell (column k, row r) is x of pair r and x' of pair r-1 (a swap: also rows r+1, r)
+        k = np.array([index[m.column] for m in batch], dtype=np.int64)
+        sw = np.array([m.kind == "swap" for m in batch])
+        p = np.arange(len(batch)) * 3
+        for a_c, a_n, out in ((readc, readn, read_m), (maskc, maskn, masked_m)):
+            hit_ = a_n[p, k] | a_c[p + 1, k] | (sw & (a_n[p + 1, k] | a_c[p + 2, k]))
+            out[start : start + len(batch)] = hit_
+    return Verdicts(caught, killer, read_m, masked_m, base.total_failures)
 
 
 def _aggregate(
     air: Air,
     trace: Trace,
     muts: Sequence[Mutation],
-    caught: np.ndarray,
-    killer: list[str],
+    v: Verdicts,
     ops: list[str],
     lr: LintResult,
-    base_failures: int,
     seed: int,
     elapsed: float,
 ) -> ProbeResult:
@@ -478,7 +562,7 @@ def _aggregate(
         s.column for c in air.constraints if c.domain == "last" for s in c.expr.free_symbols if isinstance(s, Cell)
     }
     stats: dict[tuple[str, str], PairStats] = {}
-    for m, k, who_ in zip(muts, caught.tolist(), killer):
+    for m, k, who_, rd, mk in zip(muts, v.caught.tolist(), v.killer, v.read.tolist(), v.masked.tolist()):
         p = stats.setdefault((m.column, m.operation), PairStats(m.column, m.operation))
         p.total += 1
         if k:
@@ -491,17 +575,21 @@ def _aggregate(
         unread = not cur_read and (prev is None or m.column not in lr.read_next.get(prev, set()))
         p.structural = p.structural and unread
         p.last_row_only = p.last_row_only and m.row == n - 1
+        p.unread_on_rows = p.unread_on_rows and not rd
+        p.masked = p.masked and mk
         if p.example is None:
             p.example = m
     for p in stats.values():
         if p.example is None:
             p.structural = False
             p.last_row_only = False
+            p.unread_on_rows = False
+            p.masked = False
         else:
             d = lr.is_documented(p.column, p.operation)
             p.documented = f"{d.source}" if d else ""
     pairs = sorted(stats.values(), key=lambda p: (air.column_names.index(p.column), p.operation))
-    return ProbeResult(air.name, trace.n_rows, pairs, base_failures, seed, elapsed)
+    return ProbeResult(air.name, trace.n_rows, pairs, v.baseline_failures, seed, elapsed)
 
 
 def render(res: ProbeResult, fmt: str = "table", all_pairs: bool = False) -> str:

@@ -128,8 +128,9 @@ def test_windowed_verdicts_agree_with_full_checks_including_the_bus() -> None:
             muts.append(Mutation(col, r, "plus1", old, (old + 1) % P, ""))
             if r + 1 < trace.n_rows and int(data[r + 1]) != old:
                 muts.append(Mutation(col, r, "swap", old, int(data[r + 1]), ""))
-    caught, killer, base = caught_mutations(air, trace, muts, seed=11)
-    assert base == 0
+    v = caught_mutations(air, trace, muts, seed=11)
+    caught, killer = v.caught, v.killer
+    assert v.baseline_failures == 0
     want = [_naive(air, trace, m) for m in muts]
     assert caught.tolist() == want
     # the bus is the only reader of c: c's catches are the bus's
@@ -138,6 +139,10 @@ def test_windowed_verdicts_agree_with_full_checks_including_the_bus() -> None:
     # and c on the last row (no transition row reads it, the bus stops at row n-2) survives
     last = [ok for m, ok in zip(muts, caught.tolist()) if m.column == "c" and m.row == trace.n_rows - 1]
     assert last and not any(last)
+    # ... and no reader was active on it there (flags evaluated); every other c cell is read by the bus
+    c_read = {m.row: bool(r) for m, r in zip(muts, v.read.tolist()) if m.column == "c" and m.kind != "swap"}
+    assert c_read == {r: r < trace.n_rows - 1 for r in range(trace.n_rows)}
+    assert not v.masked.any()
 
 
 def test_cli_probe_on_a_scenario_trace(capsys) -> None:
