@@ -360,9 +360,10 @@ def probe(
 
 @dataclass
 class Verdicts:
-    """Per mutation: caught, by what (a constraint, or ``bus:NAME``), whether a reader of the column was active
-    on its rows (flags evaluated on the mutated window), and whether such a reader already failed there on
-    the honest trace (masked); plus the honest trace's (constraint, row) failures."""
+    """Per mutation: caught, by what (a constraint, or ``bus:NAME``); for the survivors only (False for the
+    caught ones), whether a reader of the column was active on its rows (flags evaluated on the mutated
+    window), and whether such a reader already failed there on the honest trace (masked); plus the honest
+    trace's (constraint, row) failures."""
 
     caught: np.ndarray
     killer: list[str]
