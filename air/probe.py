@@ -118,12 +118,15 @@ class ProbeResult:
     def summary(self) -> str:
         s = self.survivors
         n_struct = sum(1 for p in s if p.structural)
+        n_unread = sum(1 for p in s if not p.structural and p.unread_on_rows)
+        n_masked = sum(1 for p in s if not p.structural and not p.unread_on_rows and p.masked)
+        n_sem = len(s) - n_struct - n_unread - n_masked
         n_doc = sum(1 for p in s if p.documented or p.last_row_only)
         rate = 100.0 * self.caught / self.total if self.total else 100.0
         return (
             f"probe {self.air}: {self.caught} of {self.total} mutations caught ({rate:.1f}%); "
-            f"{len(s)} surviving (column, operation) pair(s): {n_struct} structural, {len(s) - n_struct} semantic; "
-            f"{n_doc} explained (documented open or last row), {len(s) - n_doc} unexplained"
+            f"{len(s)} surviving (column, operation) pair(s): {n_struct} structural, {n_unread} unread on their rows, "
+            f"{n_masked} masked by honest failures, {n_sem} semantic; {n_doc} documented open or last row"
         )
 
     def to_json(self) -> dict[str, object]:
