@@ -91,6 +91,7 @@ class LintResult:
     active: dict[str, list[str]]  # op -> readers active on it
     documented: list[DocumentedOpen] = field(default_factory=list)
     conservative: bool = False  # too many selector columns: every reader counted active everywhere
+    empty: list[str] = field(default_factory=list)  # operations (and "(none)") that no valid selector row reaches
 
     def free_under(self, op: str) -> list[str]:
         """Columns no active reader of ``op`` reads, now or on the next row."""
@@ -98,10 +99,13 @@ class LintResult:
         return [c for c in self.columns if c not in read]
 
     def free_ops(self) -> dict[str, list[str]]:
-        """column -> operations under which it is free (every column read somewhere, unread ones apart)."""
+        """column -> operations under which it is free (every column read somewhere, unread ones apart; an
+        operation no valid selector row reaches frees everything vacuously and is left out)."""
         out: dict[str, list[str]] = {}
         unread = set(self.unread)
         for op in self.operations:
+            if op in self.empty:
+                continue
             for c in self.free_under(op):
                 if c not in unread:
                     out.setdefault(c, []).append(op)
@@ -306,6 +310,7 @@ def lint(air: Air, documented: Sequence[DocumentedOpen] = ()) -> LintResult:
         active=active,
         documented=list(documented),
         conservative=conservative,
+        empty=[] if conservative else [o for o in all_ops if not op_rows[o]],
     )
 
 
