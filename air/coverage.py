@@ -34,6 +34,7 @@ __all__ = [
     "bus_term_rows",
     "Coverage",
     "coverage",
+    "coverage_line",
     "render",
 ]
 
@@ -154,6 +155,18 @@ def coverage(air: Air, traces: Sequence[Trace]) -> Coverage:
             for k, v in src.items():
                 dst[k] = dst.get(k, 0) + v
     return cov
+
+
+def coverage_line(air: Air, trace: Trace) -> str:
+    """The one-line coverage summary ``air check`` prints after OK: columns no constraint reads, operations
+    never present on the trace (the counts of ``unread_columns`` and ``operation_rows``)."""
+    unread = unread_columns(air)
+    rows = operation_rows(air, trace)
+    never = [o for o, k in rows.items() if k == 0 and o != NONE_OP]
+    return (
+        f"coverage: {len(unread)} of {len(air.column_names)} column(s) unread by any constraint, "
+        f"{len(never)} of {len(air.operations)} operation(s) never present"
+    )
 
 
 def render(cov: Coverage, fmt: str = "table") -> str:

@@ -22,16 +22,15 @@ active reader reads ``x`` on its rows or ``x'`` on the row before its next, i.e.
 
 from __future__ import annotations
 
-import itertools
-import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import sympy as sp
 
 from air import field as F
 from air.air import Air
-from air.compile import eval_int
+from air.compile import program
 from air.symbols import AuxCell, Cell
 
 __all__ = [
@@ -45,6 +44,7 @@ __all__ = [
 ]
 
 NONE_OP = "(none)"
+DOMAINS_PER_ROW = ("transition", "bus")
 MAX_SELECTORS = 16  # 2^16 assignments at most; beyond, every reader counts as active everywhere
 
 
@@ -185,34 +185,31 @@ def readers(air: Air) -> list[Reader]:
     return out
 
 
-class _Zero:
-    """Zero tests of polynomials at fixed random points (the same points for every test: deterministic)."""
-
-    def __init__(self, seed: int = 1, points: int = 2):
-        rng = random.Random(seed)
-        self._points = points
-        self._rng = rng
-        self._vals: list[dict[str, int]] = [{} for _ in range(points)]
-
-    def _get(self, k: int, fixed: Mapping[str, int]):
-        vals = self._vals[k]
-        rng = self._rng
-
-        def get(name: str) -> int:
-            if name in fixed:
-                return fixed[name]
-            if name not in vals:
-                vals[name] = rng.randrange(1, F.P)
-            return vals[name]
-
-        return get
-
-    def is_zero(self, e: sp.Expr, fixed: Mapping[str, int]) -> bool:
-        return all(eval_int(e, self._get(k, fixed)) == 0 for k in range(self._points))
+POINTS = 2  # random points per assignment in the zero tests
 
 
-def _selector_rows(air: Air, selectors: list[str]) -> list[dict[str, int]]:
-    """0/1 assignments of the selector columns that satisfy every constraint reading only them (current row)."""
+def _nonzero(exprs: Sequence[sp.Expr], fixed: Mapping[str, np.ndarray], m: int, seed: int) -> np.ndarray:
+    """``exprs`` (E of them) evaluated at m points at once with the compiled evaluator: the variables in
+    ``fixed`` take its arrays (length m), every other one a random nonzero field element per point. Returns
+    an E x m boolean array, True where the value is nonzero."""
+    if not exprs or m == 0:
+        return np.zeros((len(exprs), m), dtype=bool)
+    prog = program(list(exprs))
+    rng = np.random.default_rng(seed)
+    env: dict[str, np.ndarray] = {}
+    for name in prog.inputs:
+        env[name] = fixed[name] if name in fixed else rng.integers(1, F.P, size=m, dtype=np.uint64)
+    return np.array([np.broadcast_to(v, (m,)) != 0 for v in prog.run(env)], dtype=bool).reshape(len(exprs), m)
+
+
+def _assign(selectors: list[str], rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Environment arrays of the selector columns from a (m x k) 0/1 matrix of assignments."""
+    return {c: np.ascontiguousarray(rows[:, i]).astype(np.uint64) for i, c in enumerate(selectors)}
+
+
+def _selector_rows(air: Air, selectors: list[str]) -> np.ndarray:
+    """0/1 assignments (rows of a matrix) of the selector columns that satisfy every transition constraint
+    reading only them on the current row (exact: those constraints read nothing else)."""
     sel = set(selectors)
     only_sel = []
     for c in air.constraints:
@@ -220,12 +217,14 @@ def _selector_rows(air: Air, selectors: list[str]) -> list[dict[str, int]]:
         others = [s for s in c.expr.free_symbols if not isinstance(s, Cell)]
         if cells and not others and all(s.shift == 0 and s.column in sel for s in cells) and c.domain == "transition":
             only_sel.append(c.expr)
-    rows = []
-    for bits in itertools.product((0, 1), repeat=len(selectors)):
-        a = dict(zip(selectors, bits))
-        if all(eval_int(e, a) == 0 for e in only_sel):
-            rows.append(a)
-    return rows
+    k = len(selectors)
+    rows = ((np.arange(2**k)[:, None] >> np.arange(k)[None, :]) & 1).astype(np.int64)
+    bad = (
+        _nonzero(only_sel, _assign(selectors, rows), len(rows), 0).any(axis=0)
+        if only_sel
+        else np.zeros(len(rows), bool)
+    )
+    return rows[~bad]
 
 
 def lint(air: Air, documented: Sequence[DocumentedOpen] = ()) -> LintResult:
@@ -238,29 +237,40 @@ def lint(air: Air, documented: Sequence[DocumentedOpen] = ()) -> LintResult:
         {s.column for o in air.operations for s in o.flag.free_symbols if isinstance(s, Cell) and s.shift == 0},
         key=cols.index if cols else None,
     )
-    zt = _Zero()
     conservative = len(selectors) > MAX_SELECTORS
-    valid = [] if conservative else _selector_rows(air, selectors)
-    op_rows: dict[str, list[dict[str, int]]] = {}
-    if not conservative:
-        flags = {o.name: o.flag for o in air.operations}
-        for name, f in flags.items():
-            op_rows[name] = [a for a in valid if eval_int(f, a) != 0]
-        op_rows[NONE_OP] = [a for a in valid if all(eval_int(f, a) == 0 for f in flags.values())]
     all_ops = ops + [NONE_OP]
-
-    zero_flags = [r.name for r in rds if r.flag is not None and zt.is_zero(r.flag, {})]
-    never_active: list[str] = []
-    # activity per distinct flag, once
-    act_cache: dict[sp.Expr, dict[str, bool]] = {}
-
-    def activity(flag: sp.Expr) -> dict[str, bool]:
-        if flag not in act_cache:
-            if conservative:
-                act_cache[flag] = {o: True for o in all_ops}
-            else:
-                act_cache[flag] = {o: any(not zt.is_zero(flag, a) for a in op_rows[o]) for o in all_ops}
-        return act_cache[flag]
+    rflags = list(dict.fromkeys(r.flag for r in rds if r.flag is not None))
+    # flags that are the zero polynomial: zero at random points (every variable random)
+    zero_f = ~_nonzero(rflags, {}, POINTS, 1).any(axis=1) if rflags else np.zeros(0, bool)
+    zero_set = {f for f, z in zip(rflags, zero_f.tolist()) if z}
+    zero_flags = [r.name for r in rds if r.flag is not None and r.flag in zero_set]
+    act: dict[sp.Expr, dict[str, bool]] = {f: {o: True for o in all_ops} for f in rflags}
+    ever: dict[sp.Expr, bool] = {f: True for f in rflags}
+    op_rows: dict[str, np.ndarray] = {}
+    if not conservative:
+        valid = _selector_rows(air, selectors)
+        vm = np.repeat(valid, POINTS, axis=0)  # each assignment at POINTS random points
+        of = _nonzero([o.flag for o in air.operations], _assign(selectors, vm), len(vm), 2)
+        of = of.reshape(len(ops), len(valid), POINTS).any(axis=2)
+        for idx, o in enumerate(ops):
+            op_rows[o] = valid[of[idx]]
+        op_rows[NONE_OP] = valid[~of.any(axis=0)] if len(ops) else valid
+        # every reader flag at every (operation, assignment, point) at once
+        blocks = [np.repeat(op_rows[o], POINTS, axis=0) for o in all_ops]
+        owner = np.repeat(np.arange(len(all_ops)), [len(b) for b in blocks])
+        combos = np.concatenate(blocks) if blocks else np.zeros((0, len(selectors)), np.int64)
+        nz = _nonzero(rflags, _assign(selectors, combos), len(combos), 3)
+        on_valid = _nonzero(rflags, _assign(selectors, vm), len(vm), 4).any(axis=1)
+        for fi, f in enumerate(rflags):
+            hit = np.zeros(len(all_ops), dtype=bool)
+            np.logical_or.at(hit, owner, nz[fi])
+            act[f] = dict(zip(all_ops, hit.tolist()))
+            ever[f] = bool(on_valid[fi])
+    never_active = [
+        r.name
+        for r in rds
+        if r.flag is not None and r.flag not in zero_set and not ever[r.flag] and r.kind in DOMAINS_PER_ROW
+    ]
 
     read_cur: dict[str, set[str]] = {o: set() for o in all_ops}
     read_next: dict[str, set[str]] = {o: set() for o in all_ops}
@@ -270,12 +280,7 @@ def lint(air: Air, documented: Sequence[DocumentedOpen] = ()) -> LintResult:
     for r in rds:
         if r.kind in ("first", "last"):
             continue  # one row: not a per-operation reader
-        if r.flag is None:
-            on = {o: True for o in all_ops}
-        else:
-            on = activity(r.flag)
-            if r.name not in zero_flags and not conservative and not any(not zt.is_zero(r.flag, a) for a in valid):
-                never_active.append(r.name)
+        on = {o: True for o in all_ops} if r.flag is None else act[r.flag]
         flag_cols = set() if r.flag is None else {s.column for s in r.flag.free_symbols if isinstance(s, Cell)}
         for o, yes in on.items():
             if yes:
@@ -292,7 +297,7 @@ def lint(air: Air, documented: Sequence[DocumentedOpen] = ()) -> LintResult:
             per_row |= r.cur | r.nxt
     unread = [c for c in cols if c not in read_any]
     boundary_only = [c for c in cols if c in read_any and c not in per_row]
-    unreachable = [o for o in ops if not conservative and not op_rows[o]]
+    unreachable = [o for o in ops if not conservative and not len(op_rows[o])]
     no_body = [o for o in ops if specific[o] == 0]
     return LintResult(
         air=air.name,
@@ -310,7 +315,7 @@ def lint(air: Air, documented: Sequence[DocumentedOpen] = ()) -> LintResult:
         active=active,
         documented=list(documented),
         conservative=conservative,
-        empty=[] if conservative else [o for o in all_ops if not op_rows[o]],
+        empty=[] if conservative else [o for o in all_ops if not len(op_rows[o])],
     )
 
 

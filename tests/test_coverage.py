@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import json
 
-from air.coverage import bus_term_rows, constraint_rows, coverage, operation_rows, render, unread_columns
+from air.coverage import (
+    bus_term_rows,
+    constraint_rows,
+    coverage,
+    coverage_line,
+    operation_rows,
+    render,
+    unread_columns,
+)
 from air.trace import save_trace
 from tests.helpers import call
 from tests.test_probe import S_BUS, S, toy, toy_trace
@@ -81,3 +89,10 @@ def test_cli_coverage_of_a_saved_toy_trace(tmp_path, capsys) -> None:
     save_trace(p, t.columns)
     code, out, _ = call(capsys, "coverage", str(p), "--air", "tests/test_probe.py:toy")
     assert code == 0 and "operations 2/2 occurred" in out
+
+
+def test_coverage_line_for_check() -> None:
+    air, t = with_never(), _trace_with_spare()
+    assert coverage_line(air, t) == (
+        "coverage: 1 of 5 column(s) unread by any constraint, 1 of 3 operation(s) never present"
+    )
