@@ -42,7 +42,17 @@ from air.lint import NONE_OP, LintResult, lint
 from air.symbols import AuxCell, Cell
 from air.trace import Trace
 
-__all__ = ["Mutation", "PairStats", "ProbeResult", "Verdicts", "probe", "caught_mutations", "apply", "KINDS"]
+__all__ = [
+    "Mutation",
+    "PairStats",
+    "ProbeResult",
+    "Verdicts",
+    "probe",
+    "caught_mutations",
+    "sample_mutations",
+    "apply",
+    "KINDS",
+]
 
 KINDS = ("random", "plus1", "minus1", "flip", "swap")
 BATCH = 2048
@@ -182,7 +192,7 @@ def apply(trace: Trace, m: Mutation) -> Trace:
 
 
 # ------------------------------------------------------------------ sampling
-def _sample(
+def sample_mutations(
     air: Air,
     trace: Trace,
     ops: list[str],
@@ -191,6 +201,8 @@ def _sample(
     columns: Sequence[str],
     operation: str | None,
 ) -> list[Mutation]:
+    """``samples`` mutations per (column, operation on the row) present on ``trace`` (rows drawn without
+    replacement while there are enough), the kinds taken in turn from a random start."""
     n = trace.n_rows
     op_arr = np.array(ops, dtype=object)
     rows_of: dict[str, np.ndarray] = {o: np.flatnonzero(op_arr == o) for o in dict.fromkeys(ops)}
@@ -356,7 +368,7 @@ def probe(
     if operation is not None and operation not in lr.operations:
         raise KeyError(f"no operation {operation!r} in AIR {air.name}")
     columns = [column] if column else air.column_names
-    muts = _sample(air, trace, ops, samples, rng, columns, operation)
+    muts = sample_mutations(air, trace, ops, samples, rng, columns, operation)
     v = caught_mutations(air, trace, muts, seed=seed)
     return _aggregate(air, trace, muts, v, ops, lr, seed, time.perf_counter() - t0)
 

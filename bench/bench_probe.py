@@ -26,7 +26,7 @@ from air.buscheck import check_buses
 from air.evaluate import active_operations, check
 from air.miden.designs import DESIGNS
 from air.miden.executor import FILLED_FAMILIES, run_program
-from air.probe import _sample, apply, caught_mutations
+from air.probe import apply, caught_mutations, sample_mutations
 from air.select import select_families
 from air.trace import Trace
 
@@ -63,7 +63,7 @@ def main() -> None:
     print(f"{DESIGN} (filled families): {len(air.constraints)} constraints, {len(air.buses)} buses; "
           f"{res.cycles} cycles -> {n} rows")  # fmt: skip
     ops = [o or "(none)" for o in active_operations(air, trace, np.arange(n, dtype=np.int64))]
-    muts = _sample(air, trace, ops, samples, np.random.default_rng(0), air.column_names, None)
+    muts = sample_mutations(air, trace, ops, samples, np.random.default_rng(0), air.column_names, None)
     caught_mutations(air, trace, muts[:64], seed=1)  # warm-up: compile the programs once
     t0 = time.perf_counter()
     v = caught_mutations(air, trace, muts, seed=1)
