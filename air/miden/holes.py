@@ -81,6 +81,12 @@ def documented_open(air: Air) -> list[DocumentedOpen]:
             "h0 is the helper of the overflow flag f_ov = (b0 - 16)*h0, which only left shifts read",
             "stack/index.md, 'Stack overflow flag'",
         ),
+        DocumentedOpen(
+            ("gate",),
+            (),
+            "miden-gate's inverse helper (gate * addr_high = 1), read by the memory operations only",
+            "seed discussion (gate column); air/miden/constraints/stack/io_ops.py",
+        ),
     )
     out = []
     for d in table:
