@@ -113,8 +113,6 @@ def ace_wire(ctx: sp.Expr, clk: sp.Expr, node_id: sp.Expr, v0: sp.Expr, v1: sp.E
     alpha_5 v_1`` (chiplets/ace.md "Wire bus"): node ``id`` with extension-field value (v_0, v_1)."""
     fields = (("ctx", ctx), ("clk", clk), ("id", node_id), ("v0", v0), ("v1", v1))
     return Message("ace wire", None, tuple((n, sp.sympify(e)) for n, e in fields))
-
-
 # --- stack u32 / I/O / crypto requests (stk2); range_check and bitwise are the ones above ---------------
 def hasher_state(label: str, label_value: int, addr: sp.Expr, node_index: sp.Expr, state: Sequence[sp.Expr]) -> Message:
     """``hasher`` with every field given: alpha_2*addr + alpha_3*node_index + sum_j alpha_{4+j}*state_j, the
@@ -140,8 +138,6 @@ def log_precompile_state(label: str, label_value: int, cap: Sequence[sp.Expr]) -
     """alpha_0 + alpha_1*op_log_precompile + sum_j alpha_{2+j}*CAP_j: the precompile transcript state on the
     chiplets virtual table (crypto_ops.md#log_precompile at v0.19.0, ``LogPrecompileMessage``)."""
     return Message(label, label_value, tuple((f"cap{j}", sp.sympify(v)) for j, v in enumerate(cap)))
-
-
 def overflow_row(label: str, addr: sp.Expr, value: sp.Expr, prev: sp.Expr) -> Message:
     """A stack overflow table row ``alpha_0 + alpha_1 t0 + alpha_2 t1 + alpha_3 t2`` (stack/main.md, v0.19
     stack/index.md): address, value, previous address; no label slot."""
