@@ -491,6 +491,102 @@ def _refuse_other_design(path: str, design: str) -> None:
         )
 
 
+def _documented_open(air: Any) -> tuple:
+    """The holes a Miden design's docs leave open on purpose (air.miden.holes), for lint and probe reports."""
+    if not str(air.name).startswith("miden"):
+        return ()
+    from air.miden.holes import documented_open
+
+    return tuple(documented_open(air))
+
+
+@cli.command("lint")
+@click.option("--air", "air_name", default=None, help="AIR name, file.py:OBJECT or module:OBJECT.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def lint_cmd(air_name: str | None, fmt: str) -> None:
+    """Holes from the definition alone: unread columns, dead flags, bodiless operations, free columns per op."""
+    from air.lint import lint, render
+
+    air = load_air(_need_air(air_name, "lint"))
+    res = lint(air, _documented_open(air))
+    click.echo(json.dumps(res.to_json(), indent=2) if fmt == "json" else render(res, fmt))
+
+
+def _probe_air(trace_path: str, air_name: str | None, only: str | None) -> tuple[Any, Any]:
+    from air.trace import load_trace, match_air
+
+    loaded = load_trace(trace_path)
+    air, _ = _air_for_trace(trace_path, loaded.meta.get("air"), air_name)
+    trace = match_air(loaded, air)
+    if only is not None:
+        from air.select import UnknownFamily, select_families
+
+        try:
+            air, _ = select_families(air, only.split(","))
+        except UnknownFamily as e:
+            raise BadInput(str(e)) from e
+    return air, trace
+
+
+@cli.command("probe")
+@click.argument("trace_path", metavar="TRACE", type=click.Path(dir_okay=False))
+@click.option("--air", "air_name", default=None, help="AIR (default: the built-in AIR the trace's metadata names).")
+@click.option("--samples", type=click.IntRange(min=1), default=4, show_default=True, help="Mutations per (column, op).")
+@click.option("--seed", default=0, show_default=True, help="Seed of the mutations and the bus challenges.")
+@click.option("--column", default=None, help="Mutate only this column.")
+@click.option("--operation", default=None, help="Mutate only rows of this operation.")
+@click.option("--only", default=None, metavar="FAMILY[,FAMILY]", help="Probe only these constraint families.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("--all", "all_pairs", is_flag=True, help="List every (column, operation) pair, not only survivors.")
+@click.option("--fail-on-survivor", is_flag=True, help="Exit 1 when a mutation survives.")
+def probe_cmd(
+    trace_path: str,
+    air_name: str | None,
+    samples: int,
+    seed: int,
+    column: str | None,
+    operation: str | None,
+    only: str | None,
+    fmt: str,
+    all_pairs: bool,
+    fail_on_survivor: bool,
+) -> None:
+    """Change cells of an honest TRACE one at a time; name the (column, operation) pairs nothing catches."""
+    from air.lint import lint
+    from air.probe import probe, render
+
+    air, trace = _probe_air(trace_path, air_name, only)
+    try:
+        res = probe(
+            air,
+            trace,
+            samples=samples,
+            seed=seed,
+            column=column,
+            operation=operation,
+            lint_result=lint(air, _documented_open(air)),
+        )
+    except KeyError as e:
+        raise BadInput(f"{trace_path}: {e.args[0]}") from e
+    click.echo(json.dumps(res.to_json(), indent=2) if fmt == "json" else render(res, fmt, all_pairs))
+    sys.exit(1 if fail_on_survivor and res.survivors else 0)
+
+
+@cli.command("coverage")
+@click.argument("trace_paths", metavar="TRACE...", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--air", "air_name", default=None, help="AIR (default: the built-in AIR the first trace names).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def coverage_cmd(trace_paths: tuple[str, ...], air_name: str | None, fmt: str) -> None:
+    """Over TRACEs: rows per operation, constraints ever active, bus terms ever fired, and what never was."""
+    from air.coverage import coverage, render
+    from air.trace import load_trace, match_air
+
+    loaded = [load_trace(p) for p in trace_paths]
+    air, _ = _air_for_trace(trace_paths[0], loaded[0].meta.get("air"), air_name)
+    cov = coverage(air, [match_air(t, air) for t in loaded])
+    click.echo(json.dumps(cov.to_json(), indent=2) if fmt == "json" else render(cov, fmt))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the ``air`` command; exit 0/1 by the result, 2 on bad input, 3 on an internal error."""
     errors = _known_errors()

@@ -26,8 +26,8 @@ import sympy as sp
 
 from air import field as F
 from air.air import Air
-from air.compile import program
-from air.evaluate import CheckResult, _column_env, active_operations, cell_values, constraint_value
+from air.coverage import exercise_note, operations_occurring, unread_columns
+from air.evaluate import CheckResult, active_operations, cell_values, constraint_value
 from air.symbols import Cell, PublicInput
 from air.trace import Trace
 
@@ -41,7 +41,6 @@ __all__ = [
     "to_junit",
     "to_sarif",
     "format_value",
-    "operations_occurring",
 ]
 
 # A field element p - k with 0 < k < SMALL_NEGATIVE prints as "-k (p−k)": a difference that went below 0.
@@ -58,23 +57,6 @@ def format_value(v: int, hex: bool = False) -> str:
     return show(v)
 
 
-def operations_occurring(air: Air, trace: Trace) -> set[str]:
-    """Names of the operations whose flag is nonzero on some transition row (0 .. n-2), the rows where
-    the constraints they gate are evaluated. Vectorized over whole columns, in chunks."""
-    n = trace.n_rows
-    if not air.operations or n < 2:
-        return set()
-    prog = program([o.flag for o in air.operations])
-    if any(i.rstrip("'") not in trace.columns and i.rstrip("'") not in air.periodic for i in prog.inputs):
-        return set()  # a flag over something the trace lacks (never the case for a matched trace)
-    seen: set[str] = set()
-    chunk = 1 << 16
-    for start in range(0, n - 1, chunk):
-        rows = np.arange(start, min(start + chunk, n - 1), dtype=np.int64)
-        for o, v in zip(air.operations, prog.run(_column_env(air, trace, prog.inputs, rows))):
-            if o.name not in seen and bool(np.any(np.asarray(v) != 0)):
-                seen.add(o.name)
-    return seen
 
 
 @dataclass
@@ -198,7 +180,6 @@ def diagnose(air: Air, trace: Trace, result: CheckResult, *, max_failures: int =
                 )
             )
         groups.append(g)
-    read = air.read_columns()
     d = Diagnosis(
         air.name,
         trace.source,
@@ -207,7 +188,7 @@ def diagnose(air: Air, trace: Trace, result: CheckResult, *, max_failures: int =
         len(air.constraints),
         has_operations=bool(air.operations),
         n_columns=len(air.layout),
-        unread_columns=[c for c in air.column_names if c not in read],
+        unread_columns=unread_columns(air),
         n_operations=len(air.operations),
         max_failures=max_failures,
     )
@@ -258,10 +239,8 @@ def _summary_line(d: Diagnosis, bus_report: Any) -> str:
 def _ok_line(d: Diagnosis) -> str:
     """The OK line, with what OK does not cover: columns nothing reads, operations that never occur."""
     text = f"OK: {d.trace} satisfies every constraint of {d.air} ({d.n_constraints} constraints, {d.n_rows} rows)"
-    notes = [f"{len(d.unread_columns)} of {d.n_columns} columns read by no constraint or bus"]
-    if d.has_operations and d.absent_operations is not None:
-        notes.append(f"{len(d.absent_operations)} of {d.n_operations} operations never occur in the trace")
-    return text + "; not exercised: " + ", ".join(notes)
+    absent = d.absent_operations if d.has_operations else None
+    return text + "; " + exercise_note(len(d.unread_columns), d.n_columns, absent, d.n_operations)
 
 
 def _window_lines(d: Diagnosis, f: Failure, hex: bool, color: bool) -> list[str]:
