@@ -331,18 +331,44 @@ def _air_for_trace(trace_path: str, named: object, air_name: str | None) -> tupl
     show_default=True,
     help="Refuse programs that run longer (and repeat blocks that would expand beyond it).",
 )
-def run_cmd(program: str, kernel: str | None, air_name: str | None, output: str | None, max_cycles: int) -> None:
+@click.option(
+    "--advice",
+    default=None,
+    metavar="V1,V2,...",
+    help="The advice stack, its top first (field elements, decimal or 0x-hex): what adv_push/adv_loadw read.",
+)
+def run_cmd(
+    program: str, kernel: str | None, air_name: str | None, output: str | None, max_cycles: int, advice: str | None
+) -> None:
     """Run a MASM PROGRAM on the reference executor; print the stack and cycles; export the trace."""
     try:
         from air.miden.executor import export, run_program  # type: ignore[attr-defined]
     except ImportError as e:
         raise BadInput(f"the reference executor is not available: {e}") from e
-    res = run_program(program, kernel, air_name or _default_air(), max_cycles=max_cycles)
+    values = _advice_values(advice)
+    res = run_program(program, kernel, air_name or _default_air(), max_cycles=max_cycles, advice=values)
     click.echo(f"stack: {' '.join(str(v) for v in res.stack_outputs)}")
     click.echo(f"cycles: {res.cycles} (trace rows: {res.n_rows})")
     if output:
         export(res, output)
         click.echo(f"wrote {output}")
+
+
+def _advice_values(text: str | None) -> list[int]:
+    """``--advice``: comma-separated field elements (Miden's AdviceInputs::with_stack_values refuses values >= p)."""
+    if text is None:
+        return []
+    out = []
+    for i, item in enumerate(text.split(","), 1):
+        s = item.strip()
+        try:
+            v = int(s, 16) if s.lower().startswith("0x") else int(s, 10)
+        except ValueError:
+            raise BadInput(f"--advice: value {i} ({s[:24]!r}) is not a number") from None
+        if not 0 <= v < 2**64 - 2**32 + 1:
+            raise BadInput(f"--advice: value {i} ({s[:24]}) is not a field element (0..p-1)")
+        out.append(v)
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
