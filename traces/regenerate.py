@@ -8,6 +8,7 @@ for each scenario and design, the stack outputs, the cycle count, and whether th
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from air.miden.masm import MasmError
 HERE = Path(__file__).resolve().parent
 PROGRAMS = HERE / "programs"
 KERNEL = PROGRAMS / "kernel.masm"
+ADVICE = json.loads((PROGRAMS / "advice.json").read_text())  # scenario -> its advice stack (`air run --advice`)
 SCENARIOS = [
     ("nested_syscall", "kernel proc with locals calls a user proc that syscalls again, then reads its local"),
     ("caller", "kernel proc_2 calls kernel proc_1, which runs caller"),
@@ -24,6 +26,9 @@ SCENARIOS = [
     ("dyncall_from_syscall", "dyncall from inside a syscall"),
     ("syscall_from_syscall", "syscall from inside a syscall"),
     ("ordinary", "locals, memory across contexts, loops, branches, call, caller"),
+    ("field_ops", "field operations and comparisons, with immediates"),
+    ("stack_ops", "every stack manipulation instruction, 52 deep (the overflow table)"),
+    ("io_ops", "advice inputs, sdepth, clk, memory immediates and word orders, locals"),
 ]
 
 
@@ -40,7 +45,7 @@ def main() -> None:
         shutil.copy(PROGRAMS / f"{name}.masm", out / f"{name}.masm")
         for design in EXECUTOR_DESIGNS:
             try:
-                res = run_program(PROGRAMS / f"{name}.masm", KERNEL, design)
+                res = run_program(PROGRAMS / f"{name}.masm", KERNEL, design, advice=ADVICE.get(name))
             except (ExecutionError, MasmError) as e:
                 lines.append(f"| {name} | {design} | refused: {str(e).split(': ', 1)[-1]} | | |")
                 continue
