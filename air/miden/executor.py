@@ -21,7 +21,8 @@ system; decoder (block address, op bits, e0/e1; basic blocks decoded from their 
 them out, ``digest.batch_groups``: SPAN/RESPAN with the batch's groups in h0..h7 and its batch flags c0..c2,
 the group count, op index, h0 = the rest of the op group and h1 = the parent block on operation rows,
 padding NOOPs executed; END with the digest, is_loop_body, is_loop, call and syscall flags; hasher
-addresses 8 per batch and the requests' labels 19 / 35 / 33 as the v0.18/v0.19 code sends them); stack;
+addresses 8 per batch and the requests' labels 19 / 35 / 33 as the v0.18/v0.19 code sends them); stack (depth,
+overflow address and table; the field, manipulation and input operations of ``exec_stack.OPS``);
 the range checker (every memory row's d0/d1 with its count as multiplicity, bridged from 0 to 65535 by
 powers of 3); and the chiplets: hasher response rows (simplified, see ``layout.HASHER_LEGACY``), memory rows sorted
 by (ctx, word, clk) with their delta limbs and inverse, kernel ROM rows, padding. ``PENDING``
