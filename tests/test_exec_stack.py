@@ -174,6 +174,8 @@ SEQUENCES = {
     "adv_push.3": ["ADVPOP"] * 3, "adv_loadw": ["ADVPOPW"], "sdepth": ["SDEPTH"], "clk": ["CLK"],
     "mem_load.0": ["PAD", "MLOAD"], "mem_load.1": ["PAD", "INCR", "MLOAD"],
     "mem_store.7": [("PUSH", 7), "MSTORE", "DROP"],
+    "ext2inv": [("PUSH", 5), "EMIT", "DROP", "ADVPOP", "ADVPOP", "EXT2MUL", "MOVUP2", "EQZ", "ASSERT", "MOVUP2",
+                "ASSERT"],
     "mem_loadw_le.8": [("PUSH", 8), "MLOADW", "MOVDN3", "SWAP", "MOVUP2"],
     "mem_storew_le": ["MOVDN4", "MOVDN3", "SWAP", "MOVUP2", "MOVUP4", "MSTOREW", "MOVDN3", "SWAP", "MOVUP2"],
 }  # fmt: skip
@@ -186,6 +188,22 @@ def test_instructions_become_midens_operations(tmp_path, instr) -> None:
     prog = assemble(p, None, "miden-v0.18")
     ops = [(o.name, o.imm) if o.name == "PUSH" else o.name for o in prog.entry.ops][5:]  # type: ignore[attr-defined]
     assert ops == SEQUENCES[instr]
+
+
+def test_ext2_inverse_and_division_through_the_host_event(tmp_path) -> None:
+    """ext2inv/ext2div emit the system event Ext2Inv (5); the host puts the inverse on the advice stack and the
+    program checks it (EXT2MUL, the product must be (1, 0)). Answers checked with the test's own ext2 product."""
+    p = tmp_path / "e.masm"
+    p.write_text("begin\n    push.3.4 ext2inv swapw dropw\nend\n")  # a = 3 + 4x
+    for design in ("miden-v0.18", "miden-v0.19"):
+        r1, r0 = run_program(p, None, design).stack_outputs[:2]
+        assert ext2_mul((r0, r1), (3, 4)) == (1, 0), design
+    p.write_text("begin\n    push.10.20 push.3.4 ext2div push.3.4 ext2mul swapw dropw\nend\n")  # (b / a) a = b
+    res = run_program(p, None, "miden-v0.19")
+    assert res.stack_outputs[:2] == [20, 10] and verdict(res) == ([], [])
+    p.write_text("begin\n    push.0.0 ext2inv\nend\n")
+    with pytest.raises(ExecutionError, match=r"e\.masm:2:14: ext2inv: ext2 inverse of 0"):
+        run_program(p, None, "miden-v0.19")
 
 
 # ------------------------------------------------------------------------------------------ refusals

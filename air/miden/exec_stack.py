@@ -14,7 +14,11 @@ per cycle, the state at its start). Sources, all at v0.18.0 (unchanged at v0.19.
 * processor/src/operations/io_ops.rs: ADVPOP (push the advice stack's top), ADVPOPW (the advice word
   [w0, w1, w2, w3], w0 popped first, written as s0 = w3 .. s3 = w0; the stack does not shift);
   processor/src/host/advice/mod.rs: the inputs' first value is the advice stack's top (``stack.reverse()``);
-* processor/src/operations/sys_ops/mod.rs: SDEPTH pushes the depth before the push, CLK the cycle.
+* processor/src/operations/sys_ops/mod.rs: SDEPTH pushes the depth before the push, CLK the cycle; EMIT leaves the
+  stack alone and calls the host with the event id s0. The one event a program can reach here is the system event
+  Ext2Inv (id 5, core/src/sys_events.rs; emitted by ext2inv/ext2div as PUSH(5) EMIT DROP): its handler
+  (sys_ops/sys_event_handlers.rs ``push_ext2_inv_result``) pushes 1/(s2 + s1 x) in F_p[x]/(x^2 - x + 2) onto the
+  advice stack, coefficient 1 first, so coefficient 0 is on top.
 
 The constraints these rows must satisfy: docs/src/design/stack/{field_ops,stack_ops,io_ops,system_ops}.md.
 """
@@ -164,6 +168,23 @@ def _clk(vm: Any, o: Any, row: Row) -> None:
     vm.push(vm.clk)
 
 
+EXT2_INV_EVENT = 5  # SystemEvent::Ext2Inv as an EventId (core/src/sys_events.rs: EVENT_EXT2_INV, from_u64)
+
+
+def _emit(vm: Any, o: Any, row: Row) -> None:
+    s = vm.top
+    if s[0] != EXT2_INV_EVENT:
+        raise _fail(vm, o, f"event {s[0]}: the executor's host handles only the system event Ext2Inv (5)")
+    a0, a1 = s[2], s[1]
+    # (a0 + a1 x)(a0 + a1 - a1 x) = a0^2 + a0 a1 + 2 a1^2 (x^2 = x - 2): the conjugate over the norm
+    norm = (a0 * a0 + a0 * a1 + 2 * a1 * a1) % P
+    if norm == 0:
+        raise _fail(vm, o, "ext2 inverse of 0 (division by zero)")
+    r0, r1 = (a0 + a1) * inverse(norm) % P, -a1 * inverse(norm) % P
+    row([])
+    vm.advice += [r1, r0]  # push_stack(result[1]) then push_stack(result[0]): r0 on top (top last here)
+
+
 OPS: dict[str, StackOp] = {
     "INV": _inv,
     "NOT": _not,
@@ -183,4 +204,5 @@ OPS: dict[str, StackOp] = {
     "ADVPOPW": _advpopw,
     "SDEPTH": _sdepth,
     "CLK": _clk,
+    "EMIT": _emit,
 }

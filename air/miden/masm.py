@@ -323,7 +323,7 @@ IMMEDIATES |= {"movup": (1, 1, "movup"), "movdn": (1, 1, "movdn"), "movupw": (1,
 IMMEDIATES |= {"movdnw": (1, 1, "movupw"), "adv_push": (1, 1, "adv_push"), "exp": (0, 1, "exp")}
 _NO_IMMEDIATE = ("neg", "inv", "incr", "pow2", "not", "and", "or", "xor", "eqw", "assertz", "assert_eqw", "ext2add")
 _NO_IMMEDIATE += ("ext2sub", "ext2mul", "ext2neg", "dropw", "padw", "swapdw", "reversew", "reversedw", "cswap")
-_NO_IMMEDIATE += ("cswapw", "cdrop", "cdropw", "adv_loadw", "sdepth", "clk", "nop")
+_NO_IMMEDIATE += ("cswapw", "cdrop", "cdropw", "adv_loadw", "sdepth", "clk", "nop", "ext2inv", "ext2div")
 IMMEDIATES |= {name: (0, 0, "") for name in _NO_IMMEDIATE}
 
 
@@ -384,6 +384,8 @@ SIMPLE = {
 Ops = list["str | tuple[str, int]"]
 DUPS = {0, 1, 2, 3, 4, 5, 6, 7, 9, 11, 13, 15}  # the DUPn operations; dup.8/10/12/14 are PAD DUP(n+1) ADD
 REVERSEW: Ops = ["MOVDN3", "SWAP", "MOVUP2"]  # push_reversew: [a, b, c, d] -> [d, c, b, a]
+EXT2_INV: Ops = [("PUSH", 5), "EMIT", "DROP", "ADVPOP", "ADVPOP"]  # the event, then the inverse from the advice
+EXT2_CHECK: Ops = ["EXT2MUL", "MOVUP2", "EQZ", "ASSERT", "MOVUP2", "ASSERT"]  # the inverse times the element is 1
 EXP_TAIL: Ops = ["DROP", "DROP", "SWAP", "EQZ", "ASSERT"]  # drop bit and base; assert the exponent is used up
 
 
@@ -460,6 +462,9 @@ STACK_INSTRUCTIONS: dict[str, Callable[[int | None], Ops]] = {
     "ext2sub": lambda v: ["NEG", "SWAP", "NEG", "MOVUP3", "ADD", "MOVDN2", "ADD"],
     "ext2mul": lambda v: ["EXT2MUL", "DROP", "DROP"],
     "ext2neg": lambda v: ["NEG", "SWAP", "NEG", "SWAP"],
+    # push_system_event(Ext2Inv): PUSH(5) EMIT DROP; the host answers on the advice stack (basic_block_builder.rs)
+    "ext2inv": lambda v: EXT2_INV + EXT2_CHECK,
+    "ext2div": lambda v: EXT2_INV + EXT2_CHECK + ["EXT2MUL", "DROP", "DROP"],
     # stack manipulation (instruction/mod.rs)
     "dropw": lambda v: ["DROP"] * 4,
     "padw": lambda v: ["PAD"] * 4,
