@@ -26,6 +26,7 @@ from air.registry import AirNotFound, catalog, is_builtin, load_air, load_builti
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
 class BadInput(Exception):
     """An expected user error: printed as one line, exit code 2."""
 
@@ -450,8 +451,20 @@ class _Progress:
     show_default=True,
     help="Refuse programs that run longer (and repeat blocks that would expand beyond it).",
 )
+@click.option(
+    "--advice",
+    default=None,
+    metavar="V1,V2,...",
+    help="The advice stack, its top first (field elements, decimal or 0x-hex): what adv_push/adv_loadw read.",
+)
 def run_cmd(
-    program: str, kernel: str | None, air_name: str | None, output: str | None, max_cycles: int, force: bool
+    program: str,
+    kernel: str | None,
+    air_name: str | None,
+    output: str | None,
+    max_cycles: int,
+    advice: str | None,
+    force: bool,
 ) -> None:
     """Run a MASM PROGRAM on the reference executor; print the stack and cycles; export the trace."""
     try:
@@ -459,11 +472,12 @@ def run_cmd(
     except ImportError as e:
         raise BadInput(f"the reference executor is not available: {e}") from e
     design = _need_air(air_name, "run")
+    values = _advice_values(advice)
     if output and not force:
         _refuse_other_design(output, design)
     progress = _Progress()
     try:
-        res = run_program(program, kernel, design, max_cycles=max_cycles, progress=progress)
+        res = run_program(program, kernel, design, max_cycles=max_cycles, progress=progress, advice=values)
     finally:
         progress.done()
     click.echo(f"stack: {' '.join(str(v) for v in res.stack_outputs)}")
@@ -585,6 +599,23 @@ def coverage_cmd(trace_paths: tuple[str, ...], air_name: str | None, fmt: str) -
     air, _ = _air_for_trace(trace_paths[0], loaded[0].meta.get("air"), air_name)
     cov = coverage(air, [match_air(t, air) for t in loaded])
     click.echo(json.dumps(cov.to_json(), indent=2) if fmt == "json" else render(cov, fmt))
+
+
+def _advice_values(text: str | None) -> list[int]:
+    """``--advice``: comma-separated field elements (Miden's AdviceInputs::with_stack_values refuses values >= p)."""
+    if text is None:
+        return []
+    out = []
+    for i, item in enumerate(text.split(","), 1):
+        s = item.strip()
+        try:
+            v = int(s, 16) if s.lower().startswith("0x") else int(s, 10)
+        except ValueError:
+            raise BadInput(f"--advice: value {i} ({s[:24]!r}) is not a number") from None
+        if not 0 <= v < 2**64 - 2**32 + 1:
+            raise BadInput(f"--advice: value {i} ({s[:24]}) is not a field element (0..p-1)")
+        out.append(v)
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:

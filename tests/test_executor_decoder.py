@@ -21,7 +21,7 @@ from tests.test_cli import air_cmd
 from tests.test_digest import PROGRAM_ROOTS
 
 # opcodes, v0.18.0 core/src/operations/mod.rs (the docs' opcode table)
-NOOP, INCR, ADD, DROP, PAD, PUSH = 0, 4, 34, 41, 48, 91
+NOOP, INCR, MOVUP2, ADD, DROP, PAD, PUSH = 0, 4, 10, 34, 41, 48, 91
 SPAN, JOIN, DYN, END, REPEAT, RESPAN, HALT = 86, 87, 88, 112, 116, 120, 124
 LINEAR_HASH_INIT, ABSORB, RETURN_HASH = 19, 35, 33  # processor/src/chiplets/aux_trace/bus/hasher.rs labels
 
@@ -74,9 +74,12 @@ def test_one_batch_by_hand(tmp_path) -> None:
 
 def test_push_0_and_1_as_miden_assembles_them(tmp_path) -> None:
     """push.0 is PAD and push.1 is PAD INCR (assembly: push_felt); one group, padded by nothing."""
-    res = run(tmp_path, "begin\n  push.1 push.0\nend\n")
-    assert opcodes(res)[:6] == [SPAN, PAD, INCR, PAD, END, HALT]
-    assert col(res, "h0")[0] == PAD + (INCR << 7) + (PAD << 14)
+    # two zeros dropped below the pushes (movup.2 drop): Miden refuses a program ending deeper than 16
+    res = run(tmp_path, "begin\n  push.1 push.0 movup.2 drop movup.2 drop\nend\n")
+    assert opcodes(res)[:10] == [SPAN, PAD, INCR, PAD, MOVUP2, DROP, MOVUP2, DROP, END, HALT]
+    assert col(res, "h0")[0] == PAD + (INCR << 7) + (PAD << 14) + (MOVUP2 << 21) + (DROP << 28) + (MOVUP2 << 35) + (
+        DROP << 42
+    )
     assert [col(res, f"c{k}")[0] for k in range(3)] == [0, 1, 1]  # one group: (0, 1, 1) per decoder/main.md
     assert res.stack_outputs[:2] == [0, 1]
     assert_filled_families_hold(res)
@@ -86,14 +89,18 @@ def test_a_push_may_not_end_a_group(tmp_path) -> None:
     """Eight ops, then a PUSH that would take slot 8, the last of the group: an operation with an immediate may
     not end a group (op_batch.rs), so the PUSH opens group 1 (its immediate in group 2); group 1 ends right
     after the PUSH and gets a padding NOOP; 3 groups round up to 4, the fourth a NOOP group. Both NOOPs run."""
-    res = run(tmp_path, "begin\n  " + "pad " * 8 + "push.9\nend\n")
+    # the 9 extra elements are dropped in a later block (a procedure with a branch is not inlined), so that the
+    # program ends at depth 16 (Miden refuses deeper) and the block under test still ends with the PUSH
+    cleanup = "proc.cleanup\n  push.1 if.true swap.8 dropw dropw swap drop end\nend\n"
+    res = run(tmp_path, cleanup + "begin\n  " + "pad " * 8 + "push.9\n  exec.cleanup\nend\n")
     ops = opcodes(res)
-    assert ops[:13] == [SPAN] + [PAD] * 8 + [PUSH, NOOP, NOOP, END]
-    assert col(res, "op_index")[1:12] == [0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 0]
-    assert [col(res, f"c{k}")[0] for k in range(3)] == [0, 1, 0]  # four groups: (0, 1, 0)
-    assert [col(res, f"h{k}")[0] for k in range(4)] == [sum(PAD << (7 * i) for i in range(8)), PUSH, 9, 0]
+    assert ops[0] == JOIN
+    assert ops[1:14] == [SPAN] + [PAD] * 8 + [PUSH, NOOP, NOOP, END]
+    assert col(res, "op_index")[2:13] == [0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 0]
+    assert [col(res, f"c{k}")[1] for k in range(3)] == [0, 1, 0]  # four groups: (0, 1, 0)
+    assert [col(res, f"h{k}")[1] for k in range(4)] == [sum(PAD << (7 * i) for i in range(8)), PUSH, 9, 0]
     # SPAN 4; -1 after SPAN; -1 when group 0 ends; -1 for the immediate; -1 when group 1 ends; 0 at END
-    assert col(res, "group_count")[:13] == [4, 3, 3, 3, 3, 3, 3, 3, 3, 2, 1, 0, 0]
+    assert col(res, "group_count")[1:14] == [4, 3, 3, 3, 3, 3, 3, 3, 3, 2, 1, 0, 0]
     assert res.stack_outputs[0] == 9
     assert_filled_families_hold(res)
 
@@ -124,7 +131,7 @@ def test_several_batches_respan(tmp_path) -> None:
 def test_dyn_row(tmp_path) -> None:
     """DYN: h0..h3 the callee's digest read from memory, h4..h7 = 0 (processor decoder start_dyn)."""
     prog = "proc.foo\n  push.3\nend\nbegin\n  procref.foo push.100 mem_storew drop drop drop drop\n"
-    prog += "  push.100 dynexec\nend\n"
+    prog += "  push.100 dynexec swap drop\nend\n"  # depth 16 at the end
     for design in ("miden-v0.18", "miden-v0.19"):
         res = run(tmp_path, prog, design)
         r = opcodes(res).index(DYN)
@@ -138,7 +145,7 @@ def test_loop_bodies_say_so_at_end(tmp_path) -> None:
     END of the loop itself h5 = is_loop = 1; REPEAT follows a body's END."""
     dec = "push.1 sub dup.0 push.0 eq push.1 swap sub"  # n -> n-1, then (n-1 != 0)
     inner = f"    push.2 push.1\n    while.true {dec} end\n    drop {dec}\n"
-    prog = f"begin\n  push.2 push.1\n  while.true\n{inner}  end\nend\n"
+    prog = f"begin\n  push.2 push.1\n  while.true\n{inner}  end\n  drop\nend\n"  # depth 16 at the end
     res = run(tmp_path, prog)
     ops = opcodes(res)
     ends = [r for r, o in enumerate(ops) if o == END]
@@ -164,7 +171,7 @@ def test_range_table_by_hand() -> None:
 
 def test_range_rows_answer_the_memory_limbs(tmp_path) -> None:
     """Every memory row requests its d0 and d1: the multiplicities add up to twice the memory rows."""
-    res = run(tmp_path, "begin\n  push.7 mem_store.5 push.8 mem_store.70000 mem_load.5\nend\n", "miden-v0.19")
+    res = run(tmp_path, "begin\n  push.7 mem_store.5 push.8 mem_store.70000 mem_load.5 drop\nend\n", "miden-v0.19")
     s0, s1, s2 = col(res, "chip0"), col(res, "chip1"), col(res, "chip2")
     mem_rows = sum(1 for a, b, c in zip(s0, s1, s2) if a == 1 and b == 1 and c == 0)
     assert mem_rows >= 4 and sum(col(res, "range_m")) == 2 * mem_rows

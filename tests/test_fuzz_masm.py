@@ -151,6 +151,10 @@ def number(draw: st.DrawFn) -> object:
 
 SIMPLE = ["add", "sub", "mul", "eq", "drop", "swap", "pad", "assert", "assert_eq", "caller", "dup", "dynexec"]
 SIMPLE += ["dyncall", "mem_load", "mem_store", "mem_loadw", "mem_storew"]
+# the field, stack and input instructions (masm.STACK_INSTRUCTIONS)
+SIMPLE += ["neg", "inv", "incr", "not", "and", "or", "xor", "eq.0", "neq.3", "add.2", "mul.0", "div.7", "pow2",
+           "exp.u4", "eqw", "swapw", "swapdw", "dupw.1", "movdn.5", "movup.12", "swap.9", "dup.10", "reversew", "padw",
+           "dropw", "cswap", "cdropw", "sdepth", "clk", "adv_push.1"]  # fmt: skip
 
 
 @st.composite
@@ -210,7 +214,8 @@ def program(draw: st.DrawFn) -> str:
         # p_i invokes p_0..p_{i-1}, sometimes itself (recursion)
         lines += [header, *draw(block(1, i, n_locals)), "end"]
     lines += ["begin", "procref.p0 push.64 mem_storew drop drop drop drop" if n_procs else "push.0"]
-    lines += [*draw(block(0, n_procs, 0)), "end"]
+    # back to depth 16 before the end, as Miden requires (a deeper program is refused: OutputStackOverflow)
+    lines += [*draw(block(0, n_procs, 0)), "sdepth neq.16 while.true drop sdepth neq.16 end", "end"]
     text = "\n".join(x for x in lines if x) + "\n"
     if rarely(draw, 20):  # sometimes a token deleted: unbalanced blocks
         toks = text.split()

@@ -75,7 +75,8 @@ def test_a_thousand_sequential_calls_run(tmp_path) -> None:
 
 
 def test_repeat_around_a_control_block_runs(tmp_path) -> None:
-    p = write(tmp_path, "begin\n push.0\n repeat.1000\n  push.1 if.true push.1 add else push.0 end\n end\nend\n")
+    text = "begin\n push.0\n repeat.1000\n  push.1 if.true push.1 add else push.0 end\n end\n swap drop\nend\n"
+    p = write(tmp_path, text)
     res = run_program(p, None, "miden-v0.19")
     assert res.stack_outputs[0] == 1000
 
@@ -83,7 +84,7 @@ def test_repeat_around_a_control_block_runs(tmp_path) -> None:
 def test_a_long_exec_chain_assembles_and_runs(tmp_path) -> None:
     n = 1000
     procs = "".join(f"proc.p{i}\n exec.p{i + 1}\nend\n" for i in range(n)) + f"proc.p{n}\n push.7\nend\n"
-    p = write(tmp_path, procs + "begin\n exec.p0\nend\n")
+    p = write(tmp_path, procs + "begin\n exec.p0 swap drop\nend\n")  # depth 16 at the end
     assert run_program(p, None, "miden-v0.19").stack_outputs[0] == 7
 
 
@@ -172,7 +173,7 @@ def test_repeat_expansions_add_up_against_the_cap(tmp_path) -> None:
 
 
 def test_an_empty_repeat_with_the_largest_count_is_instant(tmp_path) -> None:
-    p = write(tmp_path, "begin\n repeat.4294967295 end push.3\nend\n")
+    p = write(tmp_path, "begin\n repeat.4294967295 end push.3 swap drop\nend\n")
     r = subprocess.run(
         [sys.executable, "-m", "air", "run", str(p), "--air", "miden-v0.19"], capture_output=True, text=True, timeout=60
     )
@@ -192,9 +193,9 @@ def test_an_empty_repeat_with_the_largest_count_is_instant(tmp_path) -> None:
         ("push.-1", "'-1' is not a number"),
         ("push.1_000", "'1_000' is not a number"),
         ("push.", "'' is not a number"),
-        ("add.1", "add takes no immediate"),
+        ("drop.1", "drop takes no immediate"),
         ("dup.16", "out of range: expected a stack index (0..15)"),
-        ("movup.9", "out of range"),
+        ("movup.16", "out of range"),
         ("exec.a.b", "exec takes 1 immediate(s), not 2"),
         ("exec.1x", "is not a procedure name"),
         ("loc_load.65536", "out of range: expected a u16 local index"),
@@ -223,7 +224,8 @@ def test_every_instruction_refuses_one_immediate_too_many(tmp_path) -> None:
 
 
 def test_immediates_at_their_limits_are_accepted(tmp_path) -> None:
-    text = f"proc.f.65535\n loc_load.65534 drop\nend\nbegin\n push.{P - 1}.0x10 mem_load.4294967295\nend\n"
+    text = f"proc.f.65535\n loc_load.65534 drop\nend\nbegin\n push.{P - 1}.0x10 mem_load.4294967295\n"
+    text += " movup.3 drop movup.3 drop movup.3 drop\nend\n"  # depth 16 at the end
     p = write(tmp_path, text)
     prog = assemble(p, None, "miden-v0.19")
     res = run_program(p, None, "miden-v0.19")

@@ -75,7 +75,7 @@ def test_air_check_names_gate_row_and_operation(tmp_path, capsys) -> None:
 
 @pytest.mark.parametrize(
     "body,op,addr",
-    [("push.5 mem_store.4", "MSTORE", 4), ("mem_load.7", "MLOAD", 7), ("mem_loadw.0", "MLOADW", 0)],
+    [("push.5 mem_store.4", "MSTORE", 4), ("mem_load.7 drop", "MLOAD", 7), ("mem_loadw.0", "MLOADW", 0)],
 )
 def test_each_memory_instruction_below_2n_is_refused(tmp_path, body, op, addr) -> None:
     res = run_program(program(tmp_path, body), None, "miden-gate")
@@ -101,7 +101,7 @@ def test_call_writes_fn_hash_and_fmp_into_the_new_context(tmp_path) -> None:
     """In the called procedure caller gives its own digest (mem[0..3] written by CALL), and locaddr.0 of its 4-local
     frame is FMP_MIN (mem[4] = 2^30 written by CALL, FMPUPDATE(+4), FMPADD(-4)); the root's fmp starts at FMP_MIN."""
     procs = "proc.callee.4\n    caller locaddr.0 movup.5 drop\nend\nproc.frame.4\n    locaddr.0\nend\n"
-    src = program(tmp_path, "call.callee exec.frame", procs)
+    src = program(tmp_path, "call.callee exec.frame movup.6 drop", procs)  # back to depth 16
     prog = assemble(src, None, "miden-gate")
     callee = next(d for d, name in prog.names.items() if name == "callee")
     res = run_program(src, None, "miden-gate")

@@ -4,6 +4,7 @@ the executor does not fill yet (``PENDING``: the real hasher chiplet) leave only
 b_chip; the nested-syscall case shows the v0.18
 problem; single-cell changes are caught."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,8 @@ def pending_unmatched(res) -> set[tuple]:
 
 
 def run(name: str, design: str):
-    return run_program(PROGRAMS / f"{name}.masm", KERNEL, design)
+    advice = json.loads((PROGRAMS / "advice.json").read_text()).get(name)  # the scenario's advice stack, if any
+    return run_program(PROGRAMS / f"{name}.masm", KERNEL, design, advice=advice)
 
 
 def verdict(res) -> tuple[list[str], list[str]]:

@@ -8,6 +8,7 @@ for each scenario and design, the stack outputs, the cycle count, and whether th
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from air.trace import Trace
 HERE = Path(__file__).resolve().parent
 PROGRAMS = HERE / "programs"
 KERNEL = PROGRAMS / "kernel.masm"
+ADVICE = json.loads((PROGRAMS / "advice.json").read_text())  # scenario -> its advice stack (`air run --advice`)
 SCENARIOS = [
     ("nested_syscall", "kernel proc with locals calls a user proc that syscalls again, then reads its local"),
     ("caller", "kernel proc_2 calls kernel proc_1, which runs caller"),
@@ -31,6 +33,9 @@ SCENARIOS = [
     ("gate_protected_write", "miden-gate: a called procedure mem_storew's its fn_hash slot mem[0..3], then caller"),
     ("gate_caller_in_syscall", "caller inside a syscall reached from a called procedure (miden-gate finding)"),
     ("u32_ops", "u32 arithmetic, division, bitwise and comparison instructions: range checks, the bitwise chiplet"),
+    ("field_ops", "field operations and comparisons, with immediates"),
+    ("stack_ops", "every stack manipulation instruction, 52 deep (the overflow table)"),
+    ("io_ops", "advice inputs, sdepth, clk, memory immediates and word orders, locals"),
 ]
 # (scenario, design) runs exported on purpose although the AIR refuses them: their failing constraints (over the
 # executor's families) are listed under the table, as `air check` finds them
@@ -51,7 +56,7 @@ def main() -> None:
         shutil.copy(PROGRAMS / f"{name}.masm", out / f"{name}.masm")
         for design in EXECUTOR_DESIGNS:
             try:
-                res = run_program(PROGRAMS / f"{name}.masm", KERNEL, design)
+                res = run_program(PROGRAMS / f"{name}.masm", KERNEL, design, advice=ADVICE.get(name))
             except (ExecutionError, MasmError) as e:
                 lines.append(f"| {name} | {design} | refused: {str(e).split(': ', 1)[-1]} | | |")
                 continue

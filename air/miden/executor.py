@@ -28,7 +28,8 @@ system; decoder (block address, op bits, e0/e1; basic blocks decoded from their 
 them out, ``digest.batch_groups``: SPAN/RESPAN with the batch's groups in h0..h7 and its batch flags c0..c2,
 the group count, op index, h0 = the rest of the op group and h1 = the parent block on operation rows,
 padding NOOPs executed; END with the digest, is_loop_body, is_loop, call and syscall flags; hasher
-addresses 8 per batch and the requests' labels 19 / 35 / 33 as the v0.18/v0.19 code sends them); stack;
+addresses 8 per batch and the requests' labels 19 / 35 / 33 as the v0.18/v0.19 code sends them); stack (depth,
+overflow address and table; the field, manipulation and input operations of ``exec_stack.OPS``);
 the u32 operations (``air.miden.exec_u32``: helper registers, range-check requests, bitwise operations);
 the range checker (every memory row's d0/d1 and every u32 operation's four limbs, with its count as multiplicity,
 bridged from 0 to 65535 by powers of 3); and the chiplets: hasher response rows (simplified, see
@@ -41,7 +42,7 @@ from __future__ import annotations
 
 import json
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -53,6 +54,7 @@ from air.air import Air
 from air.miden import layout as L
 from air.miden.designs import DESIGNS
 from air.miden.digest import digest_to_hex
+from air.miden.exec_stack import OPS as STACK_OPS
 from air.miden.exec_u32 import BITWISE_WIDTH, U32_OPS, bitwise_rows
 from air.miden.masm import MAX_CYCLES, Block, Call, Dyn, Join, Loop, MasmError, Node, Op, Program, Split, assemble
 from air.trace import save_trace
@@ -79,6 +81,7 @@ FILLED_FAMILIES: tuple[str, ...] = (
     "decoder.op_group",
     "decoder.requests",
     "stack.general",
+    "stack.overflow",
     "stack.manipulation",
     "stack.field_ops",
     "stack.io_ops",
@@ -99,8 +102,6 @@ PENDING: dict[str, str] = {
     "8-row RPO cycles (air/miden/hasher_trace.py) are not wired into the executor yet",
     "chiplets.bus": "b_chip: the decoder's hasher requests (labels 19, 35, 33) are answered only by the real hasher "
     "chiplet rows, which the executor does not build yet",
-    "stack.overflow": "the executor lets a program end with more than 16 elements on the stack (Miden refuses it: "
-    "OutputStackOverflow), which leaves the depth and the overflow table unbalanced at the last row",
 }
 
 # executor design -> the AIR whose layout and constraints its trace is for
@@ -230,6 +231,7 @@ class VM:
         self.addr = 0
         self.next_block = 0
         self.in_syscall = False  # for the v0.18 rule
+        self.advice: list[int] = []  # the advice stack, its top last (``execute``'s advice: top first)
         self.here = ""  # the instruction running: "file:line:col: text", for the cycle cap's message
 
     # ---------------------------------------------------------------- stack helpers
@@ -347,6 +349,17 @@ class VM:
             self.tick()
             return
         s = self.top
+        run = STACK_OPS.get(name)
+        if run is not None:  # field, manipulation and input operations: air/miden/exec_stack.py
+
+            def row(helpers: Sequence[int]) -> None:
+                regs = (list(h) + [0] * 8)[:8]
+                regs[2 : 2 + len(helpers)] = helpers  # the user-op helpers start at decoder h2
+                self.emit(name, regs, in_span=1, gc=gc, ox=ox)
+
+            run(self, o, row)
+            self.tick()
+            return
         if name == "EQ":  # the user-op helper h2 = 1/(s0 - s1), 0 when equal (stack/field_ops.md)
             h = (list(h) + [0] * 8)[:8]
             d = (s[0] - s[1]) % P
@@ -927,16 +940,27 @@ def execute(
     max_cycles: int = MAX_CYCLES,
     source: str = "",
     progress: Callable[[int], None] | None = None,
+    advice: list[int] | None = None,
 ) -> tuple[VM, Air]:
-    """Run ``program``; more than ``max_cycles`` cycles is an ExecutionError naming where it got to.
+    """Run ``program`` with the advice stack ``advice`` (its top first); more than ``max_cycles`` cycles is an
+    ExecutionError naming where it got to, and so is a program that ends with more than 16 elements on the stack
+    (Miden's OutputStackOverflow: processor/src/stack/mod.rs ``build_stack_outputs`` at v0.18.0 refuses a
+    non-empty overflow table at the end; the AIR's last-row boundaries b0 = 16, b1 = 0 say the same).
     ``progress(cycles)`` is called every ``PROGRESS_EVERY`` cycles if given."""
     air = DESIGNS[EXECUTOR_DESIGNS.get(design, design)]() if design in EXECUTOR_DESIGNS else None
     if air is None:
         raise ExecutionError(f"the executor does not run design {design!r} (it runs: {', '.join(EXECUTOR_DESIGNS)})")
     vm = VM(design, program, air, stack_inputs, max_cycles, progress)
+    vm.advice = [v % P for v in (advice or [])][::-1]
     if source:
         vm.here = f"{source}:1:1"
     vm.run(program.entry)
+    if vm.depth > 16:
+        where = program.begin or vm.at()
+        raise ExecutionError(
+            f"{where}: the program ends with {vm.depth} elements on the stack; Miden allows at most 16 at the end "
+            f"(OutputStackOverflow): drop {vm.depth - 16} more"
+        )
     return vm, air
 
 
@@ -947,15 +971,17 @@ def run_program(
     stack_inputs: list[int] | None = None,
     max_cycles: int = MAX_CYCLES,
     progress: Callable[[int], None] | None = None,
+    advice: list[int] | None = None,
 ) -> RunResult:
-    """Assemble and run a MASM program (at most ``max_cycles`` cycles); the trace and metadata of the run.
-    ``progress(cycles)``, if given, is called every ``PROGRESS_EVERY`` cycles of the run."""
+    """Assemble and run a MASM program (at most ``max_cycles`` cycles, with the advice stack ``advice``, its top
+    first); the trace and metadata of the run. ``progress(cycles)``, if given, is called every
+    ``PROGRESS_EVERY`` cycles of the run."""
     if design not in EXECUTOR_DESIGNS:
         raise ExecutionError(f"the executor does not run design {design!r} (it runs: {', '.join(EXECUTOR_DESIGNS)})")
     if max_cycles < 1:
         raise ExecutionError(f"the cycle cap must be at least 1, not {max_cycles}")
     prog = assemble(source, kernel, design, max_cycles)
-    vm, air = execute(prog, design, stack_inputs, max_cycles, str(source), progress)
+    vm, air = execute(prog, design, stack_inputs, max_cycles, str(source), progress, advice)
     cols, n = build_trace(vm, air, release=True)
     outputs = list(vm.top)
     unchecked = sorted(set(air.column_names) - air.read_columns())

@@ -49,6 +49,7 @@ Procedure locals (N rounded up to a multiple of 4, local i at ``fmp - N + i``):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -178,6 +179,7 @@ class Program:
     procedures: dict[tuple[int, int, int, int], Node]  # digest -> body (every procedure, program and kernel)
     names: dict[tuple[int, int, int, int], str]
     kernel: dict[str, tuple[int, int, int, int]]  # exported kernel procedures
+    begin: str = ""  # file:line:col of the program's 'begin'
 
     @property
     def digest(self) -> tuple[int, int, int, int]:
@@ -303,22 +305,37 @@ IMMEDIATE_KINDS: dict[str, tuple[int, int, str]] = {
     "locals": (0, 2**16 - 1, "a u16 count of locals (0..65535)"),
     "repeat": (1, 2**32 - 1, "a repeat count (1..4294967295)"),
     "dup": (0, 15, "a stack index (0..15)"),
-    "movup": (2, 8, "a stack index the executor moves up (2..8)"),
+    "movup": (2, 15, "a stack index (2..15)"),
+    "movdn": (2, 15, "a stack index (2..15)"),
+    "swap": (1, 15, "a stack index (1..15)"),
+    "dupw": (0, 3, "a word index (0..3)"),
+    "swapw": (1, 3, "a word index (1..3)"),
+    "movupw": (2, 3, "a word index (2..3)"),
+    "adv_push": (1, 16, "a count of advice values (1..16)"),
+    "bits": (0, 64, "a bit length (0..64)"),
     "u32v": (0, 2**32 - 1, "a u32 value (0..4294967295)"),
 }
 
 # instruction head -> (fewest immediates, most, kind); "name" is a procedure name, not a number
 IMMEDIATES: dict[str, tuple[int, int, str]] = {
-    **{name: (0, 0, "") for name in ("add", "sub", "mul", "eq", "drop", "swap", "pad", "assert", "assert_eq")},
+    **{name: (0, 0, "") for name in ("drop", "pad", "assert", "assert_eq")},
     **{name: (0, 0, "") for name in ("caller", "dynexec", "dyncall")},
     "push": (1, 16, "felt"),
-    "dup": (0, 1, "dup"),
-    "movup": (1, 1, "movup"),
     **{name: (0, 1, "u32") for name in ("mem_load", "mem_store", "mem_loadw", "mem_storew")},
+    **{name: (0, 1, "u32") for name in ("mem_loadw_be", "mem_loadw_le", "mem_storew_be", "mem_storew_le")},
     **{name: (1, 1, "u16") for name in ("loc_load", "loc_store", "loc_loadw", "loc_storew", "locaddr")},
     **{name: (1, 1, "name") for name in ("exec", "call", "syscall", "procref")},
     "repeat": (1, 1, "repeat"),
 }
+# the field, comparison, stack-manipulation and input instructions of ``STACK_INSTRUCTIONS`` (below)
+IMMEDIATES |= {name: (0, 1, "felt") for name in ("add", "sub", "mul", "div", "eq", "neq")}
+IMMEDIATES |= {name: (0, 1, name) for name in ("dup", "swap", "dupw", "swapw")}
+IMMEDIATES |= {"movup": (1, 1, "movup"), "movdn": (1, 1, "movdn"), "movupw": (1, 1, "movupw")}
+IMMEDIATES |= {"movdnw": (1, 1, "movupw"), "adv_push": (1, 1, "adv_push"), "exp": (0, 1, "exp")}
+_NO_IMMEDIATE = ("neg", "inv", "incr", "pow2", "not", "and", "or", "xor", "eqw", "assertz", "assert_eqw", "ext2add")
+_NO_IMMEDIATE += ("ext2sub", "ext2mul", "ext2neg", "dropw", "padw", "swapdw", "reversew", "reversedw", "cswap")
+_NO_IMMEDIATE += ("cswapw", "cdrop", "cdropw", "adv_loadw", "sdepth", "clk", "nop", "ext2inv", "ext2div")
+IMMEDIATES |= {name: (0, 0, "") for name in _NO_IMMEDIATE}
 
 
 # u32 and comparison instructions (U32, below): their immediate forms
@@ -374,19 +391,12 @@ def _push(v: int, src: str) -> list[Op]:
 
 
 SIMPLE = {
-    "add": ["ADD"],
-    "sub": ["NEG", "ADD"],
-    "mul": ["MUL"],
-    "eq": ["EQ"],
     "drop": ["DROP"],
-    "swap": ["SWAP"],
     "pad": ["PAD"],
     "assert": ["ASSERT"],
     "assert_eq": ["EQ", "ASSERT"],
     "caller": ["CALLER"],
 }
-DUPS = {0, 1, 2, 3, 4, 5, 6, 7, 9, 11, 13, 15}
-
 # u32 and comparison instructions -> their operations, as the v0.18.0 assembler emits them
 # (crates/assembly/src/instruction/mod.rs dispatch, u32_ops.rs, field_ops.rs lt/lte/gt/gte; u32_ops.rs and
 # field_ops.rs are unchanged at v0.19.0, push_felt became push_value_ops with the same rule). "PUSH:v" is a push
@@ -460,6 +470,122 @@ def u32_ops(head: str, imm: int | None, src: str) -> list[Op]:
     return out
 
 
+
+# ------------------------------------------------------------------------------------------ stack instructions
+# Field, comparison, stack-manipulation and input instructions -> the operations Miden's v0.18.0 assembler emits
+# (crates/assembly/src/instruction/{mod,field_ops,ext2_ops,adv_ops,mem_ops}.rs; the parser's folding of immediates,
+# crates/assembly-syntax/src/parser/grammar.lalrpop: add.0/sub.0/mul.1/div.1 are no operation, add.1 is INCR,
+# mul.0 is DROP PAD, div.0 is refused). The sequences are Miden's to the operation: they make the MAST digest.
+# An entry: the immediate (None when absent) -> operation names, ("PUSH", value) for a PUSH.
+Ops = list["str | tuple[str, int]"]
+DUPS = {0, 1, 2, 3, 4, 5, 6, 7, 9, 11, 13, 15}  # the DUPn operations; dup.8/10/12/14 are PAD DUP(n+1) ADD
+REVERSEW: Ops = ["MOVDN3", "SWAP", "MOVUP2"]  # push_reversew: [a, b, c, d] -> [d, c, b, a]
+EXT2_INV: Ops = [("PUSH", 5), "EMIT", "DROP", "ADVPOP", "ADVPOP"]  # the event, then the inverse from the advice
+EXT2_CHECK: Ops = ["EXT2MUL", "MOVUP2", "EQZ", "ASSERT", "MOVUP2", "ASSERT"]  # the inverse times the element is 1
+EXP_TAIL: Ops = ["DROP", "DROP", "SWAP", "EQZ", "ASSERT"]  # drop bit and base; assert the exponent is used up
+
+
+def _imm_op(op: str, special: dict[int, Ops]) -> Callable[[int | None], Ops]:
+    """``op`` alone, or for an immediate v its special sequence or PUSH(v) op (add_imm, mul_imm, eq_imm, ...)."""
+    return lambda v: [op] if v is None else special[v] if v in special else [("PUSH", v), op]
+
+
+def _exp_bits(bits: int) -> Ops:
+    """exp / exp.uN (field_ops.rs exp): [e, b] -> [b^e] with ``bits`` EXPACC steps."""
+    return ["PAD", "INCR", "MOVUP2", "PAD"] + ["EXPACC"] * bits + EXP_TAIL
+
+
+def _exp_imm(v: int) -> Ops:
+    """exp.n (field_ops.rs exp_imm): DUP0/MUL for n <= 7, else PUSH(n) and exp over n's bit length."""
+    if v == 0:
+        return ["DROP", "PAD", "INCR"]
+    if v <= 7:
+        return ["DUP0"] * (v - 1) + ["MUL"] * (v - 1) or ["NOOP"]
+    return [("PUSH", v)] + _exp_bits(v.bit_length())
+
+
+def _dup(n: int | None) -> Ops:
+    n = n or 0
+    return [f"DUP{n}"] if n in DUPS else ["PAD", f"DUP{n + 1}", "ADD"]
+
+
+def _swap(n: int | None) -> Ops:
+    n = 1 if n is None else n
+    if n <= 2:
+        return ["SWAP"] if n == 1 else ["SWAP", "MOVUP2"]
+    if n <= 8:
+        return [f"MOVDN{n - 1}", f"MOVUP{n}"]
+    middle: Ops = ["SWAP"] if n == 9 else ["SWAP", "MOVUP2"] if n == 10 else [f"MOVDN{n - 9}", f"MOVUP{n - 8}"]
+    return ["MOVDN8", "SWAPDW", *middle, "SWAPDW", "MOVUP8"]
+
+
+def _movup(n: int | None) -> Ops:
+    n = n or 0
+    if n <= 8:
+        return [f"MOVUP{n}"]
+    return ["SWAPDW", "SWAP" if n == 9 else f"MOVUP{n - 8}", "SWAPDW", "MOVUP8"]
+
+
+def _movdn(n: int | None) -> Ops:
+    n = n or 0
+    if n <= 8:
+        return [f"MOVDN{n}"]
+    return ["MOVDN8", "SWAPDW", "SWAP" if n == 9 else f"MOVDN{n - 8}", "SWAPDW"]
+
+
+STACK_INSTRUCTIONS: dict[str, Callable[[int | None], Ops]] = {
+    # field operations and comparisons (field_ops.rs; u32-based lt/lte/gt/gte/is_odd are not here)
+    "add": _imm_op("ADD", {0: [], 1: ["INCR"], 2: ["INCR", "INCR"]}),
+    "sub": lambda v: ["NEG", "ADD"] if v is None else [] if v == 0 else [("PUSH", -v % P), "ADD"],
+    "mul": _imm_op("MUL", {0: ["DROP", "PAD"], 1: []}),
+    "div": lambda v: ["INV", "MUL"] if v is None else [] if v == 1 else [("PUSH", pow(v, P - 2, P)), "MUL"],
+    "neg": lambda v: ["NEG"],
+    "inv": lambda v: ["INV"],
+    "incr": lambda v: ["INCR"],
+    "pow2": lambda v: [("PUSH", 2), "PAD", "INCR", "SWAP", "PAD"] + ["EXPACC"] * 6 + EXP_TAIL,
+    "not": lambda v: ["NOT"],
+    "and": lambda v: ["AND"],
+    "or": lambda v: ["OR"],
+    "xor": lambda v: ["DUP0", "DUP2", "OR", "MOVDN2", "AND", "NOT", "AND"],
+    "eq": _imm_op("EQ", {0: ["EQZ"]}),
+    "neq": lambda v: ["EQ", "NOT"] if v is None else ["EQZ", "NOT"] if v == 0 else [("PUSH", v), "EQ", "NOT"],
+    "eqw": lambda v: ["DUP7", "DUP4", "EQ", "DUP7", "DUP4", "EQ", "AND", "DUP6", "DUP3", "EQ", "AND", "DUP5", "DUP2",
+                      "EQ", "AND"],  # fmt: skip
+    "assertz": lambda v: ["EQZ", "ASSERT"],
+    "assert_eqw": lambda v: ["MOVUP4", "EQ", "ASSERT", "MOVUP3", "EQ", "ASSERT", "MOVUP2", "EQ", "ASSERT", "EQ",
+                             "ASSERT"],  # fmt: skip
+    "ext2add": lambda v: ["SWAP", "MOVUP3", "ADD", "MOVDN2", "ADD"],
+    "ext2sub": lambda v: ["NEG", "SWAP", "NEG", "MOVUP3", "ADD", "MOVDN2", "ADD"],
+    "ext2mul": lambda v: ["EXT2MUL", "DROP", "DROP"],
+    "ext2neg": lambda v: ["NEG", "SWAP", "NEG", "SWAP"],
+    # push_system_event(Ext2Inv): PUSH(5) EMIT DROP; the host answers on the advice stack (basic_block_builder.rs)
+    "ext2inv": lambda v: EXT2_INV + EXT2_CHECK,
+    "ext2div": lambda v: EXT2_INV + EXT2_CHECK + ["EXT2MUL", "DROP", "DROP"],
+    # stack manipulation (instruction/mod.rs)
+    "dropw": lambda v: ["DROP"] * 4,
+    "padw": lambda v: ["PAD"] * 4,
+    "dup": _dup,
+    "dupw": lambda v: [f"DUP{3 + 4 * (v or 0)}"] * 4,
+    "swap": _swap,
+    "swapw": lambda v: ["SWAPW" if v in (None, 1) else f"SWAPW{v}"],
+    "swapdw": lambda v: ["SWAPDW"],
+    "movup": _movup,
+    "movdn": _movdn,
+    "movupw": lambda v: ["SWAPW", "SWAPW2"] if v == 2 else ["SWAPW", "SWAPW2", "SWAPW3"],
+    "movdnw": lambda v: ["SWAPW2", "SWAPW"] if v == 2 else ["SWAPW3", "SWAPW2", "SWAPW"],
+    "reversew": lambda v: REVERSEW,
+    "reversedw": lambda v: REVERSEW + ["SWAPW"] + REVERSEW,
+    "cswap": lambda v: ["CSWAP"],
+    "cswapw": lambda v: ["CSWAPW"],
+    "cdrop": lambda v: ["CSWAP", "DROP"],
+    "cdropw": lambda v: ["CSWAPW"] + ["DROP"] * 4,
+    # inputs (adv_ops.rs, env_ops.rs)
+    "adv_push": lambda v: ["ADVPOP"] * (v or 0),
+    "adv_loadw": lambda v: ["ADVPOPW"],
+    "sdepth": lambda v: ["SDEPTH"],
+    "clk": lambda v: ["CLK"],
+    "nop": lambda v: ["NOOP"],
+}
 INVOKE = ("exec", "call", "syscall", "procref")
 
 
@@ -595,25 +721,22 @@ class Assembler:
             src = f"{where}: {t}"  # what an execution error names
             head, imms = split_instr(t, where)
             kind = IMMEDIATES[head][2] if head in IMMEDIATES else ""
-            vals = [immediate(kind, x, where, t) for x in imms] if kind not in ("", "name") else []
-            if head in SIMPLE:
+            vals = [immediate(kind, x, where, t) for x in imms] if kind not in ("", "name", "exp") else []
+            if head == "exp":
+                out += self._ops(self._exp(imms, where, t), src)
+            elif head == "div" and vals == [0]:
+                raise MasmError(f"{where}: {t}: division by zero")
+            elif head in STACK_INSTRUCTIONS:
+                out += self._ops(STACK_INSTRUCTIONS[head](vals[0] if vals else None), src)
+            elif head in SIMPLE:
                 out += [Op(o, src=src) for o in SIMPLE[head]]
             elif head in U32:
                 out += u32_ops(head, vals[0] if vals else None, src)
             elif head == "push":
                 for v in vals:
                     out += _push(v, src)
-            elif head == "dup":
-                k = vals[0] if vals else 0
-                if k not in DUPS:
-                    raise MasmError(f"{where}: dup.{k} is not supported (use one of {sorted(DUPS)})")
-                out.append(Op(f"DUP{k}", src=src))
-            elif head == "movup":
-                out.append(Op(f"MOVUP{vals[0]}", src=src))
-            elif head in ("mem_load", "mem_store", "mem_loadw", "mem_storew"):
-                if vals:
-                    out.append(Op("PUSH", vals[0], src))
-                out += self._mem(head, src)
+            elif head.startswith("mem_"):
+                out += self._mem_instr(head, vals[0] if vals else None, src)
             elif head in ("loc_load", "loc_store", "loc_loadw", "loc_storew", "locaddr"):
                 i = vals[0]
                 if i >= n_locals:
@@ -652,6 +775,35 @@ class Assembler:
                 f" ({self.max_cycles:,}; see --max-cycles)"
             )
         return items * n
+
+    @staticmethod
+    def _ops(ops: Ops, src: str) -> list[Op]:
+        return [Op(o, src=src) if isinstance(o, str) else Op(o[0], o[1], src) for o in ops]
+
+    @staticmethod
+    def _exp(imms: list[str], where: str, t: str) -> Ops:
+        """exp (64 bits), exp.uN (N bits; the parser's BitSize), exp.n (a field element)."""
+        if not imms:
+            return _exp_bits(64)
+        if imms[0].startswith("u"):
+            return _exp_bits(immediate("bits", imms[0][1:], where, t))
+        return _exp_imm(immediate("felt", imms[0], where, t))
+
+    def _mem_instr(self, head: str, addr: int | None, src: str) -> list[Op]:
+        """mem_load/store[w][_be|_le][.a] (instruction/mod.rs, mem_ops.rs): an immediate address is pushed as
+        ``push_u32_value`` does (0 -> PAD, 1 -> PAD INCR); _be is the plain word order, _le reverses the word."""
+        pushed = [] if addr is None else self._ops(["PAD"] if addr == 0 else ["PAD", "INCR"] if addr == 1
+                                                  else [("PUSH", addr)], src)  # fmt: skip
+        rev = self._ops(REVERSEW, src)
+        base = head.removesuffix("_be").removesuffix("_le")
+        ops = pushed + self._mem(base, src)
+        if head == "mem_loadw_le":
+            return ops + rev
+        if head == "mem_storew_le":
+            if addr is None:  # the address is on top: move it out of the way while reversing
+                return self._ops(["MOVDN4"], src) + rev + self._ops(["MOVUP4"], src) + self._mem(base, src) + rev
+            return rev + ops + rev
+        return ops
 
     def _mem(self, head: str, src: str) -> list[Op]:
         return {
@@ -720,4 +872,5 @@ def _assemble(src: Path, prog: Module, kmod: Module | None, design: str, max_cyc
     # every program procedure is known by digest (for dynexec/dyncall), even if only referenced
     for name, p in prog.procs.items():
         asm.proc(prog, name, f"{src}:{p.line}:{p.col}")
-    return Program(entry, asm.procedures, asm.names, kernel_procs)
+    begin = f"{src}:{prog.main_at[0]}:{prog.main_at[1]}"
+    return Program(entry, asm.procedures, asm.names, kernel_procs, begin)

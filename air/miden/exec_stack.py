@@ -1,0 +1,208 @@
+"""What the stack operations the executor runs through a table do: field ops, comparisons, manipulation, advice
+and environment inputs (``OPS``: operation name -> function).
+
+Each function gets the VM, the ``Op`` and ``row``: it checks what the processor checks, calls ``row(helpers)``
+exactly once with the user-op helper registers (decoder h2, h3, ... as the model reads them; [] when the operation
+has none), then changes the stack. The row records the state before the operation (the executor's rule: one row
+per cycle, the state at its start). Sources, all at v0.18.0 (unchanged at v0.19.0):
+
+* processor/src/operations/field_ops.rs: INV (error on 0), NOT/AND/OR (``assert_binary``), EQZ (h0 = 1/s0 or 0),
+  EXPACC (h0 = the base when the exponent's low bit is 1, else 1; exp' = exp >> 1 on the integer);
+* processor/src/operations/ext2_ops.rs: EXT2MUL on [b1, b0, a1, a0]: (b1, b0, (b0 + b1)(a1 + a0) - b0 a0,
+  b0 a0 - 2 b1 a1);
+* processor/src/operations/stack_ops.rs: MOVDNn, SWAPW/SWAPW2/SWAPW3/SWAPDW, CSWAP/CSWAPW (pop c, binary);
+* processor/src/operations/io_ops.rs: ADVPOP (push the advice stack's top), ADVPOPW (the advice word
+  [w0, w1, w2, w3], w0 popped first, written as s0 = w3 .. s3 = w0; the stack does not shift);
+  processor/src/host/advice/mod.rs: the inputs' first value is the advice stack's top (``stack.reverse()``);
+* processor/src/operations/sys_ops/mod.rs: SDEPTH pushes the depth before the push, CLK the cycle; EMIT leaves the
+  stack alone and calls the host with the event id s0. The one event a program can reach here is the system event
+  Ext2Inv (id 5, core/src/sys_events.rs; emitted by ext2inv/ext2div as PUSH(5) EMIT DROP): its handler
+  (sys_ops/sys_event_handlers.rs ``push_ext2_inv_result``) pushes 1/(s2 + s1 x) in F_p[x]/(x^2 - x + 2) onto the
+  advice stack, coefficient 1 first, so coefficient 0 is on top.
+
+The constraints these rows must satisfy: docs/src/design/stack/{field_ops,stack_ops,io_ops,system_ops}.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from air.miden.layout import P
+
+Row = Callable[[Sequence[int]], None]
+StackOp = Callable[[Any, Any, Row], None]
+
+__all__ = ["OPS", "inverse"]
+
+
+def inverse(v: int) -> int:
+    """v^-1 mod p (0 for 0)."""
+    return pow(v, P - 2, P) if v % P else 0
+
+
+def _fail(vm: Any, o: Any, msg: str) -> Exception:
+    """An ExecutionError naming the instruction (imported here: the executor imports this module)."""
+    from air.miden.executor import ExecutionError
+
+    return ExecutionError(f"{o.src or vm.at()}: {msg}")
+
+
+def _binary(vm: Any, o: Any, *values: int) -> None:
+    for v in values:
+        if v not in (0, 1):
+            raise _fail(vm, o, f"{o.name} needs binary values on the stack, found {v} (processor: assert_binary)")
+
+
+# ------------------------------------------------------------------------------------------ field ops
+def _inv(vm: Any, o: Any, row: Row) -> None:
+    s = vm.top
+    if s[0] == 0:
+        raise _fail(vm, o, "inv of 0 (division by zero)")
+    row([])
+    s[0] = inverse(s[0])
+
+
+def _not(vm: Any, o: Any, row: Row) -> None:
+    s = vm.top
+    _binary(vm, o, s[0])
+    row([])
+    s[0] = 1 - s[0]
+
+
+def _and_or(vm: Any, o: Any, row: Row) -> None:
+    s = vm.top
+    _binary(vm, o, s[0], s[1])
+    row([])
+    a, b = s[0], s[1]
+    vm.pop()
+    s[0] = a & b if o.name == "AND" else a | b
+
+
+def _eqz(vm: Any, o: Any, row: Row) -> None:
+    s = vm.top
+    row([inverse(s[0])])
+    s[0] = int(s[0] == 0)
+
+
+def _expacc(vm: Any, o: Any, row: Row) -> None:
+    s = vm.top
+    base, acc, exp = s[1], s[2], s[3]
+    bit = exp & 1
+    factor = base if bit else 1
+    row([factor])
+    s[0], s[1], s[2], s[3] = bit, base * base % P, acc * factor % P, exp >> 1
+
+
+def _ext2mul(vm: Any, o: Any, row: Row) -> None:
+    s = vm.top
+    b1, b0, a1, a0 = s[0], s[1], s[2], s[3]
+    row([])
+    s[2] = ((b0 + b1) * (a1 + a0) - b0 * a0) % P
+    s[3] = (b0 * a0 - 2 * b1 * a1) % P
+
+
+# ------------------------------------------------------------------------------------------ manipulation
+def _movdn(n: int) -> StackOp:
+    def run(vm: Any, o: Any, row: Row) -> None:
+        row([])
+        s = vm.top
+        s.insert(n, s.pop(0))
+
+    return run
+
+
+def _swap_words(k: int, width: int = 4) -> StackOp:
+    """s_i <-> s_{i+k} for i < width: SWAPW (k 4), SWAPW2 (8), SWAPW3 (12), SWAPDW (k 8, width 8)."""
+
+    def run(vm: Any, o: Any, row: Row) -> None:
+        row([])
+        s = vm.top
+        s[0:width], s[k : k + width] = s[k : k + width], s[0:width]
+
+    return run
+
+
+def _cswap(width: int) -> StackOp:
+    """CSWAP (width 1) / CSWAPW (width 4): pop c; on 1 swap the next two elements / words."""
+
+    def run(vm: Any, o: Any, row: Row) -> None:
+        s = vm.top
+        _binary(vm, o, s[0])
+        row([])
+        if vm.pop():
+            s[0:width], s[width : 2 * width] = s[width : 2 * width], s[0:width]
+
+    return run
+
+
+# ------------------------------------------------------------------------------------------ inputs
+def _advice(vm: Any, o: Any, n: int) -> list[int]:
+    """The advice stack's top ``n`` values, top first (``vm.advice`` holds the advice stack top last)."""
+    if len(vm.advice) < n:
+        have = len(vm.advice)
+        raise _fail(vm, o, f"the advice stack has {have} value(s), {o.name} needs {n} (see air run --advice)")
+    return [vm.advice.pop() for _ in range(n)]
+
+
+def _advpop(vm: Any, o: Any, row: Row) -> None:
+    (v,) = _advice(vm, o, 1)
+    row([])
+    vm.push(v)
+
+
+def _advpopw(vm: Any, o: Any, row: Row) -> None:
+    w = _advice(vm, o, 4)
+    row([])
+    vm.top[0:4] = w[::-1]
+
+
+def _sdepth(vm: Any, o: Any, row: Row) -> None:
+    d = vm.depth
+    row([])
+    vm.push(d)
+
+
+def _clk(vm: Any, o: Any, row: Row) -> None:
+    row([])
+    vm.push(vm.clk)
+
+
+EXT2_INV_EVENT = 5  # SystemEvent::Ext2Inv as an EventId (core/src/sys_events.rs: EVENT_EXT2_INV, from_u64)
+
+
+def _emit(vm: Any, o: Any, row: Row) -> None:
+    s = vm.top
+    if s[0] != EXT2_INV_EVENT:
+        raise _fail(vm, o, f"event {s[0]}: the executor's host handles only the system event Ext2Inv (5)")
+    a0, a1 = s[2], s[1]
+    # (a0 + a1 x)(a0 + a1 - a1 x) = a0^2 + a0 a1 + 2 a1^2 (x^2 = x - 2): the conjugate over the norm
+    norm = (a0 * a0 + a0 * a1 + 2 * a1 * a1) % P
+    if norm == 0:
+        raise _fail(vm, o, "ext2 inverse of 0 (division by zero)")
+    r0, r1 = (a0 + a1) * inverse(norm) % P, -a1 * inverse(norm) % P
+    row([])
+    vm.advice += [r1, r0]  # push_stack(result[1]) then push_stack(result[0]): r0 on top (top last here)
+
+
+OPS: dict[str, StackOp] = {
+    "INV": _inv,
+    "NOT": _not,
+    "AND": _and_or,
+    "OR": _and_or,
+    "EQZ": _eqz,
+    "EXPACC": _expacc,
+    "EXT2MUL": _ext2mul,
+    **{f"MOVDN{n}": _movdn(n) for n in range(2, 9)},
+    "SWAPW": _swap_words(4),
+    "SWAPW2": _swap_words(8),
+    "SWAPW3": _swap_words(12),
+    "SWAPDW": _swap_words(8, 8),
+    "CSWAP": _cswap(1),
+    "CSWAPW": _cswap(4),
+    "ADVPOP": _advpop,
+    "ADVPOPW": _advpopw,
+    "SDEPTH": _sdepth,
+    "CLK": _clk,
+    "EMIT": _emit,
+}
