@@ -23,9 +23,11 @@ the group count, op index, h0 = the rest of the op group and h1 = the parent blo
 padding NOOPs executed; END with the digest, is_loop_body, is_loop, call and syscall flags; hasher
 addresses 8 per batch and the requests' labels 19 / 35 / 33 as the v0.18/v0.19 code sends them); stack;
 the range checker (every memory row's d0/d1 with its count as multiplicity, bridged from 0 to 65535 by
-powers of 3); and the chiplets: hasher response rows (simplified, see ``layout.HASHER_LEGACY``), memory rows sorted
-by (ctx, word, clk) with their delta limbs and inverse, kernel ROM rows, padding. ``PENDING``
-names the families it does not fill yet, and why.
+powers of 3); and the chiplets: the hasher chiplet's real 8-row RPO cycles (``hasher_trace``) for every hash the
+program performs, in execution order (control blocks: one merge in the block's domain; basic blocks: a linear hash
+of their op batches, one cycle per batch; HPERM: one permutation), so that block ``k``'s address is its first
+hasher row + 1; memory rows sorted by (ctx, word, clk) with their delta limbs and inverse, kernel ROM rows,
+padding. ``PENDING`` names the families it does not fill yet, and why.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from air.air import Air
+from air.miden import hasher_trace as HT
 from air.miden import layout as L
 from air.miden.designs import DESIGNS
 from air.miden.digest import digest_to_hex
@@ -58,6 +61,7 @@ __all__ += ["EXECUTOR_DESIGNS", "FILLED_FAMILIES", "PENDING", "range_table"]
 # and chiplets.ace, stack.u32_ops and stack.crypto_ops hold with no rows of theirs (the executor runs no bitwise,
 # u32, crypto or ACE operation). Written into the
 # exported trace's metadata for information only: what `air check` checks never comes from a trace.
+# chiplets.hasher and chiplets.bus: every hash as the hasher chiplet's rows, answering every b_chip request.
 FILLED_FAMILIES: tuple[str, ...] = (
     "system",
     "decoder.op_bits",
@@ -80,14 +84,12 @@ FILLED_FAMILIES: tuple[str, ...] = (
     "chiplets.kernel_rom",
     "chiplets.bitwise",
     "chiplets.ace",
+    "chiplets.hasher",
+    "chiplets.bus",
 )
 # Families the executor does not fill yet, with why: their constraints fail or their bus keeps messages unmatched
-# on an honest trace. The tests check that the hasher's are the only unmatched messages of b_chip.
+# on an honest trace.
 PENDING: dict[str, str] = {
-    "chiplets.hasher": "the hasher chiplet rows are the simplified legacy rows (layout.HASHER_LEGACY); the real "
-    "8-row RPO cycles (air/miden/hasher_trace.py) are not wired into the executor yet",
-    "chiplets.bus": "b_chip: the decoder's hasher requests (labels 19, 35, 33) are answered only by the real hasher "
-    "chiplet rows, which the executor does not build yet",
     "stack.overflow": "the executor lets a program end with more than 16 elements on the stack (Miden refuses it: "
     "OutputStackOverflow), which leaves the depth and the overflow table unbalanced at the last row",
 }
@@ -131,7 +133,6 @@ class RunResult:
 
 
 H0: tuple[int, ...] = (0,) * 8
-HASHER_WIDTH = 15
 # per-row registers, one typed array each (compact: no Python object per row); the stack and h0..h7
 # take 16 and 8 entries per row; fn_hash is an index into VM.fn_hashes
 ROW_ARRAYS = {"op": "B", "ctx": "Q", "fmp": "Q", "sys_fmp": "Q", "flag": "B", "fn_hash": "I", "stack": "Q"}
@@ -166,8 +167,9 @@ class VM:
         self.n_rows = 0
         self.mem: dict[tuple[int, int], int] = {}
         self.mem_log: list[MemAccess] = []
-        # hasher responses, HASHER_WIDTH entries each: label, addr, node index, capacity (4), rate (8)
-        self.hasher = array("Q")
+        # the hasher chiplet's jobs in the order the program performs them (``hasher_trace``); job k's first row
+        # is hash_start[k] (its decoder address is that row + 1)
+        self.hash_jobs: list[HT.Job] = []
         self.fn_hashes: dict[Word, int] = {}  # distinct fn_hash values -> their index in the rows
         self.krom_calls: list[Word] = []
         self.clk = 0
@@ -277,14 +279,20 @@ class VM:
     def tick(self) -> None:
         self.clk += 1
 
-    def new_block(self, batches: int = 1) -> int:
-        """The hasher address of a new block: 8 rows (one hash cycle) reserved per op batch."""
-        bid = self.next_block + 8
-        self.next_block += 8 * batches
-        return bid
+    def hash_job(self, job: HT.Job, cycles: int = 1) -> int:
+        """Record a hash the program performs now (``cycles`` permutations, 8 hasher rows each) and return its
+        address: its first hasher row + 1, as the processor's ``HasherTrace::next_row_addr`` gives it
+        (processor/src/chiplets/hasher/trace.rs at v0.18.0: trace_len + 1; the hasher is the first chiplet)."""
+        addr = self.next_block + 1
+        self.next_block += 8 * cycles
+        self.hash_jobs.append(job)
+        return addr
 
-    def hasher_request(self, label: int, addr: int, rate: list[int], domain: int = 0) -> None:
-        self.hasher.extend((label, addr, 0, 0, domain, 0, 0, *(tuple(rate) + H0)[:8]))
+    def control_hash(self, rate: list[int] | tuple[int, ...], domain: int) -> int:
+        """A control block's hash: ``merge_in_domain(h0..h3, h4..h7, opcode)``, one permutation
+        (processor/src/chiplets/hasher/mod.rs ``hash_control_block``)."""
+        r = tuple(rate)
+        return self.hash_job(HT.Merge(r[:4], r[4:8], domain))
 
     # ---------------------------------------------------------------- operations
     def op(self, o: Op, h: list[int], gc: int, ox: int) -> None:
@@ -375,8 +383,7 @@ class VM:
     def _open(self, op: str, rate: list[int], domain: int = 0, condition: str | None = None) -> tuple[int, int]:
         """Start a control block: its hasher request, the op's row (SPLIT/LOOP pop a binary condition,
         named ``condition`` in errors), the step into the block. Returns (block address, parent)."""
-        bid = self.new_block()
-        self.hasher_request(L.HASHER_LINEAR_HASH_INIT, bid, rate, domain)
+        bid = self.control_hash(rate, domain)
         if condition is not None and self.top[0] not in (0, 1):
             raise ExecutionError(f"{condition}: condition {self.top[0]} is not binary")
         self.emit(op, rate)
@@ -453,10 +460,11 @@ class VM:
         parent block) follow decoder/main.md (v0.18) / decoder/index.md (v0.19)."""
         batches = node.batches
         gc = sum(b.num_groups for b in batches)
-        bid = self.new_block(len(batches))
+        # the block's hash: a linear hash of every batch's 8 groups, one permutation per batch, RESPAN absorbing
+        # the next batch (``hash_basic_block``); the decoder's requests: 19 at SPAN, 35 per RESPAN, 33 at END
+        bid = self.hash_job(HT.LinearHash(tuple(g for b in batches for g in b.groups)), len(batches))
         parent = self.addr
         first = batches[0]
-        self.hasher_request(L.HASHER_LINEAR_HASH_INIT, bid, list(first.groups))
         self.emit("SPAN", first.groups, gc=gc, c=BATCH_FLAGS[first.num_groups])
         self.tick()
         self.addr = bid
@@ -464,7 +472,6 @@ class VM:
         for j, batch in enumerate(batches):
             if j:
                 # RESPAN: absorb the next batch at the last row of the previous hash cycle (a' - 1)
-                self.hasher_request(L.HASHER_ABSORB, self.addr + 7, list(batch.groups))
                 self.emit("RESPAN", batch.groups, gc=gc, c=BATCH_FLAGS[batch.num_groups])
                 self.tick()
                 self.addr += 8
@@ -500,7 +507,6 @@ class VM:
         """END of block ``bid`` (for a basic block: its last batch's address); kind 1 = call/dyncall,
         2 = syscall. ``restore`` is the saved context; ``loop_body``: the block is a loop's body (h4)."""
         h = list(digest) + [loop_body, is_loop, 1 if kind == 1 else 0, 1 if kind == 2 else 0]
-        self.hasher.extend((L.HASHER_RETURN_HASH, bid + 7, 0, 0, 0, 0, 0, *digest, 0, 0, 0, 0))
         self.emit("END", h)
         if is_loop:  # the loop exits on a 0 on top (loop_test checked it)
             self.pop()
@@ -567,11 +573,10 @@ class VM:
         body = self.prog.procedures.get(node.callee)
         if body is None:
             raise ExecutionError(f"{node.src}: no procedure with digest {node.callee}")
-        bid = self.new_block()
         rate = list(node.callee) + [0, 0, 0, 0]
         if node.kind == "call":
             self._check_nesting(f"call.{node.target}", node.src)
-            self.hasher_request(L.HASHER_LINEAR_HASH_INIT, bid, rate, self.opcode["CALL"])
+            bid = self.control_hash(rate, self.opcode["CALL"])
             self.emit("CALL", rate)
             saved = self._save()
             self._enter_context(node.callee)
@@ -581,7 +586,7 @@ class VM:
             self._check_nesting(f"syscall.{node.target}", node.src)
             if node.callee not in self.prog.kernel.values():
                 raise ExecutionError(f"{node.src}: syscall.{node.target} is not a kernel procedure")
-            self.hasher_request(L.HASHER_LINEAR_HASH_INIT, bid, rate, self.opcode["SYSCALL"])
+            bid = self.control_hash(rate, self.opcode["SYSCALL"])
             self.krom_calls.append(node.callee)
             self.emit("SYSCALL", rate)
             saved = self._save()
@@ -607,9 +612,8 @@ class VM:
         body = self.prog.procedures.get(callee)
         if body is None:
             raise ExecutionError(f"{where}: no procedure with the digest stored at address {addr}")
-        bid = self.new_block()
         op = "DYN" if node.kind == "dyn" else "DYNCALL"
-        self.hasher_request(L.HASHER_LINEAR_HASH_INIT, bid, [0] * 8, self.opcode[op])
+        bid = self.control_hash([0] * 8, self.opcode[op])
         self.mem_log.append(MemAccess(self.ctx, addr, self.clk, 1, 1, callee))
         if node.kind == "dyncall":
             # h4/h5: the stack depth and overflow address after DYNCALL drops the address (block stack table)
@@ -643,7 +647,7 @@ def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
     names = air.column_names
     m = vm.n_rows
     main_rows = m + 1  # + the HALT row(s)
-    hasher = np.frombuffer(vm.hasher, dtype=np.uint64).reshape(-1, HASHER_WIDTH)
+    hasher = HT.rows(vm.hash_jobs)  # the real 8-row cycles, in the order the program hashed (chiplets/hasher.md)
     chip_rows = len(hasher) + len(vm.mem_log) + len(vm.prog.kernel) + len(vm.krom_calls) + 1
     mem = memory_rows(vm.mem_log)
     range_v, range_m = range_table(np.concatenate([mem["d0"], mem["d1"]]))
@@ -709,16 +713,12 @@ def build_trace(vm: VM, air: Air) -> tuple[dict[str, np.ndarray], int]:
         if c in cols:
             cols[c][i] = int(v) % P
 
-    # chiplets: hasher responses, memory, kernel ROM, padding
-    hs = L.HASHER_LEGACY
-    row = len(hasher)  # chip0 = 0 on the hasher's rows
-    fields = [(hs["label"], 0), (hs["addr"], 1), (hs["node_index"], 2)]
-    fields += [(c, 3 + j) for j, c in enumerate(hs["state"])]
-    for c, k in fields:
+    # chiplets (chiplets/main.md): the hasher from row 0 (its row r answers address r + 1), memory, kernel ROM,
+    # padding
+    row = len(hasher)
+    for k, c in enumerate(HT.COLUMNS):
         if c in cols:
             cols[c][:row] = hasher[:, k]
-    if hs["responds"] in cols:
-        cols[hs["responds"]][:row] = 1
     mm = L.MEM
     k_mem = len(vm.mem_log)
     for c, v in mem.items():

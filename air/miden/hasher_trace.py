@@ -17,11 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
 
 from air.miden import layout as L
 from air.miden import rpo
 
 __all__ = ["LinearHash", "Merge", "Permute", "MerklePath", "MerkleUpdate", "Response", "HasherTrace", "build"]
+__all__ += ["COLUMNS", "rows", "permute_trace"]
+
+# the hasher's columns in the order of ``rows``: chiplet selector, s0..s2, h0..h11, node index (layout.HASHER)
+COLUMNS: tuple[str, ...] = (L.HASHER["chip_s0"], *L.HASHER["s"], *L.HASHER["h"], L.HASHER["i"])
 
 Selectors = tuple[int, int, int]
 LINEAR_HASH: Selectors = (1, 0, 0)
@@ -102,12 +109,12 @@ class _Builder:
 
     def cycle(self, state: Sequence[int], init: Selectors, final: Selectors, i0: int = 0, i1: int = 0) -> list[int]:
         """Append one permutation (8 rows); return the output state."""
-        states = rpo.permute_trace(state)
+        states = permute_trace(tuple(int(x) % rpo.P for x in state))
         self._row(init, states[0], i0)
         for r in range(1, 7):
             self._row((0, init[1], init[2]), states[r], i1)
         self._row(final, states[7], i1)
-        return states[7]
+        return list(states[7])
 
     def respond(self, job: int, label: int, row: int) -> None:
         self.t.responses.append(Response(job, label, row))
@@ -177,3 +184,30 @@ def build(jobs: Sequence[Job]) -> HasherTrace:
         else:
             raise TypeError(f"unknown hash job {job!r}")
     return b.t
+
+
+@lru_cache(maxsize=1 << 16)
+def permute_trace(state: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """``rpo.permute_trace`` remembered per input state: a loop re-hashes the same blocks, and the executor asks
+    for an HPERM's output when it runs and again for the rows."""
+    return tuple(tuple(s) for s in rpo.permute_trace(state))
+
+
+def rows(jobs: Sequence[Job]) -> np.ndarray:
+    """The hasher rows of ``jobs`` one after another from row 0, as a (rows, len(COLUMNS)) uint64 array.
+
+    A job's rows do not depend on where they sit (the bus address is the row's clk + 1, not a column), so each
+    distinct job is built once and its rows copied for every repetition, as the processor copies a memoized
+    block's rows (processor/src/chiplets/hasher/mod.rs ``memoized_trace_map``)."""
+    built: dict[Job, np.ndarray] = {}
+    parts = []
+    for job in jobs:
+        a = built.get(job)
+        if a is None:
+            t = build([job])
+            a = np.array([[r.get(c, 0) for c in COLUMNS] for r in t.rows], dtype=np.uint64)
+            built[job] = a
+        parts.append(a)
+    if not parts:
+        return np.zeros((0, len(COLUMNS)), dtype=np.uint64)
+    return np.concatenate(parts)
