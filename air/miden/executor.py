@@ -170,6 +170,7 @@ class VM:
         # the hasher chiplet's jobs in the order the program performs them (``hasher_trace``); job k's first row
         # is hash_start[k] (its decoder address is that row + 1)
         self.hash_jobs: list[HT.Job] = []
+        self._hperm_in: tuple[int, ...] = ()
         self.fn_hashes: dict[Word, int] = {}  # distinct fn_hash values -> their index in the rows
         self.krom_calls: list[Word] = []
         self.clk = 0
@@ -306,6 +307,9 @@ class VM:
             h = (list(h) + [0] * 8)[:8]
             d = (s[0] - s[1]) % P
             h[2] = pow(d, P - 2, P) if d else 0
+        elif name == "HPERM":  # the user-op helper h2 = the permutation's hasher address (stack/crypto_ops.md)
+            h = (list(h) + [0] * 8)[:8]
+            h[2] = self.hperm_start()
         self.emit(name, h, in_span=1, gc=gc, ox=ox)
         if name == "PUSH":
             self.push(o.imm)
@@ -358,6 +362,12 @@ class VM:
                 self.sys_fmp = (self.sys_fmp + v) % P
             else:
                 self.fmp = (self.fmp + v) % P
+        elif name == "HPERM":
+            self.hperm_finish()
+        elif name == "SWAPW":  # needed by MASM hash/hmerge (stack_ops.md: s_i <-> s_{i+4}, i = 0..3)
+            s[0:4], s[4:8] = s[4:8], s[0:4]
+        elif name == "SWAPW2":  # s_i <-> s_{i+8}, i = 0..3
+            s[0:4], s[8:12] = s[8:12], s[0:4]
         elif name == "CALLER":
             if self.v18 and not self.in_syscall:
                 raise ExecutionError(f"{o.src or 'caller'}: caller is only allowed inside a syscall in v0.18")
@@ -373,6 +383,20 @@ class VM:
         else:
             raise ExecutionError(f"{self.at()}: operation {name} is not supported by the executor")
         self.tick()
+
+    # ---------------------------------------------------------------- hashing (stack/crypto_ops.md)
+    def hperm_start(self) -> int:
+        """HPERM's hash: one permutation of the state ``[s11, ..., s0]`` (capacity s11..s8, rate s7..s0), as
+        processor/src/operations/crypto_ops.rs ``op_hperm`` builds it at v0.18.0; returns its hasher address."""
+        s = self.top
+        self._hperm_in = tuple(s[11 - j] for j in range(12))
+        return self.hash_job(HT.Permute(self._hperm_in))
+
+    def hperm_finish(self) -> None:
+        """The permuted state back on the stack: ``s_i' = out[11 - i]`` (the hasher's RETURN_STATE row)."""
+        out = HT.permute_trace(self._hperm_in)[-1]
+        for i in range(12):
+            self.top[i] = out[11 - i]
 
     def _addr(self, v: int, o: Op) -> int:
         if v >= 2**32:

@@ -299,7 +299,7 @@ IMMEDIATE_KINDS: dict[str, tuple[int, int, str]] = {
 # instruction head -> (fewest immediates, most, kind); "name" is a procedure name, not a number
 IMMEDIATES: dict[str, tuple[int, int, str]] = {
     **{name: (0, 0, "") for name in ("add", "sub", "mul", "eq", "drop", "swap", "pad", "assert", "assert_eq")},
-    **{name: (0, 0, "") for name in ("caller", "dynexec", "dyncall")},
+    **{name: (0, 0, "") for name in ("caller", "dynexec", "dyncall", "hperm", "hmerge", "hash")},
     "push": (1, 16, "felt"),
     "dup": (0, 1, "dup"),
     "movup": (1, 1, "movup"),
@@ -361,7 +361,14 @@ SIMPLE = {
     "assert": ["ASSERT"],
     "assert_eq": ["EQ", "ASSERT"],
     "caller": ["CALLER"],
+    # crates/assembly/src/instruction/crypto_ops.rs at v0.18.0: hperm is HPERM; hmerge and hash arrange the
+    # capacity and rate around one HPERM and drop all but the digest (``hash`` also pushes 4, below)
+    "hperm": ["HPERM"],
+    "hmerge": ["PAD"] * 4 + ["SWAPW2", "SWAPW", "HPERM"] + ["DROP"] * 4 + ["SWAPW"] + ["DROP"] * 4,
 }
+# ``hash``: PUSH(4) PAD PAD PAD SWAPW PAD DUP7 DUP7 DUP7 HPERM DROP*4 SWAPW DROP*4 (capacity[0] = 4 elements)
+HASH_AFTER_PUSH = ["PAD"] * 3 + ["SWAPW", "PAD", "DUP7", "DUP7", "DUP7", "HPERM"] + ["DROP"] * 4 + ["SWAPW"]
+HASH_AFTER_PUSH += ["DROP"] * 4
 DUPS = {0, 1, 2, 3, 4, 5, 6, 7, 9, 11, 13, 15}
 INVOKE = ("exec", "call", "syscall", "procref")
 
@@ -500,6 +507,8 @@ class Assembler:
             vals = [immediate(kind, x, where, t) for x in imms] if kind not in ("", "name") else []
             if head in SIMPLE:
                 out += [Op(o, src=src) for o in SIMPLE[head]]
+            elif head == "hash":
+                out += [Op("PUSH", 4, src)] + [Op(o, src=src) for o in HASH_AFTER_PUSH]
             elif head == "push":
                 for v in vals:
                     out += _push(v, src)
