@@ -171,6 +171,7 @@ class VM:
         # is hash_start[k] (its decoder address is that row + 1)
         self.hash_jobs: list[HT.Job] = []
         self._hperm_in: tuple[int, ...] = ()
+        self._block_jobs: dict[int, HT.LinearHash] = {}  # id(Block) -> its hash job (the program keeps the nodes)
         self.fn_hashes: dict[Word, int] = {}  # distinct fn_hash values -> their index in the rows
         self.krom_calls: list[Word] = []
         self.clk = 0
@@ -486,7 +487,10 @@ class VM:
         gc = sum(b.num_groups for b in batches)
         # the block's hash: a linear hash of every batch's 8 groups, one permutation per batch, RESPAN absorbing
         # the next batch (``hash_basic_block``); the decoder's requests: 19 at SPAN, 35 per RESPAN, 33 at END
-        bid = self.hash_job(HT.LinearHash(tuple(g for b in batches for g in b.groups)), len(batches))
+        job = self._block_jobs.get(id(node))
+        if job is None:  # one job object per block (a loop re-runs it): hash_job keeps a reference per run
+            job = self._block_jobs[id(node)] = HT.LinearHash(tuple(g for b in batches for g in b.groups))
+        bid = self.hash_job(job, len(batches))
         parent = self.addr
         first = batches[0]
         self.emit("SPAN", first.groups, gc=gc, c=BATCH_FLAGS[first.num_groups])
