@@ -20,7 +20,7 @@ PROGRAMS = Path(__file__).resolve().parent.parent / "traces" / "programs"
 KERNEL = PROGRAMS / "kernel.masm"
 P = 2**64 - 2**32 + 1
 SCENARIOS = ["nested_syscall", "caller", "call_from_syscall", "dyncall_from_syscall", "syscall_from_syscall",
-             "ordinary"]  # fmt: skip
+             "ordinary", "hashing"]  # fmt: skip
 HONEST = [d for d in EXECUTOR_DESIGNS if d != "miden-v0.18-permissive"]
 NESTING = {"nested_syscall", "caller", "call_from_syscall", "dyncall_from_syscall", "syscall_from_syscall"}
 ONLY = ",".join(FILLED_FAMILIES)
@@ -106,6 +106,21 @@ def test_ordinary_program_outputs() -> None:
     for design in HONEST:
         res = run("ordinary", design)
         assert res.stack_outputs[:2] == [634, 10], design  # 2 + 555 + 77 over sum_to(4) = 10
+
+
+def test_hashing_program_outputs_and_passes_the_whole_model() -> None:
+    """hash, hmerge and a loop of HPERMs: the digest is merge(hash_elements([1, 2, 3, 4]), [5, 6, 7, 8]) (rpo, pinned
+    to the published vectors in tests/test_rpo.py), d3 on top; the stack ends at depth 16, so `air check` of the
+    committed trace passes the complete model (no --only), stack.overflow included."""
+    from air.miden import rpo
+    from tests.test_cli import air_cmd
+
+    digest = rpo.merge(rpo.hash_elements([1, 2, 3, 4]), [5, 6, 7, 8])
+    for design in HONEST:
+        res = run("hashing", design)
+        assert res.stack_outputs[:5] == [*digest[::-1], 0], design
+    r = air_cmd("check", str(PROGRAMS.parent / "hashing" / "miden-v0.19.npz"))
+    assert r.returncode == 0 and r.stdout.startswith("OK"), r.stdout
 
 
 def test_run_command_and_check_exit_codes(tmp_path) -> None:

@@ -24,6 +24,7 @@ SCENARIOS = [
     ("dyncall_from_syscall", "dyncall from inside a syscall"),
     ("syscall_from_syscall", "syscall from inside a syscall"),
     ("ordinary", "locals, memory across contexts, loops, branches, call, caller"),
+    ("hashing", "hash, hmerge and hperm (HPERM's hasher cycles), a loop re-hashing its body"),
 ]
 
 
