@@ -2,12 +2,13 @@
 
 Known answers from an independent source: the execution-trace snapshots of Miden's processor tests at tag v0.19.0
 (processor/src/parallel/snapshots/*test_trace_generation_at_fragment_boundaries::case_NN.snap, programs built by
-processor/src/parallel/tests.rs with the stack inputs of each case). In those 72-column traces the decoder's block
-address is column 6 and the chiplets start at column 51: chiplet selector (0 on hasher rows), the hasher's s0..s2,
-h0..h11 and node index are columns 51..67, the same order as ``layout.HASHER`` (chip0..chip16). Pinned below, per
-case: the decoder's addr column up to the first HALT row, the number of hasher rows and the SHA-256 of those rows
-(row-major, 17 little-endian u64 per row). ``test_pins_are_midens`` re-derives every pin from the snapshot when the
-git mirror of miden-vm is on this machine.
+processor/src/parallel/tests.rs with the stack inputs of each case, given to ``FastProcessor::new``, which puts the
+last one on top (processor/src/fast/mod.rs ``initialize``), as the executor's ``stack_inputs`` does). In those
+72-column traces the decoder's block address is column 6 and the chiplets start at column 51: chiplet selector (0 on
+hasher rows), the hasher's s0..s2, h0..h11 and node index are columns 51..67, the same order as ``layout.HASHER``
+(chip0..chip16). Pinned below, per case: the decoder's addr column up to the first HALT row, the number of hasher
+rows and the SHA-256 of those rows (row-major, 17 little-endian u64 per row). ``test_pins_are_midens`` re-derives
+every pin from the snapshot when the git mirror of miden-vm is on this machine.
 
 HPERM, ``hperm``, ``hmerge`` and ``hash``: results against ``rpo`` (pinned to the published RPO vectors in
 tests/test_rpo.py), the expansions of ``hash``/``hmerge`` as crates/assembly/src/instruction/crypto_ops.rs at
@@ -41,7 +42,14 @@ SNAPSHOT = (
 )
 HASHER_COLUMNS = [L.HASHER["chip_s0"], *L.HASHER["s"], *L.HASHER["h"], L.HASHER["i"]]
 
-# (program of MIDEN_ROOTS, snapshot case, stack inputs top first) -> (decoder addr, hasher rows, SHA-256 of them)
+# the target of the DYN/DYNCALL cases (tests.rs dyn_program: the digest of a block [SWAP], DYN_TARGET_PROC_HASH, given
+# as the stack inputs and stored at address 40 by the program)
+SWAP_BLOCK = (10995436151082118190, 776663942277617877, 3177713792132750309, 10407898805173442467)
+DYN = "proc.foo\n  swap\nend\nbegin\n  push.40 mem_storew drop drop drop drop push.40 {}\nend\n"
+PROGRAMS = {**MIDEN_ROOTS, "dyn": (DYN.format("dynexec"), None), "dyncall": (DYN.format("dyncall"), None)}
+
+# (program, snapshot case, stack inputs as the test gives them, the last on top) -> (decoder addr, hasher rows,
+# SHA-256 of them)
 MIDEN_HASHER: dict[tuple[str, int, tuple[int, ...]], tuple[list[int], int, str]] = {
     ("split", 3, (1,)): (
         [0, 1, 9, 9, 9, 1, 17, 25, 25, 17, 1, 0],
@@ -62,6 +70,16 @@ MIDEN_HASHER: dict[tuple[str, int, tuple[int, ...]], tuple[list[int], int, str]]
         [0, 1, 9, 9, 9, 1, 17, 25, 25, 25, 17, 17, 33, 33, 33, 17, 1, 0],
         40,
         "58da9b49e6616da8b9546d9217a307dff2b4a5bd8d73031b0d2ba4a73fb33767",
+    ),
+    ("dyn", 22, SWAP_BLOCK): (  # the DYN's hash is a merge of zeros in DYN's domain (88)
+        [0, 1, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 1, 17, 25, 25, 17, 1, 0],
+        32,
+        "5c4c4dd7adbac13b01f6acf3032d21755a4417f96e49c35fcf73c271e68e1692",
+    ),
+    ("dyncall", 24, SWAP_BLOCK): (
+        [0, 1, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 1, 17, 25, 25, 17, 1, 0],
+        32,
+        "34ed038ef2225917fe1129d9dd59c8452b39a5c25a18cfbe70667f4098426411",
     ),
     ("call", 11, (1, 2, 3)): (
         [0, 1, 9, 9, 9, 1, 17, 25, 25, 25, 17, 1, 0],
@@ -111,8 +129,8 @@ def test_hasher_rows_equal_midens_trace(tmp_path, key) -> None:
     decoder addresses and, row for row and cell for cell, Miden's hasher chiplet section."""
     name, _, stack = key
     addr, n_rows, digest = MIDEN_HASHER[key]
-    text, kernel = MIDEN_ROOTS[name]
-    res = run_text(tmp_path, text, "miden-v0.18", kernel, list(stack)[::-1])  # the executor takes the top last
+    text, kernel = PROGRAMS[name]
+    res = run_text(tmp_path, text, "miden-v0.18", kernel, list(stack))
     assert [int(x) for x in res.columns["addr"][: len(addr)]] == addr
     rows = hasher_rows(res)
     assert len(rows) == n_rows and sha(rows) == digest
