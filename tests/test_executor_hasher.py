@@ -30,7 +30,7 @@ from air.evaluate import check
 from air.miden import layout as L
 from air.miden import rpo
 from air.miden.designs import DESIGNS
-from air.miden.executor import FILLED_FAMILIES, run_program
+from air.miden.executor import FILLED_FAMILIES, ExecutionError, run_program
 from air.select import select_families
 from air.trace import Trace
 from tests.test_executor_decoder import MIDEN_ROOTS
@@ -210,3 +210,38 @@ def test_repeated_permutations_are_built_once(tmp_path) -> None:
     for r in starts:
         assert np.array_equal(rows[r : r + 8, 4:16], zero_perm)
     assert_complete(res)
+
+
+def test_mtree_verify_against_the_merkle_store(tmp_path) -> None:
+    """``mtree_verify`` (MPVERIFY) on [V, d, i, R]: a Merkle path from the advice provider's store, one MP_VERIFY
+    hasher cycle per level answering the stack's requests (27 at the address, 33 at address + 8 d - 1); the stack
+    is unchanged. The root is computed here with rpo.merge by hand; a wrong node is refused, naming the
+    instruction."""
+    leaves = [tuple(10 * k + j for j in range(4)) for k in range(8)]
+    l01, l23 = rpo.merge(leaves[0], leaves[1]), rpo.merge(leaves[2], leaves[3])
+    l45, l67 = rpo.merge(leaves[4], leaves[5]), rpo.merge(leaves[6], leaves[7])
+    root = rpo.merge(rpo.merge(l01, l23), rpo.merge(l45, l67))
+    word = ".".join(str(x) for x in root)
+    for depth, index, node in ((3, 5, leaves[5]), (2, 1, l23)):
+        v = ".".join(str(x) for x in node)
+        res = run_program_text(tmp_path, f"begin\n  push.{word} push.{index} push.{depth} push.{v} mtree_verify\nend\n",
+                               [leaves])  # fmt: skip
+        assert res.stack_outputs[:10] == [*node[::-1], depth, index, *root[::-1]]
+        rows = hasher_rows(res)
+        cycles = [tuple(int(x) for x in rows[r, 1:4]) for r in range(0, len(rows), 8)]  # each cycle's first row
+        rounds = [tuple(int(x) for x in rows[r + 1, 2:4]) for r in range(0, len(rows), 8)]
+        assert cycles.count((1, 0, 1)) == 1 and rounds.count((0, 1)) == depth  # MP_VERIFY, then s2 = 1 carried
+        assert_complete(res)
+    bad = ".".join(str(x) for x in leaves[4])
+    with pytest.raises(ExecutionError, match=r"p.masm:2:\d+: .*does not open to root"):
+        run_program_text(tmp_path, f"begin\n  push.{word} push.5 push.3 push.{bad} mtree_verify\nend\n", [leaves])
+    with pytest.raises(ExecutionError, match=r"p.masm:2:\d+: mtree_verify: no Merkle tree with root"):
+        run_program_text(tmp_path, f"begin\n  push.{word} push.5 push.3 push.{bad} mtree_verify\nend\n", [])
+    with pytest.raises(ExecutionError, match=r"no node at depth 4"):
+        run_program_text(tmp_path, f"begin\n  push.{word} push.5 push.4 push.{bad} mtree_verify\nend\n", [leaves])
+
+
+def run_program_text(tmp_path: Path, text: str, trees):
+    p = tmp_path / "p.masm"
+    p.write_text(text)
+    return run_program(p, None, "miden-v0.19", merkle_trees=trees)

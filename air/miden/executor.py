@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -47,6 +48,7 @@ from air.miden import layout as L
 from air.miden.designs import DESIGNS
 from air.miden.digest import digest_to_hex
 from air.miden.masm import MAX_CYCLES, Block, Call, Dyn, Join, Loop, MasmError, Node, Op, Program, Split, assemble
+from air.miden.merkle import MerkleError, MerkleStore
 from air.trace import save_trace
 
 P = L.P
@@ -172,6 +174,7 @@ class VM:
         self.hash_jobs: list[HT.Job] = []
         self._hperm_in: tuple[int, ...] = ()
         self._block_jobs: dict[int, HT.LinearHash] = {}  # id(Block) -> its hash job (the program keeps the nodes)
+        self.merkle = MerkleStore()  # the advice provider's Merkle store (MPVERIFY)
         self.fn_hashes: dict[Word, int] = {}  # distinct fn_hash values -> their index in the rows
         self.krom_calls: list[Word] = []
         self.clk = 0
@@ -311,6 +314,9 @@ class VM:
         elif name == "HPERM":  # the user-op helper h2 = the permutation's hasher address (stack/crypto_ops.md)
             h = (list(h) + [0] * 8)[:8]
             h[2] = self.hperm_start()
+        elif name == "MPVERIFY":  # h2 = the Merkle path computation's hasher address
+            h = (list(h) + [0] * 8)[:8]
+            h[2] = self.mpverify(o)
         self.emit(name, h, in_span=1, gc=gc, ox=ox)
         if name == "PUSH":
             self.push(o.imm)
@@ -365,6 +371,8 @@ class VM:
                 self.fmp = (self.fmp + v) % P
         elif name == "HPERM":
             self.hperm_finish()
+        elif name == "MPVERIFY":  # the stack is unchanged
+            pass
         elif name == "SWAPW":  # needed by MASM hash/hmerge (stack_ops.md: s_i <-> s_{i+4}, i = 0..3)
             s[0:4], s[4:8] = s[4:8], s[0:4]
         elif name == "SWAPW2":  # s_i <-> s_{i+8}, i = 0..3
@@ -398,6 +406,26 @@ class VM:
         out = HT.permute_trace(self._hperm_in)[-1]
         for i in range(12):
             self.top[i] = out[11 - i]
+
+    def mpverify(self, o: Op) -> int:
+        """MPVERIFY on [V, d, i, R, ...] (V = [s3, s2, s1, s0], R = [s9, s8, s7, s6]): the path of node (d, i) from
+        the Merkle store, one hasher cycle per level (MP_VERIFY, chiplets/hasher.md), its root must be R
+        (processor/src/operations/crypto_ops.rs ``op_mpverify`` at v0.18.0). Returns the hasher address."""
+        s = self.top
+        node = (s[3], s[2], s[1], s[0])
+        depth, index = s[4], s[5]
+        root = (s[9], s[8], s[7], s[6])
+        try:
+            path = self.merkle.path(root, depth, index)
+        except MerkleError as e:
+            raise ExecutionError(f"{o.src or 'mtree_verify'}: {e}") from None
+        job = HT.MerklePath(node, index, path)
+        addr = self.hash_job(job, len(path))
+        computed = HT.build([job]).results[0]
+        if computed != root:
+            raise ExecutionError(f"{o.src or 'mtree_verify'}: Merkle path verification failed: node {node} at depth "
+                                 f"{depth}, index {index} does not open to root {root}")  # fmt: skip
+        return addr
 
     def _addr(self, v: int, o: Op) -> int:
         if v >= 2**32:
@@ -839,12 +867,15 @@ def execute(
     stack_inputs: list[int] | None = None,
     max_cycles: int = MAX_CYCLES,
     source: str = "",
+    merkle_trees: Sequence[Sequence[Sequence[int]]] = (),
 ) -> tuple[VM, Air]:
     """Run ``program``; more than ``max_cycles`` cycles is an ExecutionError naming where it got to."""
     air = DESIGNS[EXECUTOR_DESIGNS.get(design, design)]() if design in EXECUTOR_DESIGNS else None
     if air is None:
         raise ExecutionError(f"the executor does not run design {design!r} (it runs: {', '.join(EXECUTOR_DESIGNS)})")
     vm = VM(design, program, air, stack_inputs, max_cycles)
+    for leaves in merkle_trees:  # the advice provider's Merkle store (MPVERIFY)
+        vm.merkle.add(leaves)
     if source:
         vm.here = f"{source}:1:1"
     vm.run(program.entry)
@@ -857,14 +888,16 @@ def run_program(
     design: str,
     stack_inputs: list[int] | None = None,
     max_cycles: int = MAX_CYCLES,
+    merkle_trees: Sequence[Sequence[Sequence[int]]] = (),
 ) -> RunResult:
-    """Assemble and run a MASM program (at most ``max_cycles`` cycles); the trace and metadata of the run."""
+    """Assemble and run a MASM program (at most ``max_cycles`` cycles); the trace and metadata of the run.
+    ``merkle_trees``: the leaves of each tree the advice provider's Merkle store holds (MPVERIFY)."""
     if design not in EXECUTOR_DESIGNS:
         raise ExecutionError(f"the executor does not run design {design!r} (it runs: {', '.join(EXECUTOR_DESIGNS)})")
     if max_cycles < 1:
         raise ExecutionError(f"the cycle cap must be at least 1, not {max_cycles}")
     prog = assemble(source, kernel, design, max_cycles)
-    vm, air = execute(prog, design, stack_inputs, max_cycles, str(source))
+    vm, air = execute(prog, design, stack_inputs, max_cycles, str(source), merkle_trees)
     cols, n = build_trace(vm, air)
     outputs = list(vm.top)
     unchecked = sorted(set(air.column_names) - air.read_columns())

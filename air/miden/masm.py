@@ -299,7 +299,7 @@ IMMEDIATE_KINDS: dict[str, tuple[int, int, str]] = {
 # instruction head -> (fewest immediates, most, kind); "name" is a procedure name, not a number
 IMMEDIATES: dict[str, tuple[int, int, str]] = {
     **{name: (0, 0, "") for name in ("add", "sub", "mul", "eq", "drop", "swap", "pad", "assert", "assert_eq")},
-    **{name: (0, 0, "") for name in ("caller", "dynexec", "dyncall", "hperm", "hmerge", "hash")},
+    **{name: (0, 0, "") for name in ("caller", "dynexec", "dyncall", "hperm", "hmerge", "hash", "mtree_verify")},
     "push": (1, 16, "felt"),
     "dup": (0, 1, "dup"),
     "movup": (1, 1, "movup"),
@@ -364,6 +364,7 @@ SIMPLE = {
     # crates/assembly/src/instruction/crypto_ops.rs at v0.18.0: hperm is HPERM; hmerge and hash arrange the
     # capacity and rate around one HPERM and drop all but the digest (``hash`` also pushes 4, below)
     "hperm": ["HPERM"],
+    "mtree_verify": ["MPVERIFY"],  # MpVerify(0): its error code is no immediate of the op batch
     "hmerge": ["PAD"] * 4 + ["SWAPW2", "SWAPW", "HPERM"] + ["DROP"] * 4 + ["SWAPW"] + ["DROP"] * 4,
 }
 # ``hash``: PUSH(4) PAD PAD PAD SWAPW PAD DUP7 DUP7 DUP7 HPERM DROP*4 SWAPW DROP*4 (capacity[0] = 4 elements)
