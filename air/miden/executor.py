@@ -60,8 +60,8 @@ __all__ += ["EXECUTOR_DESIGNS", "FILLED_FAMILIES", "PENDING", "range_table"]
 
 # The constraint families whose constraints and buses the executor's traces satisfy, under every design it runs
 # (``air check --only ",".join(FILLED_FAMILIES)``; tests/test_scenarios.py checks exactly these). chiplets.bitwise
-# and chiplets.ace, stack.u32_ops and stack.crypto_ops hold with no rows of theirs (the executor runs no bitwise,
-# u32, crypto or ACE operation). Written into the
+# and chiplets.ace and stack.u32_ops hold with no rows of theirs (the executor runs no bitwise, u32 or ACE
+# operation); of stack.crypto_ops it runs HPERM and MPVERIFY. Written into the
 # exported trace's metadata for information only: what `air check` checks never comes from a trace.
 # chiplets.hasher and chiplets.bus: every hash as the hasher chiplet's rows, answering every b_chip request.
 FILLED_FAMILIES: tuple[str, ...] = (
