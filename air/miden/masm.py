@@ -5,7 +5,7 @@ locals); a kernel module is a file of ``export`` procedures (syscall targets) an
 Instructions: push.N[.M...], add, sub, mul, eq, drop, dup.N, swap, movup.N, pad, mem_load[.a],
 mem_store[.a], mem_loadw[.a], mem_storew[.a], loc_load.i, loc_store.i, loc_loadw.i, loc_storew.i,
 locaddr.i, caller, assert, assert_eq, exec.p, call.p, syscall.p, procref.p, dynexec, dyncall,
-if.true ... else ... end, repeat.N ... end, while.true ... end; ``#`` comments.
+if.true ... else ... end, repeat.N ... end, while.true ... end, hperm, hmerge, hash, mtree_verify; ``#`` comments.
 
 Immediates follow Miden's parser (assembly-syntax/src/parser/grammar.lalrpop), checked from one table
 (``IMMEDIATES``): decimal or 0x-hex; push values are field elements (< p, at most 16 per push); memory
