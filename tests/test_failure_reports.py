@@ -1,8 +1,7 @@
 """The malicious provers of the seed discussion, built from honest executor traces: each tampered trace
 makes `air check` exit 1 with a report naming the right constraint or bus message, its row, operation
 and values; the JSON, JUnit and SARIF outputs are parsed, not grepped. `air check` checks the families the executor
-fills (``--only FILLED_FAMILIES``); the memory test adds chiplets.bus, whose hasher messages an honest trace
-leaves unmatched until the executor builds the real hasher chiplet (``PENDING``): they are set aside by label."""
+fills (``--only FILLED_FAMILIES``, the chiplets bus and the real hasher chiplet included)."""
 
 import json
 import xml.etree.ElementTree as ET
@@ -13,7 +12,7 @@ import pytest
 
 from air.evaluate import active_operations
 from air.miden.designs import DESIGNS
-from air.miden.executor import FILLED_FAMILIES, PENDING, export, run_program
+from air.miden.executor import FILLED_FAMILIES, export, run_program
 from air.miden.layout import MEM
 from air.trace import Trace, load_trace, save_trace
 from tests.test_cli import air_cmd
@@ -24,7 +23,6 @@ P = 2**64 - 2**32 + 1
 FMP_ADDR = 2**32 - 2  # core/src/lib.rs:151 at v0.19.0 (the docs say 2^32 - 1; the code wins)
 FMP_INIT = 2**31  # FMP_INIT_VALUE, core/src/lib.rs:148 at v0.19.0
 ONLY = ",".join(FILLED_FAMILIES)
-HASHER = "hasher"  # the labels of the hasher's messages on b_chip start with it (messages.hasher)
 
 
 def honest(name: str, design: str):
@@ -106,15 +104,14 @@ def test_memory_response_removed(tmp_path) -> None:
     r = int(row[0])
     for c in (f"chip{i}" for i in range(20)):
         cols[c][r:-1] = cols[c][r + 1 :].copy()
-    assert "chiplets.bus" in PENDING
+    assert "chiplets.bus" in FILLED_FAMILIES
     path = write(res, cols, tmp_path / "t.npz")
-    # every unmatched message written (--max-failures bounds them per bus; the pending hasher's come first)
-    code, doc, junit, sarif, text = air_check(path, tmp_path, "--max-failures", "1000", only=ONLY + ",chiplets.bus")
-    text = air_cmd("check", str(path), "--only", ONLY + ",chiplets.bus", "--max-failures", "1000").stdout
+    # every unmatched message written (--max-failures bounds them per bus)
+    code, doc, junit, sarif, text = air_check(path, tmp_path, "--max-failures", "1000", only=ONLY)
+    text = air_cmd("check", str(path), "--only", ONLY, "--max-failures", "1000").stdout
     assert code == 1
-    on_bus = [u for u in doc["unmatched"] if u["bus"] == "chiplets"]
-    lost = [u for u in on_bus if not u["label"].startswith(HASHER)]  # the hasher's are pending
-    assert len(lost) == 1
+    lost = [u for u in doc["unmatched"] if u["bus"] == "chiplets"]
+    assert len(lost) == 1  # the hasher answers every one of its requests: only the deleted row's is left
     u = lost[0]
     assert (u["side"], u["operation"], u["row"]) == ("request", "CALL", call)
     assert u["label"].startswith("memory write element")
@@ -122,7 +119,7 @@ def test_memory_response_removed(tmp_path) -> None:
     expect = (f"memory write element (fmp init) ctx={callee_ctx} addr={FMP_ADDR} clk={call} v0={FMP_INIT}, "
               f"requested by CALL at row {call}, no response")  # fmt: skip
     assert expect in text and expect in junit_failure(junit, "bus:chiplets").text
-    assert [x for x in sarif_texts(sarif, "bus:chiplets") if not x.startswith(HASHER)] == [u["text"]]
+    assert sarif_texts(sarif, "bus:chiplets") == [u["text"]]
     totals = next(b for b in doc["buses"] if b["bus"] == "chiplets")["totals"]
     label = next(k for k in totals if k.startswith("memory write element (fmp init)"))
     assert totals[label]["request"] == totals[label]["response"] + 1

@@ -32,10 +32,12 @@ addresses 8 per batch and the requests' labels 19 / 35 / 33 as the v0.18/v0.19 c
 overflow address and table; the field, manipulation and input operations of ``exec_stack.OPS``);
 the u32 operations (``air.miden.exec_u32``: helper registers, range-check requests, bitwise operations);
 the range checker (every memory row's d0/d1 and every u32 operation's four limbs, with its count as multiplicity,
-bridged from 0 to 65535 by powers of 3); and the chiplets: hasher response rows (simplified, see
-``layout.HASHER_LEGACY``), the bitwise chiplet's 8-row cycles (``exec_u32.bitwise_rows``), memory rows sorted
-by (ctx, word, clk) with their delta limbs and inverse, kernel ROM rows, padding. ``PENDING``
-names the families it does not fill yet, and why.
+bridged from 0 to 65535 by powers of 3); and the chiplets: the hasher chiplet's real 8-row RPO cycles
+(``hasher_trace``) for every hash the program performs, in execution order (control blocks: one merge in the
+block's domain; basic blocks: a linear hash of their op batches, one cycle per batch; HPERM: one permutation), so
+that block ``k``'s address is its first hasher row + 1; the bitwise chiplet's 8-row cycles
+(``exec_u32.bitwise_rows``); memory rows sorted by (ctx, word, clk) with their delta limbs and inverse, kernel ROM
+rows, padding. ``PENDING`` names the families it does not fill yet, and why.
 """
 
 from __future__ import annotations
@@ -51,12 +53,14 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from air.air import Air
+from air.miden import hasher_trace as HT
 from air.miden import layout as L
 from air.miden.designs import DESIGNS
 from air.miden.digest import digest_to_hex
 from air.miden.exec_stack import OPS as STACK_OPS
 from air.miden.exec_u32 import BITWISE_WIDTH, U32_OPS, bitwise_rows
 from air.miden.masm import MAX_CYCLES, Block, Call, Dyn, Join, Loop, MasmError, Node, Op, Program, Split, assemble
+from air.miden.merkle import MerkleError, MerkleStore
 from air.trace import save_trace
 
 P = L.P
@@ -68,9 +72,11 @@ __all__ += ["EXECUTOR_DESIGNS", "FILLED_FAMILIES", "PENDING", "range_table"]
 
 # The constraint families whose constraints and buses the executor's traces satisfy, under every design it runs
 # (``air check --only ",".join(FILLED_FAMILIES)``; tests/test_scenarios.py checks exactly these). chiplets.ace
-# and stack.crypto_ops hold with no rows of theirs (the executor runs no crypto or ACE operation); stack.u32_ops,
-# chiplets.bitwise and range.checker are filled by the u32 operations (exec_u32). Written into the
+# holds with no rows of its own (the executor runs no ACE operation); stack.u32_ops, chiplets.bitwise and
+# range.checker are filled by the u32 operations (exec_u32); of stack.crypto_ops it runs HPERM and MPVERIFY.
+# Written into the
 # exported trace's metadata for information only: what `air check` checks never comes from a trace.
+# chiplets.hasher and chiplets.bus: every hash as the hasher chiplet's rows, answering every b_chip request.
 FILLED_FAMILIES: tuple[str, ...] = (
     "system",
     "decoder.op_bits",
@@ -94,15 +100,12 @@ FILLED_FAMILIES: tuple[str, ...] = (
     "chiplets.kernel_rom",
     "chiplets.bitwise",
     "chiplets.ace",
+    "chiplets.hasher",
+    "chiplets.bus",
 )
 # Families the executor does not fill yet, with why: their constraints fail or their bus keeps messages unmatched
-# on an honest trace. The tests check that the hasher's are the only unmatched messages of b_chip.
-PENDING: dict[str, str] = {
-    "chiplets.hasher": "the hasher chiplet rows are the simplified legacy rows (layout.HASHER_LEGACY); the real "
-    "8-row RPO cycles (air/miden/hasher_trace.py) are not wired into the executor yet",
-    "chiplets.bus": "b_chip: the decoder's hasher requests (labels 19, 35, 33) are answered only by the real hasher "
-    "chiplet rows, which the executor does not build yet",
-}
+# on an honest trace.
+PENDING: dict[str, str] = {}
 
 # executor design -> the AIR whose layout and constraints its trace is for
 EXECUTOR_DESIGNS = {
@@ -165,7 +168,6 @@ class RunResult:
 
 H0: tuple[int, ...] = (0,) * 8
 _NO_ACCESS = np.zeros((0, 9), dtype=np.uint64)
-HASHER_WIDTH = 15
 # per-row registers, one typed array each (compact: no Python object per row); the stack and h0..h7
 # take 16 and 8 entries per row; fn_hash is an index into VM.fn_hashes
 ROW_ARRAYS = {"op": "B", "ctx": "Q", "fmp": "Q", "sys_fmp": "Q", "flag": "B", "fn_hash": "I", "stack": "Q"}
@@ -210,8 +212,12 @@ class VM:
         self.n_rows = 0
         self.mem: dict[tuple[int, int], int] = {}
         self.mem_log = MemLog()
-        # hasher responses, HASHER_WIDTH entries each: label, addr, node index, capacity (4), rate (8)
-        self.hasher = array("Q")
+        # the hasher chiplet's jobs in the order the program performs them (``hasher_trace``); job k's first row
+        # is hash_start[k] (its decoder address is that row + 1)
+        self.hash_jobs: list[HT.Job] = []
+        self._hperm_in: tuple[int, ...] = ()
+        self._block_jobs: dict[int, HT.LinearHash] = {}  # id(Block) -> its hash job (the program keeps the nodes)
+        self.merkle = MerkleStore()  # the advice provider's Merkle store (MPVERIFY)
         self.fn_hashes: dict[Word, int] = {}  # distinct fn_hash values -> their index in the rows
         self.krom_calls: list[Word] = []
         self.range_checks = array("Q")  # the u32 operations' 16-bit range-check requests (exec_u32)
@@ -328,14 +334,20 @@ class VM:
     def tick(self) -> None:
         self.clk += 1
 
-    def new_block(self, batches: int = 1) -> int:
-        """The hasher address of a new block: 8 rows (one hash cycle) reserved per op batch."""
-        bid = self.next_block + 8
-        self.next_block += 8 * batches
-        return bid
+    def hash_job(self, job: HT.Job, cycles: int = 1) -> int:
+        """Record a hash the program performs now (``cycles`` permutations, 8 hasher rows each) and return its
+        address: its first hasher row + 1, as the processor's ``HasherTrace::next_row_addr`` gives it
+        (processor/src/chiplets/hasher/trace.rs at v0.18.0: trace_len + 1; the hasher is the first chiplet)."""
+        addr = self.next_block + 1
+        self.next_block += 8 * cycles
+        self.hash_jobs.append(job)
+        return addr
 
-    def hasher_request(self, label: int, addr: int, rate: list[int], domain: int = 0) -> None:
-        self.hasher.extend((label, addr, 0, 0, domain, 0, 0, *(tuple(rate) + H0)[:8]))
+    def control_hash(self, rate: list[int] | tuple[int, ...], domain: int) -> int:
+        """A control block's hash: ``merge_in_domain(h0..h3, h4..h7, opcode)``, one permutation
+        (processor/src/chiplets/hasher/mod.rs ``hash_control_block``)."""
+        r = tuple(rate)
+        return self.hash_job(HT.Merge(r[:4], r[4:8], domain))
 
     # ---------------------------------------------------------------- operations
     def op(self, o: Op, h: list[int], gc: int, ox: int) -> None:
@@ -370,6 +382,12 @@ class VM:
         elif self.gate and name == "FMPUPDATE":  # gate: h2 = the fmp read from mem[4] (system_ops u_fmpupdate)
             h = (list(h) + [0] * 8)[:8]
             h[2] = self.mem.get((self.ctx, L.GATE_FMP_ADDR), 0)
+        elif name == "HPERM":  # the user-op helper h2 = the permutation's hasher address (stack/crypto_ops.md)
+            h = (list(h) + [0] * 8)[:8]
+            h[2] = self.hperm_start()
+        elif name == "MPVERIFY":  # h2 = the Merkle path computation's hasher address
+            h = (list(h) + [0] * 8)[:8]
+            h[2] = self.mpverify(o)
         self.emit(name, h, in_span=1, gc=gc, ox=ox)
         if name == "PUSH":
             self.push(o.imm)
@@ -428,6 +446,14 @@ class VM:
                 self.sys_fmp = (self.sys_fmp + v) % P
             else:
                 self.fmp = (self.fmp + v) % P
+        elif name == "HPERM":
+            self.hperm_finish()
+        elif name == "MPVERIFY":  # the stack is unchanged
+            pass
+        elif name == "SWAPW":  # needed by MASM hash/hmerge (stack_ops.md: s_i <-> s_{i+4}, i = 0..3)
+            s[0:4], s[4:8] = s[4:8], s[0:4]
+        elif name == "SWAPW2":  # s_i <-> s_{i+8}, i = 0..3
+            s[0:4], s[8:12] = s[8:12], s[0:4]
         elif name == "CALLER":
             if self.v18 and not self.in_syscall:
                 raise ExecutionError(f"{o.src or 'caller'}: caller is only allowed inside a syscall in v0.18")
@@ -446,6 +472,40 @@ class VM:
             raise ExecutionError(f"{self.at()}: operation {name} is not supported by the executor")
         self.tick()
 
+    # ---------------------------------------------------------------- hashing (stack/crypto_ops.md)
+    def hperm_start(self) -> int:
+        """HPERM's hash: one permutation of the state ``[s11, ..., s0]`` (capacity s11..s8, rate s7..s0), as
+        processor/src/operations/crypto_ops.rs ``op_hperm`` builds it at v0.18.0; returns its hasher address."""
+        s = self.top
+        self._hperm_in = tuple(s[11 - j] for j in range(12))
+        return self.hash_job(HT.Permute(self._hperm_in))
+
+    def hperm_finish(self) -> None:
+        """The permuted state back on the stack: ``s_i' = out[11 - i]`` (the hasher's RETURN_STATE row)."""
+        out = HT.permute_trace(self._hperm_in)[-1]
+        for i in range(12):
+            self.top[i] = out[11 - i]
+
+    def mpverify(self, o: Op) -> int:
+        """MPVERIFY on [V, d, i, R, ...] (V = [s3, s2, s1, s0], R = [s9, s8, s7, s6]): the path of node (d, i) from
+        the Merkle store, one hasher cycle per level (MP_VERIFY, chiplets/hasher.md), its root must be R
+        (processor/src/operations/crypto_ops.rs ``op_mpverify`` at v0.18.0). Returns the hasher address."""
+        s = self.top
+        node = (s[3], s[2], s[1], s[0])
+        depth, index = s[4], s[5]
+        root = (s[9], s[8], s[7], s[6])
+        try:
+            path = self.merkle.path(root, depth, index)
+        except MerkleError as e:
+            raise ExecutionError(f"{o.src or 'mtree_verify'}: {e}") from None
+        job = HT.MerklePath(node, index, path)
+        addr = self.hash_job(job, len(path))
+        computed = HT.build([job]).results[0]
+        if computed != root:
+            raise ExecutionError(f"{o.src or 'mtree_verify'}: Merkle path verification failed: node {node} at depth "
+                                 f"{depth}, index {index} does not open to root {root}")  # fmt: skip
+        return addr
+
     def _addr(self, v: int, o: Op) -> int:
         if v >= 2**32:
             raise ExecutionError(f"{self.here}: memory address {v} is not a u32")
@@ -455,8 +515,7 @@ class VM:
     def _open(self, op: str, rate: list[int], domain: int = 0, condition: str | None = None) -> tuple[int, int]:
         """Start a control block: its hasher request, the op's row (SPLIT/LOOP pop a binary condition,
         named ``condition`` in errors), the step into the block. Returns (block address, parent)."""
-        bid = self.new_block()
-        self.hasher_request(L.HASHER_LINEAR_HASH_INIT, bid, rate, domain)
+        bid = self.control_hash(rate, domain)
         if condition is not None and self.top[0] not in (0, 1):
             raise ExecutionError(f"{condition}: condition {self.top[0]} is not binary")
         self.emit(op, rate)
@@ -533,10 +592,14 @@ class VM:
         parent block) follow decoder/main.md (v0.18) / decoder/index.md (v0.19)."""
         batches = node.batches
         gc = sum(b.num_groups for b in batches)
-        bid = self.new_block(len(batches))
+        # the block's hash: a linear hash of every batch's 8 groups, one permutation per batch, RESPAN absorbing
+        # the next batch (``hash_basic_block``); the decoder's requests: 19 at SPAN, 35 per RESPAN, 33 at END
+        job = self._block_jobs.get(id(node))
+        if job is None:  # one job object per block (a loop re-runs it): hash_job keeps a reference per run
+            job = self._block_jobs[id(node)] = HT.LinearHash(tuple(g for b in batches for g in b.groups))
+        bid = self.hash_job(job, len(batches))
         parent = self.addr
         first = batches[0]
-        self.hasher_request(L.HASHER_LINEAR_HASH_INIT, bid, list(first.groups))
         self.emit("SPAN", first.groups, gc=gc, c=BATCH_FLAGS[first.num_groups])
         self.tick()
         self.addr = bid
@@ -544,7 +607,6 @@ class VM:
         for j, batch in enumerate(batches):
             if j:
                 # RESPAN: absorb the next batch at the last row of the previous hash cycle (a' - 1)
-                self.hasher_request(L.HASHER_ABSORB, self.addr + 7, list(batch.groups))
                 self.emit("RESPAN", batch.groups, gc=gc, c=BATCH_FLAGS[batch.num_groups])
                 self.tick()
                 self.addr += 8
@@ -580,7 +642,6 @@ class VM:
         """END of block ``bid`` (for a basic block: its last batch's address); kind 1 = call/dyncall,
         2 = syscall. ``restore`` is the saved context; ``loop_body``: the block is a loop's body (h4)."""
         h = list(digest) + [loop_body, is_loop, 1 if kind == 1 else 0, 1 if kind == 2 else 0]
-        self.hasher.extend((L.HASHER_RETURN_HASH, bid + 7, 0, 0, 0, 0, 0, *digest, 0, 0, 0, 0))
         self.emit("END", h)
         if is_loop:  # the loop exits on a 0 on top (loop_test checked it)
             self.pop()
@@ -656,11 +717,10 @@ class VM:
         body = self.prog.procedures.get(node.callee)
         if body is None:
             raise ExecutionError(f"{node.src}: no procedure with digest {node.callee}")
-        bid = self.new_block()
         rate = list(node.callee) + [0, 0, 0, 0]
         if node.kind == "call":
             self._check_nesting(f"call.{node.target}", node.src)
-            self.hasher_request(L.HASHER_LINEAR_HASH_INIT, bid, rate, self.opcode["CALL"])
+            bid = self.control_hash(rate, self.opcode["CALL"])
             self.emit("CALL", rate)
             saved = self._save()
             self._enter_context(node.callee)
@@ -670,7 +730,7 @@ class VM:
             self._check_nesting(f"syscall.{node.target}", node.src)
             if node.callee not in self.prog.kernel.values():
                 raise ExecutionError(f"{node.src}: syscall.{node.target} is not a kernel procedure")
-            self.hasher_request(L.HASHER_LINEAR_HASH_INIT, bid, rate, self.opcode["SYSCALL"])
+            bid = self.control_hash(rate, self.opcode["SYSCALL"])
             self.krom_calls.append(node.callee)
             self.emit("SYSCALL", rate)
             saved = self._save()
@@ -696,9 +756,8 @@ class VM:
         body = self.prog.procedures.get(callee)
         if body is None:
             raise ExecutionError(f"{where}: no procedure with the digest stored at address {addr}")
-        bid = self.new_block()
         op = "DYN" if node.kind == "dyn" else "DYNCALL"
-        self.hasher_request(L.HASHER_LINEAR_HASH_INIT, bid, [0] * 8, self.opcode[op])
+        bid = self.control_hash([0] * 8, self.opcode[op])
         self.mem_log.append(MemAccess(self.ctx, addr, self.clk, 1, 1, callee))
         if node.kind == "dyncall":
             # h4/h5: the stack depth and overflow address after DYNCALL drops the address (block stack table)
@@ -734,11 +793,12 @@ def build_trace(vm: VM, air: Air, release: bool = False) -> tuple[dict[str, np.n
     names = air.column_names
     m = vm.n_rows
     main_rows = m + 1  # + the HALT row(s)
-    hasher = np.frombuffer(vm.hasher, dtype=np.uint64).reshape(-1, HASHER_WIDTH)
+    hasher = HT.rows(vm.hash_jobs)  # the real 8-row cycles, in the order the program hashed (chiplets/hasher.md)
     bw_ops = np.frombuffer(vm.bitwise, dtype=np.uint64).reshape(-1, BITWISE_WIDTH)
-    # the bitwise chiplet's periodic columns follow the row number mod 8, so its rows start on a multiple of 8:
-    # Miden's hasher section is whole 8-row cycles; the simplified legacy hasher rows are padded up to one
-    hasher_rows = -(-len(hasher) // 8) * 8 if len(bw_ops) else len(hasher)
+    # the bitwise chiplet's periodic columns follow the row number mod 8: its rows start on a multiple of 8, as
+    # they do after the hasher's whole 8-row cycles
+    hasher_rows = len(hasher)
+    assert hasher_rows % 8 == 0
     chip_rows = hasher_rows + 8 * len(bw_ops) + len(vm.mem_log) + len(vm.prog.kernel) + len(vm.krom_calls) + 1
     mem = memory_rows(vm.mem_log)
     rc = np.frombuffer(vm.range_checks, dtype=np.uint64)
@@ -820,17 +880,13 @@ def build_trace(vm: VM, air: Air, release: bool = False) -> tuple[dict[str, np.n
         if c in cols:
             cols[c][i] = int(v) % P
 
-    # chiplets: hasher responses, memory, kernel ROM, padding
-    hs = L.HASHER_LEGACY
-    row = len(hasher)  # chip0 = 0 on the hasher's rows
-    fields = [(hs["label"], 0), (hs["addr"], 1), (hs["node_index"], 2)]
-    fields += [(c, 3 + j) for j, c in enumerate(hs["state"])]
-    for c, k in fields:
+    # chiplets (chiplets/main.md): the hasher from row 0 (its row r answers address r + 1), memory, kernel ROM,
+    # padding
+    row = len(hasher)
+    for k, c in enumerate(HT.COLUMNS):
         if c in cols:
             cols[c][:row] = hasher[:, k]
-    if hs["responds"] in cols:
-        cols[hs["responds"]][:row] = 1
-    row = hasher_rows
+    # the bitwise chiplet's cycles after the hasher's (chiplets/main.md order: hasher, bitwise, memory, ACE, ROM)
     bw = L.BITWISE
     names_bw = {k: bw[k] for k in ("s0", "s1", "op", "a", "b", "z_p", "z")}
     names_bw |= {f"a{j}": bw["a_bits"][j] for j in range(4)} | {f"b{j}": bw["b_bits"][j] for j in range(4)}
@@ -941,6 +997,7 @@ def execute(
     source: str = "",
     progress: Callable[[int], None] | None = None,
     advice: list[int] | None = None,
+    merkle_trees: Sequence[Sequence[Sequence[int]]] = (),
 ) -> tuple[VM, Air]:
     """Run ``program`` with the advice stack ``advice`` (its top first); more than ``max_cycles`` cycles is an
     ExecutionError naming where it got to, and so is a program that ends with more than 16 elements on the stack
@@ -952,6 +1009,8 @@ def execute(
         raise ExecutionError(f"the executor does not run design {design!r} (it runs: {', '.join(EXECUTOR_DESIGNS)})")
     vm = VM(design, program, air, stack_inputs, max_cycles, progress)
     vm.advice = [v % P for v in (advice or [])][::-1]
+    for leaves in merkle_trees:  # the advice provider's Merkle store (MPVERIFY)
+        vm.merkle.add(leaves)
     if source:
         vm.here = f"{source}:1:1"
     vm.run(program.entry)
@@ -972,16 +1031,18 @@ def run_program(
     max_cycles: int = MAX_CYCLES,
     progress: Callable[[int], None] | None = None,
     advice: list[int] | None = None,
+    merkle_trees: Sequence[Sequence[Sequence[int]]] = (),
 ) -> RunResult:
     """Assemble and run a MASM program (at most ``max_cycles`` cycles, with the advice stack ``advice``, its top
     first); the trace and metadata of the run. ``progress(cycles)``, if given, is called every
-    ``PROGRESS_EVERY`` cycles of the run."""
+    ``PROGRESS_EVERY`` cycles of the run; ``merkle_trees``: the leaves of each tree the advice provider's Merkle
+    store holds (MPVERIFY)."""
     if design not in EXECUTOR_DESIGNS:
         raise ExecutionError(f"the executor does not run design {design!r} (it runs: {', '.join(EXECUTOR_DESIGNS)})")
     if max_cycles < 1:
         raise ExecutionError(f"the cycle cap must be at least 1, not {max_cycles}")
     prog = assemble(source, kernel, design, max_cycles)
-    vm, air = execute(prog, design, stack_inputs, max_cycles, str(source), progress, advice)
+    vm, air = execute(prog, design, stack_inputs, max_cycles, str(source), progress, advice, merkle_trees)
     cols, n = build_trace(vm, air, release=True)
     outputs = list(vm.top)
     unchecked = sorted(set(air.column_names) - air.read_columns())

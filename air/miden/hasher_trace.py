@@ -17,11 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
 
 from air.miden import layout as L
-from air.miden import rpo
+from air.miden import rpo, rpo_vec
 
 __all__ = ["LinearHash", "Merge", "Permute", "MerklePath", "MerkleUpdate", "Response", "HasherTrace", "build"]
+__all__ += ["COLUMNS", "rows", "permute_trace"]
+
+# the hasher's columns in the order of ``rows``: chiplet selector, s0..s2, h0..h11, node index (layout.HASHER)
+COLUMNS: tuple[str, ...] = (L.HASHER["chip_s0"], *L.HASHER["s"], *L.HASHER["h"], L.HASHER["i"])
 
 Selectors = tuple[int, int, int]
 LINEAR_HASH: Selectors = (1, 0, 0)
@@ -102,12 +109,12 @@ class _Builder:
 
     def cycle(self, state: Sequence[int], init: Selectors, final: Selectors, i0: int = 0, i1: int = 0) -> list[int]:
         """Append one permutation (8 rows); return the output state."""
-        states = rpo.permute_trace(state)
+        states = permute_trace(tuple(int(x) % rpo.P for x in state))
         self._row(init, states[0], i0)
         for r in range(1, 7):
             self._row((0, init[1], init[2]), states[r], i1)
         self._row(final, states[7], i1)
-        return states[7]
+        return list(states[7])
 
     def respond(self, job: int, label: int, row: int) -> None:
         self.t.responses.append(Response(job, label, row))
@@ -177,3 +184,82 @@ def build(jobs: Sequence[Job]) -> HasherTrace:
         else:
             raise TypeError(f"unknown hash job {job!r}")
     return b.t
+
+
+@lru_cache(maxsize=1 << 16)
+def permute_trace(state: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """``rpo.permute_trace`` remembered per input state: a loop re-hashes the same blocks, and the executor asks
+    for an HPERM's output when it runs and again for the rows."""
+    return tuple(tuple(s) for s in rpo.permute_trace(state))
+
+
+VECTOR_MIN = 32  # permutations of one level computed with rpo_vec from this many on (below: rpo, remembered)
+
+
+def _perm_traces(states: list[tuple[int, ...]]) -> np.ndarray:
+    """(N, 8, 12) cycle states of N permutations: numpy over all of them when there are many, else ``rpo``."""
+    if len(states) >= VECTOR_MIN:
+        return rpo_vec.permute_trace_many(np.array(states, dtype=np.uint64))
+    return np.array([permute_trace(s) for s in states], dtype=np.uint64).reshape(-1, 8, rpo.STATE_WIDTH)
+
+
+def _sponge_rows(jobs: list[LinearHash | Merge | Permute]) -> dict[Job, np.ndarray]:
+    """The rows of linear hashes, merges and permutations (``build``'s layout), all jobs' k-th permutations
+    computed together: a job's cycle k starts from its cycle k - 1's output with the next 8 elements absorbed."""
+    plans = []  # (initial state, the blocks absorbed after the first, the final selectors)
+    for job in jobs:
+        if isinstance(job, Permute):
+            plans.append((tuple(int(x) % rpo.P for x in job.state), [], RETURN_STATE))
+        elif isinstance(job, Merge):
+            d = [int(x) % rpo.P for x in (*job.d1, *job.d2)]
+            plans.append(((0, int(job.domain) % rpo.P, 0, 0, *d), [], RETURN_HASH))
+        else:
+            e = [int(x) % rpo.P for x in job.elements]
+            if not e:
+                raise ValueError("the hasher chiplet hashes at least one element")
+            blocks = [tuple(e[k : k + 8]) + (0,) * (8 - len(e[k : k + 8])) for k in range(0, len(e), 8)]
+            plans.append(((len(e) % 8, 0, 0, 0, *blocks[0]), blocks[1:], RETURN_HASH))
+    traces: list[list[np.ndarray]] = [[] for _ in jobs]
+    state = [p[0] for p in plans]
+    live = list(range(len(jobs)))
+    k = 0
+    while live:
+        out = _perm_traces([state[j] for j in live])
+        nxt = []
+        for t, j in zip(out, live):
+            traces[j].append(t)
+            if k < len(plans[j][1]):
+                state[j] = tuple(int(x) for x in t[-1, :4]) + plans[j][1][k]
+                nxt.append(j)
+        live = nxt
+        k += 1
+    result: dict[Job, np.ndarray] = {}
+    for j, job in enumerate(jobs):
+        n = len(traces[j])
+        a = np.zeros((8 * n, len(COLUMNS)), dtype=np.uint64)
+        a[:, 4:16] = np.concatenate(traces[j])
+        a[0, 1:4] = LINEAR_HASH  # row 0 of the first cycle starts the hash; rows 1..6 carry (0, 0, 0)
+        a[7 : 8 * n - 1 : 8, 1:4] = LINEAR_HASH  # the last row of a cycle that absorbs the next block (ABP)
+        a[8 * n - 1, 1:4] = plans[j][2]
+        result[job] = a
+    return result
+
+
+def rows(jobs: Sequence[Job]) -> np.ndarray:
+    """The hasher rows of ``jobs`` one after another from row 0, as a (rows, len(COLUMNS)) uint64 array.
+
+    A job's rows do not depend on where they sit (the bus address is the row's clk + 1, not a column), so each
+    distinct job is built once and its rows copied for every repetition, as the processor copies a memoized
+    block's rows (processor/src/chiplets/hasher/mod.rs ``memoized_trace_map``). The permutations of the distinct
+    linear hashes, merges and permutations are computed level by level over all of them (``rpo_vec``); Merkle
+    jobs go through ``build``."""
+    distinct = list(dict.fromkeys(jobs))
+    sponge = [j for j in distinct if isinstance(j, (LinearHash, Merge, Permute))]
+    built = _sponge_rows(sponge)  # type: ignore[arg-type]
+    for job in distinct:
+        if job not in built:
+            t = build([job])
+            built[job] = np.array([[r.get(c, 0) for c in COLUMNS] for r in t.rows], dtype=np.uint64)
+    if not jobs:
+        return np.zeros((0, len(COLUMNS)), dtype=np.uint64)
+    return np.concatenate([built[j] for j in jobs])

@@ -26,7 +26,7 @@ v0.19.0 drops ``fmp`` and ``in_syscall`` (PR #2308): 71 columns.
 The typed views (``SystemCols``, ``DecoderCols``, ``StackCols``, ``RangeCols``, ``MemoryCols``,
 ``HasherCols``, ``KromCols``) name each family's cells; ``system_columns``/``decoder_columns`` give a
 design's column list. The string dicts ``MEM``, ``HASHER``, ``KROM`` are the one source of the chiplet
-views (the executor reads them too; it still fills the simplified hasher rows of ``HASHER_LEGACY``).
+views (the executor and ``hasher_trace`` read them too).
 """
 
 from __future__ import annotations
@@ -131,17 +131,6 @@ HASHER = {
     "s": ["chip1", "chip2", "chip3"],
     "h": [f"chip{i}" for i in range(4, 16)],
     "i": "chip16",
-}
-# The executor's simplified hasher rows (until it builds the real hasher trace, ``hasher_trace``): a row with
-# chip1 = 1 answers one request with the label, address and message held in its columns. No constraint reads
-# this view any more.
-HASHER_LEGACY = {
-    "s0": "chip0",
-    "responds": "chip1",
-    "state": [f"chip{i}" for i in range(4, 16)],
-    "node_index": "chip16",
-    "label": "chip17",
-    "addr": "chip18",
 }
 # v0.18/v0.19 air/src/trace/chiplets/mod.rs: the kernel ROM trace starts after its five selectors
 # (NUM_KERNEL_ROM_SELECTORS = 5), so s_first is chiplet column 5 (main_trace.rs reads CHIPLETS_OFFSET + 5)

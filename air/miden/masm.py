@@ -5,7 +5,8 @@ locals); a kernel module is a file of ``export`` procedures (syscall targets) an
 Instructions: push.N[.M...], add, sub, mul, eq, drop, dup.N, swap, movup.N, pad, mem_load[.a],
 mem_store[.a], mem_loadw[.a], mem_storew[.a], loc_load.i, loc_store.i, loc_loadw.i, loc_storew.i,
 locaddr.i, caller, assert, assert_eq, exec.p, call.p, syscall.p, procref.p, dynexec, dyncall,
-if.true ... else ... end, repeat.N ... end, while.true ... end; ``#`` comments. u32 and comparison instructions
+if.true ... else ... end, repeat.N ... end, while.true ... end, hperm, hmerge, hash, mtree_verify; ``#``
+comments. u32 and comparison instructions
 (table ``U32``, each as the v0.18.0 assembler expands it): u32split, u32assert, u32assert2, u32assertw, u32test,
 u32testw, u32cast, u32{overflowing,wrapping}_{add,sub,mul}[.b], u32{overflowing,wrapping}_{add3,madd},
 u32div[.b], u32mod[.b], u32divmod[.b], u32and[.b], u32or[.b], u32xor[.b], u32not[.b], u32lt/lte/gt/gte/min/max[.b],
@@ -320,6 +321,7 @@ IMMEDIATE_KINDS: dict[str, tuple[int, int, str]] = {
 IMMEDIATES: dict[str, tuple[int, int, str]] = {
     **{name: (0, 0, "") for name in ("drop", "pad", "assert", "assert_eq")},
     **{name: (0, 0, "") for name in ("caller", "dynexec", "dyncall")},
+    **{name: (0, 0, "") for name in ("hperm", "hmerge", "hash", "mtree_verify")},
     "push": (1, 16, "felt"),
     **{name: (0, 1, "u32") for name in ("mem_load", "mem_store", "mem_loadw", "mem_storew")},
     **{name: (0, 1, "u32") for name in ("mem_loadw_be", "mem_loadw_le", "mem_storew_be", "mem_storew_le")},
@@ -396,6 +398,11 @@ SIMPLE = {
     "assert": ["ASSERT"],
     "assert_eq": ["EQ", "ASSERT"],
     "caller": ["CALLER"],
+    # crates/assembly/src/instruction/crypto_ops.rs at v0.18.0: hperm is HPERM; hmerge and hash arrange the
+    # capacity and rate around one HPERM and drop all but the digest (``hash`` also pushes 4, below)
+    "hperm": ["HPERM"],
+    "mtree_verify": ["MPVERIFY"],  # MpVerify(0): its error code is no immediate of the op batch
+    "hmerge": ["PAD"] * 4 + ["SWAPW2", "SWAPW", "HPERM"] + ["DROP"] * 4 + ["SWAPW"] + ["DROP"] * 4,
 }
 # u32 and comparison instructions -> their operations, as the v0.18.0 assembler emits them
 # (crates/assembly/src/instruction/mod.rs dispatch, u32_ops.rs, field_ops.rs lt/lte/gt/gte; u32_ops.rs and
@@ -586,6 +593,10 @@ STACK_INSTRUCTIONS: dict[str, Callable[[int | None], Ops]] = {
     "clk": lambda v: ["CLK"],
     "nop": lambda v: ["NOOP"],
 }
+
+# ``hash``: PUSH(4) PAD PAD PAD SWAPW PAD DUP7 DUP7 DUP7 HPERM DROP*4 SWAPW DROP*4 (capacity[0] = 4 elements)
+HASH_AFTER_PUSH = ["PAD"] * 3 + ["SWAPW", "PAD", "DUP7", "DUP7", "DUP7", "HPERM"] + ["DROP"] * 4 + ["SWAPW"]
+HASH_AFTER_PUSH += ["DROP"] * 4
 INVOKE = ("exec", "call", "syscall", "procref")
 
 
@@ -732,6 +743,8 @@ class Assembler:
                 out += [Op(o, src=src) for o in SIMPLE[head]]
             elif head in U32:
                 out += u32_ops(head, vals[0] if vals else None, src)
+            elif head == "hash":
+                out += [Op("PUSH", 4, src)] + [Op(o, src=src) for o in HASH_AFTER_PUSH]
             elif head == "push":
                 for v in vals:
                     out += _push(v, src)
