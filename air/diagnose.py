@@ -79,24 +79,32 @@ class Diagnosis:
         return sum(g.total for g in self.groups)
 
 
-def _render(expr: sp.Expr, cells: dict[str, int]) -> str:
+def _render(text: str, cells: dict[str, int]) -> str:
     vals = ", ".join(f"{k}={v}" for k, v in cells.items())
-    return f"{sp.sstr(expr)}   with {vals}"
+    return f"{text}   with {vals}"
 
 
 def diagnose(air: Air, trace: Trace, result: CheckResult, *, max_failures: int = 5, context: int = 2) -> Diagnosis:
+    """Enrich the check's failures. The operation flags are evaluated once, on the union of every shown
+    row and its successor (one run of the compiled flag program, shared with ``check`` through
+    ``air.compile.program``'s cache), not once per failing constraint; each constraint is printed once."""
     opcodes = {o.name: o.opcode for o in air.operations}
     groups: list[FailureGroup] = []
     n = trace.n_rows
+    shown = {f.constraint: np.asarray(f.rows[:max_failures], dtype=np.int64) for f in result.failures}
+    wanted = [r for rs in shown.values() for r in (rs, (rs + 1) % n)]
+    all_rows = np.unique(np.concatenate(wanted)) if wanted else np.zeros(0, dtype=np.int64)
+    op_at = dict(zip(all_rows.tolist(), active_operations(air, trace, all_rows)))
     for f in result.failures:
         c = air.constraint(f.constraint)
-        shown_rows = np.asarray(f.rows[:max_failures], dtype=np.int64)
-        ops = active_operations(air, trace, shown_rows)
+        shown_rows = shown[f.constraint]
+        ops = [op_at[r] for r in shown_rows.tolist()]
         nxt = (
-            active_operations(air, trace, (shown_rows + 1) % n)
+            [op_at[r] for r in ((shown_rows + 1) % n).tolist()]
             if c.domain == "transition"
             else [None] * len(shown_rows)
         )
+        text = sp.sstr(c.expr)
         cols = sorted({s.column for s in c.expr.free_symbols if isinstance(s, Cell) and s.column in trace.columns})
         pis = {
             s.name: int(trace.public_inputs.get(s.name, 0)) for s in c.expr.free_symbols if isinstance(s, PublicInput)
@@ -105,7 +113,7 @@ def diagnose(air: Air, trace: Trace, result: CheckResult, *, max_failures: int =
             constraint=c.name,
             domain=c.domain,
             operation=c.operation,
-            expr=sp.sstr(c.expr),
+            expr=text,
             doc=c.doc,
             total=len(f.rows),
             public_inputs=pis,
@@ -125,7 +133,7 @@ def diagnose(air: Air, trace: Trace, result: CheckResult, *, max_failures: int =
                     opcode=opcodes.get(ops[i]) if ops[i] else None,
                     next_operation=nxt[i],
                     cells=cells,
-                    rendered=_render(c.expr, cells),
+                    rendered=_render(text, cells),
                     window=window,
                 )
             )
