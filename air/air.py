@@ -166,6 +166,12 @@ class BusTerm:
     def __post_init__(self) -> None:
         if self.side not in SIDES:
             raise AirDefinitionError(f"bus term {self.name!r}: side {self.side!r} is not one of {', '.join(SIDES)}")
+        # a plain number (1, numpy's int64(1)) is the same sympy constant for every command
+        object.__setattr__(self, "flag", _expression(self.flag, f"bus term {self.name!r}: flag"))
+        if self.multiplicity is not None:
+            object.__setattr__(
+                self, "multiplicity", _expression(self.multiplicity, f"bus term {self.name!r}: multiplicity")
+            )
         if not isinstance(self.messages, (tuple, list)) or not self.messages:
             raise AirDefinitionError(f"bus term {self.name!r} has no messages")
         if not all(isinstance(m, Message) for m in self.messages):
@@ -221,6 +227,8 @@ class Bus:
         check_name(self.column, f"bus {self.name!r}: accumulator column")
         if not isinstance(self.terms, (tuple, list)) or not all(isinstance(t, BusTerm) for t in self.terms):
             raise AirDefinitionError(f"bus {self.name!r}: terms must be BusTerms")
+        for t in self.terms:
+            _check_constant_count(self, t)
         if self.kind == "logup":
             for t in self.terms:
                 if len(t.messages) != 1:
@@ -235,6 +243,40 @@ class Bus:
 
     def responses(self) -> list[BusTerm]:
         return [t for t in self.terms if t.side == "response"]
+
+
+def _expression(value: object, what: str) -> sp.Expr:
+    """``value`` as a sympy expression: a sympy expression, or a plain integer or rational number (never a
+    bool, whose ``True`` reads as a flag of 1 by accident, nor a string, which sympy would parse)."""
+    if isinstance(value, bool) or not isinstance(value, (sp.Basic, numbers.Rational)):
+        raise AirDefinitionError(f"{what} {value!r} is not an expression nor an integer")
+    return sp.sympify(value)
+
+
+def _check_constant_count(bus: Bus, t: BusTerm) -> None:
+    """Refuse a constant flag or multiplicity that the bus cannot count, the same way for every command.
+
+    A multiset term counts as ``f*u + 1 - f`` in its side of the running product: ``u`` for ``f = 1``, nothing
+    for ``f = 0``, and neither for any other constant (``2*u - 1`` is not ``u**2``). A multiset term has no
+    multiplicity. A LogUp multiplicity counts messages: a constant one must be a non-negative integer.
+    """
+    where = f"bus {bus.name!r} term {t.name!r}"
+    if bus.kind == "multiset":
+        if t.multiplicity is not None:
+            raise AirDefinitionError(
+                f"{where}: a multiplicity is for LogUp buses; a multiset term is counted by its flag"
+            )
+        if t.flag.is_Number and t.flag not in (0, 1):
+            raise AirDefinitionError(
+                f"{where}: the constant flag {t.flag} is neither 0 nor 1 (a multiset term counts as f*u + 1 - f, "
+                "its message only for a flag of 1)"
+            )
+        return
+    m = t.multiplicity if t.multiplicity is not None else t.flag
+    if m.is_Number and not (m.is_Integer and m >= 0):
+        raise AirDefinitionError(
+            f"{where}: the constant multiplicity {m} is not a count of messages (a non-negative integer)"
+        )
 
 
 def message_value(msg: Message, alphas: Sequence[sp.Expr]) -> sp.Expr:

@@ -12,9 +12,9 @@ from typing import Any
 
 import sympy as sp
 
-from air.air import Air, message_value
+from air.air import Air
 from air.analysis import Analysis
-from air.bus import bus_constraint
+from air.bus import bus_constraint, bus_degree, bus_part_degrees, numerator, term_degrees
 from air.degree import exact_degree, explain, structural_degree
 
 __all__ = [
@@ -119,25 +119,20 @@ def degree_table(a: Analysis, by: str = "constraint", fmt: str = "table") -> str
                 ]
             )
     elif by == "bus":
-        headers = ["bus", "term", "side", "operation", "flag", "factors", "degree", "claimed", "note"]
+        # a term's own degree and the degree of its part of the bus constraint (what the budget applies to)
+        headers = ["bus", "term", "side", "operation", "flag", "factors", "term degree", "constraint degree"]
+        headers += ["claimed", "note"]
         rows = []
         for bus in a.buses:
+            mark = _mark(bus.degree, b, bus.claimed_degree)
             rows.append(
-                [
-                    bus.name,
-                    "(constraint)",
-                    "",
-                    "",
-                    "",
-                    "",
-                    bus.degree,
-                    bus.claimed_degree,
-                    _mark(bus.degree, b, bus.claimed_degree),
-                ]
+                [bus.name, f"({bus.kind} bus constraint)", "", "", "", "", "", bus.degree, bus.claimed_degree, mark]
             )
-            extra = 1 if bus.kind == "multiset" else 0
             for t in bus.terms:
                 fac = " * ".join(f"{n}({d})" for n, d in t.factors)
+                note = "; ".join(
+                    x for x in (_mark(t.constraint_degree, b), _mark(t.degree, 10**9, t.claimed_degree)) if x
+                )
                 rows.append(
                     [
                         "",
@@ -147,11 +142,10 @@ def degree_table(a: Analysis, by: str = "constraint", fmt: str = "table") -> str
                         t.flag_degree,
                         fac,
                         t.degree,
+                        t.constraint_degree,
                         t.claimed_degree,
-                        "; ".join(
-                            x for x in (_mark(t.degree + extra, b), _mark(t.degree, 10**9, t.claimed_degree)) if x
-                        ),
                     ]
+                    + [note]
                 )
     else:
         raise ValueError(f"unknown view {by!r}")
@@ -241,7 +235,7 @@ def compare(analyses: Sequence[Analysis], fmt: str = "table") -> str:
             [f"bus {bn}"] + [_bus_deg(a, bn) for a in analyses]
             for bn in dict.fromkeys(bd.name for a in analyses for bd in a.buses)
         ]
-        sections.append("bus terms (term degree; the bus constraint adds 1 for the accumulator):")
+        sections.append("bus terms (the term's own degree) and buses (the bus constraint's degree):")
         sections.append(table(["term", *names], trows + brows, fmt))
     over = [[a.air.name, ", ".join(a.over_budget()) or "none"] for a in analyses]
     sections.append("over budget:")
@@ -292,29 +286,47 @@ def explain_item(air: Air, item: str) -> str:
     for b in air.buses:
         if b.name != bus_name:
             continue
+        acc, parts = bus_part_degrees(air, b)
+        tds = term_degrees(air, b)
         if not term_name:
             e = bus_constraint(air, b)
             lines = [f"bus {b.name} ({b.kind}); accumulator {b.column}", "LaTeX: " + sp.latex(e)]
-            lines.append(f"degree {structural_degree(e)} = 1 (accumulator) + max term degree")
-            for t in b.terms:
-                facs = " + ".join(
-                    f"{n}({exact_degree(message_value(m, air.challenges))})"
-                    for n, m in zip(t.factor_names(), t.messages)
+            if b.kind == "multiset":
+                each = ", ".join(map(str, parts))
+                how = f"max({acc} (the accumulator alone), {acc} (accumulator) + term degree: {each})"
+            else:
+                how = (
+                    f"max({acc} ((b' - b) * every denominator), multiplicity * the other denominators: "
+                    f"{', '.join(map(str, parts))})"
                 )
-                lines.append(f"  {t.side:8} {t.name}: flag {exact_degree(t.flag)} + {facs}")
+            lines.append(f"bus constraint degree {bus_degree(air, b)} = {how}")
+            for t in tds:
+                facs = " + ".join(f"{n}({d})" for n, d in t.factors)
+                lines.append(
+                    f"  {t.side:8} {t.name}: term degree {t.degree} = flag {t.flag_degree} + {facs}; "
+                    f"in the bus constraint {t.constraint_degree}"
+                )
             return "\n".join(lines)
-        for t in b.terms:
+        for t, td in zip(b.terms, tds):
             if t.name == term_name:
-                parts = [(names.get(t.flag, f"f_{t.operation or t.name}"), exact_degree(t.flag))]
-                for n, m in zip(t.factor_names(), t.messages):
-                    parts.append((n, exact_degree(message_value(m, air.challenges))))
-                total = sum(d for _, d in parts)
+                flag = numerator(b, t)
+                parts_ = [(names.get(flag, f"f_{t.operation or t.name}"), td.flag_degree), *td.factors]
                 lines = [f"bus {b.name}, {t.side} term {t.name} (operation {t.operation})"]
-                lines.append(" * ".join(f"{n}({d})" for n, d in parts) + f" = degree {total}")
+                lines.append(" * ".join(f"{n}({d})" for n, d in parts_) + f" = term degree {td.degree}")
                 for m, n in zip(t.messages, t.factor_names()):
                     fields = ", ".join(f"{k}={sp.sstr(v)}" for k, v in m.fields)
                     lines.append(f"  {n}: {m.label} [label {_s(m.label_value)}] ({fields})")
                 if b.kind == "multiset":
-                    lines.append(f"in the bus constraint it is multiplied by {b.column}': degree {total + 1}")
+                    lines.append(
+                        f"in the bus constraint it is multiplied by {b.column}': bus constraint degree "
+                        f"{td.constraint_degree} for this term"
+                    )
+                else:
+                    lines.append(
+                        f"in the LogUp constraint (denominators cleared) its multiplicity ({td.flag_degree}) is "
+                        f"multiplied by the other terms' denominators ({td.constraint_degree - td.flag_degree}): "
+                        f"bus constraint degree {td.constraint_degree} for this term"
+                    )
+                lines.append(f"the bus constraint {b.name} has degree {bus_degree(air, b)} (budget {air.budget})")
                 return "\n".join(lines)
     raise KeyError(f"{air.name}: no constraint, bus or bus term named {item!r}")

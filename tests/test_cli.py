@@ -93,7 +93,8 @@ def test_explain() -> None:
     code, out, _ = run("explain", "fmpupdate", "--air", "miden-sys-fmp")
     assert code == 0 and "LaTeX:" in out and "degree 9" in out and "f_fmpupdate" in out
     code, out, _ = run("explain", "chiplets/u_dyncall", "--air", "miden-v0.19")
-    assert code == 0 and "f_dyncall(5) * h_dynordyncall(1) * m_dynordyncall(1) * m_fmpwrite(1) = degree 8" in out
+    assert code == 0 and "f_dyncall(5) * h_dynordyncall(1) * m_dynordyncall(1) * m_fmpwrite(1) = term degree 8" in out
+    assert "multiplied by b_chip': bus constraint degree 9 for this term" in out
 
 
 def test_gate_passes_on_baselines_and_fails_when_raised(tmp_path) -> None:
