@@ -504,7 +504,6 @@ def _running_product(resp: np.ndarray, req: np.ndarray, initial: int) -> np.ndar
 
 
 def _const(e: object, trace: Trace) -> int:
-
     e = sp.sympify(e)
     if e.is_Number:
         return int(e) % F.P
