@@ -296,15 +296,22 @@ def message_value(msg: Message, alphas: Sequence[sp.Expr]) -> sp.Expr:
 class Air:
     """An AIR under construction and, once built, its single definition.
 
+    ``budget`` is the highest constraint degree the prover accepts (Miden's is 9: its designs pass it); without
+    one the analysis reports degrees and says that no budget is declared, and nothing is "over budget".
+    ``n_challenges`` fixes the number of random challenges ``alpha_0..``; without it the AIR has as many as its
+    longest bus message needs (``alpha_0`` + a label + one per field).
+
     >>> air = Air("fib", "Fibonacci", budget=2)
     >>> a, b = air.columns("main", ["a", "b"])
     >>> air.transition("fib_a", a.next - b)
     """
 
-    def __init__(self, name: str, description: str, budget: int = 9, *, n_challenges: int = 16):
+    def __init__(self, name: str, description: str, budget: int | None = None, *, n_challenges: int | None = None):
         self.name = name
         self.description = description
         self.budget = budget
+        self.n_challenges = n_challenges
+        self._challenges: list[Challenge] = []
         self._columns: dict[str, Column] = {}
         self.constraints: list[Constraint] = []
         self.operations: list[Operation] = []
@@ -313,7 +320,6 @@ class Air:
         self.public_inputs: dict[str, str] = {}
         # public tables: name -> (number of columns, doc); a trace gives any number of rows
         self.public_tables: dict[str, tuple[int, str]] = {}
-        self.challenges: list[Challenge] = [Challenge(f"alpha_{i}") for i in range(n_challenges)]
         self.notes: list[str] = []
         # Columns that a trace carries but no constraint reads, with why (e.g. hasher state words
         # whose permutation this model does not constrain). Filled by the model.
@@ -440,6 +446,19 @@ class Air:
 
     # ----------------------------------------------------------------- reading
     @property
+    def challenges(self) -> list[Challenge]:
+        """``alpha_0 .. alpha_{k-1}``: ``n_challenges`` of them, or as many as the longest bus message needs."""
+        n = self.n_challenges
+        if n is None:
+            msgs = [m for b in self.buses for t in b.terms for m in t.messages] + [
+                bd.message for b in self.buses for bd in b.boundary
+            ]
+            n = max(((2 if m.label_value is not None else 1) + len(m.fields) for m in msgs), default=0)
+        if len(self._challenges) != n:
+            self._challenges = [Challenge(f"alpha_{i}") for i in range(n)]
+        return self._challenges
+
+    @property
     def layout(self) -> list[Column]:
         return list(self._columns.values())
 
@@ -513,8 +532,11 @@ def _validate(air: Air) -> None:
             if n in names:
                 raise AirDefinitionError(f"{where}: {kind} {n!r} has the name of a {names[n]}")
             names[n] = kind
-    if not isinstance(air.budget, int) or isinstance(air.budget, bool):
+    if air.budget is not None and (not isinstance(air.budget, int) or isinstance(air.budget, bool)):
         raise AirDefinitionError(f"{where}: budget {air.budget!r} is not an integer")
+    nc = air.n_challenges
+    if nc is not None and (not isinstance(nc, int) or isinstance(nc, bool) or nc < 0):
+        raise AirDefinitionError(f"{where}: n_challenges {nc!r} is not a non-negative integer")
     acc = {b.column for b in air.buses}
 
     def poly(e: object, what: str) -> None:

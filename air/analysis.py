@@ -44,11 +44,11 @@ class ConstraintDegree:
     claimed_degree: int | None
     operation: str | None
     tags: tuple[str, ...]
-    budget: int
+    budget: int | None  # None: the AIR declares no budget
 
     @property
     def over_budget(self) -> bool:
-        return self.degree > self.budget
+        return self.budget is not None and self.degree > self.budget
 
     @property
     def claim_differs(self) -> bool:
@@ -75,7 +75,7 @@ class OperationDegree:
     flag_degree: int
     degree: int | None  # None when nothing is gated by the operation in this model
     constraints: tuple[str, ...]  # the items reaching ``degree``
-    budget: int
+    budget: int | None  # None: the AIR declares no budget
 
     @property
     def body_degree(self) -> int | None:
@@ -83,7 +83,7 @@ class OperationDegree:
 
     @property
     def headroom(self) -> int | None:
-        return None if self.degree is None else self.budget - self.degree
+        return None if self.degree is None or self.budget is None else self.budget - self.degree
 
     def to_json(self) -> dict:
         return {
@@ -141,7 +141,8 @@ class Analysis:
     inexact: list[str] = field(default_factory=list)  # where an exact degree was not computed, and why
 
     @property
-    def budget(self) -> int:
+    def budget(self) -> int | None:
+        """The AIR's degree budget, or None when it declares none (then nothing is over budget)."""
         return self.air.budget
 
     @property
@@ -150,7 +151,9 @@ class Analysis:
         return max(ds, default=0)
 
     def over_budget(self) -> list[str]:
-        """Names of every constraint, bus and bus term whose degree exceeds the budget."""
+        """Names of every constraint, bus and bus term whose degree exceeds the budget (none without a budget)."""
+        if self.budget is None:
+            return []
         out = [c.name for c in self.constraints if c.over_budget]
         for b in self.buses:
             if b.degree > self.budget:

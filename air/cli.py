@@ -196,7 +196,8 @@ def gate_cmd(air_name: str, baseline: str, update: bool) -> None:
         for r in regs:
             click.echo(f"  {r}")
         sys.exit(1)
-    click.echo(f"degree gate ok for {a.air.name}: max degree {a.max_degree}, budget {a.budget}, no regression")
+    budget = "no budget declared" if a.budget is None else f"budget {a.budget}"
+    click.echo(f"degree gate ok for {a.air.name}: max degree {a.max_degree}, {budget}, no regression")
 
 
 def _parse_challenges(text: str | None) -> list[int] | None:

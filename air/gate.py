@@ -38,7 +38,7 @@ class Regression:
     name: str
     old: int | None
     new: int
-    budget: int
+    budget: int | None
     reason: str
     constraint_degree: int | None = None
 
@@ -49,7 +49,8 @@ class Regression:
         if self.old is None:
             return f"{self.kind} {self.name}: {word} {self.new}{within} exceeds the budget {self.budget} (new item)"
         if self.new > self.old:
-            over = f", over the budget {self.budget}" if (self.new if cd is None else cd) > self.budget else ""
+            top = self.new if cd is None else cd
+            over = f", over the budget {self.budget}" if self.budget is not None and top > self.budget else ""
             rose = f"{word} rose {self.old} -> {self.new} (+{self.new - self.old})"
             return f"{self.kind} {self.name}: {rose}{within}{over}"
         return f"{self.kind} {self.name}: {word} {self.new}{within} exceeds the budget {self.budget}"
@@ -73,6 +74,8 @@ _KINDS = {"constraints": "constraint", "operations": "operation", "buses": "bus"
 
 
 def compare_to_baseline(a: Analysis, baseline: dict[str, Any]) -> list[Regression]:
+    """Every item whose degree rose above the baseline, or that exceeds the AIR's budget and did not already in
+    the baseline. An AIR without a budget is gated against its baseline only."""
     now = _items(a)
     # a bus term's own degree is compared with the budget through its part of the bus constraint
     parts = {f"{b.name}/{t.name}": t.constraint_degree for b in a.buses for t in b.terms}
@@ -87,7 +90,7 @@ def compare_to_baseline(a: Analysis, baseline: dict[str, Any]) -> list[Regressio
             old_eff = None if old is None else old + (effective - new)
             if old is not None and new > old:
                 out.append(Regression(kind, name, old, new, budget, "rose", cd))
-            elif effective > budget and (old_eff is None or old_eff <= budget):
+            elif budget is not None and effective > budget and (old_eff is None or old_eff <= budget):
                 out.append(Regression(kind, name, old, new, budget, "over budget", cd))
     return out
 

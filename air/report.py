@@ -46,9 +46,13 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "tab
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
 
-def _mark(degree: int | None, budget: int, claimed: int | None = None) -> str:
+def _budget(budget: int | None) -> str:
+    return "no budget declared" if budget is None else f"budget {budget}"
+
+
+def _mark(degree: int | None, budget: int | None, claimed: int | None = None) -> str:
     notes = []
-    if degree is not None and degree > budget:
+    if degree is not None and budget is not None and degree > budget:
         notes.append(f"OVER BUDGET by {degree - budget}")
     if claimed is not None and degree is not None and claimed != degree:
         notes.append(f"claimed {claimed}")
@@ -73,11 +77,15 @@ def degrees_json(a: Analysis, by: str = "constraint") -> dict[str, Any]:
 def _summary(a: Analysis) -> str:
     over = a.over_budget()
     diffs = a.claim_differences()
-    return (
-        f"{a.air.name}: max degree {a.max_degree} (budget {a.budget}); "
-        f"{len(over)} over budget{(': ' + ', '.join(over)) if over else ''}; "
-        f"{len(diffs)} claimed degree(s) differ from the computed ones"
-    )
+    if a.budget is None:
+        fits = "no budget declared: no degree is checked against one; "
+    else:
+        fits = f"budget {a.budget}); {len(over)} over budget{(': ' + ', '.join(over)) if over else ''}; "
+        fits = "(" + fits
+    head = f"{a.air.name}: max degree {a.max_degree} "
+    if a.budget is None:
+        head = head.rstrip() + "; "
+    return f"{head}{fits}{len(diffs)} claimed degree(s) differ from the computed ones"
 
 
 def degree_table(a: Analysis, by: str = "constraint", fmt: str = "table") -> str:
@@ -149,7 +157,7 @@ def degree_table(a: Analysis, by: str = "constraint", fmt: str = "table") -> str
                 )
     else:
         raise ValueError(f"unknown view {by!r}")
-    title = f"{a.air.name} — degrees by {by} (budget {b})"
+    title = f"{a.air.name} — degrees by {by} ({_budget(b)})"
     body = table(headers, rows, fmt)
     notes = "".join(f"\nnote: {n}" for n in a.inexact)
     if fmt == "markdown":
@@ -208,7 +216,9 @@ def compare(analyses: Sequence[Analysis], fmt: str = "table") -> str:
                 vals.append(o.degree if o.degree is not None else f"({o.flag_degree})")
             except KeyError:
                 vals.append("absent")
-        if len({str(v) for v in vals}) > 1 or any(isinstance(v, int) and v > a.budget for v, a in zip(vals, analyses)):
+        if len({str(v) for v in vals}) > 1 or any(
+            isinstance(v, int) and a.budget is not None and v > a.budget for v, a in zip(vals, analyses)
+        ):
             orows.append([n] + vals)
     if orows:
         sections.append("operations whose degree differs (flag degree in parentheses where nothing is gated):")
@@ -237,7 +247,10 @@ def compare(analyses: Sequence[Analysis], fmt: str = "table") -> str:
         ]
         sections.append("bus terms (the term's own degree) and buses (the bus constraint's degree):")
         sections.append(table(["term", *names], trows + brows, fmt))
-    over = [[a.air.name, ", ".join(a.over_budget()) or "none"] for a in analyses]
+    over = [
+        [a.air.name, ", ".join(a.over_budget()) or ("none" if a.budget is not None else _budget(None))]
+        for a in analyses
+    ]
     sections.append("over budget:")
     sections.append(table(["air", "items over budget"], over, fmt))
     return "\n\n".join(sections)
@@ -277,7 +290,7 @@ def explain_item(air: Air, item: str) -> str:
             d, sd = exact_degree(c.expr), structural_degree(c.expr)
             out.append(
                 f"degree {d} (structural {sd}{', cancellation' if d != sd else ''}; "
-                f"budget {air.budget}; claimed {_s(c.claimed_degree)})"
+                f"{_budget(air.budget)}; claimed {_s(c.claimed_degree)})"
             )
             out.append("how it adds up:")
             out.extend(explain(c.expr, names=names).lines(max_depth=3))
@@ -327,6 +340,6 @@ def explain_item(air: Air, item: str) -> str:
                         f"multiplied by the other terms' denominators ({td.constraint_degree - td.flag_degree}): "
                         f"bus constraint degree {td.constraint_degree} for this term"
                     )
-                lines.append(f"the bus constraint {b.name} has degree {bus_degree(air, b)} (budget {air.budget})")
+                lines.append(f"the bus constraint {b.name} has degree {bus_degree(air, b)} ({_budget(air.budget)})")
                 return "\n".join(lines)
     raise KeyError(f"{air.name}: no constraint, bus or bus term named {item!r}")
