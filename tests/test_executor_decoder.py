@@ -17,8 +17,7 @@ from air.miden.designs import DESIGNS
 from air.miden.executor import FILLED_FAMILIES, PENDING, range_table, run_program
 from air.select import select_families
 from air.trace import Trace, load_trace, save_trace
-from tests.test_cli import air_cmd
-from tests.test_digest import PROGRAM_ROOTS
+from tests.program_roots import PROGRAM_ROOTS
 
 # opcodes, v0.18.0 core/src/operations/mod.rs (the docs' opcode table)
 NOOP, INCR, ADD, DROP, PAD, PUSH = 0, 4, 34, 41, 48, 91
@@ -182,22 +181,22 @@ MIDEN_ROOTS = {  # programs whose MAST is Miden's test MAST (processor/src/tests
 
 
 @pytest.mark.parametrize("name", sorted(MIDEN_ROOTS))
-def test_program_roots_match_miden(tmp_path, name) -> None:
+def test_program_roots_match_miden(air_proc, tmp_path, name) -> None:
     """Under v0.18 (no fmp prologue) these programs assemble to the MAST of Miden's decoder tests: `air run`'s
-    exported root is the root read from Miden's own execution trace (tests/test_digest.py PROGRAM_ROOTS)."""
+    exported root is the root read from Miden's own execution trace (tests/program_roots.py)."""
     text, kernel = MIDEN_ROOTS[name]
     (tmp_path / "p.masm").write_text(text)
     args = ["run", str(tmp_path / "p.masm"), "--air", "miden-v0.18", "-o", str(tmp_path / "t.npz")]
     if kernel is not None:
         (tmp_path / "k.masm").write_text(kernel)
         args += ["--kernel", str(tmp_path / "k.masm")]
-    assert air_cmd(*args).returncode == 0
+    assert air_proc(*args).returncode == 0
     meta = json.loads((tmp_path / "t.npz.json").read_text())
     assert tuple(int(x) for x in meta["program_digest"]) == PROGRAM_ROOTS[name][1]
     assert meta["program_root"] == "0x" + b"".join(x.to_bytes(8, "little") for x in PROGRAM_ROOTS[name][1]).hex()
 
 
-def test_metadata_never_chooses_what_is_checked(tmp_path) -> None:
+def test_metadata_never_chooses_what_is_checked(air_proc, tmp_path) -> None:
     """The trace's filled_families is information: `air check` without --only checks the whole AIR (the
     boundary-pending buses fail), with --only exactly what it is given, whatever the metadata says."""
     text, kernel = MIDEN_ROOTS["syscall"]
@@ -211,11 +210,11 @@ def test_metadata_never_chooses_what_is_checked(tmp_path) -> None:
         public_tables=res.public_tables,
     )
     assert load_trace(path).meta["filled_families"] == ["system"]
-    whole = air_cmd("check", str(path))
+    whole = air_proc("check", str(path))
     assert whole.returncode == 1 and "hasher" in whole.stdout
-    only = air_cmd("check", str(path), "--only", ",".join(FILLED_FAMILIES))
+    only = air_proc("check", str(path), "--only", ",".join(FILLED_FAMILIES))
     assert only.returncode == 0 and only.stdout.startswith("OK")
-    pending = air_cmd("check", str(path), "--only", ",".join(PENDING))
+    pending = air_proc("check", str(path), "--only", ",".join(PENDING))
     assert pending.returncode == 1
 
 

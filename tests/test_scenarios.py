@@ -13,7 +13,7 @@ from air.buscheck import check_buses
 from air.evaluate import check, check_multiplicities
 from air.miden import layout as L
 from air.miden.designs import DESIGNS
-from air.miden.executor import EXECUTOR_DESIGNS, FILLED_FAMILIES, PENDING, ExecutionError, run_program
+from air.miden.executor import EXECUTOR_DESIGNS, FILLED_FAMILIES, PENDING, ExecutionError
 from air.select import select_families
 from air.trace import Trace, TraceError
 
@@ -47,10 +47,6 @@ def pending_unmatched(res) -> set[tuple]:
     return {(b.bus, u.side, u.code) for b in check_buses(air, trace_of(res), seed=1).buses for u in b.unmatched}
 
 
-def run(name: str, design: str):
-    return run_program(PROGRAMS / f"{name}.masm", KERNEL, design)
-
-
 def verdict(res) -> tuple[list[str], list[str]]:
     air = filled(res)
     t = trace_of(res)
@@ -61,14 +57,14 @@ def verdict(res) -> tuple[list[str], list[str]]:
 
 @pytest.mark.parametrize("design", HONEST)
 @pytest.mark.parametrize("name", SCENARIOS)
-def test_honest_traces_pass(name, design) -> None:
+def test_honest_traces_pass(scenario, name, design) -> None:
     if design == "miden-v0.18" and name in NESTING:
         with pytest.raises(ExecutionError, match="inside a syscall is not allowed in v0.18"):
-            run(name, design)
+            scenario(name, design)
         return
     if design == "miden-sys-fmp" and name == "caller":
         return  # refused: see test_caller_in_a_called_kernel_procedure
-    res = run(name, design)
+    res = scenario(name, design)
     assert verdict(res) == ([], [])
     left = pending_unmatched(res)
     assert left and all(bus == "chiplets" and code in HASHER_LABELS for bus, _, code in left), left
@@ -76,28 +72,28 @@ def test_honest_traces_pass(name, design) -> None:
     assert res.meta["filled_families"] == list(FILLED_FAMILIES)  # for information: nothing reads it
 
 
-def test_nested_syscall_shows_the_v018_problem() -> None:
+def test_nested_syscall_shows_the_v018_problem(scenario) -> None:
     # v0.18 rules refuse the CALL inside the syscall, naming the instruction
     with pytest.raises(ExecutionError, match=r"kernel.masm:7:5: call.reenter inside a syscall"):
-        run("nested_syscall", "miden-v0.18")
+        scenario("nested_syscall", "miden-v0.18")
     # v0.18 constraints with call-in-syscall let through: the second SYSCALL resets fmp to 2^31, so the
     # inner syscall's local lands on the outer one's: the program reads 2222 instead of 1111 ...
-    bad = run("nested_syscall", "miden-v0.18-permissive")
+    bad = scenario("nested_syscall", "miden-v0.18-permissive")
     assert bad.stack_outputs[0] == 2222
     # ... and the trace breaks the constraint that encodes v0.18's refusal
     assert verdict(bad) == (["no_call_in_syscall"], [])
     # sys_fmp keeps the kernel's frame pointer across contexts; v0.19 keeps it in context 0's memory
     for design in ("miden-sys-fmp", "miden-v0.19"):
-        assert run("nested_syscall", design).stack_outputs[0] == 1111
+        assert scenario("nested_syscall", design).stack_outputs[0] == 1111
 
 
-def test_caller_in_a_called_kernel_procedure() -> None:
+def test_caller_in_a_called_kernel_procedure(scenario) -> None:
     """The seed discussion says `caller` in proc_1 (called by the syscall'd proc_2) returns hash(proc_2).
     By the mechanism the same comment states ("on call or dyncall, we set fn_hash to the callee's hash")
     and the v0.18 processor (decoder/mod.rs: start_call_or_dyncall(callee_hash)), the CALL into proc_1
     sets fn_hash = hash(proc_1), so caller returns proc_1's own hash. Finding, listed in the README."""
     for design in ("miden-v0.18-permissive", "miden-v0.19", "miden-fnhash-mem"):
-        res = run("caller", design)
+        res = scenario("caller", design)
         procs = res.meta["kernel_procedures"]
         proc_1 = [int(x) for x in procs["proc_1"]]
         proc_2 = [int(x) for x in procs["proc_2"]]
@@ -105,27 +101,25 @@ def test_caller_in_a_called_kernel_procedure() -> None:
         assert res.stack_outputs[:4] == proc_1[::-1], design  # caller: s_i = fn_hash[3 - i]
     # sys-fmp keeps caller's check, on in_kernel, and CALL clears in_kernel (seed discussion)
     with pytest.raises(ExecutionError, match=r"caller is only allowed in the kernel"):
-        run("caller", "miden-sys-fmp")
+        scenario("caller", "miden-sys-fmp")
 
 
-def test_ordinary_program_outputs() -> None:
+def test_ordinary_program_outputs(scenario) -> None:
     for design in HONEST:
-        res = run("ordinary", design)
+        res = scenario("ordinary", design)
         assert res.stack_outputs[:2] == [634, 10], design  # 2 + 555 + 77 over sum_to(4) = 10
 
 
-def test_run_command_and_check_exit_codes(tmp_path) -> None:
-    from tests.test_cli import air_cmd
-
+def test_run_command_and_check_exit_codes(air_proc, tmp_path) -> None:
     out = tmp_path / "t.npz"
     program, kernel = str(PROGRAMS / "nested_syscall.masm"), str(KERNEL)
-    r = air_cmd("run", program, "--kernel", kernel, "--air", "miden-v0.19", "-o", str(out))
+    r = air_proc("run", program, "--kernel", kernel, "--air", "miden-v0.19", "-o", str(out))
     assert r.returncode == 0 and "stack: 1111" in r.stdout and "cycles:" in r.stdout
-    r = air_cmd("check", str(out), "--only", ONLY)
+    r = air_proc("check", str(out), "--only", ONLY)
     assert r.returncode == 0 and r.stdout.startswith("OK")
-    r = air_cmd("check", str(out), "--only", "chiplets.bus")  # the real hasher chiplet is not built yet
+    r = air_proc("check", str(out), "--only", "chiplets.bus")  # the real hasher chiplet is not built yet
     assert r.returncode == 1 and "hasher" in r.stdout and "kernel procedure init" not in r.stdout
-    r = air_cmd("run", program, "--kernel", kernel, "--air", "miden-v0.18")
+    r = air_proc("run", program, "--kernel", kernel, "--air", "miden-v0.18")
     assert r.returncode == 2 and "call.reenter inside a syscall" in r.stderr and "Traceback" not in r.stderr
 
 
@@ -133,10 +127,8 @@ def live_rows(air, t: Trace, col: str) -> np.ndarray:
     """Rows where some transition constraint or bus term that mentions ``col`` has a nonzero flag (at
     the row, or at the row before for ``col'``): the rows on which the column is read."""
     from air.compile import Program
-    from air.evaluate import _column_env
 
     n = t.n_rows
-    rows = np.arange(n)
     live = np.zeros(n, dtype=bool)
     flags = [c.flag for c in air.constraints if c.domain == "transition" and _mentions(c.expr, col)]
     flags += [
@@ -150,11 +142,19 @@ def live_rows(air, t: Trace, col: str) -> np.ndarray:
             on = np.ones(n, dtype=bool)
         else:
             prog = Program([flag])
-            on = np.broadcast_to(prog.run(_column_env(air, t, prog.inputs, rows))[0] != 0, (n,)).copy()
+            on = np.broadcast_to(prog.run(_columns(air, t))[0] != 0, (n,)).copy()
         on[n - 1] = False
         live |= on | np.roll(on, 1)
     live[n - 1] = False
     return np.flatnonzero(live)
+
+
+def _columns(air, t: Trace) -> dict[str, np.ndarray]:
+    """Every column at every row (``x``) and at the next row (``x'``, wrapping), and the periodic columns."""
+    env = dict(t.columns) | {name + "'": np.roll(v, -1) for name, v in t.columns.items()}
+    for name, cycle in air.periodic.items():
+        env[name] = np.resize(np.array(cycle, dtype=np.uint64), t.n_rows)
+    return env
 
 
 def _mentions(e, col: str) -> bool:
@@ -212,12 +212,12 @@ def why_not_caught(air, base: Trace, col: str, r: int, new: int) -> str | None:
         pytest.param("dyncall_from_syscall", "miden-fnhash-mem-column", marks=pytest.mark.slow),
     ],
 )
-def test_single_cell_changes_are_caught(name, design) -> None:
+def test_single_cell_changes_are_caught(scenario, name, design) -> None:
     """Every constrained column, 2 random rows and 2 rows where a constraint reading it is switched on, set
     to a random value: `check` must name the row (a failing constraint or an unmatched bus message at r or
     r-1), or the miss must have a reason worked out independently with sympy and Python ints (the cell is
     under a zero flag, or multiplied by a cell that is zero on that row)."""
-    res = run(name, design)
+    res = scenario(name, design)
     air = select_families(DESIGNS[res.air](), FILLED_FAMILIES + ("chiplets.bus",))[0]
     base = trace_of(res)
     base_fail = {f.constraint for f in check(air, base).failures}
@@ -276,16 +276,15 @@ TRACES = PROGRAMS.parent
 COMMITTED = sorted(TRACES.glob("*/*.npz"))
 
 
-def test_committed_traces_are_current_and_check() -> None:
+def test_committed_traces_are_current_and_check(air_proc, scenario) -> None:
     """The sample traces in traces/ are what the executor produces today, and `air check` (the command,
     with the design read from the sidecar) accepts every honest one and rejects the permissive ones."""
     from air.trace import load_trace
-    from tests.test_cli import air_cmd
 
     assert len(COMMITTED) >= 35
     for path in COMMITTED:
         design = path.name[: -len(".npz")]
-        res = run(path.parent.name, design)
+        res = scenario(path.parent.name, design)
         t = load_trace(path)
         assert t.n_rows == res.n_rows, path
         assert all(np.array_equal(t.columns[c], res.columns[c]) for c in res.columns), f"{path} is stale"
@@ -294,7 +293,7 @@ def test_committed_traces_are_current_and_check() -> None:
         TRACES / "ordinary" / "miden-v0.18.npz",
         TRACES / "nested_syscall" / "miden-v0.18-permissive.npz",
     ):
-        r = air_cmd("check", str(path), "--only", ONLY)
+        r = air_proc("check", str(path), "--only", ONLY)
         if "permissive" in path.name:
             assert r.returncode == 1 and "no_call_in_syscall" in r.stdout, r.stdout
         else:
