@@ -178,6 +178,10 @@ def compare_json(analyses: Sequence[Analysis]) -> dict[str, Any]:
                 "over_budget": a.over_budget(),
                 "operations": {o.name: o.degree for o in a.operations},
                 "bus_terms": {f"{bd.name}/{t.name}": t.degree for bd in a.buses for t in bd.terms},
+                # each term's part of its bus constraint (what the budget applies to), apart from its own degree
+                "bus_term_constraint_degrees": {
+                    f"{bd.name}/{t.name}": t.constraint_degree for bd in a.buses for t in bd.terms
+                },
                 "buses": {bd.name: bd.degree for bd in a.buses},
             }
         )

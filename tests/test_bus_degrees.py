@@ -98,6 +98,10 @@ def test_degrees_explain_and_json_agree(air_cli) -> None:
     code, out, _ = air_cli("degrees", "--by", "bus", "--air", spec)
     header = out.splitlines()[1]
     assert "term degree" in header and "constraint degree" in header
+    code, out, _ = air_cli("compare", spec, "--format", "json")
+    (doc,) = json.loads(out)["airs"]
+    assert doc["bus_terms"]["L/r2"] == 4 and doc["bus_term_constraint_degrees"]["L/r2"] == 8
+    assert doc["buses"]["L"] == 8
 
 
 def test_gate_names_term_and_constraint_degree() -> None:
