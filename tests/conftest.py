@@ -30,7 +30,7 @@ def air_cli(capsys) -> Runner:
             main(list(args))
             code = 0
         except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 1
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)  # sys.exit semantics
         out, err = capsys.readouterr()
         return code, out, err
 
