@@ -154,8 +154,12 @@ def term_degrees(air: Air, bus: Bus) -> tuple[TermDegree, ...]:
 
 def term_degree(air: Air, bus: Bus, term: BusTerm) -> TermDegree:
     """``TermDegree`` of one term of ``bus``."""
-    for t, d in zip(bus.terms, term_degrees(air, bus)):
+    degrees = term_degrees(air, bus)
+    for t, d in zip(bus.terms, degrees):
         if t is term:
+            return d
+    for t, d in zip(bus.terms, degrees):
+        if t == term:
             return d
     raise KeyError(f"{air.name}: {term.name!r} is not a term of bus {bus.name!r}")
 
