@@ -185,6 +185,12 @@ class BusTerm:
     def __post_init__(self) -> None:
         if self.side not in SIDES:
             raise AirDefinitionError(f"bus term {self.name!r}: side {self.side!r} is not one of {', '.join(SIDES)}")
+        # a plain number (1, numpy's int64(1)) is the same sympy constant for every command
+        object.__setattr__(self, "flag", _expression(self.flag, f"bus term {self.name!r}: flag"))
+        if self.multiplicity is not None:
+            object.__setattr__(
+                self, "multiplicity", _expression(self.multiplicity, f"bus term {self.name!r}: multiplicity")
+            )
         if not isinstance(self.messages, (tuple, list)) or not self.messages:
             raise AirDefinitionError(f"bus term {self.name!r} has no messages")
         if not all(isinstance(m, Message) for m in self.messages):
@@ -240,6 +246,8 @@ class Bus:
         check_name(self.column, f"bus {self.name!r}: accumulator column")
         if not isinstance(self.terms, (tuple, list)) or not all(isinstance(t, BusTerm) for t in self.terms):
             raise AirDefinitionError(f"bus {self.name!r}: terms must be BusTerms")
+        for t in self.terms:
+            _check_constant_count(self, t)
         if self.kind == "logup":
             for t in self.terms:
                 if len(t.messages) != 1:
@@ -254,6 +262,40 @@ class Bus:
 
     def responses(self) -> list[BusTerm]:
         return [t for t in self.terms if t.side == "response"]
+
+
+def _expression(value: object, what: str) -> sp.Expr:
+    """``value`` as a sympy expression: a sympy expression, or a plain integer or rational number (never a
+    bool, whose ``True`` reads as a flag of 1 by accident, nor a string, which sympy would parse)."""
+    if isinstance(value, bool) or not isinstance(value, (sp.Basic, numbers.Rational)):
+        raise AirDefinitionError(f"{what} {value!r} is not an expression nor an integer")
+    return sp.sympify(value)
+
+
+def _check_constant_count(bus: Bus, t: BusTerm) -> None:
+    """Refuse a constant flag or multiplicity that the bus cannot count, the same way for every command.
+
+    A multiset term counts as ``f*u + 1 - f`` in its side of the running product: ``u`` for ``f = 1``, nothing
+    for ``f = 0``, and neither for any other constant (``2*u - 1`` is not ``u**2``). A multiset term has no
+    multiplicity. A LogUp multiplicity counts messages: a constant one must be a non-negative integer.
+    """
+    where = f"bus {bus.name!r} term {t.name!r}"
+    if bus.kind == "multiset":
+        if t.multiplicity is not None:
+            raise AirDefinitionError(
+                f"{where}: a multiplicity is for LogUp buses; a multiset term is counted by its flag"
+            )
+        if t.flag.is_Number and t.flag not in (0, 1):
+            raise AirDefinitionError(
+                f"{where}: the constant flag {t.flag} is neither 0 nor 1 (a multiset term counts as f*u + 1 - f, "
+                "its message only for a flag of 1)"
+            )
+        return
+    m = t.multiplicity if t.multiplicity is not None else t.flag
+    if m.is_Number and not (m.is_Integer and m >= 0):
+        raise AirDefinitionError(
+            f"{where}: the constant multiplicity {m} is not a count of messages (a non-negative integer)"
+        )
 
 
 def message_value(msg: Message, alphas: Sequence[sp.Expr]) -> sp.Expr:
@@ -273,15 +315,22 @@ def message_value(msg: Message, alphas: Sequence[sp.Expr]) -> sp.Expr:
 class Air:
     """An AIR under construction and, once built, its single definition.
 
+    ``budget`` is the highest constraint degree the prover accepts (Miden's is 9: its designs pass it); without
+    one the analysis reports degrees and says that no budget is declared, and nothing is "over budget".
+    ``n_challenges`` fixes the number of random challenges ``alpha_0..``; without it the AIR has as many as its
+    longest bus message needs (``alpha_0`` + a label + one per field).
+
     >>> air = Air("fib", "Fibonacci", budget=2)
     >>> a, b = air.columns("main", ["a", "b"])
     >>> air.transition("fib_a", a.next - b)
     """
 
-    def __init__(self, name: str, description: str, budget: int = 9, *, n_challenges: int = 16):
+    def __init__(self, name: str, description: str, budget: int | None = None, *, n_challenges: int | None = None):
         self.name = name
         self.description = description
         self.budget = budget
+        self.n_challenges = n_challenges
+        self._challenges: list[Challenge] = []
         self._columns: dict[str, Column] = {}
         self.constraints: list[Constraint] = []
         self.operations: list[Operation] = []
@@ -290,7 +339,6 @@ class Air:
         self.public_inputs: dict[str, str] = {}
         # public tables: name -> (number of columns, doc); a trace gives any number of rows
         self.public_tables: dict[str, tuple[int, str]] = {}
-        self.challenges: list[Challenge] = [Challenge(f"alpha_{i}") for i in range(n_challenges)]
         self.notes: list[str] = []
         # Columns that a trace carries but no constraint reads, with why (e.g. hasher state words
         # whose permutation this model does not constrain). Filled by the model.
@@ -420,6 +468,19 @@ class Air:
 
     # ----------------------------------------------------------------- reading
     @property
+    def challenges(self) -> list[Challenge]:
+        """``alpha_0 .. alpha_{k-1}``: ``n_challenges`` of them, or as many as the longest bus message needs."""
+        n = self.n_challenges
+        if n is None:
+            msgs = [m for b in self.buses for t in b.terms for m in t.messages] + [
+                bd.message for b in self.buses for bd in b.boundary
+            ]
+            n = max(((2 if m.label_value is not None else 1) + len(m.fields) for m in msgs), default=0)
+        if len(self._challenges) != n:
+            self._challenges = [Challenge(f"alpha_{i}") for i in range(n)]
+        return self._challenges
+
+    @property
     def layout(self) -> list[Column]:
         return list(self._columns.values())
 
@@ -493,8 +554,11 @@ def _validate(air: Air) -> None:
             if n in names:
                 raise AirDefinitionError(f"{where}: {kind} {n!r} has the name of a {names[n]}")
             names[n] = kind
-    if not isinstance(air.budget, int) or isinstance(air.budget, bool):
+    if air.budget is not None and (not isinstance(air.budget, int) or isinstance(air.budget, bool)):
         raise AirDefinitionError(f"{where}: budget {air.budget!r} is not an integer")
+    nc = air.n_challenges
+    if nc is not None and (not isinstance(nc, int) or isinstance(nc, bool) or nc < 0):
+        raise AirDefinitionError(f"{where}: n_challenges {nc!r} is not a non-negative integer")
     acc = {b.column for b in air.buses}
 
     def poly(e: object, what: str) -> None:

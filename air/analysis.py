@@ -6,8 +6,12 @@ report module prints and what the degree gate compares with a baseline.
 * A constraint's ``degree`` is its exact total degree; ``structural_degree`` the no-expansion bound;
   ``flag_degree``/``body_degree`` when it was written as flag x body.
 * An operation's degree is the highest degree among the constraints gated by it (``operation=`` or a
-  tag ``op:NAME``) and among its bus terms, where a multiset term of degree d gives a bus constraint of
-  degree d + 1 (the accumulator ``b'`` multiplies it). ``body_degree = degree - flag_degree``.
+  tag ``op:NAME``) and among its bus terms, counted by the degree of their part of the bus constraint
+  (``TermDegree.constraint_degree``: a multiset term of degree d is multiplied by the accumulator, d + 1; a
+  LogUp term's multiplicity by the other terms' denominators; see ``air.bus.bus_part_degrees``).
+  ``body_degree = degree - flag_degree``.
+* A bus term has two degrees, reported apart: its own (``degree``) and its bus constraint part's
+  (``constraint_degree``), which is the one compared with the budget.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from air.air import Air, Constraint
-from air.bus import TermDegree, bus_degree, term_degree
+from air.bus import TermDegree, bus_degree, term_degrees
 from air.degree import degree_or_bound, exact_degree, structural_degree
 
 __all__ = [
@@ -40,11 +44,11 @@ class ConstraintDegree:
     claimed_degree: int | None
     operation: str | None
     tags: tuple[str, ...]
-    budget: int
+    budget: int | None  # None: the AIR declares no budget
 
     @property
     def over_budget(self) -> bool:
-        return self.degree > self.budget
+        return self.budget is not None and self.degree > self.budget
 
     @property
     def claim_differs(self) -> bool:
@@ -71,7 +75,7 @@ class OperationDegree:
     flag_degree: int
     degree: int | None  # None when nothing is gated by the operation in this model
     constraints: tuple[str, ...]  # the items reaching ``degree``
-    budget: int
+    budget: int | None  # None: the AIR declares no budget
 
     @property
     def body_degree(self) -> int | None:
@@ -79,7 +83,7 @@ class OperationDegree:
 
     @property
     def headroom(self) -> int | None:
-        return None if self.degree is None else self.budget - self.degree
+        return None if self.degree is None or self.budget is None else self.budget - self.degree
 
     def to_json(self) -> dict:
         return {
@@ -95,6 +99,8 @@ class OperationDegree:
 
 @dataclass(frozen=True)
 class BusDegree:
+    """A bus: ``degree`` is its bus constraint's degree; each term has its own and its part's."""
+
     name: str
     kind: str
     degree: int
@@ -106,6 +112,7 @@ class BusDegree:
             "name": self.name,
             "kind": self.kind,
             "degree": self.degree,
+            "constraint_degree": self.degree,
             "claimed_degree": self.claimed_degree,
             "terms": [
                 {
@@ -116,6 +123,7 @@ class BusDegree:
                     "factors": [n for n, _ in t.factors],
                     "factor_degrees": [d for _, d in t.factors],
                     "degree": t.degree,
+                    "constraint_degree": t.constraint_degree,
                     "claimed_degree": t.claimed_degree,
                 }
                 for t in self.terms
@@ -133,7 +141,8 @@ class Analysis:
     inexact: list[str] = field(default_factory=list)  # where an exact degree was not computed, and why
 
     @property
-    def budget(self) -> int:
+    def budget(self) -> int | None:
+        """The AIR's degree budget, or None when it declares none (then nothing is over budget)."""
         return self.air.budget
 
     @property
@@ -142,13 +151,15 @@ class Analysis:
         return max(ds, default=0)
 
     def over_budget(self) -> list[str]:
-        """Names of every constraint, bus and bus term whose degree exceeds the budget."""
+        """Names of every constraint, bus and bus term whose degree exceeds the budget (none without a budget)."""
+        if self.budget is None:
+            return []
         out = [c.name for c in self.constraints if c.over_budget]
         for b in self.buses:
             if b.degree > self.budget:
                 out.append(f"bus:{b.name}")
             for t in b.terms:
-                if t.degree + (1 if b.kind == "multiset" else 0) > self.budget:
+                if t.constraint_degree > self.budget:
                     out.append(f"bus:{b.name}/{t.name}")
         return out
 
@@ -231,7 +242,7 @@ def analyze(air: Air) -> Analysis:
     cons = [analyze_constraint(air, c, notes) for c in air.constraints]
     buses: list[BusDegree] = []
     for b in air.buses:
-        terms = tuple(term_degree(air, b, t) for t in b.terms)
+        terms = term_degrees(air, b)
         buses.append(BusDegree(b.name, b.kind, bus_degree(air, b), b.claimed_degree, terms))
 
     per_op: dict[str, list[tuple[str, int]]] = {o.name: [] for o in air.operations}
@@ -239,12 +250,11 @@ def analyze(air: Air) -> Analysis:
         for op in constraint_ops(c):
             per_op.setdefault(op, []).append((c.name, cd.degree))
     for b, bd in zip(air.buses, buses):
-        extra = 1 if b.kind == "multiset" else 0
         for t in bd.terms:
             # "JOIN+SPLIT" names every operation a shared-flag term serves
             for op in (t.operation or "").split("+"):
                 if op:
-                    per_op.setdefault(op, []).append((f"bus:{b.name}/{t.name}", t.degree + extra))
+                    per_op.setdefault(op, []).append((f"bus:{b.name}/{t.name}", t.constraint_degree))
 
     ops: list[OperationDegree] = []
     for o in air.operations:

@@ -23,10 +23,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import sympy as sp
 
 from air import field as F
-from air.air import Air, Bus, BusTerm, Message
-from air.compile import program
+from air.air import Air, Bus, message_value
+from air.bus import numerator, term_value
+from air.compile import eval_int, program
 from air.evaluate import _column_env, active_operations
 from air.trace import Trace, TraceError
 
@@ -128,6 +130,9 @@ class BusResult:
     unmatched: list[UnmatchedMessage] = field(default_factory=list)
     totals: dict[str, dict[str, int]] = field(default_factory=dict)  # label -> {"request": n, "response": n}
     near: list[NearMiss] = field(default_factory=list)
+    # the accumulator column b[0..n-1] built from the trace (b[i+1] from row i), which satisfies the bus
+    # constraint ``air.bus.bus_constraint`` on every transition row
+    column: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -236,24 +241,6 @@ def _eval_rows(air: Air, trace: Trace, exprs: list, rows: np.ndarray, scal: dict
     return [np.broadcast_to(v, (len(rows),)).astype(np.uint64) for v in prog.run(env)]
 
 
-def _message_values(m: Message, cols: list[np.ndarray], alphas: list[np.ndarray], n: int) -> np.ndarray:
-    """``message_value`` (air.air) on evaluated fields: alpha_0 + alpha_1*label + sum alpha_k*field."""
-    out = np.full(n, alphas[0], dtype=np.uint64)
-    k = 1
-    if m.label_value is not None:
-        out = F.add(out, F.mul(alphas[1], np.array(m.label_value % F.P, dtype=np.uint64)))
-        k = 2
-    if k + len(cols) > len(alphas):
-        raise ValueError(f"message {m.label!r} has more fields than the bus has challenges")
-    for j, c in enumerate(cols):
-        out = F.add(out, F.mul(c, alphas[k + j]))
-    return out
-
-
-def _term_flag(t: BusTerm):
-    return t.multiplicity if t.multiplicity is not None else t.flag
-
-
 def _scan(x: np.ndarray, op, identity: int) -> np.ndarray:
     """Inclusive prefix ``x0 op x1 op ... op xi`` of field elements, vectorized. The sequence is cut
     into m chunks of k = 1024 laid out as the columns of a k x m array, scanned down the rows in
@@ -299,7 +286,7 @@ def _batch_inverse(x: np.ndarray) -> np.ndarray:
 def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
     n = trace.n_rows
     rows_all = np.arange(n - 1, dtype=np.int64)  # transitions 0..n-2
-    flags = _eval_rows(air, trace, [_term_flag(t) for t in bus.terms], rows_all, scal)
+    flags = _eval_rows(air, trace, [numerator(bus, t) for t in bus.terms], rows_all, scal)
     # exact balance: every flagged row's message as a key (label, fields...), padded to one width
     keys: dict[str, list[np.ndarray]] = {"request": [], "response": []}
     meta: dict[str, list[tuple[np.ndarray, np.ndarray, str, tuple[str, ...], str | None]]] = {
@@ -318,14 +305,18 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
         sel = np.flatnonzero(fv != 0)
         if len(sel) == 0:
             continue
+        # every message's fields (the keys) and the term's value prod(message_value) as the bus polynomial has it
+        # (air.bus.term_value, the factor the degree analyzer reads), compiled together on the flagged rows
+        field_exprs = [e for m in t.messages for _, e in m.fields]
+        *field_vals, value = _eval_rows(air, trace, [*field_exprs, term_value(air, t)], sel, scal)
         weights = fv[sel] if bus.kind == "logup" else np.ones(len(sel), dtype=np.uint64)
         # a LogUp multiplicity is a field element: a message whose multiplicity is not a small count (e.g. a flag
         # made non-binary by a tampered op bit) is listed once among the messages to match
         reps = np.where(weights < 2**32, weights, 1).astype(np.int64)
-        mvals: list[np.ndarray] = []
+        at = 0
         for m in t.messages:
-            cols = _eval_rows(air, trace, [e for _, e in m.fields], sel, scal) if m.fields else []
-            mvals.append(_message_values(m, cols, alphas, len(sel)))
+            cols = field_vals[at : at + len(m.fields)]
+            at += len(m.fields)
             key = np.zeros((len(sel), width), dtype=np.uint64)
             names: tuple[str, ...] = tuple(n_ for n_, _ in m.fields)
             computed = m.label_value is None and bool(m.fields) and m.fields[0][0] == "label"
@@ -349,14 +340,11 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
                 tot = totals.setdefault(int(code), {"request": 0, "response": 0})
                 tot[t.side] += int(reps[key[:, 0] == code].sum())
         if bus.kind == "multiset":
-            prod = mvals[0]
-            for v in mvals[1:]:
-                prod = F.mul(prod, v)
-            # the side as the bus polynomial has it (air.bus): 1 + sum_t f_t * (u_t - 1)
+            # the side as the bus polynomial has it (air.bus): sum_t f_t*u_t + 1 - sum_t f_t = 1 + sum_t f_t*(u_t - 1)
             side_val = req_val if t.side == "request" else resp_val
-            side_val[sel] = F.add(side_val[sel], F.mul(fv[sel], F.sub(prod, np.uint64(1))))
+            side_val[sel] = F.add(side_val[sel], F.mul(fv[sel], F.sub(value, np.uint64(1))))
         else:
-            contrib = F.mul(fv[sel], _batch_inverse(mvals[0]))
+            contrib = F.mul(fv[sel], _batch_inverse(value))
             logup[sel] = F.add(logup[sel], contrib) if t.side == "response" else F.sub(logup[sel], contrib)
     boundary_resp, boundary_req = _boundary(air, bus, trace, alphas, width, keys, meta, totals, label_names)
     unmatched = _resolve_operations(air, trace, _unmatched(bus, keys, meta, width))
@@ -381,7 +369,15 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
         acc = _prefix_sum(logup, initial)
     final = int(acc[-1])
     return BusResult(
-        bus.name, bus.kind, final, int(_const(bus.final, trace)), n_msgs, unmatched, named, near_misses(unmatched)
+        bus.name,
+        bus.kind,
+        final,
+        int(_const(bus.final, trace)),
+        n_msgs,
+        unmatched,
+        named,
+        near_misses(unmatched),
+        column=acc,
     )
 
 
@@ -415,11 +411,10 @@ def _boundary(
         code = int(m.label_value or 0)
         label_names.setdefault(code, m.label)
         totals.setdefault(code, {"request": 0, "response": 0})[bd.side] += len(rows)
-        k = 2 if m.label_value is not None else 1
-        for r in rows:
-            v = a[0] + (a[1] * m.label_value if m.label_value is not None else 0)
-            v += sum(a[k + j] * int(x) for j, x in enumerate(r))
-            v %= F.P
+        env = {c.name: x for c, x in zip(air.challenges, a)}
+        for r in rows:  # the message polynomial (air.air.message_value) with this row's values as its fields
+            row_msg = replace(m, fields=tuple((k, sp.Integer(int(x))) for (k, _), x in zip(m.fields, r)))
+            v = eval_int(message_value(row_msg, air.challenges), env)
             if v == 0:
                 raise ZeroDivisionError(f"boundary message {m.label!r} of bus {bus.name} is 0 under these challenges")
             values[bd.side].append(v)
@@ -521,8 +516,6 @@ def _running_product(resp: np.ndarray, req: np.ndarray, initial: int) -> np.ndar
 
 
 def _const(e: object, trace: Trace) -> int:
-    import sympy as sp
-
     e = sp.sympify(e)
     if e.is_Number:
         return int(e) % F.P

@@ -122,9 +122,9 @@ class Diagnosis:
         return sum(g.total for g in self.groups)
 
 
-def _render(expr: sp.Expr, cells: dict[str, int]) -> str:
+def _render(text: str, cells: dict[str, int]) -> str:
     vals = ", ".join(f"{k}={v}" for k, v in cells.items())
-    return f"{sp.sstr(expr)}   with {vals}"
+    return f"{text}   with {vals}"
 
 
 def diagnose(air: Air, trace: Trace, result: CheckResult, *, max_failures: int = 5, context: int = 2) -> Diagnosis:
@@ -144,6 +144,7 @@ def diagnose(air: Air, trace: Trace, result: CheckResult, *, max_failures: int =
     op_at = dict(zip(order.tolist(), active_operations(air, trace, order))) if len(order) else {}
     for f, shown_rows in zip(result.failures, shown_of):
         c = air.constraint(f.constraint)
+        text = sp.sstr(c.expr)  # printed once per constraint, reused by every shown row
         cols = sorted({s.column for s in c.expr.free_symbols if isinstance(s, Cell) and s.column in trace.columns})
         pis = {
             s.name: int(trace.public_inputs.get(s.name, 0)) for s in c.expr.free_symbols if isinstance(s, PublicInput)
@@ -152,7 +153,7 @@ def diagnose(air: Air, trace: Trace, result: CheckResult, *, max_failures: int =
             constraint=c.name,
             domain=c.domain,
             operation=c.operation,
-            expr=sp.sstr(c.expr),
+            expr=text,
             doc=c.doc,
             total=len(f.rows),
             public_inputs=pis,
@@ -174,7 +175,7 @@ def diagnose(air: Air, trace: Trace, result: CheckResult, *, max_failures: int =
                     opcode=opcodes.get(op) if op else None,
                     next_operation=op_at.get((r + 1) % n) if c.domain == "transition" else None,
                     cells=cells,
-                    rendered=_render(c.expr, cells),
+                    rendered=_render(text, cells),
                     window=window,
                     window_operations=[op_at.get(w) for w in range(lo, hi + 1)],
                 )

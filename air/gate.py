@@ -64,26 +64,35 @@ class Finding:
     name: str
     old: int | None
     new: int | None
-    budget: int
+    budget: int | None
     reason: str
     severity: str = "error"
+    constraint_degree: int | None = None  # a bus term's part of its bus constraint (``air.bus.TermDegree``)
 
     @property
     def section(self) -> str | None:
         """The baseline section holding the item (None for the AIR as a whole)."""
         return next((s for s, k in _KINDS.items() if k == self.kind), None)
 
+    def _over(self) -> bool:
+        top = self.new if self.constraint_degree is None else self.constraint_degree
+        return self.budget is not None and top is not None and top > self.budget
+
     def __str__(self) -> str:
         k, n, old, new = self.kind, self.name, self.old, self.new
+        # a bus term's own degree and its bus constraint's degree are named apart (the budget applies to the second)
+        word = {"bus": "bus constraint degree", "bus term": "term degree"}.get(k, "degree")
+        cd = self.constraint_degree
+        within = "" if cd is None else f" (bus constraint degree {cd})"
         if self.reason == "rose":
-            over = f", over the budget {self.budget}" if new is not None and new > self.budget else ""
-            return f"{k} {n}: degree rose {old} -> {new} (+{(new or 0) - (old or 0)}){over}"
+            over = f", over the budget {self.budget}" if self._over() else ""
+            return f"{k} {n}: {word} rose {old} -> {new} (+{(new or 0) - (old or 0)}){within}{over}"
         if self.reason == "over budget":
             was = "" if old is None else f" (baseline {old})"
-            return f"{k} {n}: degree {new} exceeds the budget {self.budget}{was}"
+            return f"{k} {n}: {word} {new}{within} exceeds the budget {self.budget}{was}"
         if self.reason == "new":
-            over = f", over the budget {self.budget}" if new is not None and new > self.budget else ""
-            return f"{k} {n}: new, degree {new}{over}; not in the baseline: review it and {UPDATE_HINT}"
+            over = f", over the budget {self.budget}" if self._over() else ""
+            return f"{k} {n}: new, {word} {new}{within}{over}; not in the baseline: review it and {UPDATE_HINT}"
         if self.reason == "gone":
             return f"{k} {n}: gone from the AIR (baseline degree {old}); {UPDATE_HINT}"
         if self.reason == "improved":
@@ -107,6 +116,7 @@ class Finding:
             "baseline": self.old,
             "degree": self.new,
             "budget": self.budget,
+            "constraint_degree": self.constraint_degree,
             "text": str(self),
         }
 
@@ -120,7 +130,7 @@ class GateResult:
 
     air: str
     baseline_air: str | None
-    budget: int
+    budget: int | None
     baseline_budget: int | None
     max_degree: int
     baseline_max_degree: int
@@ -141,12 +151,11 @@ class GateResult:
 
 def _items(a: Analysis) -> dict[str, dict[str, int]]:
     ops = {o.name: o.degree for o in a.operations if o.degree is not None}
-    terms = {f"{b.name}/{t.name}": t.degree for b in a.buses for t in b.terms}
     return {
         "constraints": {c.name: c.degree for c in a.constraints},
         "operations": ops,  # type: ignore[dict-item]
         "buses": {b.name: b.degree for b in a.buses},
-        "bus_terms": terms,
+        "bus_terms": {f"{b.name}/{t.name}": t.degree for b in a.buses for t in b.terms},
     }
 
 
@@ -161,30 +170,27 @@ def _baseline_max(baseline: dict[str, Any]) -> int:
     return max(vals, default=0)
 
 
-def _accumulator_extra(a: Analysis) -> dict[str, int]:
-    """Per bus term: what its bus constraint adds to its degree (1 for a multiset accumulator, 0 for LogUp)."""
-    return {f"{b.name}/{t.name}": (1 if b.kind == "multiset" else 0) for b in a.buses for t in b.terms}
-
-
 def gate(a: Analysis, baseline: dict[str, Any]) -> GateResult:
     """Compare ``a`` with ``baseline`` (see the module docstring for what fails and what warns)."""
     now = _items(a)
     budget = a.budget
-    extra = _accumulator_extra(a)
+    # a bus term is compared with the budget through its part of the bus constraint (air.bus.bus_part_degrees)
+    parts = {f"{b.name}/{t.name}": t.constraint_degree for b in a.buses for t in b.terms}
     out: list[Finding] = []
     for section, kind in _KINDS.items():
         old_items: dict[str, int] = baseline.get(section, {})
         for name, new in now[section].items():
-            e = extra.get(name, 0) if section == "bus_terms" else 0
+            cd = parts.get(name) if section == "bus_terms" else None
+            e = 0 if cd is None else cd - new  # what the bus constraint adds to the term's own degree
             old = old_items.get(name)
             if old is None:
-                out.append(Finding(kind, name, None, new, budget, "new"))
+                out.append(Finding(kind, name, None, new, budget, "new", constraint_degree=cd))
             elif new > old:
-                out.append(Finding(kind, name, old, new, budget, "rose"))
-            elif new + e > budget and old + e <= budget:
-                out.append(Finding(kind, name, old, new, budget, "over budget"))
+                out.append(Finding(kind, name, old, new, budget, "rose", constraint_degree=cd))
+            elif budget is not None and new + e > budget and old + e <= budget:
+                out.append(Finding(kind, name, old, new, budget, "over budget", constraint_degree=cd))
             elif new < old:
-                out.append(Finding(kind, name, old, new, budget, "improved", "warning"))
+                out.append(Finding(kind, name, old, new, budget, "improved", "warning", cd))
         for name, old in old_items.items():
             if name not in now[section]:
                 out.append(Finding(kind, name, old, None, budget, "gone", "warning"))
@@ -194,7 +200,7 @@ def gate(a: Analysis, baseline: dict[str, Any]) -> GateResult:
     elif new_max < old_max:
         out.append(Finding("air", a.air.name, old_max, new_max, budget, "max degree fell", "warning"))
     old_budget = baseline.get("budget")
-    if isinstance(old_budget, int) and budget != old_budget:
+    if isinstance(old_budget, int) and isinstance(budget, int) and budget != old_budget:
         reason, sev = ("budget rose", "error") if budget > old_budget else ("budget fell", "warning")
         out.append(Finding("air", a.air.name, old_budget, budget, budget, reason, sev))
     base_air = baseline.get("air")
@@ -236,8 +242,9 @@ def read_baseline(path: str | Path) -> dict[str, Any]:
         raise BaselineError(f"{p}: not a degree baseline (no 'constraints' object)")
     if "air" in doc and not isinstance(doc["air"], str):
         raise BaselineError(f"{p}: 'air' is not the name of an AIR")
-    if "budget" in doc and (not isinstance(doc["budget"], int) or isinstance(doc["budget"], bool)):
-        raise BaselineError(f"{p}: 'budget' is not an integer")
+    budget = doc.get("budget")
+    if budget is not None and (not isinstance(budget, int) or isinstance(budget, bool)):
+        raise BaselineError(f"{p}: 'budget' is not an integer (nor null: an AIR without a budget)")
     for s in SECTIONS:
         items = doc.get(s, {})
         if not isinstance(items, dict):

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 
 from air.air import Air, AirDefinitionError
+from air.catalog import BUILTINS
 from air.degree import NotPolynomialError
 
 __all__ = ["AirNotFound", "Entry", "register", "catalog", "load_air", "load_builtin", "is_builtin"]
@@ -38,7 +39,8 @@ class Entry:
     description: str
 
 
-_CATALOG: dict[str, Entry] = {}
+# the built-in AIRs (air.catalog, which imports nothing back: the import goes one way), then any registered
+_CATALOG: dict[str, Entry] = {name: Entry(name, target, desc) for name, target, desc in BUILTINS}
 
 
 def register(name: str, target: str, description: str) -> None:
@@ -46,8 +48,6 @@ def register(name: str, target: str, description: str) -> None:
 
 
 def catalog() -> list[Entry]:
-    import air.catalog  # noqa: F401  (fills the catalog)
-
     return list(_CATALOG.values())
 
 

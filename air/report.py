@@ -13,9 +13,9 @@ from typing import Any
 
 import sympy as sp
 
-from air.air import Air, message_value
+from air.air import Air
 from air.analysis import Analysis, analyze_constraint, constraint_ops
-from air.bus import bus_constraint, term_degree
+from air.bus import bus_constraint, bus_degree, bus_part_degrees, numerator, term_degree, term_degrees
 from air.degree import exact_degree, explain, structural_degree
 
 __all__ = [
@@ -47,9 +47,13 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "tab
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
 
-def _mark(degree: int | None, budget: int, claimed: int | None = None) -> str:
+def _budget(budget: int | None) -> str:
+    return "no budget declared" if budget is None else f"budget {budget}"
+
+
+def _mark(degree: int | None, budget: int | None, claimed: int | None = None) -> str:
     notes = []
-    if degree is not None and degree > budget:
+    if degree is not None and budget is not None and degree > budget:
         notes.append(f"OVER BUDGET by {degree - budget}")
     if claimed is not None and degree is not None and claimed != degree:
         notes.append(f"claimed {claimed}")
@@ -81,11 +85,15 @@ def _claim_rows(a: Analysis) -> list[list[Any]]:
 def _summary(a: Analysis) -> str:
     over = a.over_budget()
     diffs = a.claim_differences()
-    return (
-        f"{a.air.name}: max degree {a.max_degree} (budget {a.budget}); "
-        f"{len(over)} over budget{(': ' + ', '.join(over)) if over else ''}; "
-        f"{len(diffs)} claimed degree(s) differ from the computed ones"
-    )
+    if a.budget is None:
+        fits = "no budget declared: no degree is checked against one; "
+    else:
+        fits = f"budget {a.budget}); {len(over)} over budget{(': ' + ', '.join(over)) if over else ''}; "
+        fits = "(" + fits
+    head = f"{a.air.name}: max degree {a.max_degree} "
+    if a.budget is None:
+        head = head.rstrip() + "; "
+    return f"{head}{fits}{len(diffs)} claimed degree(s) differ from the computed ones"
 
 
 def degree_table(a: Analysis, by: str = "constraint", fmt: str = "table") -> str:
@@ -127,25 +135,20 @@ def degree_table(a: Analysis, by: str = "constraint", fmt: str = "table") -> str
                 ]
             )
     elif by == "bus":
-        headers = ["bus", "term", "side", "operation", "flag", "factors", "degree", "claimed", "note"]
+        # a term's own degree and the degree of its part of the bus constraint (what the budget applies to)
+        headers = ["bus", "term", "side", "operation", "flag", "factors", "term degree", "constraint degree"]
+        headers += ["claimed", "note"]
         rows = []
         for bus in a.buses:
+            mark = _mark(bus.degree, b, bus.claimed_degree)
             rows.append(
-                [
-                    bus.name,
-                    "(constraint)",
-                    "",
-                    "",
-                    "",
-                    "",
-                    bus.degree,
-                    bus.claimed_degree,
-                    _mark(bus.degree, b, bus.claimed_degree),
-                ]
+                [bus.name, f"({bus.kind} bus constraint)", "", "", "", "", "", bus.degree, bus.claimed_degree, mark]
             )
-            extra = 1 if bus.kind == "multiset" else 0
             for t in bus.terms:
                 fac = " * ".join(f"{n}({d})" for n, d in t.factors)
+                note = "; ".join(
+                    x for x in (_mark(t.constraint_degree, b), _mark(t.degree, 10**9, t.claimed_degree)) if x
+                )
                 rows.append(
                     [
                         "",
@@ -155,15 +158,14 @@ def degree_table(a: Analysis, by: str = "constraint", fmt: str = "table") -> str
                         t.flag_degree,
                         fac,
                         t.degree,
+                        t.constraint_degree,
                         t.claimed_degree,
-                        "; ".join(
-                            x for x in (_mark(t.degree + extra, b), _mark(t.degree, 10**9, t.claimed_degree)) if x
-                        ),
                     ]
+                    + [note]
                 )
     else:
         raise ValueError(f"unknown view {by!r}")
-    title = f"{a.air.name} — degrees by {by} (budget {b})"
+    title = f"{a.air.name} — degrees by {by} ({_budget(b)})"
     body = table(headers, rows, fmt)
     notes = "".join(f"\nnote: {n}" for n in a.inexact)
     # every difference the summary counts, whatever the view (an operation view shows no claims of its own)
@@ -192,6 +194,10 @@ def compare_json(analyses: Sequence[Analysis], labels: Sequence[str] | None = No
                 "over_budget": a.over_budget(),
                 "operations": {o.name: o.degree for o in a.operations},
                 "bus_terms": {f"{bd.name}/{t.name}": t.degree for bd in a.buses for t in bd.terms},
+                # each term's part of its bus constraint (what the budget applies to), apart from its own degree
+                "bus_term_constraint_degrees": {
+                    f"{bd.name}/{t.name}": t.constraint_degree for bd in a.buses for t in bd.terms
+                },
                 "buses": {bd.name: bd.degree for bd in a.buses},
             }
         )
@@ -231,7 +237,9 @@ def compare(analyses: Sequence[Analysis], fmt: str = "table", labels: Sequence[s
                 vals.append(o.degree if o.degree is not None else f"({o.flag_degree})")
             except KeyError:
                 vals.append("absent")
-        if len({str(v) for v in vals}) > 1 or any(isinstance(v, int) and v > a.budget for v, a in zip(vals, analyses)):
+        if len({str(v) for v in vals}) > 1 or any(
+            isinstance(v, int) and a.budget is not None and v > a.budget for v, a in zip(vals, analyses)
+        ):
             orows.append([n] + vals)
     if orows:
         sections.append("operations whose degree differs (flag degree in parentheses where nothing is gated):")
@@ -258,9 +266,12 @@ def compare(analyses: Sequence[Analysis], fmt: str = "table", labels: Sequence[s
             [f"bus {bn}"] + [_bus_deg(a, bn) for a in analyses]
             for bn in dict.fromkeys(bd.name for a in analyses for bd in a.buses)
         ]
-        sections.append("bus terms (term degree; the bus constraint adds 1 for the accumulator):")
+        sections.append("bus terms (the term's own degree) and buses (the bus constraint's degree):")
         sections.append(table(["term", *names], trows + brows, fmt))
-    over = [[n, ", ".join(a.over_budget()) or "none"] for n, a in zip(names, analyses)]
+    over = [
+        [n, ", ".join(a.over_budget()) or ("none" if a.budget is not None else _budget(None))]
+        for n, a in zip(names, analyses)
+    ]
     sections.append("over budget:")
     sections.append(table(["air", "items over budget"], over, fmt))
     return "\n\n".join(sections)
@@ -364,7 +375,7 @@ def explain_item(air: Air, item: str) -> str:
             d, sd = exact_degree(c.expr), structural_degree(c.expr)
             out.append(
                 f"degree {d} (structural {sd}{', cancellation' if d != sd else ''}; "
-                f"budget {air.budget}; claimed {_s(c.claimed_degree)})"
+                f"{_budget(air.budget)}; claimed {_s(c.claimed_degree)})"
             )
             out.append("how it adds up:")
             out.extend(explain(c.expr, names=names).lines(max_depth=3))
@@ -373,29 +384,47 @@ def explain_item(air: Air, item: str) -> str:
     for b in air.buses:
         if b.name != bus_name:
             continue
+        acc, parts = bus_part_degrees(air, b)
+        tds = term_degrees(air, b)
         if not term_name:
             e = bus_constraint(air, b)
             lines = [f"bus {b.name} ({b.kind}); accumulator {b.column}", "LaTeX: " + sp.latex(e)]
-            lines.append(f"degree {structural_degree(e)} = 1 (accumulator) + max term degree")
-            for t in b.terms:
-                facs = " + ".join(
-                    f"{n}({exact_degree(message_value(m, air.challenges))})"
-                    for n, m in zip(t.factor_names(), t.messages)
+            if b.kind == "multiset":
+                each = ", ".join(map(str, parts))
+                how = f"max({acc} (the accumulator alone), {acc} (accumulator) + term degree: {each})"
+            else:
+                how = (
+                    f"max({acc} ((b' - b) * every denominator), multiplicity * the other denominators: "
+                    f"{', '.join(map(str, parts))})"
                 )
-                lines.append(f"  {t.side:8} {t.name}: flag {exact_degree(t.flag)} + {facs}")
+            lines.append(f"bus constraint degree {bus_degree(air, b)} = {how}")
+            for t in tds:
+                facs = " + ".join(f"{n}({d})" for n, d in t.factors)
+                lines.append(
+                    f"  {t.side:8} {t.name}: term degree {t.degree} = flag {t.flag_degree} + {facs}; "
+                    f"in the bus constraint {t.constraint_degree}"
+                )
             return "\n".join(lines)
-        for t in b.terms:
+        for t, td in zip(b.terms, tds):
             if t.name == term_name:
-                parts = [(names.get(t.flag, f"f_{t.operation or t.name}"), exact_degree(t.flag))]
-                for n, m in zip(t.factor_names(), t.messages):
-                    parts.append((n, exact_degree(message_value(m, air.challenges))))
-                total = sum(d for _, d in parts)
+                flag = numerator(b, t)
+                parts_ = [(names.get(flag, f"f_{t.operation or t.name}"), td.flag_degree), *td.factors]
                 lines = [f"bus {b.name}, {t.side} term {t.name} (operation {t.operation})"]
-                lines.append(" * ".join(f"{n}({d})" for n, d in parts) + f" = degree {total}")
+                lines.append(" * ".join(f"{n}({d})" for n, d in parts_) + f" = term degree {td.degree}")
                 for m, n in zip(t.messages, t.factor_names()):
                     fields = ", ".join(f"{k}={sp.sstr(v)}" for k, v in m.fields)
                     lines.append(f"  {n}: {m.label} [label {_s(m.label_value)}] ({fields})")
                 if b.kind == "multiset":
-                    lines.append(f"in the bus constraint it is multiplied by {b.column}': degree {total + 1}")
+                    lines.append(
+                        f"in the bus constraint it is multiplied by {b.column}': bus constraint degree "
+                        f"{td.constraint_degree} for this term"
+                    )
+                else:
+                    lines.append(
+                        f"in the LogUp constraint (denominators cleared) its multiplicity ({td.flag_degree}) is "
+                        f"multiplied by the other terms' denominators ({td.constraint_degree - td.flag_degree}): "
+                        f"bus constraint degree {td.constraint_degree} for this term"
+                    )
+                lines.append(f"the bus constraint {b.name} has degree {bus_degree(air, b)} ({_budget(air.budget)})")
                 return "\n".join(lines)
     raise KeyError(f"{air.name}: no constraint, operation, bus or bus term named {item!r}{_suggest(air, item)}")

@@ -19,7 +19,6 @@ from air.miden import layout as L
 from air.miden import messages as M
 from air.miden.designs import V19, MidenAir, miden_v0_19
 from air.symbols import Cell
-from tests.helpers import call
 
 
 def test_builtin_designs_are_fresh_objects() -> None:
@@ -93,7 +92,7 @@ def test_with_operation_keeps_the_slot_and_the_shift_consistent() -> None:
             _check_shift_class("v", op, code, EFFECTS[op])
 
 
-def test_compare_tells_apart_airs_of_one_name(tmp_path, capsys, monkeypatch) -> None:
+def test_compare_tells_apart_airs_of_one_name(air_cli, tmp_path, monkeypatch) -> None:
     src = tmp_path / "my_design.py"
     src.write_text(
         "from air.miden import layout as L\n"
@@ -105,18 +104,18 @@ def test_compare_tells_apart_airs_of_one_name(tmp_path, capsys, monkeypatch) -> 
         "    return miden_v0_19().with_operation('MYOP', 94, effect=(('no', 1),), define=rules, name='miden-v0.19')\n"
     )
     monkeypatch.chdir(tmp_path)
-    code, out, err = call(capsys, "compare", "miden-v0.19", "my_design.py:make_air", "--format", "json")
+    code, out, err = air_cli("compare", "miden-v0.19", "my_design.py:make_air", "--format", "json")
     assert code == 0, err
     doc = json.loads(out)
     assert [a["label"] for a in doc["airs"]] == ["miden-v0.19 (built-in)", "miden-v0.19 (my_design.py)"]
     assert "MYOP" not in doc["airs"][0]["operations"] and doc["airs"][1]["operations"]["MYOP"] == 8
-    code, out, _ = call(capsys, "compare", "miden-v0.19", "my_design.py:make_air")
+    code, out, _ = air_cli("compare", "miden-v0.19", "my_design.py:make_air")
     assert code == 0 and "miden-v0.19 (built-in)" in out and "miden-v0.19 (my_design.py)" in out
-    code, out, _ = call(capsys, "compare", "fibonacci", "fibonacci", "--format", "json")  # the same AIR twice
+    code, out, _ = air_cli("compare", "fibonacci", "fibonacci", "--format", "json")  # the same AIR twice
     assert code == 0 and [a["label"] for a in json.loads(out)["airs"]] == [
         "fibonacci (built-in) #1",
         "fibonacci (built-in) #2",
     ]
-    code, out, _ = call(capsys, "compare", "miden-v0.19", "miden-v0.18")  # distinct names stay bare
+    code, out, _ = air_cli("compare", "miden-v0.19", "miden-v0.18")  # distinct names stay bare
     assert code == 0 and "(built-in)" not in out
     assert Path(src).is_file()

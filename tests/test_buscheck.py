@@ -3,6 +3,7 @@ against an independent Python-int computation."""
 
 import numpy as np
 import pytest
+import sympy as sp
 
 from air.air import Air, Bus, BusTerm, Message
 from air.buscheck import challenges_from_seed, check_buses
@@ -130,23 +131,56 @@ def test_grouping_matches_numpy_unique() -> None:
     assert sorted(np.bincount(inv).tolist()) == sorted(np.bincount(ref_inv.reshape(-1)).tolist())
 
 
+def _accumulator_air() -> Air:
+    """Under the challenges (0, 1) a message (x) has the value x: a multiset bus answered by r and requested by q
+    (flag f), and a LogUp bus adding m/1 per row, both starting at 7."""
+    air = Air("acc", "accumulators", n_challenges=2)
+    r, q, f, m, one = air.columns("main", ["r", "q", "f", "m", "one"])
+    val = lambda e: (Message("v", None, (("x", e),)),)  # noqa: E731
+    air.bus(
+        Bus(
+            "prod",
+            "multiset",
+            "bp",
+            (BusTerm("resp", "response", 1, val(r)), BusTerm("req", "request", f, val(q))),
+            initial=sp.Integer(7),
+        )
+    )
+    add = BusTerm("add", "response", 1, val(one), multiplicity=m)
+    air.bus(Bus("sum", "logup", "bs", (add,), initial=sp.Integer(7)))
+    return air
+
+
 @pytest.mark.parametrize("n", [1, 5, 2048, 2049, 5000, 3 * 1024 * 1024 // 1000])
 def test_accumulators_match_python_ints(n) -> None:
-    from air.buscheck import _prefix_sum, _running_product
-
+    """The accumulator columns the bus check builds (``BusResult.column``), against Python ints."""
     rng = np.random.default_rng(n)
     resp = rng.integers(1, P, size=n, dtype=np.uint64)
     req = rng.integers(1, P, size=n, dtype=np.uint64)
-    req[::3] = 1  # rows without a request
+    flag = np.ones(n, dtype=np.uint64)
+    flag[::3] = 0  # rows without a request
     prod, total = [7], [7]
-    for a, b in zip(resp.tolist(), req.tolist()):
-        prod.append(prod[-1] * a * pow(b, P - 2, P) % P)
+    for a, b, f in zip(resp.tolist(), req.tolist(), flag.tolist()):
+        prod.append(prod[-1] * a * pow(b if f else 1, P - 2, P) % P)
         total.append((total[-1] + a) % P)
-    assert _running_product(resp, req, 7).tolist() == prod
-    assert _prefix_sum(resp, 7).tolist() == total
-    req[n // 2] = 0
-    with pytest.raises(ZeroDivisionError, match=f"row {n // 2}"):
-        _running_product(resp, req, 7)
+    pad = np.zeros(1, dtype=np.uint64)  # the last row is no transition: its cells are never read
+    cols = {
+        "r": np.concatenate([resp, pad]),
+        "q": np.concatenate([req, pad]),
+        "f": np.concatenate([flag, pad]),
+        "m": np.concatenate([resp, pad]),
+        "one": np.ones(n + 1, dtype=np.uint64),
+    }
+    air = _accumulator_air()
+    rep = check_buses(air, Trace(cols, n + 1), challenges=[0, 1])
+    assert rep.buses[0].column.tolist() == prod
+    assert rep.buses[1].column.tolist() == total
+    i = next((i for i in range(n // 2, n) if flag[i]), None)  # a requested row
+    if i is None:
+        return
+    cols["q"][i] = 0
+    with pytest.raises(ZeroDivisionError, match=f"row {i}"):
+        check_buses(air, Trace(cols, n + 1), challenges=[0, 1])
 
 
 def test_grouping_survives_hash_collisions(monkeypatch) -> None:

@@ -93,7 +93,8 @@ def test_explain() -> None:
     code, out, _ = run("explain", "fmpupdate", "--air", "miden-sys-fmp")
     assert code == 0 and "LaTeX:" in out and "degree 9" in out and "f_fmpupdate" in out
     code, out, _ = run("explain", "chiplets/u_dyncall", "--air", "miden-v0.19")
-    assert code == 0 and "f_dyncall(5) * h_dynordyncall(1) * m_dynordyncall(1) * m_fmpwrite(1) = degree 8" in out
+    assert code == 0 and "f_dyncall(5) * h_dynordyncall(1) * m_dynordyncall(1) * m_fmpwrite(1) = term degree 8" in out
+    assert "multiplied by b_chip': bus constraint degree 9 for this term" in out
 
 
 def test_gate_passes_on_baselines_and_fails_when_raised(tmp_path) -> None:
@@ -147,31 +148,31 @@ def test_check_ok_and_failure(stack_trace, tmp_path) -> None:
         ("a,b\n1,1\n1,zz\n", "'zz' is not an integer"),
     ],
 )
-def test_check_bad_input_exit_2(tmp_path, content, needle) -> None:
+def test_check_bad_input_exit_2(air_proc, tmp_path, content, needle) -> None:
     p = tmp_path / "t.csv"
     p.write_text(content)
-    r = air_cmd("check", str(p), "--air", "fibonacci")
+    r = air_proc("check", str(p), "--air", "fibonacci")
     assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
 
 
-def test_check_random_bytes_and_unknown_air(tmp_path) -> None:
+def test_check_random_bytes_and_unknown_air(air_proc, tmp_path) -> None:
     p = tmp_path / "junk.npz"
     p.write_bytes(bytes(range(256)) * 10)
-    r = air_cmd("check", str(p), "--air", "fibonacci")
+    r = air_proc("check", str(p), "--air", "fibonacci")
     assert r.returncode == 2 and "not a readable NPZ file" in r.stderr and "Traceback" not in r.stderr
-    r = air_cmd("degrees", "--air", "no-such-air")
+    r = air_proc("degrees", "--air", "no-such-air")
     assert r.returncode == 2 and "unknown AIR 'no-such-air'" in r.stderr
 
 
-def test_check_fibonacci_honest_csv(tmp_path) -> None:
+def test_check_fibonacci_honest_csv(air_proc, tmp_path) -> None:
     cols, pis = fibonacci_trace(16)
     p = save_trace(tmp_path / "f.csv", cols, pis)
-    r = air_cmd("check", str(p), "--air", "fibonacci")
+    r = air_proc("check", str(p), "--air", "fibonacci")
     assert r.returncode == 0, r.stderr
 
 
-def test_check_zero_message_under_given_challenges_exit_2(tmp_path) -> None:
+def test_check_zero_message_under_given_challenges_exit_2(air_proc, tmp_path) -> None:
     src = tmp_path / "busair.py"
     src.write_text(
         "from air.air import Air, Bus, BusTerm, Message\n"
@@ -185,10 +186,10 @@ def test_check_zero_message_under_given_challenges_exit_2(tmp_path) -> None:
     )
     trace = tmp_path / "t.csv"
     trace.write_text("req,resp,x\n1,0,0\n0,1,0\n0,0,0\n0,0,0\n")
-    r = air_cmd("check", str(trace), "--air", f"{src}:make", "--challenges", "0,1")
+    r = air_proc("check", str(trace), "--air", f"{src}:make", "--challenges", "0,1")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "evaluate to 0 on row 0" in r.stderr
-    assert air_cmd("check", str(trace), "--air", f"{src}:make", "--challenges", "5,1").returncode == 0
+    assert air_proc("check", str(trace), "--air", f"{src}:make", "--challenges", "5,1").returncode == 0
 
 
 @pytest.mark.parametrize(
@@ -201,14 +202,14 @@ def test_check_zero_message_under_given_challenges_exit_2(tmp_path) -> None:
         (["frobnicate"], "No such command 'frobnicate'"),
     ],
 )
-def test_usage_errors_are_one_line_exit_2(args, needle) -> None:
-    r = air_cmd(*args)
+def test_usage_errors_are_one_line_exit_2(air_proc, args, needle) -> None:
+    r = air_proc(*args)
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.count("\n") == 1 and r.stderr.startswith("air: error: ") and needle in r.stderr
 
 
-def test_bare_air_prints_help() -> None:
-    r = air_cmd()
+def test_bare_air_prints_help(air_proc) -> None:
+    r = air_proc()
     assert r.returncode == 0 and r.stdout.startswith("Usage: air") and "check" in r.stdout
 
 
@@ -220,15 +221,15 @@ def test_bare_air_prints_help() -> None:
         ("begin\n  push.7 if.true push.1 end\nend\n", "if.true: condition 7 is not binary"),
     ],
 )
-def test_run_execution_errors_name_the_instruction(tmp_path, program, needle) -> None:
+def test_run_execution_errors_name_the_instruction(air_proc, tmp_path, program, needle) -> None:
     p = tmp_path / "p.masm"
     p.write_text(program)
-    r = air_cmd("run", str(p), "--air", "miden-v0.19")
+    r = air_proc("run", str(p), "--air", "miden-v0.19")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and needle in r.stderr, r.stderr
 
 
-def test_run_refuses_a_design_it_does_not_execute(tmp_path) -> None:
+def test_run_refuses_a_design_it_does_not_execute(air_proc, tmp_path) -> None:
     p = tmp_path / "p.masm"
     p.write_text("begin\n  push.1\nend\n")
-    r = air_cmd("run", str(p), "--air", "stack-machine")  # a built-in AIR, not a Miden design
+    r = air_proc("run", str(p), "--air", "stack-machine")  # a built-in AIR, not a Miden design
     assert r.returncode == 2 and "does not run design 'stack-machine'" in r.stderr and r.stderr.count("\n") == 1

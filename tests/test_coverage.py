@@ -15,8 +15,7 @@ from air.coverage import (
     unread_columns,
 )
 from air.trace import save_trace
-from tests.helpers import call
-from tests.test_probe import S_BUS, S, toy, toy_trace
+from tests.toy_airs import S_BUS, S, toy, toy_trace
 
 
 def with_never():
@@ -68,9 +67,8 @@ def test_over_several_traces_and_never() -> None:
     assert "## operations that never occurred: 1" in md and "| INC | 14 |" in md
 
 
-def test_cli_coverage_on_scenario_traces(capsys) -> None:
-    code, out, _ = call(
-        capsys,
+def test_cli_coverage_on_scenario_traces(air_cli) -> None:
+    code, out, _ = air_cli(
         "coverage",
         "traces/ordinary/miden-v0.19.npz",
         "traces/caller/miden-v0.19.npz",
@@ -83,11 +81,11 @@ def test_cli_coverage_on_scenario_traces(capsys) -> None:
     assert "U32ADD" in doc["never"]["operations"]
 
 
-def test_cli_coverage_of_a_saved_toy_trace(tmp_path, capsys) -> None:
+def test_cli_coverage_of_a_saved_toy_trace(air_cli, tmp_path) -> None:
     t = toy_trace()
     p = tmp_path / "t.npz"
     save_trace(p, t.columns)
-    code, out, _ = call(capsys, "coverage", str(p), "--air", "tests/test_probe.py:toy")
+    code, out, _ = air_cli("coverage", str(p), "--air", "tests/test_probe.py:toy")
     assert code == 0 and "operations 2/2 occurred" in out
 
 

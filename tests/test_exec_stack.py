@@ -21,8 +21,7 @@ from air.miden.executor import FILLED_FAMILIES, PENDING, ExecutionError, run_pro
 from air.miden.masm import MasmError, assemble
 from air.select import select_families
 from air.trace import Trace
-from tests.helpers import call
-from tests.test_scenarios import trace_of, verdict, why_not_caught
+from tests.scenario_kit import trace_of, verdict, why_not_caught
 
 PROGRAMS = Path(__file__).resolve().parent.parent / "traces" / "programs"
 ADVICE = json.loads((PROGRAMS / "advice.json").read_text())
@@ -207,28 +206,28 @@ def test_ext2_inverse_and_division_through_the_host_event(tmp_path) -> None:
 
 
 # ------------------------------------------------------------------------------------------ refusals
-def test_a_program_ending_deeper_than_16_is_refused(tmp_path, capsys) -> None:
+def test_a_program_ending_deeper_than_16_is_refused(air_cli, tmp_path) -> None:
     p = tmp_path / "deep.masm"
     p.write_text("# one element too many\nbegin\n    push.1 push.2 drop\nend\n")
     with pytest.raises(ExecutionError, match=r"deep\.masm:2:1: the program ends with 17 elements.*OutputStackOverflow"):
         run_program(p, None, "miden-v0.19")
-    code, _, err = call(capsys, "run", str(p), "--air", "miden-v0.18")
+    code, _, err = air_cli("run", str(p), "--air", "miden-v0.18")
     assert code == 2 and err.count("\n") == 1 and "deep.masm:2:1:" in err and "Traceback" not in err
     p.write_text("begin\n    push.1 push.2 drop drop\nend\n")
     assert run_program(p, None, "miden-v0.19").cycles > 0
     assert "stack.overflow" in FILLED_FAMILIES and "stack.overflow" not in PENDING
 
 
-def test_advice(tmp_path, capsys) -> None:
+def test_advice(air_cli, tmp_path) -> None:
     p = tmp_path / "adv.masm"
     p.write_text("begin\n    adv_push.2 swap drop movup.15 drop\n    adv_loadw\nend\n")
-    code, out, err = call(capsys, "run", str(p), "--advice", "5,0x10,1,2,3,4", "--air", "miden-v0.19")
+    code, out, err = air_cli("run", str(p), "--advice", "5,0x10,1,2,3,4", "--air", "miden-v0.19")
     # adv_push.2: 5 then 16 pushed ([16, 5]); swap drop keeps 5; adv_loadw: s0 = w3 = 4 .. s3 = w0 = 1
     assert code == 0 and out.startswith("stack: 4 3 2 1 0"), out + err
-    code, out, err = call(capsys, "run", str(p), "--advice", "5,6,7", "--air", "miden-v0.19")
+    code, out, err = air_cli("run", str(p), "--advice", "5,6,7", "--air", "miden-v0.19")
     assert code == 2 and "adv.masm:3:5: adv_loadw: the advice stack has 1 value(s), ADVPOPW needs 4" in err, err
     for bad, what in ((f"1,{P}", "value 2"), ("1,x", "value 2"), ("-1", "value 1")):
-        code, out, err = call(capsys, "run", str(p), "--advice", bad, "--air", "miden-v0.19")
+        code, out, err = air_cli("run", str(p), "--advice", bad, "--air", "miden-v0.19")
         assert code == 2 and f"--advice: {what}" in err and err.count("\n") == 1, err
 
 

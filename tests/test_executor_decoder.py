@@ -17,8 +17,7 @@ from air.miden.designs import DESIGNS
 from air.miden.executor import FILLED_FAMILIES, PENDING, export, range_table, run_program
 from air.select import select_families
 from air.trace import Trace, load_trace, save_trace
-from tests.test_cli import air_cmd
-from tests.test_digest import PROGRAM_ROOTS
+from tests.program_roots import MIDEN_ROOTS, PROGRAM_ROOTS
 
 # opcodes, v0.18.0 core/src/operations/mod.rs (the docs' opcode table)
 NOOP, INCR, MOVUP2, ADD, DROP, PAD, PUSH = 0, 4, 10, 34, 41, 48, 91
@@ -190,31 +189,25 @@ def test_range_rows_answer_the_memory_limbs(tmp_path) -> None:
     assert_filled_families_hold(res)
 
 
-MIDEN_ROOTS = {  # programs whose MAST is Miden's test MAST (processor/src/tests: the snapshot cases in test_digest)
-    "split": ("begin\n  swap swap if.true add else swap end\nend\n", None),
-    "loop": ("begin\n  swap swap while.true pad drop end\nend\n", None),
-    "call": ("proc.foo\n  swap swap\nend\nbegin\n  swap swap call.foo\nend\n", None),
-    "syscall": ("begin\n  swap swap syscall.foo\nend\n", "export.foo\n  swap swap\nend\n"),
-}
 
 
 @pytest.mark.parametrize("name", sorted(MIDEN_ROOTS))
-def test_program_roots_match_miden(tmp_path, name) -> None:
+def test_program_roots_match_miden(air_proc, tmp_path, name) -> None:
     """Under v0.18 (no fmp prologue) these programs assemble to the MAST of Miden's decoder tests: `air run`'s
-    exported root is the root read from Miden's own execution trace (tests/test_digest.py PROGRAM_ROOTS)."""
+    exported root is the root read from Miden's own execution trace (tests/program_roots.py)."""
     text, kernel = MIDEN_ROOTS[name]
     (tmp_path / "p.masm").write_text(text)
     args = ["run", str(tmp_path / "p.masm"), "--air", "miden-v0.18", "-o", str(tmp_path / "t.npz")]
     if kernel is not None:
         (tmp_path / "k.masm").write_text(kernel)
         args += ["--kernel", str(tmp_path / "k.masm")]
-    assert air_cmd(*args).returncode == 0
+    assert air_proc(*args).returncode == 0
     meta = json.loads((tmp_path / "t.npz.json").read_text())
     assert tuple(int(x) for x in meta["program_digest"]) == PROGRAM_ROOTS[name][1]
     assert meta["program_root"] == "0x" + b"".join(x.to_bytes(8, "little") for x in PROGRAM_ROOTS[name][1]).hex()
 
 
-def test_metadata_never_chooses_what_is_checked(tmp_path) -> None:
+def test_metadata_never_chooses_what_is_checked(air_proc, tmp_path) -> None:
     """The trace's filled_families is information: `air check` without --only checks the whole AIR, with --only
     exactly what it is given, whatever the metadata says. The honest trace (its stack ends at depth 16, so the
     pending stack.overflow family holds too) passes the whole model; a hasher cell changed under metadata that
@@ -223,7 +216,7 @@ def test_metadata_never_chooses_what_is_checked(tmp_path) -> None:
     res = run(tmp_path, text, "miden-v0.19", kernel)
     assert res.meta["filled_families"] == list(FILLED_FAMILIES)
     honest = export(res, tmp_path / "honest.npz")
-    assert air_cmd("check", str(honest)).returncode == 0
+    assert air_proc("check", str(honest)).returncode == 0
     cols = {k: v.copy() for k, v in res.columns.items()}
     cols["chip9"][3] = (int(cols["chip9"][3]) + 1) % (2**64 - 2**32 + 1)  # h5 on row 3 of the first hash cycle
     path = save_trace(
@@ -234,10 +227,10 @@ def test_metadata_never_chooses_what_is_checked(tmp_path) -> None:
         public_tables=res.public_tables,
     )
     assert load_trace(path).meta["filled_families"] == ["system"]
-    whole = air_cmd("check", str(path))
+    whole = air_proc("check", str(path))
     assert whole.returncode == 1 and "hasher_round" in whole.stdout
-    assert air_cmd("check", str(path), "--only", "system").returncode == 0
-    only = air_cmd("check", str(path), "--only", ",".join(FILLED_FAMILIES))
+    assert air_proc("check", str(path), "--only", "system").returncode == 0
+    only = air_proc("check", str(path), "--only", ",".join(FILLED_FAMILIES))
     assert only.returncode == 1 and "hasher_round" in only.stdout
     assert set(PENDING) <= {"stack.overflow"}
 

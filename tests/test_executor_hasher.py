@@ -33,7 +33,7 @@ from air.miden.designs import DESIGNS
 from air.miden.executor import FILLED_FAMILIES, ExecutionError, run_program
 from air.select import select_families
 from air.trace import Trace
-from tests.test_executor_decoder import MIDEN_ROOTS
+from tests.program_roots import MIDEN_ROOTS
 
 MIRROR = Path("/work/.mirror/0xMiden+miden-vm/repo")
 SNAPSHOT = (

@@ -12,10 +12,9 @@ import pytest
 
 from air.evaluate import active_operations
 from air.miden.designs import DESIGNS
-from air.miden.executor import FILLED_FAMILIES, export, run_program
+from air.miden.executor import FILLED_FAMILIES, export
 from air.miden.layout import MEM
 from air.trace import Trace, load_trace, save_trace
-from tests.test_cli import air_cmd
 
 PROGRAMS = Path(__file__).resolve().parent.parent / "traces" / "programs"
 KERNEL = PROGRAMS / "kernel.masm"
@@ -25,8 +24,8 @@ FMP_INIT = 2**31  # FMP_INIT_VALUE, core/src/lib.rs:148 at v0.19.0
 ONLY = ",".join(FILLED_FAMILIES)
 
 
-def honest(name: str, design: str):
-    res = run_program(PROGRAMS / f"{name}.masm", KERNEL, design)
+def honest(scenario, name: str, design: str):
+    res = scenario(name, design)  # the session's run (shared): its columns are copied below before any change
     air = DESIGNS[res.air]()
     ops = active_operations(air, Trace(res.columns, res.n_rows), np.arange(res.n_rows))
     return res, ops, {k: v.copy() for k, v in res.columns.items()}
@@ -39,12 +38,14 @@ def write(res, cols: dict[str, np.ndarray], path: Path) -> Path:
     return path
 
 
-def air_check(path: Path, tmp_path: Path, *extra: str, only: str = ONLY) -> tuple[int, dict, ET.Element, dict, str]:
+def air_check(
+    air_proc, path: Path, tmp_path: Path, *extra: str, only: str = ONLY
+) -> tuple[int, dict, ET.Element, dict, str]:
     junit, sarif = tmp_path / "r.xml", tmp_path / "r.sarif"
-    r = air_cmd("check", str(path), "--only", only, "--format", "json", "--junit", str(junit), "--sarif", str(sarif),
+    r = air_proc("check", str(path), "--only", only, "--format", "json", "--junit", str(junit), "--sarif", str(sarif),
                 *extra)  # fmt: skip
     assert "Traceback" not in r.stderr, r.stderr
-    text = air_cmd("check", str(path), "--only", only, "--no-color").stdout
+    text = air_proc("check", str(path), "--only", only, "--no-color").stdout
     return r.returncode, json.loads(r.stdout), ET.fromstring(junit.read_text()), json.loads(sarif.read_text()), text
 
 
@@ -62,11 +63,11 @@ def junit_failure(suite: ET.Element, name: str) -> ET.Element:
     return failure
 
 
-def test_forged_context_return_at_end(tmp_path) -> None:
+def test_forged_context_return_at_end(air_proc, scenario, tmp_path) -> None:
     """The prover returns from a CALL into the callee's context (ctx stays 28 after END) instead of the
     caller's (0). Every row-to-row ctx constraint still holds (END may change ctx); the block-stack bus
     catches it: the END's request carries ctx' = 28, the CALL saved 0."""
-    res, ops, cols = honest("call_from_syscall", "miden-v0.19")
+    res, ops, cols = honest(scenario, "call_from_syscall", "miden-v0.19")
     call = ops.index("CALL")
     callee_ctx = int(cols["ctx"][call + 1])
     # the END that closes the CALL: the first END after which ctx is back to the caller's
@@ -74,7 +75,7 @@ def test_forged_context_return_at_end(tmp_path) -> None:
                and cols["ctx"][r] == callee_ctx)  # fmt: skip
     assert int(cols["ctx"][end + 1]) == 0
     cols["ctx"][end + 1 :] = callee_ctx
-    code, doc, junit, sarif, text = air_check(write(res, cols, tmp_path / "t.npz"), tmp_path)
+    code, doc, junit, sarif, text = air_check(air_proc, write(res, cols, tmp_path / "t.npz"), tmp_path)
     assert code == 1 and doc["summary"]["ok"] is False
     assert doc["failures"] == []  # no transition constraint sees it ...
     forged = [u for u in doc["unmatched"] if u["bus"] == "block_stack" and u["row"] == end]
@@ -91,10 +92,10 @@ def test_forged_context_return_at_end(tmp_path) -> None:
     assert f"the request by END at row {end} and the response by CALL at row {call} differ only in ctx" in text
 
 
-def test_memory_response_removed(tmp_path) -> None:
+def test_memory_response_removed(air_proc, scenario, tmp_path) -> None:
     """The memory chiplet row that answers CALL's fmp-initialising write (v0.19) is deleted (the rows
     below move up). The chiplets bus names the write, its context, address, value, and the CALL row."""
-    res, ops, cols = honest("call_from_syscall", "miden-v0.19")
+    res, ops, cols = honest(scenario, "call_from_syscall", "miden-v0.19")
     call = ops.index("CALL")
     callee_ctx = int(cols["ctx"][call + 1])
     m = {k: cols[v] for k, v in MEM.items()}
@@ -107,8 +108,8 @@ def test_memory_response_removed(tmp_path) -> None:
     assert "chiplets.bus" in FILLED_FAMILIES
     path = write(res, cols, tmp_path / "t.npz")
     # every unmatched message written (--max-failures bounds them per bus)
-    code, doc, junit, sarif, text = air_check(path, tmp_path, "--max-failures", "1000", only=ONLY)
-    text = air_cmd("check", str(path), "--only", ONLY, "--max-failures", "1000").stdout
+    code, doc, junit, sarif, text = air_check(air_proc, path, tmp_path, "--max-failures", "1000", only=ONLY)
+    text = air_proc("check", str(path), "--only", ONLY, "--max-failures", "1000").stdout
     assert code == 1
     lost = [u for u in doc["unmatched"] if u["bus"] == "chiplets"]
     assert len(lost) == 1  # the hasher answers every one of its requests: only the deleted row's is left
@@ -125,11 +126,11 @@ def test_memory_response_removed(tmp_path) -> None:
     assert totals[label]["request"] == totals[label]["response"] + 1
 
 
-def test_tampered_fmp(tmp_path) -> None:
+def test_tampered_fmp(air_proc, scenario, tmp_path) -> None:
     """v0.18: after a procedure's FMPUPDATE the prover moves fmp 8 higher for the whole frame (so that
     fmp_unchanged holds everywhere). FMPUPDATE's constraint fails on its row and on the frame's closing
     FMPUPDATE, and every FMPADD in the frame no longer adds the real fmp."""
-    res, ops, cols = honest("ordinary", "miden-v0.18")
+    res, ops, cols = honest(scenario, "ordinary", "miden-v0.18")
     up = ops.index("FMPUPDATE")
     fmp = cols["fmp"]
     end = up + 1
@@ -137,7 +138,8 @@ def test_tampered_fmp(tmp_path) -> None:
         end += 1
     honest_fmp = int(fmp[up + 1])
     fmp[up + 1 : end + 1] = (fmp[up + 1 : end + 1] + 8) % P
-    code, doc, junit, sarif, text = air_check(write(res, cols, tmp_path / "t.npz"), tmp_path, "--max-failures", "3")
+    path = write(res, cols, tmp_path / "t.npz")
+    code, doc, junit, sarif, text = air_check(air_proc, path, tmp_path, "--max-failures", "3")
     assert code == 1 and doc["unmatched"] == []
     groups = {g["constraint"]: g for g in doc["failures"]}
     assert set(groups) == {"fmpupdate", "fmpadd"}
@@ -157,17 +159,17 @@ def test_tampered_fmp(tmp_path) -> None:
     assert f"... and {len(frame_adds) - 5} more failing row(s) of fmpadd" in text  # the text report: 5 shown
 
 
-def test_spoofed_caller_hash(tmp_path) -> None:
+def test_spoofed_caller_hash(air_proc, scenario, tmp_path) -> None:
     """`caller` in the kernel returns a hash the prover chose instead of fn_hash: caller_s0..s3 fail on
     the CALLER row, each showing the fn_hash limb it should have copied; the stack's general rules then
     catch the forged values again on the next row (the next operation keeps s0..s3, the row after it does not
     hold the forged values)."""
-    res, ops, cols = honest("caller", "miden-v0.19")
+    res, ops, cols = honest(scenario, "caller", "miden-v0.19")
     r = ops.index("CALLER")
     spoof = [11, 22, 33, 44]
     for i in range(4):
         cols[f"s{i}"][r + 1] = spoof[i]
-    code, doc, junit, sarif, text = air_check(write(res, cols, tmp_path / "t.npz"), tmp_path)
+    code, doc, junit, sarif, text = air_check(air_proc, write(res, cols, tmp_path / "t.npz"), tmp_path)
     assert code == 1
     groups = {g["constraint"]: g for g in doc["failures"]}
     caller = {f"caller_s{i}" for i in range(4)}
@@ -188,9 +190,9 @@ def test_spoofed_caller_hash(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("design", ["miden-v0.18", "miden-v0.19"])
-def test_honest_report_documents(tmp_path, design) -> None:
-    res, _, cols = honest("ordinary", design)
-    code, doc, junit, sarif, text = air_check(write(res, cols, tmp_path / "t.npz"), tmp_path)
+def test_honest_report_documents(air_proc, scenario, tmp_path, design) -> None:
+    res, _, cols = honest(scenario, "ordinary", design)
+    code, doc, junit, sarif, text = air_check(air_proc, write(res, cols, tmp_path / "t.npz"), tmp_path)
     assert code == 0 and doc["summary"]["ok"] is True and doc["failures"] == [] and doc["unmatched"] == []
     assert junit.get("failures") == "0" and sarif["runs"][0]["results"] == []
     assert text.startswith("OK")

@@ -139,10 +139,18 @@ def air_files(draw) -> tuple[str, str, bool, tuple[int, ...]]:
     )
     valid = bad_slot in ("none", "satisfied", "logup_huge")
     codes = {"none": (0, 1), "satisfied": (0,)}.get(bad_slot, (2,))
+    if bad_at != "busflag" and _constant_not_binary(src["busflag"]):
+        # a multiset term counts as f*u + 1 - f: a constant flag other than 0 or 1 is refused by every command
+        valid, codes = False, (2,)
     return source, "make_air", valid, codes
 
 
 _NS = {"sp": sp, "x": Cell("x"), "y": Cell("y"), "z": Cell("z"), "P": P}
+
+
+def _constant_not_binary(src: str) -> bool:
+    e = sp.sympify(eval(src, dict(_NS, s=Cell("s"))))
+    return bool(e.is_Number) and e not in (0, 1)
 
 
 def _is_zero(src: str) -> bool:

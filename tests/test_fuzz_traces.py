@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from air.cli import main
 from air.examples.fibonacci import fibonacci_trace
 from air.trace import TraceError, load_trace, save_trace
-from tests.test_trace_hardening import _write_precompressed, air_subprocess, fib_members, npy, npy_header, raw_zip
+from tests.npzkit import air_subprocess, fib_members, npy, npy_header, raw_zip, write_precompressed
 
 P = 2**64 - 2**32 + 1
 FUZZ = settings(
@@ -356,6 +356,6 @@ def test_fuzz_bounded_resources(tmp_path_factory, rows, ratio, stream) -> None:
     comp += np.random.default_rng(ratio).bytes(claimed - len(comp))
     crc = zlib.crc32(body)
     members = [(name, comp, crc, len(header) + rows * 8) for name in ("a.npy", "b.npy")]
-    _write_precompressed(p, members)
+    write_precompressed(p, members)
     r = air_subprocess("check", str(p), "--air", "fibonacci", mem_mb=2000, timeout=60)
     assert r.returncode == 2 and r.stderr.startswith("air: error: ") and r.stderr.count("\n") == 1, r.stderr[-400:]

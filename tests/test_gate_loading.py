@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import call
-
 COMMANDS = [
     ["degrees", "--air", "{spec}"],
     ["gate", "--air", "{spec}", "--baseline", "reports/degrees-fibonacci.json"],
@@ -32,7 +30,7 @@ def trace(tmp_path: Path) -> str:
 
 
 @pytest.mark.parametrize("args", COMMANDS, ids=[c[0] for c in COMMANDS])
-def test_builder_exception_is_one_line_exit_2(tmp_path, capsys, trace, args) -> None:
+def test_builder_exception_is_one_line_exit_2(air_cli, tmp_path, trace, args) -> None:
     src = tmp_path / "user.py"
     src.write_text(
         "from air.air import Air\n"
@@ -45,13 +43,13 @@ def test_builder_exception_is_one_line_exit_2(tmp_path, capsys, trace, args) -> 
         "    return air\n"
     )
     argv = [x.format(spec=f"{src}:make_air", trace=trace) for x in args]
-    code, out, err = call(capsys, *argv)
+    code, out, err = air_cli(*argv)
     assert code == 2 and out == "" and err.count("\n") == 1 and "Traceback" not in err, (code, out, err)
     assert f"raised KeyError: 'missing' at {src}:{_line(src, 'return d[')}" in err
 
 
 @pytest.mark.parametrize("args", COMMANDS, ids=[c[0] for c in COMMANDS])
-def test_module_import_exception_names_the_users_line(tmp_path, capsys, trace, monkeypatch, args) -> None:
+def test_module_import_exception_names_the_users_line(air_cli, tmp_path, trace, monkeypatch, args) -> None:
     pkg = tmp_path / "mypkg"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
@@ -61,6 +59,6 @@ def test_module_import_exception_names_the_users_line(tmp_path, capsys, trace, m
     for name in ("mypkg", "mypkg.broken_air"):  # each case imports its own copy
         monkeypatch.delitem(sys.modules, name, raising=False)
     argv = [x.format(spec="mypkg.broken_air:make_air", trace=trace) for x in args]
-    code, out, err = call(capsys, *argv)
+    code, out, err = air_cli(*argv)
     assert code == 2 and out == "" and err.count("\n") == 1, (code, out, err)
     assert f"importing module mypkg.broken_air raised RuntimeError: not ready at {mod}:2" in err

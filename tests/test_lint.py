@@ -6,7 +6,6 @@ import sympy as sp
 
 from air.air import Air
 from air.lint import DocumentedOpen, lint, readers, render
-from tests.helpers import call
 
 
 def planted() -> Air:
@@ -72,8 +71,8 @@ def test_readers_split_current_and_next_cells() -> None:
     assert r["b_const"].flag is None and r["b_const"].nxt == {"b"}
 
 
-def test_cli_lint_on_a_miden_design(capsys) -> None:
-    code, out, _ = call(capsys, "lint", "--air", "miden-v0.19", "--format", "json")
+def test_cli_lint_on_a_miden_design(air_cli) -> None:
+    code, out, _ = air_cli("lint", "--air", "miden-v0.19", "--format", "json")
     assert code == 0
     import json
 

@@ -11,7 +11,6 @@ import pytest
 import air.cli as cli
 import air.miden.executor as executor
 from air.miden.executor import ExecutionError, run_program
-from tests.helpers import call
 
 LOOP = "begin\n    push.1\n    while.true\n        push.1\n    end\nend\n"  # never ends
 COUNT = (
@@ -39,8 +38,8 @@ def count(tmp_path: Path) -> Path:
     return p
 
 
-def test_while_true_stops_at_the_cycle_cap(loop, capsys) -> None:
-    code, out, err = call(capsys, "run", str(loop), "--air", "miden-v0.19", "--max-cycles", "5000")
+def test_while_true_stops_at_the_cycle_cap(air_cli, loop) -> None:
+    code, out, err = air_cli("run", str(loop), "--air", "miden-v0.19", "--max-cycles", "5000")
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "exceeded 5,000 cycles" in err and "loop.masm:" in err
     with pytest.raises(ExecutionError, match="exceeded 300 cycles"):
@@ -52,12 +51,12 @@ def test_default_cap_is_2_to_the_20(capsys) -> None:
     assert opt.default == 2**20 == executor.MAX_CYCLES
 
 
-def test_progress_line_on_a_terminal(count, capsys, monkeypatch) -> None:
+def test_progress_line_on_a_terminal(air_cli, count, monkeypatch) -> None:
     monkeypatch.setattr(cli, "PROGRESS_AFTER", -1.0)  # show it at once
     monkeypatch.setattr(executor, "PROGRESS_EVERY", 100)
     tty = Tty()
     monkeypatch.setattr(sys, "stderr", tty)
-    code, out, _ = call(capsys, "run", str(count), "--air", "miden-v0.19")
+    code, out, _ = air_cli("run", str(count), "--air", "miden-v0.19")
     assert code == 0 and "stack: 0" in out
     cycles = int(out.split("cycles: ")[1].split()[0])
     shown = tty.getvalue()
@@ -67,18 +66,18 @@ def test_progress_line_on_a_terminal(count, capsys, monkeypatch) -> None:
     assert reports[0].startswith("100 cycles, ") and "cycles/s" in reports[0]
 
 
-def test_no_progress_when_not_a_terminal(count, capsys, monkeypatch) -> None:
+def test_no_progress_when_not_a_terminal(air_cli, count, capsys, monkeypatch) -> None:
     monkeypatch.setattr(cli, "PROGRESS_AFTER", -1.0)
     monkeypatch.setattr(executor, "PROGRESS_EVERY", 100)
-    code, out, err = call(capsys, "run", str(count), "--air", "miden-v0.19")  # capsys: stderr is not a tty
+    code, out, err = air_cli("run", str(count), "--air", "miden-v0.19")  # capsys: stderr is not a tty
     assert code == 0 and "stack: 0" in out and err == ""
 
 
-def test_no_progress_on_a_terminal_before_the_threshold(count, capsys, monkeypatch) -> None:
+def test_no_progress_on_a_terminal_before_the_threshold(air_cli, count, monkeypatch) -> None:
     monkeypatch.setattr(executor, "PROGRESS_EVERY", 100)
     tty = Tty()
     monkeypatch.setattr(sys, "stderr", tty)
-    code, _, _ = call(capsys, "run", str(count), "--air", "miden-v0.19")  # well under PROGRESS_AFTER = 1 s
+    code, _, _ = air_cli("run", str(count), "--air", "miden-v0.19")  # well under PROGRESS_AFTER = 1 s
     assert code == 0 and tty.getvalue() == ""
 
 

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from air.air import Air
-from air.analysis import analyze
 from air.bus import term_degree
 from air.buscheck import check_buses
 from air.compile import eval_int
@@ -22,8 +21,8 @@ P = 2**64 - 2**32 + 1
 
 
 @pytest.fixture(scope="module", params=["miden-v0.18", "miden-v0.19"])
-def an(request):
-    return analyze(DESIGNS[request.param]())
+def an(request, miden_analyses):
+    return miden_analyses[request.param]
 
 
 # Computed degrees, by hand. Chiplet flags (chiplets/main.md): bitwise 2, memory 3, ACE 4, kernel ROM 5.
@@ -165,8 +164,8 @@ def _value(
 
 
 @pytest.fixture(scope="module")
-def v18() -> Air:
-    return DESIGNS["miden-v0.18"]()
+def v18(miden_airs) -> Air:
+    return miden_airs["miden-v0.18"]
 
 
 def test_range_step(v18) -> None:

@@ -11,7 +11,7 @@ import pytest
 import sympy as sp
 
 from air.air import Air, Message
-from air.analysis import Analysis, analyze
+from air.analysis import Analysis
 from air.compile import eval_int
 from air.miden.builder import MidenBuilder
 from air.miden.design import DESIGN_LIST
@@ -82,8 +82,8 @@ VERSIONS = ("miden-v0.18", "miden-v0.19")
 
 
 @pytest.fixture(scope="module")
-def an() -> dict[str, Analysis]:
-    return {name: analyze(DESIGNS[name]()) for name in VERSIONS}
+def an(miden_analyses) -> dict[str, Analysis]:
+    return {name: miden_analyses[name] for name in VERSIONS}
 
 
 @pytest.mark.parametrize("name", VERSIONS)
@@ -164,8 +164,8 @@ def value(air: Air, name: str, cells: Mapping[str, int]) -> int:
 
 
 @pytest.fixture(scope="module")
-def v18() -> Air:
-    return DESIGNS["miden-v0.18"]()
+def v18(miden_airs) -> Air:
+    return miden_airs["miden-v0.18"]
 
 
 OP = OPCODES_V18

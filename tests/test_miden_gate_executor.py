@@ -19,7 +19,6 @@ from air.miden.masm import assemble
 from air.miden.opcodes import OPCODES_V18
 from air.select import select_families
 from air.trace import Trace
-from tests.helpers import call
 
 PROGRAMS = Path(__file__).resolve().parent.parent / "traces" / "programs"
 KERNEL = PROGRAMS / "kernel.masm"
@@ -62,12 +61,12 @@ def test_protected_write_fails_the_gate_constraint_only(tmp_path) -> None:
     assert verdict(run_program(PROGRAMS / "gate_protected_write.masm", KERNEL, "miden-v0.19")) == ({}, [])
 
 
-def test_air_check_names_gate_row_and_operation(tmp_path, capsys) -> None:
+def test_air_check_names_gate_row_and_operation(air_cli, tmp_path) -> None:
     out = tmp_path / "t.npz"
-    code, _, _ = call(capsys, "run", str(PROGRAMS / "gate_protected_write.masm"), "--kernel", str(KERNEL),
+    code, _, _ = air_cli("run", str(PROGRAMS / "gate_protected_write.masm"), "--kernel", str(KERNEL),
                       "--air", "miden-gate", "-o", str(out))  # fmt: skip
     assert code == 0
-    code, stdout, _ = call(capsys, "check", str(out), "--only", ONLY)
+    code, stdout, _ = air_cli("check", str(out), "--only", ONLY)
     assert code == 1
     assert "constraint gate" in stdout and "row 12: operation MSTOREW" in stdout
     assert stdout.count("  constraint ") == 1  # no other constraint fails (one overview line per failing constraint)

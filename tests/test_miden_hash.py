@@ -26,8 +26,8 @@ FAMILY = "chiplets.hasher"
 
 
 @pytest.fixture(scope="module")
-def v18() -> Air:
-    return DESIGNS["miden-v0.18"]()
+def v18(miden_airs) -> Air:
+    return miden_airs["miden-v0.18"]
 
 
 def _hasher_only(air: Air) -> Air:

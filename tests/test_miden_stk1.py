@@ -14,14 +14,12 @@ import numpy as np
 import pytest
 
 from air.air import Air, Constraint
-from air.analysis import analyze
 from air.buscheck import check_buses
 from air.compile import eval_int
 from air.degree import exact_degree
 from air.miden.builder import MidenBuilder
 from air.miden.constraints.stack.general import EFFECTS
 from air.miden.design import V18, V19
-from air.miden.designs import DESIGNS
 from air.miden.opcodes import OPCODES_V18
 from air.trace import Trace
 
@@ -29,13 +27,13 @@ P = 2**64 - 2**32 + 1
 
 
 @pytest.fixture(scope="module")
-def airs() -> dict[str, Air]:
-    return {n: DESIGNS[n]() for n in ("miden-v0.18", "miden-v0.19")}
+def airs(miden_airs) -> dict[str, Air]:
+    return {n: miden_airs[n] for n in ("miden-v0.18", "miden-v0.19")}
 
 
 @pytest.fixture(scope="module")
-def an(airs):
-    return {n: analyze(a) for n, a in airs.items()}
+def an(miden_analyses):
+    return {n: miden_analyses[n] for n in ("miden-v0.18", "miden-v0.19")}
 
 
 def con(air: Air, name: str) -> Constraint:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 import pytest
 
 from air.air import Air, message_value
-from air.analysis import Analysis, analyze
+from air.analysis import Analysis
 from air.compile import eval_int
 from air.field import P
 from air.miden.designs import DESIGNS
@@ -20,8 +20,8 @@ FAMILIES = ("stack.u32_ops", "stack.io_ops", "stack.crypto_ops", "stack.precompi
 
 
 @pytest.fixture(scope="module")
-def an() -> dict[str, Analysis]:
-    return {n: analyze(DESIGNS[n]()) for n in ("miden-v0.18", "miden-v0.19")}
+def an(miden_analyses) -> dict[str, Analysis]:
+    return {n: miden_analyses[n] for n in ("miden-v0.18", "miden-v0.19")}
 
 
 # name -> degree: u32_ops.md states 1 (2 for products and s0'^2 - s0', 3 for element validity) + flag 6
@@ -137,8 +137,8 @@ def _value(air: Air, name: str, cells: Mapping[str, int], opcode: int) -> int:
 
 
 @pytest.fixture(scope="module")
-def v18() -> Air:
-    return DESIGNS["miden-v0.18"]()
+def v18(miden_airs) -> Air:
+    return miden_airs["miden-v0.18"]
 
 
 def test_u32split_rows(v18: Air) -> None:

@@ -19,58 +19,7 @@ from air.evaluate import check
 from air.field import P
 from air.probe import Mutation, apply, caught_mutations, probe
 from air.trace import Trace
-
-# s per row: runs of KEEP after KEEP so that the freed cells exist; s = 0 on the last row
-S = [1, 0, 0, 1, 1, 0, 0, 0, 1, 0, 1, 1, 0, 0, 1, 0]
-# for the bus: 5 INC rows each requesting its c twice, 10 KEEP rows answering once (rows 0..14 carry messages)
-S_BUS = [1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0]
-
-
-def toy(with_keep: bool = True, bus: bool = False) -> Air:
-    air = Air("toy", "INC/KEEP", budget=3)
-    s, a, b, c = air.columns("main", ["s", "a", "b", "c"])
-    sched = air.periodic_column("sched", S_BUS if bus else S)
-    inc = air.operation("INC", s)
-    keep = air.operation("KEEP", 1 - s)
-    air.transition("s_binary", s * s - s)
-    air.transition("s_schedule", s - sched)  # the verifier's schedule: an INC row cannot pose as KEEP
-    air.constrain("inc", body=a.next - a - b, operation=inc)
-    if with_keep:
-        air.constrain("keep", body=a.next - a, operation=keep)
-    air.transition("b_const", b.next - b)
-    air.boundary("b_first", b - 1)
-    air.boundary("s_last", s, last=True)
-    if bus:  # INC rows request (c) twice, KEEP rows answer (c) once: c is read by the bus only
-        m = Message("val", 1, (("c", c),))
-        air.bus(
-            Bus(
-                "vals",
-                "multiset",
-                "p",
-                (BusTerm("req", "request", s, (m, m), operation="INC"), BusTerm("resp", "response", 1 - s, (m,))),
-            )
-        )
-    else:
-        air.transition("c_zero", c)
-        air.boundary("c_last", c, last=True)
-    return air
-
-
-def toy_trace(bus: bool = False) -> Trace:
-    sel = S_BUS if bus else S
-    n = len(sel)
-    a = [0]
-    for i in range(n - 1):
-        a.append(a[-1] + sel[i])
-    c = [0] * n
-    if bus:
-        inc = [i for i in range(n - 1) if sel[i]]
-        keep = [i for i in range(n - 1) if not sel[i]]
-        assert 2 * len(inc) == len(keep)
-        for k, i in enumerate(inc):
-            c[i] = c[keep[2 * k]] = c[keep[2 * k + 1]] = 10 + 7 * k
-    cols = {k: np.array(v, dtype=np.uint64) for k, v in (("s", sel), ("a", a), ("b", [1] * n), ("c", c))}
-    return Trace(cols, n)
+from tests.toy_airs import S_BUS, S, toy, toy_trace  # noqa: F401 (the CLI loads tests/test_probe.py:toy)
 
 
 def test_toy_trace_is_honest() -> None:
@@ -146,22 +95,21 @@ def test_windowed_verdicts_agree_with_full_checks_including_the_bus() -> None:
     assert not v.masked.any()
 
 
-def test_cli_probe_on_a_scenario_trace(capsys) -> None:
+def test_cli_probe_on_a_scenario_trace(air_cli) -> None:
     import json
 
-    from tests.helpers import call
 
     meta = json.load(open("traces/caller/miden-v0.19.npz.json"))
     only = ",".join(meta["filled_families"])
     args = ["probe", "traces/caller/miden-v0.19.npz", "--only", only, "--samples", "1", "--column", "s0"]
-    code, out, _ = call(capsys, *args, "--format", "json")
+    code, out, _ = air_cli(*args, "--format", "json")
     assert code == 0
     doc = json.loads(out)
     assert doc["mutations"] == sum(p["total"] for p in doc["pairs"]) > 0
     assert all(p["column"] == "s0" for p in doc["pairs"])
     # s0 (the top of the stack) is read by every operation's shift rule: nothing about it is structural
     assert all(p.get("reason") != "structural" for p in doc["pairs"])
-    code, _, err = call(capsys, *args[:2], "--column", "nope")
+    code, _, err = air_cli(*args[:2], "--column", "nope")
     assert code == 2 and "nope" in err
 
 
@@ -170,19 +118,18 @@ def toy_hole() -> Air:
     return toy(with_keep=False)
 
 
-def test_cli_fail_on_survivor(tmp_path, capsys) -> None:
+def test_cli_fail_on_survivor(air_cli, tmp_path) -> None:
     from air.trace import save_trace
-    from tests.helpers import call
 
     p = tmp_path / "toy.npz"
     save_trace(p, toy_trace().columns)
     base = ["probe", str(p), "--samples", "16", "--fail-on-survivor"]
-    code, out, _ = call(capsys, *base, "--air", "tests/test_probe.py:toy")
+    code, out, _ = air_cli(*base, "--air", "tests/test_probe.py:toy")
     assert code == 0 and "0 surviving" in out
-    code, out, _ = call(capsys, *base, "--air", "tests/test_probe.py:toy_hole")
+    code, out, _ = air_cli(*base, "--air", "tests/test_probe.py:toy_hole")
     assert code == 1
     assert out.splitlines()[2].split()[:2] == ["a", "KEEP"] and "structural" in out
-    code, out, _ = call(capsys, "probe", str(p), "--air", "tests/test_probe.py:toy_hole", "--samples", "16")
+    code, out, _ = air_cli("probe", str(p), "--air", "tests/test_probe.py:toy_hole", "--samples", "16")
     assert code == 0  # survivors are findings, not a failed check, without --fail-on-survivor
 
 

@@ -17,24 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from air.cli import main
 from air.examples.fibonacci import fibonacci_trace
 from air.examples.stack_machine import OPCODES, stack_machine_trace
 from air.registry import load_air
 from air.trace import save_trace
 
 P = 2**64 - 2**32 + 1
-
-
-def air_cmd(capsys, *args: str) -> tuple[int, str, str]:
-    """``air ARGS`` in this process: (exit code, stdout, stderr)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line_error(code: int, out: str, err: str) -> bool:
@@ -50,10 +38,10 @@ def fib_broken(tmp_path: Path, meta: dict | None = None) -> Path:
 
 
 # ------------------------------------------------------------------------------------------ explain
-def test_explain_an_operation_of_the_stack_machine(capsys) -> None:
+def test_explain_an_operation_of_the_stack_machine(air_cli) -> None:
     """ADD (opcode 1) is a deg7 flag: 6 opcode-bit literals and (1 - op6); its 5 rules (s0..s3, depth)
     have bodies of degree 1, so each is 7 + 1 = 8, headroom 9 - 8 = 1."""
-    code, out, _ = air_cmd(capsys, "explain", "ADD", "--air", "stack-machine")
+    code, out, _ = air_cli("explain", "ADD", "--air", "stack-machine")
     assert code == 0
     assert out.startswith("operation ADD (opcode 1)")
     assert "flag f_add: degree 7" in out
@@ -61,19 +49,19 @@ def test_explain_an_operation_of_the_stack_machine(capsys) -> None:
     assert "ADD_s0 (transition): flag 7 + body 1 = degree 8" in out
     assert "operation degree 8 (budget 9, headroom 1)" in out
     # a name differing in case only is the same operation
-    assert air_cmd(capsys, "explain", "add", "--air", "stack-machine")[1] == out
+    assert air_cli("explain", "add", "--air", "stack-machine")[1] == out
 
 
-def test_explain_dyncall(capsys) -> None:
+def test_explain_dyncall(air_cli) -> None:
     """DYNCALL is opcode 92 with a degree-5 flag (v0.19 docs/src/design/stack/op_constraints.md, the
     opcode table); ctx' = clk + 1 under it is 5 + 1 = 6. Its terms are named with their bus."""
-    code, out, _ = air_cmd(capsys, "explain", "DYNCALL", "--air", "miden-v0.19")
+    code, out, _ = air_cli("explain", "DYNCALL", "--air", "miden-v0.19")
     assert code == 0 and out.startswith("operation DYNCALL (opcode 92)")
     assert "flag f_dyncall: degree 5" in out
     assert "ctx_call (transition): flag 5 + body 1 = degree 6" in out
     assert "chiplets/u_dyncall (request)" in out
     # explain and degrees --by op agree on the operation's degree
-    _, js, _ = air_cmd(capsys, "degrees", "--air", "miden-v0.19", "--by", "op", "--format", "json")
+    _, js, _ = air_cli("degrees", "--air", "miden-v0.19", "--by", "op", "--format", "json")
     deg = next(o for o in json.loads(js)["operations"] if o["name"] == "DYNCALL")["degree"]
     assert f"operation degree {deg} (budget 9, headroom {9 - deg})" in out
 
@@ -82,8 +70,8 @@ def test_explain_dyncall(capsys) -> None:
     "air,typo,near",
     [("miden-v0.19", "DYNCAL", "DYNCALL"), ("fibonacci", "fib_c", "fib_a"), ("stack-machine", "ad_s0", "ADD_s0")],
 )
-def test_explain_suggests_near_names(capsys, air, typo, near) -> None:
-    code, out, err = air_cmd(capsys, "explain", typo, "--air", air)
+def test_explain_suggests_near_names(air_cli, air, typo, near) -> None:
+    code, out, err = air_cli("explain", typo, "--air", air)
     assert one_line_error(code, out, err) and f"no constraint, operation, bus or bus term named {typo!r}" in err
     assert "did you mean" in err and near in err.split("did you mean", 1)[1]
 
@@ -106,26 +94,26 @@ def make():
 
 
 @pytest.mark.parametrize("by", ["constraint", "op", "bus"])
-def test_degrees_shows_every_claim_difference_in_every_view(tmp_path, capsys, by) -> None:
+def test_degrees_shows_every_claim_difference_in_every_view(air_cli, tmp_path, by) -> None:
     """Hand: xy = on * (x*y) has degree 3 (claimed 5); the term u = on * (message of degree 1) has
     degree 2 (claimed 7); the bus constraint is acc' * (...) of degree 1 + 2 = 3 (claimed 2)."""
     src = tmp_path / "claims.py"
     src.write_text(CLAIMS)
-    code, out, _ = air_cmd(capsys, "degrees", "--air", f"{src}:make", "--by", by)
+    code, out, _ = air_cli("degrees", "--air", f"{src}:make", "--by", by)
     assert code == 0 and "3 claimed degree(s) differ" in out
     listing = out.split("claimed degrees that differ from the computed ones (3):", 1)[1]
     for item, claimed, computed in (("xy", 5, 3), ("bus:b/u", 7, 2), ("bus:b", 2, 3)):
         line = next(ln for ln in listing.splitlines() if ln.split()[:1] == [item])
         assert line.split()[1:3] == [str(claimed), str(computed)], line
-    _, js, _ = air_cmd(capsys, "degrees", "--air", f"{src}:make", "--by", by, "--format", "json")
+    _, js, _ = air_cli("degrees", "--air", f"{src}:make", "--by", by, "--format", "json")
     diffs = {(d["item"], d["claimed"], d["computed"]) for d in json.loads(js)["claim_differences"]}
     assert diffs == {("xy", 5, 3), ("bus:b/u", 7, 2), ("bus:b", 2, 3)}
 
 
 # ------------------------------------------------------------------------------------------ check: text
-def test_failures_in_row_order_and_the_first_failing_row(tmp_path, capsys) -> None:
+def test_failures_in_row_order_and_the_first_failing_row(air_cli, tmp_path) -> None:
     t = fib_broken(tmp_path)
-    code, out, _ = air_cmd(capsys, "check", str(t), "--air", "fibonacci")
+    code, out, _ = air_cli("check", str(t), "--air", "fibonacci")
     assert code == 1
     assert out.splitlines()[0].endswith("first failing row 4 (constraint fib_b)")
     heads = [ln for ln in out.splitlines() if ln.startswith("row ")]
@@ -135,7 +123,7 @@ def test_failures_in_row_order_and_the_first_failing_row(tmp_path, capsys) -> No
         "row 5 — constraint fib_b (transition)",
     ]
     # the old order, constraint by constraint (fib_a is declared first)
-    code, out, _ = air_cmd(capsys, "check", str(t), "--air", "fibonacci", "--group-by", "constraint")
+    code, out, _ = air_cli("check", str(t), "--air", "fibonacci", "--group-by", "constraint")
     blocks = [ln for ln in out.splitlines() if ln.startswith("constraint ")]
     assert blocks == [
         "constraint fib_a (transition) — 1 failing row(s)",
@@ -144,25 +132,25 @@ def test_failures_in_row_order_and_the_first_failing_row(tmp_path, capsys) -> No
     assert out.splitlines()[0].endswith("first failing row 4 (constraint fib_b)")
 
 
-def test_small_negatives_hex_and_fitted_columns(tmp_path, capsys) -> None:
+def test_small_negatives_hex_and_fitted_columns(air_cli, tmp_path) -> None:
     t = fib_broken(tmp_path)
-    _, out, _ = air_cmd(capsys, "check", str(t), "--air", "fibonacci", "--context", "1")
+    _, out, _ = air_cli("check", str(t), "--air", "fibonacci", "--context", "1")
     fib_a = out.split("row 5 — constraint fib_a (transition)", 1)[1]
     assert "value -1 (p−1) (must be 0)" in fib_a  # a6 - b5 = -1
     # the window: values up to 21 (a6 = 13, b6 = 21), so columns 2 characters wide, not 22
     window = [ln for ln in out.splitlines() if ln.startswith("       row") or ln.startswith("    >>")]
     assert window and max(len(ln) for ln in window) < 25
-    _, hx, _ = air_cmd(capsys, "check", str(t), "--air", "fibonacci", "--hex")
+    _, hx, _ = air_cli("check", str(t), "--air", "fibonacci", "--hex")
     assert "value -0x1 (p−0x1) (must be 0)" in hx
     assert "cells: a=0x5, b=0x8, b'=0xe" in hx  # row 4: a4 = 5, b4 = 8, b5 = 13 + 1 = 14
 
 
-def test_window_rows_name_their_operation(tmp_path, capsys) -> None:
+def test_window_rows_name_their_operation(air_cli, tmp_path) -> None:
     cols, pis = stack_machine_trace(64, seed=5)
     r = 30
     cols["depth"][r] = (int(cols["depth"][r]) + 1) % P
     t = save_trace(tmp_path / "sm.npz", cols, pis, {"air": "stack-machine"})
-    code, out, _ = air_cmd(capsys, "check", str(t), "--context", "2", "--max-failures", "1")
+    code, out, _ = air_cli("check", str(t), "--context", "2", "--max-failures", "1")
     assert code == 1
     # the operation of a row, decoded from its 7 opcode bits by hand (op0 least significant)
     names = {v: k for k, v in OPCODES.items()}
@@ -177,7 +165,7 @@ def test_window_rows_name_their_operation(tmp_path, capsys) -> None:
         assert ln.split(">>")[-1].split()[:2] == [str(row), op_at(row)], ln
 
 
-def test_ok_says_what_it_does_not_cover(tmp_path, capsys) -> None:
+def test_ok_says_what_it_does_not_cover(air_cli, tmp_path) -> None:
     """A user AIR of 4 columns, one (`spare`) read by nothing, and 2 operations, one (`READ`) never flagged."""
     src = tmp_path / "cover.py"
     src.write_text(
@@ -193,10 +181,10 @@ def test_ok_says_what_it_does_not_cover(tmp_path, capsys) -> None:
     cols = {"w": np.ones(n, np.uint64), "r": np.zeros(n, np.uint64), "x": np.arange(n, dtype=np.uint64)}
     cols["spare"] = np.zeros(n, np.uint64)
     t = save_trace(tmp_path / "c.npz", cols, {}, {})
-    code, out, _ = air_cmd(capsys, "check", str(t), "--air", f"{src}:make")
+    code, out, _ = air_cli("check", str(t), "--air", f"{src}:make")
     assert code == 0 and out.startswith("OK")
     assert "1 of 4 columns read by no constraint or bus" in out and "1 of 2 operations never occur" in out
-    _, js, _ = air_cmd(capsys, "check", str(t), "--air", f"{src}:make", "--format", "json")
+    _, js, _ = air_cli("check", str(t), "--air", f"{src}:make", "--format", "json")
     s = json.loads(js)["summary"]
     assert s["unread_columns"] == ["spare"] and s["operations_never_occurring"] == ["READ"]
 
@@ -231,10 +219,10 @@ def toy_files(tmp_path: Path, n: int, forge: bool) -> tuple[str, Path]:
     return f"{src}:make", save_trace(tmp_path / "toy.npz", cols, {}, {})
 
 
-def test_generic_airs_get_generic_words(tmp_path, capsys) -> None:
-    _, out, _ = air_cmd(capsys, "check", str(fib_broken(tmp_path)), "--air", "fibonacci")
+def test_generic_airs_get_generic_words(air_cli, tmp_path) -> None:
+    _, out, _ = air_cli("check", str(fib_broken(tmp_path)), "--air", "fibonacci")
     spec, t = toy_files(tmp_path, 8, forge=True)
-    _, toy, _ = air_cmd(capsys, "check", str(t), "--air", spec, "--group-by", "constraint")
+    _, toy, _ = air_cli("check", str(t), "--air", spec, "--group-by", "constraint")
     for text in (out, toy):
         assert "chiplet" not in text and "opcode None" not in text and "no operation flag" not in text
     assert "operation" not in out  # fibonacci has no operations at all
@@ -244,10 +232,10 @@ def test_generic_airs_get_generic_words(tmp_path, capsys) -> None:
 
 
 # ------------------------------------------------------------------------------------------ bounded JSON
-def test_json_is_bounded_with_totals(tmp_path, capsys) -> None:
+def test_json_is_bounded_with_totals(air_cli, tmp_path) -> None:
     n = 1024
     spec, t = toy_files(tmp_path, n, forge=True)
-    code, out, _ = air_cmd(capsys, "check", str(t), "--air", spec, "--format", "json", "--max-failures", "3")
+    code, out, _ = air_cli("check", str(t), "--air", spec, "--format", "json", "--max-failures", "3")
     assert code == 1
     doc = json.loads(out)
     s = doc["summary"]
@@ -259,19 +247,19 @@ def test_json_is_bounded_with_totals(tmp_path, capsys) -> None:
     assert doc["buses"][0]["unmatched_total"] == 2 * (n - 1) and len(doc["likely_pairs"]) <= 3
     assert len(out) < 20_000, len(out)
     junit = tmp_path / "r.xml"
-    _, text, _ = air_cmd(capsys, "check", str(t), "--air", spec, "--max-failures", "3", "--junit", str(junit))
+    _, text, _ = air_cli("check", str(t), "--air", spec, "--max-failures", "3", "--junit", str(junit))
     assert f"... and {2 * (n - 1) - 3} more" in text
     bus_case = ET.parse(junit).getroot().find("testcase[@name='bus:mem']/failure")
     assert bus_case is not None and bus_case.text.splitlines()[3:] == [f"... and {2 * (n - 1) - 3} more"]
 
 
 # ------------------------------------------------------------------------------------------ SARIF
-def test_sarif_points_at_the_constrain_call(tmp_path, capsys, monkeypatch) -> None:
+def test_sarif_points_at_the_constrain_call(air_cli, tmp_path, monkeypatch) -> None:
     spec, t = toy_files(tmp_path, 8, forge=True)
     src = Path(spec.rsplit(":", 1)[0])
     line = 1 + next(i for i, ln in enumerate(src.read_text().splitlines()) if 'air.transition("clk"' in ln)
     monkeypatch.chdir(tmp_path)
-    code, _, _ = air_cmd(capsys, "check", str(t), "--air", spec, "--sarif", "r.sarif", "--max-failures", "2")
+    code, _, _ = air_cli("check", str(t), "--air", spec, "--sarif", "r.sarif", "--max-failures", "2")
     assert code == 1
     results = json.loads((tmp_path / "r.sarif").read_text())["runs"][0]["results"]
     clk = [r for r in results if r["ruleId"] == "clk"]
@@ -293,42 +281,42 @@ def test_miden_constraints_are_located_in_their_family_module() -> None:
 
 
 # ------------------------------------------------------------------------------------------ the command line
-def test_version(capsys) -> None:
-    code, out, _ = air_cmd(capsys, "--version")
+def test_version(air_cli) -> None:
+    code, out, _ = air_cli("--version")
     assert code == 0 and out == f"air {version('air')}\n"
 
 
-def test_no_color(tmp_path, capsys, monkeypatch) -> None:
+def test_no_color(air_cli, tmp_path, monkeypatch) -> None:
     t = fib_broken(tmp_path)
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # as on a terminal
     monkeypatch.delenv("NO_COLOR", raising=False)
-    assert "\x1b[" in air_cmd(capsys, "check", str(t), "--air", "fibonacci")[1]
+    assert "\x1b[" in air_cli("check", str(t), "--air", "fibonacci")[1]
     monkeypatch.setenv("NO_COLOR", "1")
-    assert "\x1b[" not in air_cmd(capsys, "check", str(t), "--air", "fibonacci")[1]
+    assert "\x1b[" not in air_cli("check", str(t), "--air", "fibonacci")[1]
 
 
 @pytest.mark.parametrize("args", [["degrees"], ["explain", "fib_a"], ["degrees", "--by", "op"]])
-def test_no_silent_default_air(capsys, args) -> None:
-    code, out, err = air_cmd(capsys, *args)
+def test_no_silent_default_air(air_cli, args) -> None:
+    code, out, err = air_cli(*args)
     assert one_line_error(code, out, err) and "needs --air NAME" in err and "fibonacci" in err
 
 
-def test_run_needs_air_and_force_over_another_designs_trace(tmp_path, capsys) -> None:
+def test_run_needs_air_and_force_over_another_designs_trace(air_cli, tmp_path) -> None:
     prog = tmp_path / "p.masm"
     prog.write_text("begin\n push.1 drop\nend\n")
-    code, out, err = air_cmd(capsys, "run", str(prog))
+    code, out, err = air_cli("run", str(prog))
     assert one_line_error(code, out, err) and "air run needs --air" in err
     cols, pis = fibonacci_trace(16)
     old = save_trace(tmp_path / "t.npz", cols, pis, {"air": "miden-v0.18", "design": "miden-v0.18"})
-    code, out, err = air_cmd(capsys, "run", str(prog), "--air", "miden-v0.19", "-o", str(old))
+    code, out, err = air_cli("run", str(prog), "--air", "miden-v0.19", "-o", str(old))
     assert one_line_error(code, out, err) and "names AIR 'miden-v0.18', not 'miden-v0.19'" in err
-    code, out, _ = air_cmd(capsys, "run", str(prog), "--air", "miden-v0.19", "-o", str(old), "--force")
+    code, out, _ = air_cli("run", str(prog), "--air", "miden-v0.19", "-o", str(old), "--force")
     assert code == 0 and f"wrote {old}" in out
-    code, out, err = air_cmd(capsys, "check", str(old), "--air", "miden-v0.18")  # now a v0.19 trace: refused
+    code, out, err = air_cli("check", str(old), "--air", "miden-v0.18")  # now a v0.19 trace: refused
     assert one_line_error(code, out, err) and "names AIR 'miden-v0.19', not 'miden-v0.18'" in err
 
 
-def test_air_module_from_the_current_directory(tmp_path, capsys, monkeypatch) -> None:
+def test_air_module_from_the_current_directory(air_cli, tmp_path, monkeypatch) -> None:
     pkg = tmp_path / "mydesigns_r12"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
@@ -344,10 +332,10 @@ def test_air_module_from_the_current_directory(tmp_path, capsys, monkeypatch) ->
     # as the installed `air` script sees it: its own directory first, not the current one
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", str(tmp_path))])
     try:
-        code, out, err = air_cmd(capsys, "degrees", "--air", "mydesigns_r12.counter:make_air")
+        code, out, err = air_cli("degrees", "--air", "mydesigns_r12.counter:make_air")
         assert code == 0 and "counter-r12" in out and "step" in out, err
         assert str(tmp_path) not in sys.path  # searched for this import only
-        code, out, err = air_cmd(capsys, "degrees", "--air", "no_such_pkg_r12.x:make_air")
+        code, out, err = air_cli("degrees", "--air", "no_such_pkg_r12.x:make_air")
         assert one_line_error(code, out, err) and "cannot import module no_such_pkg_r12.x" in err
     finally:
         for name in [m for m in sys.modules if m.startswith("mydesigns_r12")]:

@@ -16,25 +16,15 @@ from air.miden.designs import DESIGNS
 from air.miden.executor import EXECUTOR_DESIGNS, FILLED_FAMILIES, PENDING, ExecutionError, run_program
 from air.select import select_families
 from air.trace import Trace, TraceError
+from tests.scenario_kit import P, filled, live_rows, trace_of, verdict, why_not_caught
 
 PROGRAMS = Path(__file__).resolve().parent.parent / "traces" / "programs"
 KERNEL = PROGRAMS / "kernel.masm"
-P = 2**64 - 2**32 + 1
 SCENARIOS = ["nested_syscall", "caller", "call_from_syscall", "dyncall_from_syscall", "syscall_from_syscall",
              "ordinary", "gate_caller_in_syscall", "hashing"]  # fmt: skip
 HONEST = [d for d in EXECUTOR_DESIGNS if d != "miden-v0.18-permissive"]
 NESTING = {"nested_syscall", "caller", "call_from_syscall", "dyncall_from_syscall", "syscall_from_syscall"}
 ONLY = ",".join(FILLED_FAMILIES)
-
-
-def filled(res):
-    """The design's AIR restricted to the families the executor fills."""
-    return select_families(DESIGNS[res.air](), FILLED_FAMILIES)[0]
-
-
-def trace_of(res) -> Trace:
-    """The run's trace with the public inputs its buses start from (program hash, kernel procedures)."""
-    return Trace(res.columns, res.n_rows, public_inputs=res.public_inputs, public_tables=res.public_tables)
 
 
 def unmatched(res) -> set[tuple]:
@@ -48,52 +38,44 @@ def run(name: str, design: str):
     return run_program(PROGRAMS / f"{name}.masm", KERNEL, design, advice=advice)
 
 
-def verdict(res) -> tuple[list[str], list[str]]:
-    air = filled(res)
-    t = trace_of(res)
-    cons = [f.constraint for f in check(air, t).failures]
-    buses = [b.bus for b in check_buses(air, t, seed=1).buses if not b.ok]
-    return cons, buses
-
-
 @pytest.mark.parametrize("design", HONEST)
 @pytest.mark.parametrize("name", SCENARIOS)
-def test_honest_traces_pass(name, design) -> None:
+def test_honest_traces_pass(scenario, name, design) -> None:
     if design == "miden-v0.18" and name in NESTING:
         with pytest.raises(ExecutionError, match="inside a syscall is not allowed in v0.18"):
-            run(name, design)
+            scenario(name, design)
         return
     if design == "miden-sys-fmp" and name == "caller":
         return  # refused: see test_caller_in_a_called_kernel_procedure
-    res = run(name, design)
+    res = scenario(name, design)
     assert verdict(res) == ([], [])
     assert unmatched(res) == set()  # every decoder and stack request answered, the hasher's included
     assert {"chiplets.hasher", "chiplets.bus"} <= set(FILLED_FAMILIES) and set(PENDING) <= {"stack.overflow"}
     assert res.meta["filled_families"] == list(FILLED_FAMILIES)  # for information: nothing reads it
 
 
-def test_nested_syscall_shows_the_v018_problem() -> None:
+def test_nested_syscall_shows_the_v018_problem(scenario) -> None:
     # v0.18 rules refuse the CALL inside the syscall, naming the instruction
     with pytest.raises(ExecutionError, match=r"kernel.masm:7:5: call.reenter inside a syscall"):
-        run("nested_syscall", "miden-v0.18")
+        scenario("nested_syscall", "miden-v0.18")
     # v0.18 constraints with call-in-syscall let through: the second SYSCALL resets fmp to 2^31, so the
     # inner syscall's local lands on the outer one's: the program reads 2222 instead of 1111 ...
-    bad = run("nested_syscall", "miden-v0.18-permissive")
+    bad = scenario("nested_syscall", "miden-v0.18-permissive")
     assert bad.stack_outputs[0] == 2222
     # ... and the trace breaks the constraint that encodes v0.18's refusal
     assert verdict(bad) == (["no_call_in_syscall"], [])
     # sys_fmp keeps the kernel's frame pointer across contexts; v0.19 keeps it in context 0's memory
     for design in ("miden-sys-fmp", "miden-v0.19"):
-        assert run("nested_syscall", design).stack_outputs[0] == 1111
+        assert scenario("nested_syscall", design).stack_outputs[0] == 1111
 
 
-def test_caller_in_a_called_kernel_procedure() -> None:
+def test_caller_in_a_called_kernel_procedure(scenario) -> None:
     """The seed discussion says `caller` in proc_1 (called by the syscall'd proc_2) returns hash(proc_2).
     By the mechanism the same comment states ("on call or dyncall, we set fn_hash to the callee's hash")
     and the v0.18 processor (decoder/mod.rs: start_call_or_dyncall(callee_hash)), the CALL into proc_1
     sets fn_hash = hash(proc_1), so caller returns proc_1's own hash. Finding, listed in the README."""
     for design in ("miden-v0.18-permissive", "miden-v0.19", "miden-fnhash-mem"):
-        res = run("caller", design)
+        res = scenario("caller", design)
         procs = res.meta["kernel_procedures"]
         proc_1 = [int(x) for x in procs["proc_1"]]
         proc_2 = [int(x) for x in procs["proc_2"]]
@@ -101,116 +83,39 @@ def test_caller_in_a_called_kernel_procedure() -> None:
         assert res.stack_outputs[:4] == proc_1[::-1], design  # caller: s_i = fn_hash[3 - i]
     # sys-fmp keeps caller's check, on in_kernel, and CALL clears in_kernel (seed discussion)
     with pytest.raises(ExecutionError, match=r"caller is only allowed in the kernel"):
-        run("caller", "miden-sys-fmp")
+        scenario("caller", "miden-sys-fmp")
 
 
-def test_ordinary_program_outputs() -> None:
+def test_ordinary_program_outputs(scenario) -> None:
     for design in HONEST:
-        res = run("ordinary", design)
+        res = scenario("ordinary", design)
         assert res.stack_outputs[:2] == [634, 10], design  # 2 + 555 + 77 over sum_to(4) = 10
 
 
-def test_hashing_program_outputs_and_passes_the_whole_model() -> None:
+def test_hashing_program_outputs_and_passes_the_whole_model(air_proc) -> None:
     """hash, hmerge and a loop of HPERMs: the digest is merge(hash_elements([1, 2, 3, 4]), [5, 6, 7, 8]) (rpo, pinned
     to the published vectors in tests/test_rpo.py), d3 on top; the stack ends at depth 16, so `air check` of the
     committed trace passes the complete model (no --only), stack.overflow included."""
     from air.miden import rpo
-    from tests.test_cli import air_cmd
-
     digest = rpo.merge(rpo.hash_elements([1, 2, 3, 4]), [5, 6, 7, 8])
     for design in HONEST:
         res = run("hashing", design)
         assert res.stack_outputs[:5] == [*digest[::-1], 0], design
-    r = air_cmd("check", str(PROGRAMS.parent / "hashing" / "miden-v0.19.npz"))
+    r = air_proc("check", str(PROGRAMS.parent / "hashing" / "miden-v0.19.npz"))
     assert r.returncode == 0 and r.stdout.startswith("OK"), r.stdout
 
 
-def test_run_command_and_check_exit_codes(tmp_path) -> None:
-    from tests.test_cli import air_cmd
-
+def test_run_command_and_check_exit_codes(air_proc, tmp_path) -> None:
     out = tmp_path / "t.npz"
     program, kernel = str(PROGRAMS / "nested_syscall.masm"), str(KERNEL)
-    r = air_cmd("run", program, "--kernel", kernel, "--air", "miden-v0.19", "-o", str(out))
+    r = air_proc("run", program, "--kernel", kernel, "--air", "miden-v0.19", "-o", str(out))
     assert r.returncode == 0 and "stack: 1111" in r.stdout and "cycles:" in r.stdout
-    r = air_cmd("check", str(out), "--only", ONLY)
+    r = air_proc("check", str(out), "--only", ONLY)
     assert r.returncode == 0 and r.stdout.startswith("OK")
-    r = air_cmd("check", str(out), "--only", "chiplets.bus")  # the real hasher chiplet answers every request
+    r = air_proc("check", str(out), "--only", "chiplets.bus")  # the real hasher chiplet answers every request
     assert r.returncode == 0 and r.stdout.startswith("OK")
-    r = air_cmd("run", program, "--kernel", kernel, "--air", "miden-v0.18")
+    r = air_proc("run", program, "--kernel", kernel, "--air", "miden-v0.18")
     assert r.returncode == 2 and "call.reenter inside a syscall" in r.stderr and "Traceback" not in r.stderr
-
-
-def live_rows(air, t: Trace, col: str) -> np.ndarray:
-    """Rows where some transition constraint or bus term that mentions ``col`` has a nonzero flag (at
-    the row, or at the row before for ``col'``): the rows on which the column is read."""
-    from air.compile import Program
-    from air.evaluate import _column_env
-
-    n = t.n_rows
-    rows = np.arange(n)
-    live = np.zeros(n, dtype=bool)
-    flags = [c.flag for c in air.constraints if c.domain == "transition" and _mentions(c.expr, col)]
-    flags += [
-        term.flag
-        for b in air.buses
-        for term in b.terms
-        if _mentions(term.flag, col) or any(_mentions(e, col) for m in term.messages for _, e in m.fields)
-    ]
-    for flag in flags:
-        if flag is None:
-            on = np.ones(n, dtype=bool)
-        else:
-            prog = Program([flag])
-            on = np.broadcast_to(prog.run(_column_env(air, t, prog.inputs, rows))[0] != 0, (n,)).copy()
-        on[n - 1] = False
-        live |= on | np.roll(on, 1)
-    live[n - 1] = False
-    return np.flatnonzero(live)
-
-
-def _mentions(e, col: str) -> bool:
-    import sympy as sp
-
-    return any(getattr(s, "name", None) in (col, col + "'") for s in sp.sympify(e).free_symbols)
-
-
-def why_not_caught(air, base: Trace, col: str, r: int, new: int) -> str | None:
-    """Why changing ``col`` at row ``r`` to ``new`` changes no constraint and no bus message, worked out
-    with sympy and Python ints (not the numpy evaluator under test). None when there is no reason."""
-    import sympy as sp
-
-    from air.compile import eval_int
-    from air.evaluate import row_env
-
-    n = base.n_rows
-    readers = [(c.flag, c.body if c.body is not None else c.expr) for c in air.constraints if c.domain == "transition"]
-    for b in air.buses:
-        for term in b.terms:
-            for m in term.messages:
-                for _, e in m.fields:
-                    readers.append((term.flag, sp.sympify(e)))
-    reasons = set()
-    for shift, at in ((0, r), (1, r - 1)):
-        if at < 0 or at >= n - 1:
-            continue
-        name = col if shift == 0 else col + "'"
-        env = row_env(air, base, at)
-        changed = dict(env, **{name: new})
-        for flag, body in readers:
-            flag = flag if flag is not None else sp.Integer(1)
-            if not any(getattr(s, "name", None) == name for s in (flag * body).free_symbols):
-                continue
-            f0, f1 = eval_int(flag, env), eval_int(flag, changed)
-            b0, b1 = eval_int(body, env), eval_int(body, changed)
-            if f0 == 0 and f1 == 0:
-                reasons.add("flag off on this row")
-            elif b0 == b1 == 0 and (f0 == 0 or f1 == 0):
-                reasons.add("flag switched by the change, body zero")
-            elif b0 == b1:
-                reasons.add("multiplied by a zero cell in the body")
-            else:
-                return None
-    return ", ".join(sorted(reasons)) or "no constraint reads it"
 
 
 def test_hasher_cell_changes_are_caught() -> None:
@@ -251,7 +156,7 @@ def test_hasher_cell_changes_are_caught() -> None:
         pytest.param("ordinary", "miden-gate", marks=pytest.mark.slow),
     ],
 )
-def test_single_cell_changes_are_caught(name, design) -> None:
+def test_single_cell_changes_are_caught(scenario, name, design) -> None:
     """Every constrained column, 2 random rows and 2 rows where a constraint reading it is switched on, set
     to a random value: `check` must name the row (a failing constraint or an unmatched bus message at r or
     r-1), or the miss must have a reason worked out independently with sympy and Python ints (the cell is
@@ -315,16 +220,15 @@ TRACES = PROGRAMS.parent
 COMMITTED = sorted(TRACES.glob("*/*.npz"))
 
 
-def test_committed_traces_are_current_and_check() -> None:
+def test_committed_traces_are_current_and_check(air_proc, scenario) -> None:
     """The sample traces in traces/ are what the executor produces today, and `air check` (the command,
     with the design read from the sidecar) accepts every honest one and rejects the permissive ones."""
     from air.trace import load_trace
-    from tests.test_cli import air_cmd
 
     assert len(COMMITTED) >= 35
     for path in COMMITTED:
         design = path.name[: -len(".npz")]
-        res = run(path.parent.name, design)
+        res = scenario(path.parent.name, design)
         t = load_trace(path)
         assert t.n_rows == res.n_rows, path
         assert all(np.array_equal(t.columns[c], res.columns[c]) for c in res.columns), f"{path} is stale"
@@ -333,7 +237,7 @@ def test_committed_traces_are_current_and_check() -> None:
         TRACES / "ordinary" / "miden-v0.18.npz",
         TRACES / "nested_syscall" / "miden-v0.18-permissive.npz",
     ):
-        r = air_cmd("check", str(path), "--only", ONLY)
+        r = air_proc("check", str(path), "--only", ONLY)
         if "permissive" in path.name:
             assert r.returncode == 1 and "no_call_in_syscall" in r.stdout, r.stdout
         else:

@@ -42,22 +42,22 @@ def test_an_air_without_families_refuses() -> None:
         select_families(air, ["system"])
 
 
-def test_air_check_only_says_what_it_left_out() -> None:
+def test_air_check_only_says_what_it_left_out(air_proc) -> None:
     import json
     import subprocess
     import sys
 
-    def air_cmd(*args: str) -> subprocess.CompletedProcess:
+    def air_proc(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "air", *args], capture_output=True, text=True, timeout=300)
 
-    r = air_cmd("check", "traces/ordinary/miden-v0.19.npz", "--only", "chiplets.memory", "--format", "json")
+    r = air_proc("check", "traces/ordinary/miden-v0.19.npz", "--only", "chiplets.memory", "--format", "json")
     assert r.returncode == 0, r.stderr
     only = json.loads(r.stdout)["checked_against"]["only"]
     assert only["families"] == ["chiplets.memory"] and only["buses_kept"] == []
     assert only["constraints_skipped"] > 0 and {"block_stack", "chiplets"} <= set(only["buses_skipped"])
-    r = air_cmd("check", "traces/ordinary/miden-v0.19.npz", "--only", "chiplets.memory")
+    r = air_proc("check", "traces/ordinary/miden-v0.19.npz", "--only", "chiplets.memory")
     assert "[only chiplets.memory]" in r.stdout and "skipped" in r.stdout
-    r = air_cmd("check", "traces/ordinary/miden-v0.19.npz", "--only", "stack.io")
+    r = air_proc("check", "traces/ordinary/miden-v0.19.npz", "--only", "stack.io")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "no family 'stack.io'" in r.stderr
 
 

@@ -3,41 +3,34 @@ applies the member, column or row); never a traceback, a silent wrong read or an
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import re
-import resource
 import struct
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from air.cli import main
 from air.examples.fibonacci import fibonacci_air, fibonacci_trace
 from air.registry import load_air
 from air.trace import TraceError, load_trace, save_trace
+from tests.npzkit import (
+    air_subprocess,
+    deflated,
+    fib_members,
+    json_member,
+    npy,
+    npy_header,
+    raw_zip,
+    write_precompressed,
+)
 
 P = 2**64 - 2**32 + 1
 
 
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    """``air ARGS`` in this process through ``main`` (its exception mapping included)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as e:
-        code = int(e.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def refused(capsys, path, *needles: str, air: str = "fibonacci") -> str:
-    code, _, err = cli(capsys, "check", str(path), "--air", air)
+def refused(air_cli, path, *needles: str, air: str = "fibonacci") -> str:
+    code, _, err = air_cli("check", str(path), "--air", air)
     assert code == 2 and err.startswith(f"air: error: {path}") and err.count("\n") == 1, err
     assert str(path) in err and "Traceback" not in err
     for n in needles:
@@ -49,18 +42,18 @@ def refused(capsys, path, *needles: str, air: str = "fibonacci") -> str:
 
 
 @pytest.mark.parametrize("n", [1, 2, 3])
-def test_short_miden_trace_bus_with_responses_only(tmp_path, capsys, n) -> None:
+def test_short_miden_trace_bus_with_responses_only(tmp_path, air_cli, n) -> None:
     air = load_air("miden-v0.18")
     rng = np.random.default_rng(0)  # seed 0: the chiplets bus has responses and no request
     cols = {c: rng.integers(0, 2, n).astype(np.uint64) for c in air.column_names}
     pis = {f"program_hash{i}": 0 for i in range(4)}  # the buses' boundaries: program hash, kernel procedures
     p = save_trace(tmp_path / "t.npz", cols, pis, {"air": "miden-v0.18"}, public_tables={"kernel_procedures": []})
-    code, out, err = cli(capsys, "check", str(p), "--any-length")
+    code, out, err = air_cli("check", str(p), "--any-length")
     assert code == 1 and err == "", err  # constraints fail on random bits; the buses are checked
     assert "bus block_stack:" in out and "bus chiplets:" in out
 
 
-def test_bus_with_only_a_response_is_unmatched(tmp_path, capsys) -> None:
+def test_bus_with_only_a_response_is_unmatched(tmp_path, air_cli) -> None:
     src = tmp_path / "busair.py"
     src.write_text(
         "from air.air import Air, Bus, BusTerm, Message\n"
@@ -74,62 +67,12 @@ def test_bus_with_only_a_response_is_unmatched(tmp_path, capsys) -> None:
     )
     trace = tmp_path / "t.csv"
     trace.write_text("req,resp,x\n0,1,7\n0,0,0\n")
-    code, out, err = cli(capsys, "check", str(trace), "--air", f"{src}:make")
+    code, out, err = air_cli("check", str(trace), "--air", f"{src}:make")
     assert code == 1 and err == "", err
     assert "response m x=7, answered by term v at row 0, no request" in out  # a generic AIR: no "chiplet"
 
 
 # --- helpers: NPY bytes, and zip archives written byte by byte (so the directory may lie) ----------
-
-
-def npy(arr: np.ndarray) -> bytes:
-    b = io.BytesIO()
-    np.save(b, arr, allow_pickle=arr.dtype.hasobject)
-    return b.getvalue()
-
-
-def npy_header(descr: object = "<u8", shape: object = (4,), fortran: object = False, extra: str = "") -> bytes:
-    """An NPY v1.0 header from its parts (any of them may be wrong)."""
-    text = f"{{'descr': {descr!r}, 'fortran_order': {fortran!r}, 'shape': {shape!r}, {extra}}}".encode("latin1")
-    text += b" " * (-(len(text) + 11) % 64) + b"\n"
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text
-
-
-def raw_zip(path: Path, members: list[tuple[str, bytes]], *, deflate: bool = True, lie: dict | None = None) -> Path:
-    """A zip archive whose members' compressed bytes, CRC and sizes we choose: ``lie`` maps a member
-    name to directory fields to overwrite (``file_size``, ``compress_size``, ``crc``)."""
-    out = bytearray()
-    central = bytearray()
-    for name, data in members:
-        method = 8 if deflate else 0
-        if deflate:
-            c = zlib.compressobj(9, zlib.DEFLATED, -15)
-            comp = c.compress(data) + c.flush()
-        else:
-            comp = data
-        f = {"crc": zlib.crc32(data), "compress_size": len(comp), "file_size": len(data)} | (lie or {}).get(name, {})
-        nb = name.encode()
-        offset = len(out)
-        local = (0x04034B50, 20, 0, method, 0, 0, f["crc"], len(comp), f["file_size"], len(nb), 0)
-        out += struct.pack("<IHHHHHIIIHH", *local)
-        out += nb + comp
-        central += struct.pack(
-            "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0, f["crc"], f["compress_size"], f["file_size"],
-            len(nb), 0, 0, 0, 0, 0, offset,
-        ) + nb
-    n = len(members)
-    out += central + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n, n, len(central), len(out), 0)
-    path.write_bytes(bytes(out))
-    return path
-
-
-def fib_members(n: int = 4) -> list[tuple[str, bytes]]:
-    cols, _ = fibonacci_trace(n)
-    return [("a.npy", npy(cols["a"])), ("b.npy", npy(cols["b"]))]
-
-
-def json_member(key: str, doc: object) -> tuple[str, bytes]:
-    return (f"{key}.npy", npy(np.frombuffer(json.dumps(doc).encode(), dtype=np.uint8)))
 
 
 # --- NPZ: members, headers, sizes ------------------------------------------------------------------
@@ -153,27 +96,27 @@ def test_npz_honest_raw_zip_is_accepted(tmp_path, capsys) -> None:
         ((".npy", npy(np.arange(4, dtype=np.uint64))), ["member '.npy' has an empty name"]),
     ],
 )
-def test_npz_bad_members(tmp_path, capsys, extra, needles) -> None:
+def test_npz_bad_members(tmp_path, air_cli, extra, needles) -> None:
     p = raw_zip(tmp_path / "t.npz", fib_members() + [extra])
-    refused(capsys, p, *needles)
+    refused(air_cli, p, *needles)
 
 
-def test_npz_corrupt_deflate_names_the_member(tmp_path, capsys) -> None:
+def test_npz_corrupt_deflate_names_the_member(tmp_path, air_cli) -> None:
     p = raw_zip(tmp_path / "t.npz", fib_members())
     raw = bytearray(p.read_bytes())
     at = raw.index(b"a.npy") + 5
     raw[at : at + 8] = b"\xff" * 8
     p.write_bytes(bytes(raw))
-    refused(capsys, p, "member 'a.npy' is corrupt")
+    refused(air_cli, p, "member 'a.npy' is corrupt")
 
 
-def test_npz_bad_crc_and_truncated_data(tmp_path, capsys) -> None:
+def test_npz_bad_crc_and_truncated_data(tmp_path, air_cli) -> None:
     members = fib_members()
     p = raw_zip(tmp_path / "crc.npz", members, lie={"b.npy": {"crc": 12345}})
-    refused(capsys, p, "member 'b.npy' is corrupt", "CRC")
+    refused(air_cli, p, "member 'b.npy' is corrupt", "CRC")
     short = [members[0], ("b.npy", members[1][1][:-8])]  # the directory says 8 bytes more than the stream holds
     p = raw_zip(tmp_path / "short.npz", short, lie={"b.npy": {"file_size": len(members[1][1])}})
-    refused(capsys, p, "member 'b.npy'")
+    refused(air_cli, p, "member 'b.npy'")
 
 
 @pytest.mark.parametrize(
@@ -198,41 +141,41 @@ def test_npz_bad_crc_and_truncated_data(tmp_path, capsys) -> None:
         (npy_header(descr="<f8"), "column 'a' holds floating-point values (float64)"),
     ],
 )
-def test_npy_header_errors_say_what_is_wrong(tmp_path, capsys, header, needle) -> None:
+def test_npy_header_errors_say_what_is_wrong(tmp_path, air_cli, header, needle) -> None:
     data = header + bytes(32)
     p = raw_zip(tmp_path / "t.npz", [("a.npy", data), fib_members()[1]])
-    err = refused(capsys, p, needle)
+    err = refused(air_cli, p, needle)
     assert "pickle" not in err or "|O" in repr(header)
 
 
-def test_npz_object_array_from_numpy_needs_pickle(tmp_path, capsys) -> None:
+def test_npz_object_array_from_numpy_needs_pickle(tmp_path, air_cli) -> None:
     p = raw_zip(tmp_path / "t.npz", [("a.npy", npy(np.array([object(), 1], dtype=object))), fib_members()[1]])
-    refused(capsys, p, "entry 'a' is an object array (it needs pickle to load); refused")
+    refused(air_cli, p, "entry 'a' is an object array (it needs pickle to load); refused")
 
 
-def test_npz_huge_declared_shape_refused_before_allocating(tmp_path, capsys) -> None:
+def test_npz_huge_declared_shape_refused_before_allocating(tmp_path, air_cli) -> None:
     """A header declaring 10^16 rows: refused from the directory's size, nothing allocated."""
     data = npy_header(shape=(10**16,)) + bytes(32)
     p = raw_zip(tmp_path / "t.npz", [("a.npy", data), fib_members()[1]])
-    refused(capsys, p, "member 'a.npy': its NPY header declares 10000000000000000 x 8 bytes of data")
+    refused(air_cli, p, "member 'a.npy': its NPY header declares 10000000000000000 x 8 bytes of data")
 
 
-def test_npz_directory_lies_about_sizes(tmp_path, capsys) -> None:
+def test_npz_directory_lies_about_sizes(tmp_path, air_cli) -> None:
     """The directory claiming 4 GB from a few compressed bytes, or more compressed data than the file holds."""
     data = npy_header(shape=(499_999_984,)) + bytes(32)
     p = raw_zip(tmp_path / "t.npz", [("a.npy", data), fib_members()[1]], lie={"a.npy": {"file_size": 4_000_000_000}})
-    refused(capsys, p, "member 'a.npy' declares 4000000000 bytes from", "more than deflate can produce")
+    refused(air_cli, p, "member 'a.npy' declares 4000000000 bytes from", "more than deflate can produce")
     p = raw_zip(tmp_path / "u.npz", fib_members(), lie={"a.npy": {"compress_size": 10**6}})
-    refused(capsys, p, "declares more compressed data than the file holds")
+    refused(air_cli, p, "declares more compressed data than the file holds")
     p = raw_zip(tmp_path / "s.npz", fib_members(), deflate=False, lie={"a.npy": {"file_size": 10**6}})
-    refused(capsys, p, "member 'a.npy': stored with")
+    refused(air_cli, p, "member 'a.npy': stored with")
 
 
-def test_npz_bool_bytes_other_than_0_1(tmp_path, capsys) -> None:
+def test_npz_bool_bytes_other_than_0_1(tmp_path, air_cli) -> None:
     data = npy(np.ones(4, dtype=bool))
     data = data[:-4] + b"\x01\x02\x01\x01"
     p = raw_zip(tmp_path / "t.npz", [("a.npy", data), fib_members()[1]])
-    refused(capsys, p, "column 'a' row 1: boolean byte 2 is neither 0 nor 1")
+    refused(air_cli, p, "column 'a' row 1: boolean byte 2 is neither 0 nor 1")
 
 
 def test_npz_inflation_bomb_refused_fast_and_small(tmp_path) -> None:
@@ -251,43 +194,11 @@ def test_npz_inflation_bomb_refused_fast_and_small(tmp_path) -> None:
         crc = zlib.crc32(zeros, crc)
     assert zlib.decompressobj(-15).decompress(stream[: len(seg) + len(zblock)]) == header + zeros
     p = tmp_path / "bomb.npz"
-    _write_precompressed(p, [("a.npy", stream, crc, len(header) + n * 8)] + [_deflated(*fib_members()[1])])
+    write_precompressed(p, [("a.npy", stream, crc, len(header) + n * 8)] + [deflated(*fib_members()[1])])
     assert p.stat().st_size < 2_000_000
     r = air_subprocess("check", str(p), "--air", "fibonacci", mem_mb=600)
     assert r.returncode == 2 and "column 'b' has 4 rows, others have 134217728" in r.stderr, r.stderr[-500:]
     assert r.stderr.count("\n") == 1
-
-
-def _deflated(name: str, data: bytes) -> tuple[str, bytes, int, int]:
-    c = zlib.compressobj(9, zlib.DEFLATED, -15)
-    return name, c.compress(data) + c.flush(), zlib.crc32(data), len(data)
-
-
-def _write_precompressed(path: Path, members: list[tuple[str, bytes, int, int]]) -> None:
-    out, central = bytearray(), bytearray()
-    for name, comp, crc, size in members:
-        nb, offset = name.encode(), len(out)
-        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(comp), size, len(nb), 0) + nb + comp
-        central += struct.pack(
-            "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, crc, len(comp), size, len(nb), 0, 0, 0, 0, 0, offset
-        ) + nb
-    n = len(members)
-    out += central + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n, n, len(central), len(out), 0)
-    path.write_bytes(bytes(out))
-
-
-def air_subprocess(*args: str, mem_mb: int = 2000, timeout: float = 120) -> subprocess.CompletedProcess:
-    """``air ARGS`` in a child limited to ``mem_mb`` of address space (a hang guard as the timeout)."""
-    limit = mem_mb << 20
-
-    def limit_memory() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-    return subprocess.run(
-        [sys.executable, "-m", "air", *args], capture_output=True, text=True, timeout=timeout,
-        preexec_fn=limit_memory, env=env,
-    )
 
 
 def test_trace_size_limit_from_the_environment(tmp_path, monkeypatch) -> None:
@@ -366,8 +277,8 @@ def test_metadata_of_the_wrong_json_type(tmp_path, suffix, doc, needle) -> None:
         ('{"public_inputs": {"result": 1' + "0" * 5000 + "}}", "not valid JSON"),
     ],
 )
-def test_metadata_that_is_not_sound_json(tmp_path, capsys, suffix, text, needle) -> None:
-    refused(capsys, _with_meta(tmp_path, suffix, text), needle)
+def test_metadata_that_is_not_sound_json(tmp_path, air_cli, suffix, text, needle) -> None:
+    refused(air_cli, _with_meta(tmp_path, suffix, text), needle)
 
 
 @pytest.mark.parametrize("suffix", [".npz", ".csv", ".parquet"])
@@ -398,14 +309,14 @@ def test_csv_sidecar_with_a_bom_and_not_utf8(tmp_path) -> None:
         (["a", "b", "c"], "column 'c' is in the column list but not in the archive"),
     ],
 )
-def test_npz_column_list_of_the_wrong_type(tmp_path, capsys, doc, needle) -> None:
+def test_npz_column_list_of_the_wrong_type(tmp_path, air_cli, doc, needle) -> None:
     p = raw_zip(tmp_path / "t.npz", fib_members() + [json_member("__air_columns__", doc)])
-    refused(capsys, p, needle)
+    refused(air_cli, p, needle)
 
 
-def test_npz_metadata_entry_must_be_bytes(tmp_path, capsys) -> None:
+def test_npz_metadata_entry_must_be_bytes(tmp_path, air_cli) -> None:
     p = raw_zip(tmp_path / "t.npz", fib_members() + [("__air_meta__.npy", npy(np.arange(3, dtype=np.uint64)))])
-    refused(capsys, p, "the metadata entry '__air_meta__' is not a uint8 array")
+    refused(air_cli, p, "the metadata entry '__air_meta__' is not a uint8 array")
 
 
 # --- CSV -------------------------------------------------------------------------------------------
@@ -452,8 +363,8 @@ def _csv(tmp_path: Path, data: bytes | str) -> Path:
         ("", "empty CSV file"),
     ],
 )
-def test_csv_strictness(tmp_path, capsys, text, needle) -> None:
-    refused(capsys, _csv(tmp_path, text), needle)
+def test_csv_strictness(tmp_path, air_cli, text, needle) -> None:
+    refused(air_cli, _csv(tmp_path, text), needle)
 
 
 @pytest.mark.parametrize(
@@ -468,11 +379,11 @@ def test_csv_strictness(tmp_path, capsys, text, needle) -> None:
         "a,b\n00000000000000000001,1\n1,2\n",
     ],
 )
-def test_csv_accepted_forms(tmp_path, capsys, text) -> None:
+def test_csv_accepted_forms(tmp_path, air_cli, text) -> None:
     p = _csv(tmp_path, text)
     t = load_trace(p, require_pow2=True)
     assert list(t.columns) == ["a", "b"] and t.columns["a"].tolist() == [1, 1] and t.columns["b"].tolist() == [1, 2]
-    code, out, err = cli(capsys, "check", str(p), "--air", "fibonacci")
+    code, out, err = air_cli("check", str(p), "--air", "fibonacci")
     assert "column 'a'" not in err and "Traceback" not in err
 
 
@@ -484,13 +395,13 @@ def test_csv_values_exact_over_2_63(tmp_path) -> None:
 # --- Parquet ---------------------------------------------------------------------------------------
 
 
-def test_parquet_duplicate_and_non_numeric_columns(tmp_path, capsys) -> None:
+def test_parquet_duplicate_and_non_numeric_columns(tmp_path, air_cli) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     a = pa.array([1, 1, 2, 3], type=pa.uint64())
     p = tmp_path / "t.parquet"
     pq.write_table(pa.Table.from_arrays([a, a], names=["a", "a"]), p)
-    refused(capsys, p, "column 'a' appears twice")
+    refused(air_cli, p, "column 'a' appears twice")
     pq.write_table(pa.Table.from_arrays([a, pa.array(["x"] * 4)], names=["a", "b"]), p)
-    refused(capsys, p, "column 'b' has non-numeric type string")
+    refused(air_cli, p, "column 'b' has non-numeric type string")

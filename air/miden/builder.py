@@ -27,11 +27,17 @@ from air.miden.design import Design
 from air.miden.flags import OpFlags
 from air.miden.opcodes import flag_class, free_slots
 
-__all__ = ["MidenBuilder", "family", "DOC"]
+__all__ = ["MidenBuilder", "family", "DOC", "MIDEN_BUDGET", "MIDEN_CHALLENGES"]
 
 DOC = "docs/src/design/"
 __air_builder__ = True  # a constraint's definition site is the family's b.constrain(...) line, not this module's
 _ONE = sp.Integer(1)
+# The degree budget of every Miden design: "The maximum allowed constraint degree in Miden VM is 9"
+# (docs/src/design/index.md at v0.18.0 and v0.19.0). The generic Air has no budget of its own.
+MIDEN_BUDGET = 9
+# alpha_0..alpha_15: the bus messages' reduction challenges; the longest message (a hasher message: alpha_0,
+# a label, the address, node index and the 12-element state) uses 16 of them (chiplets/hasher.md).
+MIDEN_CHALLENGES = 16
 
 
 class MidenBuilder:
@@ -40,7 +46,8 @@ class MidenBuilder:
     def __init__(self, design: Design):
         d = design
         self.design = d
-        self.air = Air(d.name, d.description, budget=9)
+        # Miden's degree budget and challenge count (the generic Air has neither)
+        self.air = Air(d.name, d.description, budget=MIDEN_BUDGET, n_challenges=MIDEN_CHALLENGES)
         for group, names in (
             ("system", L.system_columns(d)),
             ("decoder", L.decoder_columns(d)),

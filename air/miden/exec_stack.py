@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from air.miden.exec_errors import ExecutionError
 from air.miden.layout import P
 
 Row = Callable[[Sequence[int]], None]
@@ -42,9 +43,7 @@ def inverse(v: int) -> int:
 
 
 def _fail(vm: Any, o: Any, msg: str) -> Exception:
-    """An ExecutionError naming the instruction (imported here: the executor imports this module)."""
-    from air.miden.executor import ExecutionError
-
+    """An ExecutionError naming the instruction."""
     return ExecutionError(f"{o.src or vm.at()}: {msg}")
 
 

@@ -27,15 +27,17 @@ the constraints ``s0' = v_hi, s1' = v_lo`` agree with the processor, which is fo
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from air.miden import layout as L
+from air.miden.exec_errors import ExecutionError
 
 if TYPE_CHECKING:
-    from air.miden.executor import VM
     from air.miden.masm import Op
+
+VM = Any  # the executor's VM (air.miden.executor imports this module, so it is not imported back)
 
 P = L.P
 U32 = 2**32
@@ -45,8 +47,6 @@ BITWISE_WIDTH = 3  # VM.bitwise entries per operation: selector, a, b
 
 
 def _fail(msg: str) -> None:
-    from air.miden.executor import ExecutionError  # the executor imports this module
-
     raise ExecutionError(msg)
 
 

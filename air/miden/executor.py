@@ -57,6 +57,7 @@ from air.miden import hasher_trace as HT
 from air.miden import layout as L
 from air.miden.designs import DESIGNS
 from air.miden.digest import digest_to_hex
+from air.miden.exec_errors import ExecutionError
 from air.miden.exec_stack import OPS as STACK_OPS
 from air.miden.exec_u32 import BITWISE_WIDTH, U32_OPS, bitwise_rows
 from air.miden.masm import MAX_CYCLES, Block, Call, Dyn, Join, Loop, MasmError, Node, Op, Program, Split, assemble
@@ -118,10 +119,6 @@ EXECUTOR_DESIGNS = {
     "miden-fnhash-mem-slot": "miden-fnhash-mem-slot",
     "miden-fnhash-mem-column": "miden-fnhash-mem-column",
 }
-
-
-class ExecutionError(RuntimeError):
-    """The program cannot run under the design's rules; the message names the instruction."""
 
 
 class MemAccess(NamedTuple):
