@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from air.api import check as api_check
+from air.api import load_air
 from air.buscheck import check_buses
 from air.evaluate import check, check_multiplicities
 from air.miden import layout as L
@@ -146,18 +148,19 @@ def test_hasher_cell_changes_are_caught() -> None:
 
 
 @pytest.mark.parametrize(
-    "name,design",
+    "name,design,per",
     [
-        ("ordinary", "miden-v0.19"),
+        ("ordinary", "miden-v0.19", 1),  # the default run: one random and one live row per column
         # the rest of the sweep is the suite's one slow marker: `pytest -m slow`
-        pytest.param("nested_syscall", "miden-sys-fmp", marks=pytest.mark.slow),
-        pytest.param("caller", "miden-v0.18-permissive", marks=pytest.mark.slow),
-        pytest.param("dyncall_from_syscall", "miden-fnhash-mem-column", marks=pytest.mark.slow),
-        pytest.param("ordinary", "miden-gate", marks=pytest.mark.slow),
+        pytest.param("ordinary", "miden-v0.19", 2, marks=pytest.mark.slow),
+        pytest.param("nested_syscall", "miden-sys-fmp", 2, marks=pytest.mark.slow),
+        pytest.param("caller", "miden-v0.18-permissive", 2, marks=pytest.mark.slow),
+        pytest.param("dyncall_from_syscall", "miden-fnhash-mem-column", 2, marks=pytest.mark.slow),
+        pytest.param("ordinary", "miden-gate", 2, marks=pytest.mark.slow),
     ],
 )
-def test_single_cell_changes_are_caught(scenario, name, design) -> None:
-    """Every constrained column, 2 random rows and 2 rows where a constraint reading it is switched on, set
+def test_single_cell_changes_are_caught(scenario, name, design, per) -> None:
+    """Every constrained column, ``per`` random rows and ``per`` rows where a constraint reading it is switched on, set
     to a random value: `check` must name the row (a failing constraint or an unmatched bus message at r or
     r-1), or the miss must have a reason worked out independently with sympy and Python ints (the cell is
     under a zero flag, or multiplied by a cell that is zero on that row)."""
@@ -171,8 +174,8 @@ def test_single_cell_changes_are_caught(scenario, name, design) -> None:
     misses: dict[str, list[tuple[str, int]]] = {}
     for col in sorted(air.read_columns()):
         live = live_rows(air, base, col)
-        picks = list(rng.choice(res.n_rows - 1, size=2, replace=False))
-        picks += list(rng.choice(live, size=min(2, len(live)), replace=False)) if len(live) else []
+        picks = list(rng.choice(res.n_rows - 1, size=per, replace=False))
+        picks += list(rng.choice(live, size=min(per, len(live)), replace=False)) if len(live) else []
         live_set = set(int(x) for x in live)
         for r in dict.fromkeys(int(x) for x in picks):
             new = int(rng.integers(0, P, dtype=np.uint64))
@@ -242,3 +245,22 @@ def test_committed_traces_are_current_and_check(air_proc, scenario) -> None:
             assert r.returncode == 1 and "no_call_in_syscall" in r.stdout, r.stdout
         else:
             assert r.returncode == 0, r.stdout
+    # the COMPLETE model (no --only: constraints and every bus, stack.precompiles of v0.19 included) on a sample of
+    # the committed traces: every scenario under miden-v0.19, the scenarios outside SCENARIOS (checked above only
+    # through the filled families) under v0.18, v0.19 and miden-gate too; the runs exported on purpose although
+    # the AIR refuses them (traces/regenerate.py) fail exactly their named constraint
+    refused = {("gate_protected_write", "miden-gate"): {"gate"}, ("io_ops", "miden-gate"): {"gate"}}
+    cache: dict[str, object] = {}
+    sample = [p for p in COMMITTED if p.name == "miden-v0.19.npz" or (
+        p.parent.name not in SCENARIOS and p.name in ("miden-v0.18.npz", "miden-gate.npz"))]  # fmt: skip
+    assert len(sample) >= 20
+    for path in sample:
+        design = path.name[: -len(".npz")]
+        t = load_trace(path)
+        name = t.meta["air"]
+        report = api_check(cache.setdefault(name, load_air(name)), t, seed=3)
+        failing = {f.name for f in report.failures}
+        if design.endswith("permissive") and path.parent.name in NESTING:
+            assert failing, path  # the v0.18 constraints refuse the nesting the permissive run let through
+        else:
+            assert failing == refused.get((path.parent.name, design), set()), (path, report.text())
