@@ -129,6 +129,20 @@ def _check_columns(air: Air, trace: Trace, cons: list[Constraint]) -> None:
                 raise TraceError(f"{trace.source}: column {s.column!r} (read by {c.name!r}) is missing")
 
 
+
+def group_by_flag(constraints: list[Constraint]) -> tuple[dict[sp.Expr, list[Constraint]], list[Constraint]]:
+    """Constraints written flag * body, grouped by their flag (a flag's bodies are evaluated only on rows where it
+    is nonzero), and the others (evaluated on every row): the checker's and the probe's shared plan."""
+    gated: dict[sp.Expr, list[Constraint]] = {}
+    plain: list[Constraint] = []
+    for c in constraints:
+        if c.flag is not None and c.body is not None:
+            gated.setdefault(c.flag, []).append(c)
+        else:
+            plain.append(c)
+    return gated, plain
+
+
 def check(air: Air, trace: Trace, challenges: dict[str, int] | None = None) -> CheckResult:
     """Every failing row of every constraint of ``air`` on ``trace``."""
     cons = [c for c in air.constraints if not any(isinstance(s, AuxCell) for s in c.expr.free_symbols)]
@@ -145,14 +159,7 @@ def check(air: Air, trace: Trace, challenges: dict[str, int] | None = None) -> C
             if constraint_value(air, c.name, trace, row, challenges) != 0:
                 fails[c.name].append(np.array([row], dtype=np.int64))
 
-    trans = [c for c in cons if c.domain == "transition"]
-    gated: dict[sp.Expr, list[Constraint]] = {}
-    plain: list[Constraint] = []
-    for c in trans:
-        if c.flag is not None and c.body is not None:
-            gated.setdefault(c.flag, []).append(c)
-        else:
-            plain.append(c)
+    gated, plain = group_by_flag([c for c in cons if c.domain == "transition"])
     flags = list(gated)
     flag_prog = program(flags) if flags else None
     plain_prog = program([c.expr for c in plain]) if plain else None

@@ -37,7 +37,7 @@ from air import field as F
 from air.air import Air, Bus
 from air.buscheck import challenges_from_seed
 from air.compile import program
-from air.evaluate import active_operations, check
+from air.evaluate import active_operations, check, group_by_flag
 from air.lint import NONE_OP, LintResult, lint
 from air.symbols import AuxCell, Cell
 from air.trace import Trace
@@ -412,15 +412,8 @@ def caught_mutations(air: Air, trace: Trace, muts: Sequence[Mutation], *, seed: 
         mask = np.zeros(n, dtype=bool)
         mask[fl.rows] = True
         base_bad[fl.constraint] = mask
-    trans = [c for c in cons if c.domain == "transition"]
     bnd = [c for c in cons if c.domain != "transition"]
-    gated: dict[sp.Expr, list] = {}
-    plain = []
-    for c in trans:
-        if c.flag is not None and c.body is not None:
-            gated.setdefault(c.flag, []).append(c)
-        else:
-            plain.append(c)
+    gated, plain = group_by_flag([c for c in cons if c.domain == "transition"])
     flags = list(gated)
     flag_prog = program(flags) if flags else None
     plain_prog = program([c.expr for c in plain] + [c.expr for c in bnd]) if plain or bnd else None

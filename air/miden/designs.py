@@ -13,7 +13,7 @@ once (``constraints.build``) and each call gets its own copy, so mutating one AI
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from air.air import Air
@@ -62,31 +62,11 @@ class MidenAir(Air):
 
     design: Design
 
-    def with_operation(
-        self,
-        op: str,
-        opcode: int,
-        *,
-        effect: Sequence[tuple[Any, ...]],
-        define: Callable[[Any, Any], None] | None = None,
-        name: str | None = None,
-        description: str | None = None,
-        undocumented: Sequence[str] = (),
-        doc: str = "",
-    ) -> MidenAir:
-        """The AIR of this design plus the instruction ``op`` (``Design.with_operation``), built afresh from
-        the design (changes made to this object by hand are not carried over)."""
-        d = self.design.with_operation(
-            op,
-            opcode,
-            effect=effect,
-            define=define,
-            name=name,
-            description=description,
-            undocumented=undocumented,
-            doc=doc,
-        )
-        return build_design(d)
+    def with_operation(self, op: str, opcode: int, **kw: Any) -> MidenAir:
+        """The AIR of this design plus the instruction ``op`` (``Design.with_operation``, the same keyword
+        arguments: effect, define, name, description, undocumented, doc), built afresh from the design (changes
+        made to this object by hand are not carried over)."""
+        return build_design(self.design.with_operation(op, opcode, **kw))
 
 
 def _fresh(air: Air, design: Design) -> MidenAir:
