@@ -165,12 +165,43 @@ def airs_cmd(columns_of: str | None, families_of: str | None, fmt: str) -> None:
 @click.option("--air", "air_name", default=None, help="AIR name, file.py:OBJECT or module:OBJECT (required).")
 @click.option("--by", type=click.Choice(["constraint", "op", "bus"]), default="constraint", show_default=True)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def degrees_cmd(air_name: str | None, by: str, fmt: str) -> None:
+@click.option(
+    "--traces",
+    "trace_list",
+    default=None,
+    metavar="T1.npz[,T2.npz...]",
+    help="With --by op: add a 'rows' column, how many rows of these traces each operation occurs on.",
+)
+def degrees_cmd(air_name: str | None, by: str, fmt: str, trace_list: str | None) -> None:
     """The degree table: per constraint, per operation (flag + body) or per bus term."""
     from air.report import degree_table
 
     air = load_air(_need_air(air_name, "degrees"))
-    click.echo(degree_table(analyze(air), by=by, fmt=fmt))
+    cov = None
+    if trace_list is not None:
+        if by != "op":
+            raise BadInput("--traces: the coverage column is shown by operation only; pass --by op")
+        cov = _trace_coverage(trace_list, air, str(air_name))
+    click.echo(degree_table(analyze(air), by=by, fmt=fmt, coverage=cov))
+
+
+def _trace_coverage(trace_list: str, air: Any, air_name: str) -> Any:
+    """``air.coverage.coverage`` of the comma-separated traces, each loaded and matched to ``air`` the way
+    ``air coverage`` does (a trace naming another AIR, or missing a column, is bad input)."""
+    from air.coverage import coverage
+    from air.trace import load_trace, match_air
+
+    paths = [p.strip() for p in trace_list.split(",") if p.strip()]
+    if not paths:
+        raise BadInput("--traces: no trace given")
+    traces = []
+    for p in paths:
+        t = load_trace(p)
+        named = t.meta.get("air")
+        if named not in (None, "", air_name, air.name):
+            raise BadInput(f"{p}: the trace names AIR {named!r}, not {air.name!r} (--air)")
+        traces.append(match_air(t, air))
+    return coverage(air, traces)
 
 
 @cli.command("compare")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
@@ -17,6 +17,9 @@ from air.air import Air
 from air.analysis import Analysis, analyze_constraint, constraint_ops
 from air.bus import bus_constraint, bus_degree, bus_part_degrees, numerator, term_degree, term_degrees
 from air.degree import exact_degree, explain, structural_degree
+
+if TYPE_CHECKING:
+    from air.coverage import Coverage
 
 __all__ = [
     "table",
@@ -60,12 +63,26 @@ def _mark(degree: int | None, budget: int | None, claimed: int | None = None) ->
     return "; ".join(notes)
 
 
-def degrees_json(a: Analysis, by: str = "constraint") -> dict[str, Any]:
+def _occurs(n: int) -> str:
+    """A coverage cell of ``degrees --by op``: the row count, with operations that never occur marked."""
+    return f"{n} (never)" if n == 0 else str(n)
+
+
+def degrees_json(a: Analysis, by: str = "constraint", coverage: Coverage | None = None) -> dict[str, Any]:
+    """The degree table as JSON; with ``coverage`` (``--by op`` only), each operation's ``rows`` on the traces."""
     doc: dict[str, Any] = {"air": a.air.name, "budget": a.budget}
     if by == "constraint":
         doc["constraints"] = [c.to_json() for c in a.constraints]
     elif by == "op":
         doc["operations"] = [o.to_json() for o in a.operations]
+        if coverage is not None:
+            for o in doc["operations"]:
+                o["rows"] = coverage.operations.get(o["name"], 0)
+            doc["coverage"] = {
+                "traces": coverage.traces,
+                "rows": coverage.rows,
+                "never": coverage.operations_never,
+            }
     elif by == "bus":
         doc["buses"] = [b.to_json() for b in a.buses]
     else:
@@ -96,10 +113,23 @@ def _summary(a: Analysis) -> str:
     return f"{head}{fits}{len(diffs)} claimed degree(s) differ from the computed ones"
 
 
-def degree_table(a: Analysis, by: str = "constraint", fmt: str = "table") -> str:
-    """The degree table of an analysis, per constraint, per operation or per bus term."""
+def _coverage_note(cov: Coverage) -> str:
+    n_ops = len(cov.operations) - 1  # without the "(none)" entry
+    return (
+        f"rows: over {len(cov.traces)} trace(s), {cov.rows} rows; "
+        f"{n_ops - len(cov.operations_never)} of {n_ops} operations occur, "
+        f"{len(cov.operations_never)} never"
+    )
+
+
+def degree_table(a: Analysis, by: str = "constraint", fmt: str = "table", coverage: Coverage | None = None) -> str:
+    """The degree table of an analysis, per constraint, per operation or per bus term. With ``coverage``
+    (of traces, ``air.coverage.coverage``; ``--by op`` only) the operation view gains a ``rows`` column:
+    on how many rows of the traces each operation occurs, ``0 (never)`` for those that never do."""
+    if coverage is not None and by != "op":
+        raise ValueError("a coverage column is only shown by operation")
     if fmt == "json":
-        return json.dumps(degrees_json(a, by), indent=2)
+        return json.dumps(degrees_json(a, by, coverage), indent=2)
     b = a.budget
     if by == "constraint":
         headers = ["constraint", "domain", "degree", "structural", "flag", "body", "claimed", "note"]
@@ -134,6 +164,10 @@ def degree_table(a: Analysis, by: str = "constraint", fmt: str = "table") -> str
                     _mark(o.degree, b),
                 ]
             )
+            if coverage is not None:
+                rows[-1].insert(-1, _occurs(coverage.operations.get(o.name, 0)))
+        if coverage is not None:
+            headers.insert(-1, "rows")
     elif by == "bus":
         # a term's own degree and the degree of its part of the bus constraint (what the budget applies to)
         headers = ["bus", "term", "side", "operation", "flag", "factors", "term degree", "constraint degree"]
@@ -167,6 +201,8 @@ def degree_table(a: Analysis, by: str = "constraint", fmt: str = "table") -> str
         raise ValueError(f"unknown view {by!r}")
     title = f"{a.air.name} — degrees by {by} ({_budget(b)})"
     body = table(headers, rows, fmt)
+    if coverage is not None:
+        body += ("\n\n" if fmt == "markdown" else "\n") + _coverage_note(coverage)
     notes = "".join(f"\nnote: {n}" for n in a.inexact)
     # every difference the summary counts, whatever the view (an operation view shows no claims of its own)
     claims = _claim_rows(a)

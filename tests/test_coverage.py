@@ -94,3 +94,74 @@ def test_coverage_line_for_check() -> None:
     assert coverage_line(air, t) == (
         "not exercised: 1 of 5 columns read by no constraint or bus, 1 of 3 operations never occur in the trace"
     )
+
+
+# ``air degrees --by op --traces``: the coverage column (issue 13), counts from an independent computation
+
+
+def test_degrees_by_op_rows_of_toy_traces(air_cli, tmp_path) -> None:
+    t = _trace_with_spare()
+    p1, p2 = tmp_path / "a.npz", tmp_path / "b.npz"
+    save_trace(p1, t.columns)
+    save_trace(p2, t.columns)
+    spec = "tests/test_coverage.py:with_never"
+    code, out, _ = air_cli("degrees", "--air", spec, "--by", "op", "--traces", f"{p1},{p2}")
+    assert code == 0
+    lines = {ln.split()[0]: ln for ln in out.splitlines() if ln.split()}
+    # INC where the schedule S is 1 (7 of 16 rows), KEEP on the other 9, NEVER nowhere; two copies of the trace
+    assert lines["INC"].split()[-1] == str(2 * sum(S)) == "14"
+    assert lines["KEEP"].split()[-1] == str(2 * (len(S) - sum(S))) == "18"
+    assert lines["NEVER"].rstrip().endswith("0 (never)")
+    assert "rows: over 2 trace(s), 32 rows; 2 of 3 operations occur, 1 never" in out
+    code, md, _ = air_cli("degrees", "--air", spec, "--by", "op", "--traces", str(p1), "--format", "markdown")
+    assert code == 0 and "| rows | note |" in md and "| 7 |" in md and "| 0 (never) |" in md
+    code, js, _ = air_cli("degrees", "--air", spec, "--by", "op", "--traces", str(p1), "--format", "json")
+    doc = json.loads(js)
+    assert {o["name"]: o["rows"] for o in doc["operations"]} == {"INC": 7, "KEEP": 9, "NEVER": 0}
+    assert doc["coverage"] == {"traces": [str(p1)], "rows": 16, "never": ["NEVER"]}
+    # without --traces the view is unchanged: no rows column
+    _, plain, _ = air_cli("degrees", "--air", spec, "--by", "op")
+    assert "rows" not in plain.splitlines()[1].split()
+
+
+def test_degrees_by_op_rows_match_miden_opcode_bits(air_cli) -> None:
+    """Rows per operation on Miden traces = rows whose opcode b0 + 2*b1 + ... + 64*b6 is the operation's
+    (the decoder's op bits, docs/src/design/decoder/main.md of v0.19.0), counted here with numpy."""
+    import collections
+
+    import numpy as np
+
+    paths = ["traces/ordinary/miden-v0.19.npz", "traces/u32_ops/miden-v0.19.npz"]
+    hand: collections.Counter[int] = collections.Counter()
+    for p in paths:
+        z = np.load(p)
+        hand.update(sum(z[f"b{i}"].astype(np.int64) << i for i in range(7)).tolist())
+    code, out, _ = air_cli(
+        "degrees", "--air", "miden-v0.19", "--by", "op", "--format", "json", "--traces", ",".join(paths)
+    )
+    assert code == 0
+    doc = json.loads(out)
+    got = {o["opcode"]: o["rows"] for o in doc["operations"]}
+    assert got == {k: hand.get(k, 0) for k in got} and set(hand) <= set(got)
+    assert got[hand.most_common(1)[0][0]] > 0 and doc["coverage"]["rows"] == sum(hand.values())
+    never = {o["name"] for o in doc["operations"] if hand.get(o["opcode"], 0) == 0}
+    assert set(doc["coverage"]["never"]) == never and "U32ADD" not in never
+
+
+def test_degrees_traces_bad_input(air_cli, tmp_path) -> None:
+    t = toy_trace()  # no "spare" column: does not match with_never
+    p = tmp_path / "t.npz"
+    save_trace(p, t.columns)
+    spec = "tests/test_coverage.py:with_never"
+    for args in (
+        ("--by", "op", "--traces", str(p)),  # a column of the AIR missing
+        ("--by", "op", "--traces", str(tmp_path / "nope.npz")),  # no such file
+        ("--by", "constraint", "--traces", str(p)),  # the column is per operation only
+    ):
+        code, out, err = air_cli("degrees", "--air", spec, *args)
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, args
+    assert "spare" in air_cli("degrees", "--air", spec, "--by", "op", "--traces", str(p))[2]
+    code, _, err = air_cli(
+        "degrees", "--air", "miden-v0.19", "--by", "op", "--traces", "traces/ordinary/miden-v0.18.npz"
+    )
+    assert code == 2 and "names AIR 'miden-v0.18'" in err and len(err.strip().splitlines()) == 1
