@@ -201,7 +201,7 @@ def _trace_coverage(trace_list: str, air: Any, air_name: str) -> Any:
         if named not in (None, "", air_name, air.name):
             raise BadInput(f"{p}: the trace names AIR {named!r}, not {air.name!r} (--air)")
         traces.append(match_air(t, air))
-    return coverage(air, traces)
+    return coverage(air, traces, operations_only=True)
 
 
 @cli.command("compare")

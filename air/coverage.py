@@ -144,16 +144,16 @@ class Coverage:
         }
 
 
-def coverage(air: Air, traces: Sequence[Trace]) -> Coverage:
-    """Operations, active constraints and fired bus terms over ``traces``, added up."""
+def coverage(air: Air, traces: Sequence[Trace], operations_only: bool = False) -> Coverage:
+    """Operations, active constraints and fired bus terms over ``traces``, added up (with
+    ``operations_only``, the rows per operation alone: what ``air degrees --by op --traces`` shows)."""
     cov = Coverage(air.name, [t.source for t in traces], unread=unread_columns(air))
     for t in traces:
         cov.rows += t.n_rows
-        for src, dst in (
-            (operation_rows(air, t), cov.operations),
-            (constraint_rows(air, t), cov.constraints),
-            (bus_term_rows(air, t), cov.bus_terms),
-        ):
+        counts = [(operation_rows(air, t), cov.operations)]
+        if not operations_only:
+            counts += [(constraint_rows(air, t), cov.constraints), (bus_term_rows(air, t), cov.bus_terms)]
+        for src, dst in counts:
             for k, v in src.items():
                 dst[k] = dst.get(k, 0) + v
     return cov

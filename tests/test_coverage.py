@@ -165,3 +165,10 @@ def test_degrees_traces_bad_input(air_cli, tmp_path) -> None:
         "degrees", "--air", "miden-v0.19", "--by", "op", "--traces", "traces/ordinary/miden-v0.18.npz"
     )
     assert code == 2 and "names AIR 'miden-v0.18'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_coverage_operations_only() -> None:
+    air, t = with_never(), _trace_with_spare()
+    full, ops = coverage(air, [t, t]), coverage(air, [t, t], operations_only=True)
+    assert ops.operations == full.operations and ops.rows == 32 and ops.operations_never == ["NEVER"]
+    assert ops.constraints == {} and ops.bus_terms == {}
