@@ -19,6 +19,7 @@ Two interpretations of one ``Bus`` definition:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -29,6 +30,7 @@ from air import field as F
 from air.air import Air, Bus, message_value
 from air.bus import numerator, term_value
 from air.compile import eval_int, program
+from air.diagnose import format_value
 from air.evaluate import _column_env, active_operations
 from air.trace import Trace, TraceError
 
@@ -64,8 +66,10 @@ class UnmatchedMessage:
             return self.operation
         return f"term {self.term}" if self.term else "a row"
 
-    def describe(self) -> str:
-        vals = " ".join(f"{k}={v}" for k, v in self.fields)
+    def describe(self, show: Callable[[int], str] = str) -> str:
+        """One line naming the message; ``show`` writes its field values (the text report passes
+        diagnose.format_value, so small negatives read ``-k (p−k)`` there)."""
+        vals = " ".join(f"{k}={show(v)}" for k, v in self.fields)
         verb = "requested" if self.side == "request" else "answered"
         missing = "no response" if self.side == "request" else "no request"
         extra = f" (x{self.count})" if self.count != 1 else ""
@@ -83,8 +87,8 @@ class NearMiss:
     response: UnmatchedMessage
     differences: tuple[tuple[str, int, int], ...]  # (field, requested value, answered value)
 
-    def describe(self) -> str:
-        diffs = ", ".join(f"{k}: {a} requested, {b} answered" for k, a, b in self.differences)
+    def describe(self, show: Callable[[int], str] = str) -> str:
+        diffs = ", ".join(f"{k}: {show(a)} requested, {show(b)} answered" for k, a, b in self.differences)
         r, q = self.request, self.response
         return (
             f"the request by {r.who} at row {r.row} and the response by "
@@ -156,16 +160,21 @@ class BusReport:
     def ok(self) -> bool:
         return all(b.ok for b in self.buses)
 
-    def render(self, color: bool = False, max_items: int = 20) -> str:
+    def render(self, color: bool = False, max_items: int = 20, hex: bool = False) -> str:
+        """The text report of every bus; message values as constraint cells print (diagnose.format_value)."""
+
+        def show(v: int) -> str:
+            return format_value(v, hex)
+
         out = []
         for b in self.buses:
             out.append(b.summary())
             for u in b.unmatched[:max_items]:
-                out.append(f"  {u.side:8} {u.describe()}")
+                out.append(f"  {u.side:8} {u.describe(show)}")
             if len(b.unmatched) > max_items:
                 out.append(f"  ... and {len(b.unmatched) - max_items} more")
             for m in b.near[:max_items]:
-                out.append(f"  likely  {m.describe()}")
+                out.append(f"  likely  {m.describe(show)}")
             if not b.ok:
                 for label, t in b.totals.items():
                     if t.get("request", 0) != t.get("response", 0):

@@ -488,6 +488,14 @@ class _Progress:
     metavar="V1,V2,...",
     help="The advice stack, its top first (field elements, decimal or 0x-hex): what adv_push/adv_loadw read.",
 )
+@click.option(
+    "--merkle-tree",
+    "merkle_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE.json",
+    help="A Merkle tree for mtree_verify: a JSON list of leaves, each 4 field elements (repeatable).",
+)
 def run_cmd(
     program: str,
     kernel: str | None,
@@ -495,6 +503,7 @@ def run_cmd(
     output: str | None,
     max_cycles: int,
     advice: str | None,
+    merkle_files: tuple[str, ...],
     force: bool,
 ) -> None:
     """Run a MASM PROGRAM on the reference executor; print the stack and cycles; export the trace."""
@@ -504,11 +513,14 @@ def run_cmd(
         raise BadInput(f"the reference executor is not available: {e}") from e
     design = _need_air(air_name, "run")
     values = _advice_values(advice)
+    trees = [_merkle_leaves(f) for f in merkle_files]
     if output and not force:
         _refuse_other_design(output, design)
     progress = _Progress()
     try:
-        res = run_program(program, kernel, design, max_cycles=max_cycles, progress=progress, advice=values)
+        res = run_program(
+            program, kernel, design, max_cycles=max_cycles, progress=progress, advice=values, merkle_trees=trees
+        )
     finally:
         progress.done()
     click.echo(f"stack: {' '.join(str(v) for v in res.stack_outputs)}")
@@ -647,6 +659,23 @@ def _advice_values(text: str | None) -> list[int]:
             raise BadInput(f"--advice: value {i} ({s[:24]}) is not a field element (0..p-1)")
         out.append(v)
     return out
+
+
+def _merkle_leaves(path: str) -> list[list[int]]:
+    """``--merkle-tree FILE``: a JSON list of leaves, each a list of 4 field elements (ints < p), a power of two
+    of them (at least 2), as air/miden/merkle.py builds a tree; anything else is bad input naming the file."""
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise BadInput(f"{path}: --merkle-tree: not a readable JSON file ({str(e).splitlines()[0][:80]})") from None
+    n = len(doc) if isinstance(doc, list) else 0
+    if n < 2 or n & (n - 1):
+        raise BadInput(f"{path}: --merkle-tree: want a JSON list of leaves, a power of two (at least 2) of them")
+    for i, leaf in enumerate(doc):
+        ok = isinstance(leaf, list) and len(leaf) == 4
+        if not ok or not all(type(v) is int and 0 <= v < 2**64 - 2**32 + 1 for v in leaf):
+            raise BadInput(f"{path}: --merkle-tree: leaf {i} is not a list of 4 field elements (ints 0..p-1)")
+    return doc
 
 
 def main(argv: list[str] | None = None) -> None:

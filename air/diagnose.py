@@ -294,7 +294,7 @@ def render_text(
     """The text report: failures in row order (``group_by="row"``) or per constraint, then the buses."""
     out: list[str] = []
     if d.ok and (bus_report is None or bus_report.ok):
-        buses = "" if bus_report is None else "\n" + bus_report.render(max_items=d.max_failures)
+        buses = "" if bus_report is None else "\n" + bus_report.render(max_items=d.max_failures, hex=hex)
         return _paint(_ok_line(d), "32", color) + buses
     out.append(_paint(_summary_line(d, bus_report), "31;1", color))
     if group_by == "row" and d.groups:
@@ -332,7 +332,7 @@ def render_text(
                 out.append(f"  ... and {g.hidden} more failing row(s) of {g.constraint}")
     if bus_report is not None:
         out.append("")
-        out.append(bus_report.render(color=color, max_items=d.max_failures))
+        out.append(bus_report.render(color=color, max_items=d.max_failures, hex=hex))
     return "\n".join(out)
 
 
