@@ -30,8 +30,8 @@ from air import field as F
 from air.air import Air, Bus, message_value
 from air.bus import numerator, term_value
 from air.compile import eval_int, program
-from air.diagnose import format_value
 from air.evaluate import _column_env, active_operations
+from air.field import format_value
 from air.trace import Trace, TraceError
 
 __all__ = [
@@ -68,7 +68,7 @@ class UnmatchedMessage:
 
     def describe(self, show: Callable[[int], str] = str) -> str:
         """One line naming the message; ``show`` writes its field values (the text report passes
-        diagnose.format_value, so small negatives read ``-k (p−k)`` there)."""
+        field.format_value, so small negatives read ``-k (p−k)`` there)."""
         vals = " ".join(f"{k}={show(v)}" for k, v in self.fields)
         verb = "requested" if self.side == "request" else "answered"
         missing = "no response" if self.side == "request" else "no request"
@@ -161,7 +161,7 @@ class BusReport:
         return all(b.ok for b in self.buses)
 
     def render(self, color: bool = False, max_items: int = 20, hex: bool = False) -> str:
-        """The text report of every bus; message values as constraint cells print (diagnose.format_value)."""
+        """The text report of every bus; message values as constraint cells print (field.format_value)."""
 
         def show(v: int) -> str:
             return format_value(v, hex)

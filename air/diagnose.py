@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from air import field as F
 from air.air import Air
 from air.coverage import exercise_note, operations_occurring, unread_columns
 from air.evaluate import CheckResult, active_operations, cell_values, constraint_value
+from air.field import format_value
 from air.symbols import Cell, PublicInput
 from air.trace import Trace
 
@@ -40,24 +40,7 @@ __all__ = [
     "to_json",
     "to_junit",
     "to_sarif",
-    "format_value",
 ]
-
-# A field element p - k with 0 < k < SMALL_NEGATIVE prints as "-k (p−k)": a difference that went below 0.
-SMALL_NEGATIVE = 1 << 32
-
-
-def format_value(v: int, hex: bool = False) -> str:
-    """``v`` as text: ``-k (p−k)`` when ``v = p - k`` is a small negative (0 < k < 2^32), else the
-    value itself (decimal, or ``0x...`` with ``hex``)."""
-    show = (lambda x: f"{x:#x}") if hex else str
-    k = F.P - v
-    if 0 < k < SMALL_NEGATIVE:
-        return f"-{show(k)} (p−{show(k)})"
-    return show(v)
-
-
-
 
 @dataclass
 class Failure:

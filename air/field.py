@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["P", "EPS", "add", "sub", "neg", "mul", "to_field", "from_int", "inv", "is_canonical"]
+__all__ = ["P", "EPS", "add", "sub", "neg", "mul", "to_field", "from_int", "inv", "is_canonical", "format_value"]
 
 P: int = 2**64 - 2**32 + 1
 EPS: int = 2**32 - 1  # 2^64 mod p
@@ -141,3 +141,17 @@ def inv_array(a: np.ndarray) -> np.ndarray:
     if (a == 0).any():
         raise ZeroDivisionError("0 has no inverse in the Goldilocks field")
     return power(a, P - 2)
+
+
+# A field element p - k with 0 < k < SMALL_NEGATIVE prints as "-k (p−k)": a difference that went below 0.
+SMALL_NEGATIVE = 1 << 32
+
+
+def format_value(v: int, hex: bool = False) -> str:
+    """``v`` as text: ``-k (p−k)`` when ``v = p - k`` is a small negative (0 < k < 2^32), else the
+    value itself (decimal, or ``0x...`` with ``hex``)."""
+    show = (lambda x: f"{x:#x}") if hex else str
+    k = P - v
+    if 0 < k < SMALL_NEGATIVE:
+        return f"-{show(k)} (p−{show(k)})"
+    return show(v)

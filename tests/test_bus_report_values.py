@@ -1,4 +1,4 @@
-"""``air check``'s text report writes bus message values as it writes constraint cells (diagnose.format_value):
+"""``air check``'s text report writes bus message values as it writes constraint cells (field.format_value):
 a small negative ``p - k`` as ``-k (p−k)``, and ``--hex`` in hexadecimal (issue 12)."""
 
 import json
