@@ -16,48 +16,27 @@ Run: ``python bench/bench_probe.py [iterations] [samples]`` (default 1000 loop i
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
+from loop_program import loop_run  # bench/loop_program.py: the script's own folder is on sys.path
 
 from air.buscheck import check_buses
 from air.evaluate import active_operations, check
 from air.miden.designs import DESIGNS
-from air.miden.executor import FILLED_FAMILIES, run_program
+from air.miden.executor import FILLED_FAMILIES
 from air.probe import apply, caught_mutations, sample_mutations
 from air.select import select_families
 from air.trace import Trace
 
 DESIGN = "miden-v0.19"
-PROGRAM = """
-proc.step.2
-    dup.0 loc_store.0
-    loc_load.0 push.1 add loc_store.1
-    loc_load.1 mem_store.100
-    mem_load.100 drop
-end
-
-begin
-    push.{n} push.1
-    while.true
-        exec.step
-        push.1 sub
-        dup.0 push.0 eq push.1 swap sub
-    end
-end
-"""
 
 
 def main() -> None:
     iterations = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     samples = int(sys.argv[2]) if len(sys.argv) > 2 else 8
     air = select_families(DESIGNS[DESIGN](), FILLED_FAMILIES)[0]
-    with tempfile.TemporaryDirectory() as tmp:
-        prog = Path(tmp) / "loop.masm"
-        prog.write_text(PROGRAM.format(n=iterations))
-        res = run_program(prog, None, DESIGN)
+    res = loop_run(iterations, DESIGN)
     n = res.n_rows
     trace = Trace(res.columns, n, public_inputs=res.public_inputs, public_tables=res.public_tables)
     print(f"{DESIGN} (filled families): {len(air.constraints)} constraints, {len(air.buses)} buses; "
