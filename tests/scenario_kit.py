@@ -3,12 +3,15 @@ changed cell was not caught (no constraint reads the column where its flag is on
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
 from air.buscheck import check_buses
 from air.evaluate import check
 from air.miden.designs import DESIGNS
-from air.miden.executor import FILLED_FAMILIES
+from air.miden.executor import FILLED_FAMILIES, RunResult, run_program
 from air.select import select_families
 from air.trace import Trace
 
@@ -110,3 +113,15 @@ def why_not_caught(air, base: Trace, col: str, r: int, new: int) -> str | None:
             else:
                 return None
     return ", ".join(sorted(reasons)) or "no constraint reads it"
+
+
+def run_masm(tmp_path: Path, text: str, design: str, kernel: str | None = None, **kw: Any) -> RunResult:
+    """Run MASM ``text`` (and ``kernel``, if given) under ``design``, written as p.masm / k.masm in ``tmp_path``;
+    ``kw`` goes to ``run_program`` (stack_inputs, advice, merkle_trees)."""
+    p = tmp_path / "p.masm"
+    p.write_text(text)
+    k = None
+    if kernel is not None:
+        k = tmp_path / "k.masm"
+        k.write_text(kernel)
+    return run_program(p, k, design, **kw)

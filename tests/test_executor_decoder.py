@@ -14,10 +14,11 @@ import pytest
 from air.buscheck import check_buses
 from air.evaluate import check
 from air.miden.designs import DESIGNS
-from air.miden.executor import FILLED_FAMILIES, PENDING, export, range_table, run_program
+from air.miden.executor import FILLED_FAMILIES, PENDING, export, range_table
 from air.select import select_families
 from air.trace import Trace, load_trace, save_trace
 from tests.program_roots import MIDEN_ROOTS, PROGRAM_ROOTS
+from tests.scenario_kit import run_masm
 
 # opcodes, v0.18.0 core/src/operations/mod.rs (the docs' opcode table)
 NOOP, INCR, MOVUP2, ADD, DROP, PAD, PUSH = 0, 4, 10, 34, 41, 48, 91
@@ -26,13 +27,7 @@ LINEAR_HASH_INIT, ABSORB, RETURN_HASH = 19, 35, 33  # processor/src/chiplets/aux
 
 
 def run(tmp_path: Path, text: str, design: str = "miden-v0.18", kernel: str | None = None):
-    p = tmp_path / "p.masm"
-    p.write_text(text)
-    k = None
-    if kernel is not None:
-        k = tmp_path / "k.masm"
-        k.write_text(kernel)
-    return run_program(p, k, design)
+    return run_masm(tmp_path, text, design, kernel)
 
 
 def col(res, name: str) -> list[int]:

@@ -30,10 +30,11 @@ from air.evaluate import check
 from air.miden import layout as L
 from air.miden import rpo
 from air.miden.designs import DESIGNS
-from air.miden.executor import FILLED_FAMILIES, ExecutionError, run_program
+from air.miden.executor import FILLED_FAMILIES, ExecutionError
 from air.select import select_families
 from air.trace import Trace
 from tests.program_roots import MIDEN_ROOTS
+from tests.scenario_kit import run_masm
 
 MIRROR = Path("/work/.mirror/0xMiden+miden-vm/repo")
 SNAPSHOT = (
@@ -95,13 +96,7 @@ MIDEN_HASHER: dict[tuple[str, int, tuple[int, ...]], tuple[list[int], int, str]]
 
 
 def run_text(tmp_path: Path, text: str, design: str, kernel: str | None = None, stack: list[int] | None = None):
-    p = tmp_path / "p.masm"
-    p.write_text(text)
-    k = None
-    if kernel is not None:
-        k = tmp_path / "k.masm"
-        k.write_text(kernel)
-    return run_program(p, k, design, stack_inputs=stack)
+    return run_masm(tmp_path, text, design, kernel, stack_inputs=stack)
 
 
 def hasher_rows(res) -> np.ndarray:
@@ -244,6 +239,4 @@ def test_mtree_verify_against_the_merkle_store(tmp_path) -> None:
 
 
 def run_program_text(tmp_path: Path, text: str, trees):
-    p = tmp_path / "p.masm"
-    p.write_text(text)
-    return run_program(p, None, "miden-v0.19", merkle_trees=trees)
+    return run_masm(tmp_path, text, "miden-v0.19", merkle_trees=trees)
