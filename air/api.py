@@ -18,6 +18,7 @@ seed kept in the report; an int makes the run repeatable).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,8 +61,9 @@ class Failure:
 @dataclass
 class Report:
     """The result of ``check``: ``ok``, the ``failures`` (constraints first, then buses) and ``text()``, the
-    report ``air check`` prints. ``seed``/``challenges`` are the bus challenges used (rerun with
-    ``check(..., seed=report.seed)`` to reproduce a bus failure exactly)."""
+    report ``air check`` prints; ``to_json()`` what ``air check --format json`` prints, ``html()`` the page
+    ``air check --html`` writes, and in a notebook HTML tables (``_repr_html_``). ``seed``/``challenges`` are the
+    bus challenges used (rerun with ``check(..., seed=report.seed)`` to reproduce a bus failure exactly)."""
 
     air: str
     n_rows: int
@@ -70,10 +72,31 @@ class Report:
     challenges: list[int]
     not_evaluated: list[str] = field(default_factory=list)
     _text: str = field(default="", repr=False)
+    _doc: dict[str, Any] = field(default_factory=dict, repr=False)
+    # builds the page (it holds the AIR and the trace: the strip and the coverage read every row)
+    _page: Callable[[], str] | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
         return not self.failures
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON report ``air check --format json`` prints (bounded by ``max_failures``)."""
+        return self._doc
+
+    def html(self) -> str:
+        """The self-contained HTML page ``air check --html`` writes (``air.html_report.check_page``)."""
+        if self._page is None:
+            from air.html_report import check_page
+
+            return check_page(self._doc)
+        return self._page()
+
+    def _repr_html_(self) -> str:
+        """The report as HTML tables, for a notebook (``air.html_report.check_fragment``)."""
+        from air.html_report import check_fragment
+
+        return check_fragment(self._doc)
 
     def text(self) -> str:
         """The text report: every failing constraint with its rows, cells and operation; every unbalanced bus
@@ -103,9 +126,10 @@ def check(
     multiplicity) raises ``TraceError``.
     """
     from air.buscheck import check_buses
-    from air.diagnose import diagnose, render_text
+    from air.diagnose import diagnose, render_text, to_json
     from air.evaluate import check as check_constraints
     from air.evaluate import check_multiplicities
+    from air.html_report import check_html
 
     a = load_air(air) if isinstance(air, str) else air
     a.validate()
@@ -134,6 +158,15 @@ def check(
     text += f"\nchecked against AIR {a.name}" + (f" (bus challenges from {how})" if a.buses else "")
     if result.not_evaluated:
         text += f"; {len(result.not_evaluated)} constraint(s) over bus columns not evaluated"
+    doc = to_json(d, bus_report)
+    doc["checked_against"] = {
+        "air": a.name,
+        "source": "python",
+        "text": text.rsplit("\n", 1)[-1],
+        "not_evaluated": list(result.not_evaluated),
+    }
+    failure_rows = [f.rows for f in result.failures]
+    unmatched = [u.row for b in bus_report.buses for u in b.unmatched] if bus_report is not None else []
     return Report(
         a.name,
         t.n_rows,
@@ -142,6 +175,8 @@ def check(
         list(used),
         list(result.not_evaluated),
         text,
+        doc,
+        lambda: check_html(a, t, doc, failure_rows, unmatched),
     )
 
 

@@ -324,6 +324,13 @@ def _parse_challenges(text: str | None) -> list[int] | None:
 @click.option("--challenges", default=None, help="Bus challenges alpha_0,alpha_1,... instead of --seed.")
 @click.option("--junit", type=click.Path(dir_okay=False), default=None, help="Also write a JUnit XML report.")
 @click.option("--sarif", type=click.Path(dir_okay=False), default=None, help="Also write a SARIF report.")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write a self-contained HTML page: summary, failures along the trace, windows, bus totals, coverage.",
+)
 @click.option("--no-color", is_flag=True, help="No colour even on a terminal (as NO_COLOR=1 does).")
 @click.option("--hex", "hex_values", is_flag=True, help="Print field elements in hexadecimal.")
 @click.option(
@@ -352,6 +359,7 @@ def check_cmd(
     challenges: str | None,
     junit: str | None,
     sarif: str | None,
+    html_path: str | None,
     no_color: bool,
     hex_values: bool,
     group_by: str,
@@ -397,7 +405,7 @@ def check_cmd(
             f"; {len(result.not_evaluated)} constraint(s) over bus columns not evaluated "
             f"({', '.join(result.not_evaluated)}); each bus is balanced on its own"
         )
-    if fmt == "json":
+    if fmt == "json" or html_path:  # one report, rendered as JSON and as the HTML page
         doc = to_json(d, bus_report)
         doc["checked_against"] = {"air": air.name, "source": source, "text": checked}
         doc["checked_against"]["not_evaluated"] = list(result.not_evaluated)
@@ -409,6 +417,7 @@ def check_cmd(
                 "buses_kept": list(selection.buses_kept),
                 "buses_skipped": list(selection.buses_skipped),
             }
+    if fmt == "json":
         click.echo(json.dumps(doc, indent=2))
     else:
         color = _use_color(no_color)
@@ -418,6 +427,12 @@ def check_cmd(
         Path(junit).write_text(to_junit(d, air, bus_report))
     if sarif:
         Path(sarif).write_text(json.dumps(to_sarif(d, air, bus_report), indent=1))
+    if html_path:
+        from air.html_report import check_html
+
+        unmatched = [u.row for b in bus_report.buses for u in b.unmatched] if bus_report is not None else []
+        page = check_html(air, trace, doc, [f.rows for f in result.failures], unmatched)
+        Path(html_path).write_text(page, encoding="utf-8")
     sys.exit(0 if ok else 1)
 
 

@@ -30,6 +30,7 @@ from air.trace import Trace
 __all__ = [
     "unread_columns",
     "operation_rows",
+    "row_operations",
     "constraint_rows",
     "bus_term_rows",
     "Coverage",
@@ -47,9 +48,15 @@ def unread_columns(air: Air) -> list[str]:
     return [c for c in air.column_names if c not in read]
 
 
+def row_operations(air: Air, trace: Trace) -> list[str | None]:
+    """The operation of every row of ``trace`` (the first operation whose flag is nonzero; None where none
+    is): what ``operation_rows`` counts and the HTML report's strip draws."""
+    return active_operations(air, trace, np.arange(trace.n_rows, dtype=np.int64))
+
+
 def operation_rows(air: Air, trace: Trace) -> dict[str, int]:
     """Rows per operation on ``trace`` (every operation of ``air`` listed, 0 when absent; ``(none)`` last)."""
-    ops = active_operations(air, trace, np.arange(trace.n_rows, dtype=np.int64))
+    ops = row_operations(air, trace)
     out = {o.name: 0 for o in air.operations}
     out[NONE_OP] = 0
     names, counts = np.unique(np.array([o or NONE_OP for o in ops], dtype=object), return_counts=True)

@@ -24,6 +24,7 @@ Coverage = Any
 __all__ = [
     "table",
     "degree_table",
+    "degree_rows",
     "degrees_json",
     "compare",
     "compare_json",
@@ -122,14 +123,13 @@ def _coverage_note(cov: Coverage) -> str:
     )
 
 
-def degree_table(a: Analysis, by: str = "constraint", fmt: str = "table", coverage: Coverage | None = None) -> str:
-    """The degree table of an analysis, per constraint, per operation or per bus term. With ``coverage``
-    (of traces, ``air.coverage.coverage``; ``--by op`` only) the operation view gains a ``rows`` column:
-    on how many rows of the traces each operation occurs, ``0 (never)`` for those that never do."""
+def degree_rows(
+    a: Analysis, by: str = "constraint", coverage: Coverage | None = None
+) -> tuple[list[str], list[list[Any]]]:
+    """The headers and rows of the degree table (``degree_table`` prints them; ``air.html_report`` puts them in
+    an HTML table): one row per constraint, per operation, or per bus and bus term."""
     if coverage is not None and by != "op":
         raise ValueError("a coverage column is only shown by operation")
-    if fmt == "json":
-        return json.dumps(degrees_json(a, by, coverage), indent=2)
     b = a.budget
     if by == "constraint":
         headers = ["constraint", "domain", "degree", "structural", "flag", "body", "claimed", "note"]
@@ -199,6 +199,19 @@ def degree_table(a: Analysis, by: str = "constraint", fmt: str = "table", covera
                 )
     else:
         raise ValueError(f"unknown view {by!r}")
+    return headers, rows
+
+
+def degree_table(a: Analysis, by: str = "constraint", fmt: str = "table", coverage: Coverage | None = None) -> str:
+    """The degree table of an analysis, per constraint, per operation or per bus term. With ``coverage``
+    (of traces, ``air.coverage.coverage``; ``--by op`` only) the operation view gains a ``rows`` column:
+    on how many rows of the traces each operation occurs, ``0 (never)`` for those that never do."""
+    if coverage is not None and by != "op":
+        raise ValueError("a coverage column is only shown by operation")
+    if fmt == "json":
+        return json.dumps(degrees_json(a, by, coverage), indent=2)
+    b = a.budget
+    headers, rows = degree_rows(a, by, coverage)
     title = f"{a.air.name} — degrees by {by} ({_budget(b)})"
     body = table(headers, rows, fmt)
     if coverage is not None:
