@@ -161,8 +161,9 @@ def _colour(name: str) -> str:
 
 
 def _strip_svg(s: Strip, failure_links: Mapping[int, int], bus_links: Mapping[int, int]) -> str:
-    """Three lanes over the rows: operation bands, constraint failures, unmatched bus messages. A failure
-    tick links to the first failure listed in its bin (``failure_links``: bin -> row), a bus tick likewise."""
+    """Three lanes over the rows: operation bands, constraint failures, unmatched bus messages. A tick covers a
+    run of adjacent bins that hold something and links to the first failure listed in it (``failure_links``:
+    bin -> row), a bus tick likewise."""
     left, width, lane, gap = 110, 1000, 18, 6
     k = s.bins
     x = [left + width * b / k for b in range(k + 1)]
@@ -184,7 +185,7 @@ def _strip_svg(s: Strip, failure_links: Mapping[int, int], bus_links: Mapping[in
         what = name if k == s.n_rows else f"mostly {name}"
         out.append(
             f'<rect class="op" x="{x[a]:.2f}" y="0" width="{x[b] - x[a]:.2f}" height="{lane}" fill="{fill}"'
-            f' data-op="{_e(name)}"><title>rows {lo}-{hi}: {_e(what)}</title></rect>'
+            f' data-op="{_e(name)}" data-rows="{lo}-{hi}"><title>rows {lo}-{hi}: {_e(what)}</title></rect>'
         )
     for lane_i, counts, links, colour, what in (
         (1, s.failures, failure_links, "#b00020", "failing constraint row(s)"),
@@ -193,18 +194,23 @@ def _strip_svg(s: Strip, failure_links: Mapping[int, int], bus_links: Mapping[in
         y = lane_i * (lane + gap)
         out.append(f'<rect x="{left}" y="{y}" width="{width}" height="{lane}" fill="#fafafa" stroke="#ddd"/>')
         top = max(1, int(counts.max())) if len(counts) else 1
-        for b in np.flatnonzero(counts).tolist():
-            c = int(counts[b])
-            h = max(4.0, lane * np.log1p(c) / np.log1p(top))
-            lo, hi = s.bin_rows(b)
-            w = max(x[b + 1] - x[b], 2.0)
+        # one tick per run of consecutive bins that all hold something (the file stays small when every bin
+        # does): its count the run's total, its height from the run's fullest bin
+        nz = np.r_[False, counts > 0, False]
+        edges = np.flatnonzero(nz[1:] != nz[:-1])
+        for a, b in zip(edges[0::2].tolist(), edges[1::2].tolist()):  # bins a .. b-1
+            c = int(counts[a:b].sum())
+            h = max(4.0, lane * float(np.log1p(counts[a:b].max()) / np.log1p(top)))
+            lo, hi = s.bin_rows(a)[0], s.bin_rows(b - 1)[1]
+            w = max(x[b] - x[a], 2.0)
             tick = (
-                f'<rect class="tick" x="{x[b]:.2f}" y="{y + lane - h:.2f}" width="{w:.2f}" height="{h:.2f}"'
+                f'<rect class="tick" x="{x[a]:.2f}" y="{y + lane - h:.2f}" width="{w:.2f}" height="{h:.2f}"'
                 f' fill="{colour}" data-rows="{lo}-{hi}" data-count="{c}">'
                 f"<title>rows {lo}-{hi}: {c} {what}</title></rect>"
             )
-            if b in links:
-                tick = f'<a href="#{"row" if lane_i == 1 else "bus-row"}-{links[b]}">{tick}</a>'
+            first = min((links[i] for i in range(a, b) if i in links), default=None)
+            if first is not None:
+                tick = f'<a href="#{"row" if lane_i == 1 else "bus-row"}-{first}">{tick}</a>'
             out.append(tick)
     y = 3 * (lane + gap) + 12
     out.append(f'<text x="{left}" y="{y}" font-size="11">row 0</text>')
