@@ -7,7 +7,8 @@ The Python API (README, "Use from Python"):
 * ``Trace.from_columns(columns, public_inputs=...)``, ``load_trace(path)``, ``save_trace(path, ...)``: traces,
   validated (canonical Goldilocks elements, equal lengths, a power of two);
 * ``check(air, trace) -> Report`` (constraints and buses), ``assert_satisfied(air, trace)`` for tests;
-* ``analyze(air)``: the degree of every constraint, operation, bus and bus term;
+* ``analyze(air)``: the degree of every constraint, operation, bus and bus term; ``degrees(air, by=...)`` the
+  same as ``air degrees`` reports it (``text()``, ``to_json()``, HTML tables in a notebook);
 * ``P``: the Goldilocks prime 2^64 - 2^32 + 1.
 
 Errors: ``AirNotFound``, ``AirDefinitionError``, ``NotPolynomialError`` (an AIR), ``TraceError`` (a trace).
@@ -15,7 +16,7 @@ Errors: ``AirNotFound``, ``AirDefinitionError``, ``NotPolynomialError`` (an AIR)
 
 from air.air import Air, AirDefinitionError, Bus, BusBoundary, BusTerm, Message
 from air.analysis import analyze
-from air.api import Failure, Report, assert_satisfied, check, load_air
+from air.api import DegreeReport, Failure, Report, assert_satisfied, check, degrees, load_air
 from air.degree import NotPolynomialError
 from air.field import P
 from air.registry import AirNotFound
@@ -29,6 +30,7 @@ __all__ = [
     "Bus",
     "BusBoundary",
     "BusTerm",
+    "DegreeReport",
     "Failure",
     "Message",
     "NotPolynomialError",
@@ -38,6 +40,7 @@ __all__ = [
     "analyze",
     "assert_satisfied",
     "check",
+    "degrees",
     "load_air",
     "load_trace",
     "save_trace",

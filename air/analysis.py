@@ -198,18 +198,6 @@ class Analysis:
                 return t
         raise KeyError(f"{bus}/{name}")
 
-    def text(self, by: str = "constraint", fmt: str = "table") -> str:
-        """What ``air degrees --by BY --format FMT`` prints (``report.degree_table``)."""
-        from air.report import degree_table
-
-        return degree_table(self, by=by, fmt=fmt)
-
-    def _repr_html_(self) -> str:
-        """HTML tables for a notebook: the rows of ``air degrees`` by operation, bus term and constraint."""
-        from air.html_report import degrees_html
-
-        return degrees_html(self)
-
 
 def constraint_ops(c: Constraint) -> list[str]:
     """Operations a constraint is gated by: its ``operation`` and every ``op:NAME`` tag."""

@@ -27,7 +27,7 @@ from air.air import Air
 from air.registry import load_air as _load_air
 from air.trace import Trace, load_trace, match_air
 
-__all__ = ["Failure", "Report", "assert_satisfied", "check", "load_air"]
+__all__ = ["DegreeReport", "Failure", "Report", "assert_satisfied", "check", "degrees", "load_air"]
 
 
 def load_air(spec: str | Air) -> Air:
@@ -42,6 +42,43 @@ def load_air(spec: str | Air) -> Air:
         spec.validate()
         return spec
     return _load_air(spec)
+
+
+@dataclass
+class DegreeReport:
+    """The degrees of an AIR as ``air degrees --by BY`` shows them: ``analysis`` (``air.analysis.Analysis``: every
+    constraint, operation, bus and bus term), ``text()`` the table the command prints, ``to_json()`` its JSON, and
+    in a notebook HTML tables (``_repr_html_``: the same rows, by operation, bus term and constraint)."""
+
+    analysis: Any
+    by: str = "constraint"
+
+    def text(self, fmt: str = "table") -> str:
+        """What ``air degrees --by BY --format FMT`` prints (``table``, ``markdown`` or ``json``)."""
+        from air.report import degree_table
+
+        return degree_table(self.analysis, by=self.by, fmt=fmt)
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``air degrees --by BY --format json`` prints, as a dict."""
+        from air.report import degrees_json
+
+        return degrees_json(self.analysis, self.by)
+
+    def _repr_html_(self) -> str:
+        from air.html_report import degrees_html
+
+        return degrees_html(self.analysis, first=self.by)
+
+
+def degrees(air: Air | str, by: str = "constraint") -> DegreeReport:
+    """The degree analysis of ``air`` (an ``Air`` or a spec for ``load_air``) as ``air degrees --by BY`` reports
+    it: ``by`` is ``constraint``, ``op`` or ``bus``."""
+    from air.analysis import analyze
+
+    if by not in ("constraint", "op", "bus"):
+        raise ValueError(f"by must be constraint, op or bus, not {by!r}")
+    return DegreeReport(analyze(load_air(air)), by)
 
 
 @dataclass(frozen=True)

@@ -474,9 +474,10 @@ def check_fragment(doc: Mapping[str, Any]) -> str:
     return "<div>" + "\n".join(parts) + "</div>"
 
 
-def degrees_html(a: Any) -> str:
-    """An ``analysis.Analysis`` as HTML tables (``Analysis._repr_html_``): the rows ``air degrees`` prints
-    (``report.degree_rows``), by operation and by bus when the AIR has them, and by constraint."""
+def degrees_html(a: Any, first: str = "op") -> str:
+    """An ``analysis.Analysis`` as HTML tables (``api.DegreeReport._repr_html_``): the rows ``air degrees``
+    prints (``report.degree_rows``), by operation and by bus when the AIR has them, and by constraint; the view
+    ``first`` (when the AIR has it) first and open, the others folded."""
     from air.report import _summary as degree_summary
     from air.report import degree_rows
 
@@ -486,6 +487,7 @@ def degrees_html(a: Any) -> str:
     views = [("op", "by operation")] if a.operations else []
     views += [("bus", "by bus term")] if a.buses else []
     views += [("constraint", "by constraint")]
+    views.sort(key=lambda v: v[0] != first)
     for i, (by, title) in enumerate(views):
         headers, rows = degree_rows(a, by)
         attrs = [_attrs(cls="bad") if r[-1] and "OVER" in str(r[-1]) else "" for r in rows]

@@ -175,12 +175,12 @@ def test_report_repr_html_lists_the_failures_and_bus_totals() -> None:
     assert 1 in [u["row"] for u in doc["unmatched"]]
 
 
-def test_analysis_repr_html_by_operation() -> None:
+def test_degree_report_repr_html_by_operation() -> None:
     """The toy bus AIR's degrees by operation, derived by hand: INC gates `inc` (flag s: 1, body a'-a-b: 1 -> 2)
     and the request term s * m * m (1 + 1 + 1 = 3, times the accumulator p' in the multiset bus: 4, over the
     budget 3); KEEP gates `keep` (1-s: 1, a'-a: 1 -> 2) alone (the response term names no operation)."""
-    a = air.analyze(toy(bus=True))
-    headers, body = Dom(a._repr_html_()).table("degrees-op")
+    report = air.degrees(toy(bus=True), by="op")
+    headers, body = Dom(report._repr_html_()).table("degrees-op")
     rows = {r[0]: r for r in body}
     assert {k: int(r[headers.index("total")]) for k, r in rows.items()} == {"INC": 4, "KEEP": 2}
     assert "OVER BUDGET by 1" in rows["INC"][headers.index("note")]
@@ -276,3 +276,25 @@ def test_page_in_chromium_matches_the_json_report(air_cli, tmp_path: Path, which
         assert page_failures(dom) == [(12, "gate")] and sorted(u["row"] for u in doc["unmatched"]) == [3, 33]
         # 64 rows: one row per bin; the constraint lane's tick first, then the bus lane's
         assert [a["data-rows"] for a in ticks] == ["12-12", "3-3", "33-33"]
+
+
+def test_degree_report_is_what_the_cli_prints(air_cli) -> None:
+    """`air.degrees(A, by=...)` holds what `air degrees --air A --by ...` prints, as text and as JSON."""
+    for by in ("constraint", "op"):
+        report = air.degrees("stack-machine", by=by)
+        code, out, _ = air_cli("degrees", "--air", "stack-machine", "--by", by)
+        assert code == 0 and out.rstrip("\n") == report.text()
+        code, out, _ = air_cli("degrees", "--air", "stack-machine", "--by", by, "--format", "json")
+        assert code == 0 and json.loads(out) == report.to_json()
+    headers, body = Dom(air.degrees("stack-machine", by="op")._repr_html_()).table("degrees-op")
+    assert [r[0] for r in body] == [o["name"] for o in json.loads(out)["operations"]]
+
+
+def test_ok_page_has_the_coverage() -> None:
+    """An honest toy trace: the page says OK, lists no failure, and shows the coverage of the trace, whose rows
+    per operation are counted by hand from the toy's schedule S (7 rows with s = 1: INC; 9 with s = 0: KEEP)."""
+    page = air.check(toy(), toy_trace(), seed=0).html()
+    dom = Dom(page)
+    assert [text for _, text in dom.find("p", id="verdict")] == ["OK"] and page_failures(dom) == []
+    headers, body = dom.table("coverage")
+    assert dict((r[0], int(r[1])) for r in body) == {"INC": 7, "KEEP": 9}
