@@ -42,6 +42,7 @@ table{border-collapse:collapse;margin:.4em 0}td,th{border:1px solid #ddd;padding
 th{background:#f3f3f3}td.n{text-align:right;font-family:monospace}
 code,pre{font-family:ui-monospace,monospace;font-size:12px}pre{white-space:pre-wrap;word-break:break-all}
 .fail{color:#b00020;font-weight:bold}.ok{color:#0a7d2c;font-weight:bold}
+table.window td{text-align:right;font-family:ui-monospace,monospace;font-size:12px}
 tr.mark td{background:#fff3c4}tr.bad td{background:#fde2e2}
 section.failure{border-left:3px solid #b00020;padding-left:.6em;margin:.8em 0}
 .note{color:#555}
@@ -61,17 +62,22 @@ def _num(v: Any) -> bool:
 
 
 def html_table(
-    headers: Sequence[str], rows: Iterable[Sequence[Any]], *, cls: str = "", row_attrs: Sequence[str] | None = None
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    cls: str = "",
+    row_attrs: Sequence[str] | None = None,
+    mark_numbers: bool = True,
 ) -> str:
-    """An HTML table of escaped cells (numbers right-aligned); ``row_attrs[i]``: raw attributes of row i,
-    which the caller builds with ``_attrs`` (escaped)."""
+    """An HTML table of escaped cells (numbers right-aligned, unless ``mark_numbers=False``: the page's CSS then
+    aligns the table); ``row_attrs[i]``: raw attributes of row i, which the caller builds with ``_attrs``."""
     out = [
         f'<table class="{_e(cls)}">' if cls else "<table>",
         "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in headers) + "</tr>",
     ]
     for i, r in enumerate(rows):
         extra = f" {row_attrs[i]}" if row_attrs and row_attrs[i] else ""
-        cells = "".join(f'<td class="n">{_e(c)}</td>' if _num(c) else f"<td>{_e(c)}</td>" for c in r)
+        cells = "".join(f'<td class="n">{_e(c)}</td>' if mark_numbers and _num(c) else f"<td>{_e(c)}</td>" for c in r)
         out.append(f"<tr{extra}>{cells}</tr>")
     out.append("</table>")
     return "\n".join(out)
@@ -292,7 +298,16 @@ def _window(f: Mapping[str, Any], with_ops: bool) -> str:
     head = ["row"] + (["operation"] if with_ops else []) + cols
     rows = [[w["row"]] + ([op or "-"] if with_ops else []) + [w[c] for c in cols] for w, op in zip(win, ops)]
     attrs = [_attrs(cls="mark") if w["mark"] else "" for w in win]
-    return html_table(head, rows, cls="window", row_attrs=attrs)
+    return html_table(head, rows, cls="window", row_attrs=attrs, mark_numbers=False)  # values: right (CSS)
+
+
+RENDERED_CHARS = 1500  # a rendered constraint longer than this is cut (the whole: air explain, or the JSON)
+
+
+def _cut(text: str) -> str:
+    if len(text) <= RENDERED_CHARS:
+        return text
+    return f"{text[:RENDERED_CHARS]}... ({len(text) - RENDERED_CHARS} more characters: see the JSON report)"
 
 
 def _failures(doc: Mapping[str, Any]) -> str:
@@ -321,7 +336,8 @@ def _failures(doc: Mapping[str, Any]) -> str:
             + "</h3>"
             f"<p>value <code>{_e(f['value'])}</code> (must be 0); cells: <code>{_e(cells)}</code></p>"
             + _window(f, with_ops)
-            + f"<details><summary>the constraint with these values</summary><pre>{_e(f['rendered'])}</pre></details>"
+            + "<details><summary>the constraint with these values</summary>"
+            + f"<pre>{_e(_cut(f['rendered']))}</pre></details>"
             "</section>"
         )
     hidden = [(g["constraint"], g["total"] - g["shown"]) for g in doc["failures"] if g["total"] > g["shown"]]
@@ -457,6 +473,13 @@ def check_page(doc: Mapping[str, Any], strip: Strip | None = None, coverage: Map
     return "\n".join(parts) + "\n"
 
 
+FRAGMENT_CSS = (
+    "<style>.air-report tr.bad td{background:#fde2e2}.air-report tr.mark td{background:#fff3c4}"
+    ".air-report td.n{text-align:right}.air-report .fail{color:#b00020;font-weight:bold}"
+    ".air-report .ok{color:#0a7d2c;font-weight:bold}</style>"
+)
+
+
 def check_fragment(doc: Mapping[str, Any]) -> str:
     """The check report as HTML tables for a notebook (``Report._repr_html_``): the summary, the failing
     constraints, every listed failure (row, constraint, operation, value) and the buses."""
@@ -471,7 +494,7 @@ def check_fragment(doc: Mapping[str, Any]) -> str:
         parts.append(html_table(["row", "constraint", "operation", "value"], rows, cls="failures", row_attrs=attrs))
     if doc.get("buses"):
         parts.append(_buses(doc))
-    return "<div>" + "\n".join(parts) + "</div>"
+    return '<div class="air-report">' + FRAGMENT_CSS + "\n".join(parts) + "</div>"
 
 
 def degrees_html(a: Any, first: str = "op") -> str:
@@ -494,7 +517,7 @@ def degrees_html(a: Any, first: str = "op") -> str:
         table = html_table(headers, rows, cls=f"degrees-{by}", row_attrs=attrs)
         opened = " open" if i == 0 else ""
         parts.append(f"<details{opened}><summary>{_e(title)} ({len(rows)} rows)</summary>{table}</details>")
-    return "<div>" + "\n".join(parts) + "</div>"
+    return '<div class="air-report">' + FRAGMENT_CSS + "\n".join(parts) + "</div>"
 
 
 def check_html(
