@@ -32,7 +32,7 @@ __all__ = [
     "html_table",
 ]
 
-STRIP_BINS = 800  # the strip's resolution: rows are binned to at most this many columns
+STRIP_BINS = 600  # the strip's resolution: rows are binned to at most this many columns
 CSP = "default-src 'none'; style-src 'unsafe-inline'"  # nothing is loaded: no script, font, image or frame
 
 CSS = """
@@ -179,19 +179,22 @@ def _strip_svg(s: Strip, failure_links: Mapping[int, int], bus_links: Mapping[in
     ]
     for i, label in enumerate(("operation", "constraints", "buses")):
         out.append(f'<text x="0" y="{i * (lane + gap) + 13}" font-size="12">{label}</text>')
-    # operation bands: runs of bins with the same majority operation
+    # operation bands: runs of bins with the same majority operation; one CSS class per operation for its colour
     ops = s.bin_operation
     starts = np.flatnonzero(np.r_[True, ops[1:] != ops[:-1]]) if k else np.zeros(0, dtype=np.int64)
     ends = np.r_[starts[1:], k]
+    used = sorted({int(o) for o in ops[starts].tolist() if o >= 0})
+    out.append(
+        "<style>rect.n{fill:#eee}" + "".join(f"rect.o{i}{{fill:{_colour(s.operations[i])}}}" for i in used) + "</style>"
+    )
     for a, b in zip(starts.tolist(), ends.tolist()):
         op = int(ops[a])
         name = s.operations[op] if op >= 0 else "(no operation)"
-        fill = _colour(name) if op >= 0 else "#eee"
         lo, hi = s.bin_rows(a)[0], s.bin_rows(b - 1)[1]
         what = name if k == s.n_rows else f"mostly {name}"
         out.append(
-            f'<rect class="op" x="{x[a]:.2f}" y="0" width="{x[b] - x[a]:.2f}" height="{lane}" fill="{fill}"'
-            f' data-op="{_e(name)}" data-rows="{lo}-{hi}"><title>rows {lo}-{hi}: {_e(what)}</title></rect>'
+            f'<rect class="op {"o" + str(op) if op >= 0 else "n"}" x="{x[a]:.1f}" y="0" width="{x[b] - x[a]:.1f}"'
+            f' height="{lane}" data-rows="{lo}-{hi}"><title>rows {lo}-{hi}: {_e(what)}</title></rect>'
         )
     for lane_i, counts, links, colour, what in (
         (1, s.failures, failure_links, "#b00020", "failing constraint row(s)"),
@@ -210,7 +213,7 @@ def _strip_svg(s: Strip, failure_links: Mapping[int, int], bus_links: Mapping[in
             lo, hi = s.bin_rows(a)[0], s.bin_rows(b - 1)[1]
             w = max(x[b] - x[a], 2.0)
             tick = (
-                f'<rect class="tick" x="{x[a]:.2f}" y="{y + lane - h:.2f}" width="{w:.2f}" height="{h:.2f}"'
+                f'<rect class="tick" x="{x[a]:.1f}" y="{y + lane - h:.1f}" width="{w:.1f}" height="{h:.1f}"'
                 f' fill="{colour}" data-rows="{lo}-{hi}" data-count="{c}">'
                 f"<title>rows {lo}-{hi}: {c} {what}</title></rect>"
             )
