@@ -54,9 +54,11 @@ def row_operations(air: Air, trace: Trace) -> list[str | None]:
     return active_operations(air, trace, np.arange(trace.n_rows, dtype=np.int64))
 
 
-def operation_rows(air: Air, trace: Trace) -> dict[str, int]:
-    """Rows per operation on ``trace`` (every operation of ``air`` listed, 0 when absent; ``(none)`` last)."""
-    ops = row_operations(air, trace)
+def operation_rows(air: Air, trace: Trace, ops: Sequence[str | None] | None = None) -> dict[str, int]:
+    """Rows per operation on ``trace`` (every operation of ``air`` listed, 0 when absent; ``(none)`` last);
+    ``ops``: the trace's ``row_operations`` when the caller has them already."""
+    if ops is None:
+        ops = row_operations(air, trace)
     out = {o.name: 0 for o in air.operations}
     out[NONE_OP] = 0
     names, counts = np.unique(np.array([o or NONE_OP for o in ops], dtype=object), return_counts=True)
@@ -151,13 +153,19 @@ class Coverage:
         }
 
 
-def coverage(air: Air, traces: Sequence[Trace], operations_only: bool = False) -> Coverage:
+def coverage(
+    air: Air,
+    traces: Sequence[Trace],
+    operations_only: bool = False,
+    row_ops: Sequence[Sequence[str | None]] | None = None,
+) -> Coverage:
     """Operations, active constraints and fired bus terms over ``traces``, added up (with
-    ``operations_only``, the rows per operation alone: what ``air degrees --by op --traces`` shows)."""
+    ``operations_only``, the rows per operation alone: what ``air degrees --by op --traces`` shows).
+    ``row_ops[i]``: the ``row_operations`` of ``traces[i]``, when the caller has computed them already."""
     cov = Coverage(air.name, [t.source for t in traces], unread=unread_columns(air))
-    for t in traces:
+    for i, t in enumerate(traces):
         cov.rows += t.n_rows
-        counts = [(operation_rows(air, t), cov.operations)]
+        counts = [(operation_rows(air, t, row_ops[i] if row_ops is not None else None), cov.operations)]
         if not operations_only:
             counts += [(constraint_rows(air, t), cov.constraints), (bus_term_rows(air, t), cov.bus_terms)]
         for src, dst in counts:

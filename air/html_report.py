@@ -537,6 +537,7 @@ def check_html(
     the row of every unmatched bus message; the strip's operations and the coverage come from ``air.coverage``."""
     from air.coverage import coverage, row_operations
 
-    strip = build_strip(row_operations(air, trace), failure_rows, unmatched_rows)
-    cov = coverage(air, [trace]).to_json() if with_coverage else None
+    ops = row_operations(air, trace)  # once: the strip's bands and the coverage's rows per operation
+    strip = build_strip(ops, failure_rows, unmatched_rows)
+    cov = coverage(air, [trace], row_ops=[ops]).to_json() if with_coverage else None
     return check_page(doc, strip, cov)
