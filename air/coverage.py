@@ -22,7 +22,7 @@ import numpy as np
 
 from air.air import Air
 from air.compile import program
-from air.evaluate import _column_env, active_operations
+from air.evaluate import _column_env, _nonzero, _scalar_env
 from air.lint import NONE_OP
 from air.symbols import AuxCell
 from air.trace import Trace
@@ -30,7 +30,7 @@ from air.trace import Trace
 __all__ = [
     "unread_columns",
     "operation_rows",
-    "row_operations",
+    "row_operation_codes",
     "constraint_rows",
     "bus_term_rows",
     "Coverage",
@@ -48,22 +48,38 @@ def unread_columns(air: Air) -> list[str]:
     return [c for c in air.column_names if c not in read]
 
 
-def row_operations(air: Air, trace: Trace) -> list[str | None]:
-    """The operation of every row of ``trace`` (the first operation whose flag is nonzero; None where none
-    is): what ``operation_rows`` counts and the HTML report's strip draws."""
-    return active_operations(air, trace, np.arange(trace.n_rows, dtype=np.int64))
+def row_operation_codes(air: Air, trace: Trace, chunk: int = 1 << 16) -> np.ndarray:
+    """The operation of every row of ``trace`` as an index into ``air.operations``: the first operation (in the
+    AIR's order) whose flag is nonzero on the row, -1 where none is (``evaluate.active_operations`` names the
+    same operation). Vectorized: the flags are evaluated over whole chunks of rows, then one ``np.where`` per
+    operation. What ``operation_rows`` counts and the HTML report's strip draws."""
+    n = trace.n_rows
+    codes = np.full(n, -1, dtype=np.int64)
+    if not air.operations or n == 0:
+        return codes
+    prog = program([o.flag for o in air.operations])
+    scal = _scalar_env(air, trace, None)
+    for start in range(0, n, chunk):
+        rows = np.arange(start, min(start + chunk, n), dtype=np.int64)
+        env = _column_env(air, trace, prog.inputs, rows) | scal
+        if any(i not in env for i in prog.inputs):
+            return codes  # a flag over something the trace lacks: no operation named (as active_operations)
+        part = codes[start : start + len(rows)]
+        for i, v in enumerate(prog.run(env)):
+            part[(part < 0) & _nonzero(v, len(rows))] = i
+    return codes
 
 
-def operation_rows(air: Air, trace: Trace, ops: Sequence[str | None] | None = None) -> dict[str, int]:
+def operation_rows(air: Air, trace: Trace, codes: np.ndarray | None = None) -> dict[str, int]:
     """Rows per operation on ``trace`` (every operation of ``air`` listed, 0 when absent; ``(none)`` last);
-    ``ops``: the trace's ``row_operations`` when the caller has them already."""
-    if ops is None:
-        ops = row_operations(air, trace)
+    ``codes``: the trace's ``row_operation_codes`` when the caller has them already."""
+    if codes is None:
+        codes = row_operation_codes(air, trace)
+    counts = np.bincount(codes + 1, minlength=len(air.operations) + 1)
     out = {o.name: 0 for o in air.operations}
-    out[NONE_OP] = 0
-    names, counts = np.unique(np.array([o or NONE_OP for o in ops], dtype=object), return_counts=True)
-    for nm, k in zip(names.tolist(), counts.tolist()):
-        out[nm] = out.get(nm, 0) + int(k)
+    for o, k in zip(air.operations, counts[1:].tolist()):
+        out[o.name] += int(k)  # two operations of one name (never in a validated AIR) would add up
+    out[NONE_OP] = int(counts[0])
     return out
 
 
@@ -157,15 +173,15 @@ def coverage(
     air: Air,
     traces: Sequence[Trace],
     operations_only: bool = False,
-    row_ops: Sequence[Sequence[str | None]] | None = None,
+    row_codes: Sequence[np.ndarray] | None = None,
 ) -> Coverage:
     """Operations, active constraints and fired bus terms over ``traces``, added up (with
     ``operations_only``, the rows per operation alone: what ``air degrees --by op --traces`` shows).
-    ``row_ops[i]``: the ``row_operations`` of ``traces[i]``, when the caller has computed them already."""
+    ``row_codes[i]``: the ``row_operation_codes`` of ``traces[i]``, when the caller has computed them already."""
     cov = Coverage(air.name, [t.source for t in traces], unread=unread_columns(air))
     for i, t in enumerate(traces):
         cov.rows += t.n_rows
-        counts = [(operation_rows(air, t, row_ops[i] if row_ops is not None else None), cov.operations)]
+        counts = [(operation_rows(air, t, row_codes[i] if row_codes is not None else None), cov.operations)]
         if not operations_only:
             counts += [(constraint_rows(air, t), cov.constraints), (bus_term_rows(air, t), cov.bus_terms)]
         for src, dst in counts:

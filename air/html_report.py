@@ -3,7 +3,7 @@
 The check page is drawn from the JSON report of the check (``diagnose.to_json`` plus ``checked_against``:
 the document ``air check --format json`` prints), so the page and the JSON say the same thing; the only
 other inputs are a ``Strip`` (the trace binned along its rows: the operation of every row as
-``coverage.row_operations`` names it, and where failures and unmatched messages sit) and, when given,
+``coverage.row_operation_codes`` finds it, and where failures and unmatched messages sit) and, when given,
 the coverage of the trace (``Coverage.to_json``). The page is one self-contained file: inline CSS, inline
 SVG, no script, and a Content-Security-Policy that forbids loading anything. Every text from the AIR, the
 trace or the report goes through ``html.escape``.
@@ -124,36 +124,30 @@ class Strip:
 
 
 def build_strip(
-    row_operations: Sequence[str | None],
+    codes: np.ndarray,
+    operations: Sequence[str],
     failure_rows: Iterable[np.ndarray | Sequence[int]],
     unmatched_rows: Sequence[int],
     bins: int = STRIP_BINS,
 ) -> Strip:
-    """The strip of a checked trace: ``row_operations`` the operation of every row (``coverage.row_operations``),
-    ``failure_rows`` every failing row of each failing constraint, ``unmatched_rows`` the row of every unmatched
-    message (-1: a bus boundary). Vectorized: the majority operation of each bin is the argmax of a
-    (bins x operations) count table built with one ``bincount``."""
-    n = len(row_operations)
+    """The strip of a checked trace: ``codes`` the operation of every row as an index into ``operations`` (-1:
+    none; ``coverage.row_operation_codes``), ``failure_rows`` every failing row of each failing constraint,
+    ``unmatched_rows`` the row of every unmatched message (-1: a bus boundary). Vectorized: the majority
+    operation of each bin is the argmax of a (bins x (operations + 1)) count table built with one ``bincount``
+    (a tie goes to "no operation", then to the operation first in ``operations``)."""
+    codes = np.asarray(codes, dtype=np.int64)
+    n = len(codes)
     k = max(1, min(n, bins))
-    ops = np.array(row_operations, dtype=object)
-    none = np.equal(ops, None)
-    ops[none] = ""
-    names, code = np.unique(ops.astype(str), return_inverse=True)
+    width = len(operations) + 1
     of_row = np.arange(n, dtype=np.int64) * k // max(n, 1)
-    counts = np.bincount(of_row * len(names) + code, minlength=k * len(names)).reshape(k, len(names))
-    majority = np.argmax(counts, axis=1)
-    name_list = [str(x) for x in names]
-    if "" in name_list:  # rows with no operation: -1, and "" leaves the list
-        blank = name_list.index("")
-        majority = np.where(majority == blank, -1, majority - (majority > blank))
-        name_list.pop(blank)
+    counts = np.bincount(of_row * width + codes + 1, minlength=k * width).reshape(k, width)
     fr = [np.asarray(r, dtype=np.int64) for r in failure_rows]
     all_f = np.concatenate(fr) if fr else np.zeros(0, dtype=np.int64)
     un = np.asarray(unmatched_rows, dtype=np.int64)
     return Strip(
         n_rows=n,
-        operations=name_list,
-        bin_operation=majority.astype(np.int64),
+        operations=list(operations),
+        bin_operation=np.argmax(counts, axis=1).astype(np.int64) - 1,
         failures=np.bincount(all_f * k // max(n, 1), minlength=k),
         unmatched=np.bincount(un[un >= 0] * k // max(n, 1), minlength=k),
         boundary_unmatched=int(np.count_nonzero(un < 0)),
@@ -535,9 +529,9 @@ def check_html(
     """The page of a check of ``trace`` (a matched ``Trace``) against ``air``: ``doc`` its JSON report,
     ``failure_rows`` every failing row of each failing constraint (``CheckResult.failures``), ``unmatched_rows``
     the row of every unmatched bus message; the strip's operations and the coverage come from ``air.coverage``."""
-    from air.coverage import coverage, row_operations
+    from air.coverage import coverage, row_operation_codes
 
-    ops = row_operations(air, trace)  # once: the strip's bands and the coverage's rows per operation
-    strip = build_strip(ops, failure_rows, unmatched_rows)
-    cov = coverage(air, [trace], row_ops=[ops]).to_json() if with_coverage else None
+    codes = row_operation_codes(air, trace)  # once: the strip's bands and the coverage's rows per operation
+    strip = build_strip(codes, [o.name for o in air.operations], failure_rows, unmatched_rows)
+    cov = coverage(air, [trace], row_codes=[codes]).to_json() if with_coverage else None
     return check_page(doc, strip, cov)

@@ -18,9 +18,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from air.coverage import row_operations
+from air.coverage import row_operation_codes
 from air.diagnose import diagnose, to_json
-from air.evaluate import check
+from air.evaluate import active_operations, check
 from air.examples.stack_machine import stack_machine_air, stack_machine_trace
 from air.html_report import STRIP_BINS, build_strip, check_html
 from air.trace import Trace
@@ -39,17 +39,18 @@ def timed(fn: Callable[[], object], reps: int) -> tuple[float, float, object]:
     return min(cpu), min(wall), out
 
 
-def naive_strip(ops: list[str | None], failing: list[int], bins: int) -> tuple[list[str | None], list[int]]:
-    """The baseline: the majority operation and the failure count of every bin, row by row in Python."""
+def naive_strip(ops: list[int], failing: list[int], bins: int) -> tuple[list[int], list[int]]:
+    """The baseline: the majority operation (a tie to the lowest code, -1 first) and the failure count of every
+    bin, row by row in Python."""
     n = len(ops)
     k = min(n, bins)
     per_bin: list[Counter] = [Counter() for _ in range(k)]
     for r, op in enumerate(ops):
-        per_bin[r * k // n][op or ""] += 1
+        per_bin[r * k // n][op] += 1
     fails = [0] * k
     for r in failing:
         fails[r * k // n] += 1
-    majority = [min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0] or None for c in per_bin]
+    majority = [min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0] for c in per_bin]
     return majority, fails
 
 
@@ -69,18 +70,25 @@ def main() -> None:
     c_cpu, c_wall, (res, doc) = timed(check_json, reps)
     rows = [f.rows for f in res.failures]
     page_cpu, page_wall, page = timed(lambda: check_html(air, trace, doc, rows, []), reps)
-    ops = row_operations(air, trace)
-    failing = np.concatenate(rows).tolist() if rows else []
-    v_cpu, v_wall, strip = timed(lambda: build_strip(ops, rows, [], STRIP_BINS), reps)
+    codes = row_operation_codes(air, trace)
+    names = [o.name for o in air.operations]
+    ops, failing = codes.tolist(), np.concatenate(rows).tolist() if rows else []
+    v_cpu, v_wall, strip = timed(lambda: build_strip(codes, names, rows, [], STRIP_BINS), reps)
     n_cpu, n_wall, (majority, fails) = timed(lambda: naive_strip(ops, failing, STRIP_BINS), reps)
-    names = [strip.operations[i] if i >= 0 else None for i in strip.bin_operation.tolist()]
-    assert names == majority and strip.failures.tolist() == fails  # the same strip, both ways
+    assert strip.bin_operation.tolist() == majority and strip.failures.tolist() == fails  # the same, both ways
+    # the operation of every row: vectorized over chunks (row_operation_codes) against evaluate.active_operations
+    # (flags vectorized, then a Python loop over the rows where each flag is set: the baseline)
+    o_cpu, o_wall, _ = timed(lambda: row_operation_codes(air, trace), reps)
+    a_cpu, a_wall, named = timed(lambda: active_operations(air, trace, np.arange(trace.n_rows)), reps)
+    assert [names[c] if c >= 0 else None for c in ops] == named
     print(f"stack-machine, {trace.n_rows} rows, {doc['summary']['failing_rows']} failing rows; min of {reps} runs")
     print(f"check + JSON report        cpu {c_cpu:7.3f} s  wall {c_wall:7.3f} s")
     print(f"HTML page (check_html)     cpu {page_cpu:7.3f} s  wall {page_wall:7.3f} s  ({len(str(page)) // 1024} kB)")
     print(f"  page / check             {page_cpu / c_cpu:7.2f}x (CPU)")
     print(f"strip binning, vectorized  cpu {v_cpu:7.3f} s  wall {v_wall:7.3f} s")
     print(f"strip binning, per row     cpu {n_cpu:7.3f} s  wall {n_wall:7.3f} s  -> {n_cpu / max(v_cpu, 1e-9):.1f}x")
+    print(f"row operations, vectorized cpu {o_cpu:7.3f} s  wall {o_wall:7.3f} s")
+    print(f"active_operations          cpu {a_cpu:7.3f} s  wall {a_wall:7.3f} s  -> {a_cpu / max(o_cpu, 1e-9):.1f}x")
 
 
 if __name__ == "__main__":

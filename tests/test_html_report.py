@@ -15,9 +15,11 @@ import pytest
 
 import air
 from air.air import Air
+from air.coverage import row_operation_codes
+from air.evaluate import active_operations
 from air.html_report import build_strip
 from air.trace import Trace, load_trace, save_trace
-from tests.toy_airs import toy, toy_trace
+from tests.toy_airs import S, toy, toy_trace
 
 TRACES = Path(__file__).resolve().parent.parent / "traces"
 P = 2**64 - 2**32 + 1
@@ -144,15 +146,24 @@ def page_errors(log: str) -> list[str]:
 
 def test_strip_bins_by_hand() -> None:
     """10 rows in 4 bins: row r is in bin r*4//10, so bins hold rows 0-2, 3-4, 5-7, 8-9 (bin_rows, by hand).
-    Majority operations: bin 0 A A B -> A; bin 1 B - -> B or none (a tie: the first name in sorted order wins,
-    '' before 'B': none); bin 2 C C C -> C; bin 3 - - -> none."""
-    ops = ["A", "A", "B", "B", None, "C", "C", "C", None, None]
-    s = build_strip(ops, [np.array([1, 2]), np.array([2, 9])], [4, -1, 5, 5], bins=4)
+    Majority operations (operations A, B, C; -1 none): bin 0 A A B -> A; bin 1 B none -> a tie, which goes to
+    none; bin 2 C C C -> C; bin 3 none none -> none."""
+    codes = np.array([0, 0, 1, 1, -1, 2, 2, 2, -1, -1])
+    s = build_strip(codes, ["A", "B", "C"], [np.array([1, 2]), np.array([2, 9])], [4, -1, 5, 5], bins=4)
     assert [s.bin_rows(b) for b in range(4)] == [(0, 2), (3, 4), (5, 7), (8, 9)]
     names = [s.operations[i] if i >= 0 else None for i in s.bin_operation.tolist()]
     assert names == ["A", None, "C", None]
     assert s.failures.tolist() == [3, 0, 0, 1]  # rows 1, 2, 2 in bin 0; row 9 in bin 3
     assert s.unmatched.tolist() == [0, 1, 2, 0] and s.boundary_unmatched == 1
+
+
+def test_row_operation_codes_name_what_active_operations_names() -> None:
+    """The vectorized operation of every row equals evaluate.active_operations (row by row) on the toy trace."""
+    a, t = toy(), toy_trace()
+    codes = row_operation_codes(a, t, chunk=5)  # chunks of 5 rows: 16 rows in 4 chunks, the last one short
+    names = [a.operations[c].name if c >= 0 else None for c in codes.tolist()]
+    assert names == active_operations(a, t, np.arange(t.n_rows))
+    assert names == ["INC" if v else "KEEP" for v in S]  # INC where s = 1, KEEP (flag 1 - s) elsewhere
 
 
 def test_report_repr_html_lists_the_failures_and_bus_totals() -> None:
