@@ -310,3 +310,18 @@ def test_ok_page_has_the_coverage() -> None:
     assert [text for _, text in dom.find("p", id="verdict")] == ["OK"] and page_failures(dom) == []
     headers, body = dom.table("coverage")
     assert dict((r[0], int(r[1])) for r in body) == {"INC": 7, "KEEP": 9}
+
+
+def test_cli_html_beside_the_text_report(air_cli, tmp_path: Path) -> None:
+    """`air check --html` with the default text output: the text is printed as before, exit 0 for an honest
+    Fibonacci trace (1 1 2 3 / 1 2 3 5), and the page says OK for the same trace and AIR."""
+    trace = tmp_path / "fib.npz"
+    save_trace(trace, {"a": np.array([1, 1, 2, 3], dtype=np.uint64), "b": np.array([1, 2, 3, 5], dtype=np.uint64)},
+               public_inputs={"result": 5})  # fmt: skip
+    page = tmp_path / "r.html"
+    code, out, _ = air_cli("check", str(trace), "--air", "fibonacci", "--html", str(page))
+    assert code == 0 and out.startswith("OK: ")
+    dom = Dom(page.read_text(encoding="utf-8"))
+    assert [text for _, text in dom.find("p", id="verdict")] == ["OK"]
+    title = dom.find("title")[0][1]  # the page's (the strip's tooltips are <title>s too)
+    assert title == f"air check: {trace} against fibonacci: OK"
