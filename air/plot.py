@@ -88,9 +88,9 @@ def _title(hm: HeatMap, width_in: float) -> str:
     else:
         b = "budgets " + ", ".join(f"{lab} {bud}" for lab, bud in zip(hm.labels, hm.budgets))
     names = ", ".join(dict.fromkeys(hm.airs))
-    return "\n".join(textwrap.wrap(
-        f"Degree per operation and bus ({b}): {names}", int(width_in * 12), break_on_hyphens=False
-    ))
+    return "\n".join(
+        textwrap.wrap(f"Degree per operation and bus ({b}): {names}", int(width_in * 12), break_on_hyphens=False)
+    )
 
 
 def _legend_handles(hm: HeatMap, mpl: Any) -> list[Any]:
@@ -206,5 +206,5 @@ def render(hm: HeatMap, path: str | Path, title: str | None = None) -> None:
             handles=handles, loc="lower center", ncol=legend_cols, fontsize=FONT, frameon=False,
             bbox_to_anchor=(0.5, 0.05 / fig_h), handlelength=1.6, handleheight=1.1,
         )  # fmt: skip
-        meta: dict[str, Any] = {"Date": None} if fmt == "svg" else {"Software": None}
+        meta: dict[str, Any] = {"Date": None, "Creator": "air"} if fmt == "svg" else {"Software": "air"}
         fig.savefig(str(path), format=fmt, metadata=meta, dpi=150 if fmt == "png" else 72)

@@ -69,6 +69,7 @@ class Cell:
             "category": self.category,
             "color": self.color,
             "text": self.text,
+            "moved": self.moved,
         }
 
 
@@ -197,6 +198,4 @@ def heatmap(analyses: Sequence[Analysis], labels: Sequence[str] | None = None) -
             bd = next((b for b in a.buses if b.name == bn), None)
             cells.append(_cell(bd.degree if bd else None, a.budget, bd is not None))
         rows.append(Row(f"bus {bn}", "bus", BUS_GROUP, None, tuple(cells)))
-    return HeatMap(
-        tuple(a.air.name for a in analyses), tuple(labels), tuple(a.budget for a in analyses), tuple(rows)
-    )
+    return HeatMap(tuple(a.air.name for a in analyses), tuple(labels), tuple(a.budget for a in analyses), tuple(rows))
