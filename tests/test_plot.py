@@ -207,3 +207,10 @@ def test_committed_heatmap_is_current(miden_analyses) -> None:
     assert json.loads(mod.DATA.read_text()) == hm.to_json()
     root = ET.parse(mod.SVG).getroot()
     assert root.tag.endswith("svg")
+    # what the README's paragraph says a reader sees: these cells over budget, and 35 to 37 operations at 9 in each
+    over = {(r.name, hm.airs[j]) for r in hm.rows for j, c in enumerate(r.cells) if c.category == "over"}
+    gate, mem = "miden-gate", "miden-fnhash-mem"
+    bus = "bus chiplets"
+    assert over == {("FMPUPDATE", gate), ("DYNCALL", gate), (bus, gate), ("DYNCALL", mem), (bus, mem)}
+    at9 = [sum(r.kind == "operation" and r.cells[j].degree == 9 for r in hm.rows) for j in range(len(hm.airs))]
+    assert min(at9) == 35 and max(at9) == 37
