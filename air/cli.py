@@ -211,8 +211,11 @@ def _plot(analyses: Sequence[Any], labels: Sequence[str] | None, plot_path: str 
     from air.plot import PlotUnavailable, render
     from air.plot_data import heatmap
 
+    hm = heatmap(analyses, labels)
+    if not hm.rows:
+        raise BadInput(f"{plot_path}: nothing to plot: no operation and no bus in {', '.join(hm.airs)}")
     try:
-        render(heatmap(analyses, labels), plot_path)
+        render(hm, plot_path)
     except PlotUnavailable as e:
         raise BadInput(str(e)) from None
 
