@@ -85,7 +85,7 @@ def _use_color(no_color_flag: bool) -> bool:
 
 
 FORMATS = click.Choice(["table", "json", "markdown"])
-_PLOT_HELP = "Also draw a heat map of the degrees by headroom to the budget (needs pip install 'air[plot]')"
+_PLOT_HELP = "draw a heat map of the degrees, coloured by headroom to the budget (needs pip install 'air[plot]')"
 _STATE = {"debug": False}
 
 
@@ -173,7 +173,9 @@ def airs_cmd(columns_of: str | None, families_of: str | None, fmt: str) -> None:
     metavar="T1.npz[,T2.npz...]",
     help="With --by op: add a 'rows' column, how many rows of these traces each operation occurs on.",
 )
-@click.option("--plot", "plot_path", default=None, metavar="FILE.svg|FILE.png", help=_PLOT_HELP + " (with --by op).")
+@click.option(
+    "--plot", "plot_path", default=None, metavar="FILE.svg|FILE.png", help="With --by op: also " + _PLOT_HELP + "."
+)
 def degrees_cmd(air_name: str | None, by: str, fmt: str, trace_list: str | None, plot_path: str | None) -> None:
     """The degree table: per constraint, per operation (flag + body) or per bus term."""
     from air.report import degree_table
@@ -242,7 +244,7 @@ def _trace_coverage(trace_list: str, air: Any, air_name: str) -> Any:
 @cli.command("compare")
 @click.argument("names", nargs=-1, required=True)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-@click.option("--plot", "plot_path", default=None, metavar="FILE.svg|FILE.png", help=_PLOT_HELP + ".")
+@click.option("--plot", "plot_path", default=None, metavar="FILE.svg|FILE.png", help="Also " + _PLOT_HELP + ".")
 def compare_cmd(names: tuple[str, ...], fmt: str, plot_path: str | None) -> None:
     """Designs side by side: columns, operation and bus-term degrees, what exceeds the budget."""
     from air.report import compare
