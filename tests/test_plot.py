@@ -11,8 +11,6 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
-
 from air.plot_data import (
     ABSENT_COLOR,
     DEGREE_COLORS,
@@ -161,7 +159,6 @@ def test_no_budget_and_ungated_cells(tmp_path) -> None:
 
 
 def test_svg_is_deterministic(tmp_path) -> None:
-    pytest.importorskip("matplotlib")
     from air.analysis import analyze
     from air.plot import render
     from air.registry import load_air
