@@ -85,6 +85,7 @@ def _use_color(no_color_flag: bool) -> bool:
 
 
 FORMATS = click.Choice(["table", "json", "markdown"])
+_PLOT_HELP = "draw a heat map of the degrees, coloured by headroom to the budget (needs pip install 'air[plot]')"
 _STATE = {"debug": False}
 
 
@@ -172,17 +173,53 @@ def airs_cmd(columns_of: str | None, families_of: str | None, fmt: str) -> None:
     metavar="T1.npz[,T2.npz...]",
     help="With --by op: add a 'rows' column, how many rows of these traces each operation occurs on.",
 )
-def degrees_cmd(air_name: str | None, by: str, fmt: str, trace_list: str | None) -> None:
+@click.option(
+    "--plot", "plot_path", default=None, metavar="FILE.svg|FILE.png", help="With --by op: also " + _PLOT_HELP + "."
+)
+def degrees_cmd(air_name: str | None, by: str, fmt: str, trace_list: str | None, plot_path: str | None) -> None:
     """The degree table: per constraint, per operation (flag + body) or per bus term."""
     from air.report import degree_table
 
+    if plot_path is not None and by != "op":
+        raise BadInput("--plot: the heat map is drawn by operation; pass --by op")
+    _plot_format(plot_path)
     air = load_air(_need_air(air_name, "degrees"))
     cov = None
     if trace_list is not None:
         if by != "op":
             raise BadInput("--traces: the coverage column is shown by operation only; pass --by op")
         cov = _trace_coverage(trace_list, air, str(air_name))
-    click.echo(degree_table(analyze(air), by=by, fmt=fmt, coverage=cov))
+    a = analyze(air)
+    _plot([a], None, plot_path)
+    click.echo(degree_table(a, by=by, fmt=fmt, coverage=cov))
+
+
+def _plot_format(plot_path: str | None) -> None:
+    """Refuse a --plot file that is neither .svg nor .png before any work is done."""
+    if plot_path is not None:
+        from air.plot import plot_format
+
+        try:
+            plot_format(plot_path)
+        except ValueError as e:
+            raise BadInput(str(e)) from None
+
+
+def _plot(analyses: Sequence[Any], labels: Sequence[str] | None, plot_path: str | None) -> None:
+    """Draw the degree heat map of ``analyses`` to ``plot_path`` (nothing when None); a missing
+    matplotlib is bad input naming the extra to install."""
+    if plot_path is None:
+        return
+    from air.plot import PlotUnavailable, render
+    from air.plot_data import heatmap
+
+    hm = heatmap(analyses, labels)
+    if not hm.rows:
+        raise BadInput(f"{plot_path}: nothing to plot: no operation and no bus in {', '.join(hm.airs)}")
+    try:
+        render(hm, plot_path)
+    except PlotUnavailable as e:
+        raise BadInput(str(e)) from None
 
 
 def _trace_coverage(trace_list: str, air: Any, air_name: str) -> Any:
@@ -207,12 +244,17 @@ def _trace_coverage(trace_list: str, air: Any, air_name: str) -> Any:
 @cli.command("compare")
 @click.argument("names", nargs=-1, required=True)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def compare_cmd(names: tuple[str, ...], fmt: str) -> None:
+@click.option("--plot", "plot_path", default=None, metavar="FILE.svg|FILE.png", help="Also " + _PLOT_HELP + ".")
+def compare_cmd(names: tuple[str, ...], fmt: str, plot_path: str | None) -> None:
     """Designs side by side: columns, operation and bus-term degrees, what exceeds the budget."""
     from air.report import compare
 
+    _plot_format(plot_path)
     airs = [load_air(n) for n in names]
-    click.echo(compare([analyze(a) for a in airs], fmt=fmt, labels=compare_labels(names, [a.name for a in airs])))
+    analyses = [analyze(a) for a in airs]
+    labels = compare_labels(names, [a.name for a in airs])
+    _plot(analyses, labels, plot_path)
+    click.echo(compare(analyses, fmt=fmt, labels=labels))
 
 
 def compare_labels(specs: Sequence[str], names: Sequence[str]) -> list[str]:
