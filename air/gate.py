@@ -12,8 +12,8 @@ renamed item cannot carry a higher degree past it:
 * **warnings** (exit 0): an item gone from the AIR; an item whose degree fell; the maximum degree or
   the budget fell. Each says "run ``--update``", so the baseline does not drift from the AIR.
 * **claimed degrees** of an AIR that sets ``gate_claims`` (its claims are its author's annotations, e.g.
-  AirScript's ``# degree 5``), whatever the baseline: one below the computed degree is a failure (the prover would get a higher degree
-  than declared); one above it a warning.
+  AirScript's ``# degree 5``), whatever the baseline: one below the computed degree is a failure (the
+  prover would get a higher degree than declared); one above it a warning.
 
 A design that is over budget by design is gated against its own baseline: it passes while nothing
 gets worse. A bus term's degree is compared with the budget through the bus constraint it sits in
