@@ -324,3 +324,28 @@ integrity_constraints {
     assert r.returncode == 2 and r.stderr.strip() == "air: error: bad.air:3:34: unknown name 'q'"
     r = _cli("degrees", "--air", "missing.air", cwd=tmp_path)
     assert r.returncode == 2 and "no such AirScript file" in r.stderr
+
+
+def test_cli_check_with_public_file(tmp_path: Path) -> None:
+    import numpy as np
+
+    from air.trace import save_trace
+
+    text = """def P
+trace_columns { main: [a, b[2]], }
+public_inputs { out: [1], }
+boundary_constraints { enf a.last = out[0]; }
+integrity_constraints { enf a' = a + b[1]; }
+"""
+    write(tmp_path, "p.air", text)
+    # a = 1, 2, 4, 7 with b[1] = 1, 2, 3, (any): honest; out[0] must be 7
+    cols = {"a": [1, 2, 4, 7], "b[0]": [0, 0, 0, 0], "b[1]": [1, 2, 3, 9]}
+    save_trace(tmp_path / "t.npz", {k: np.array(v, dtype=np.uint64) for k, v in cols.items()})
+    (tmp_path / "good.json").write_text('{"out[0]": 7}')
+    (tmp_path / "bad.json").write_text('{"out[0]": "8"}')
+    r = _cli("check", "t.npz", "--air", "p.air", "--public", "good.json", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = _cli("check", "t.npz", "--air", "p.air", "--public", "bad.json", cwd=tmp_path)
+    assert r.returncode == 1 and "constraint p.air:4 (last)" in r.stdout
+    r = _cli("check", "t.npz", "--air", "p.air", cwd=tmp_path)  # no public input at all: bad input
+    assert r.returncode == 2 and "out[0]" in r.stderr
