@@ -221,7 +221,7 @@ integrity_constraints {
         ("enf a = c[3];", "m.air:6:14:", "index 3 out of range for 'c' of length 3"),
         ("enf ev1([a, b]);", "m.air:6:9:", "takes 1 column(s), got 2"),
         ("enf a = f1(a, b);", "m.air:6:13:", "f1 takes 1 argument(s), got 2"),
-        ("enf a = a;", "m.air:6:9:", "identically 0"),
+        ("enf [a, b] = [a];", "m.air:6:9:", "compares a vector of length 2 with a vector of length 1"),
         ("enf a = x for (x, y) in (c, c[0..2]);", "m.air:6:15:", "different lengths"),
         ("p.insert(a);", "m.air:6:5:", "needs `when SELECTOR`"),
         ("p.insert(a) with b;", "m.air:6:17:", "`with` is for logup buses"),
@@ -349,3 +349,26 @@ integrity_constraints { enf a' = a + b[1]; }
     assert r.returncode == 1 and "constraint p.air:4 (last)" in r.stdout
     r = _cli("check", "t.npz", "--air", "p.air", cwd=tmp_path)  # no public input at all: bad input
     assert r.returncode == 2 and "out[0]" in r.stderr
+
+
+def test_vector_equations_main_segment_and_module_periodics(tmp_path: Path) -> None:
+    write(tmp_path, "mm.air", "mod mm\nperiodic_columns { k: [1, 1], }\nev e([x]) { enf x' = x * k; }\n")
+    text = """def V
+use mm::*;
+trace_columns { main: [a, b[2]], }
+periodic_columns { k: [0, 1], }
+integrity_constraints {
+    enf [a', b[0]'] = [$main[1], $main[2]];
+    enf a - a = 0;
+    enf e([a]);
+    enf b[1] = k;
+}
+"""
+    v = load_airscript(write(tmp_path, "v.air", text))
+    # one vector equation -> two constraints a' - b[0] and b[0]' - b[1] ($main = a, b[0], b[1])
+    assert [str(v.constraint(n).expr) for n in ("v.air:6[0]", "v.air:6[1]")] == ["a' - b[0]", "b[0]' - b[1]"]
+    # `a - a = 0` cancels as written: dropped with a note, not an error
+    assert not any(c.name == "v.air:7" for c in v.constraints) and any("v.air:7" in n for n in v.notes)
+    # mm's k ([1, 1]) and the root's k ([0, 1]) are two periodic columns
+    assert v.periodic == {"k": [0, 1], "mm_k": [1, 1]}
+    assert str(v.constraint("mm.air:3").expr) == "-a*mm_k + a'"
