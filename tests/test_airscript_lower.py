@@ -372,3 +372,31 @@ integrity_constraints {
     # mm's k ([1, 1]) and the root's k ([0, 1]) are two periodic columns
     assert v.periodic == {"k": [0, 1], "mm_k": [1, 1]}
     assert str(v.constraint("mm.air:3").expr) == "-a*mm_k + a'"
+
+
+def test_tags_shared_operations_and_bus_claims(tmp_path: Path) -> None:
+    text = """def W
+trace_columns { main: [a, s], }
+buses { logup q, }
+boundary_constraints { enf q.first = null; enf q.last = null; }
+integrity_constraints {
+    @tag(hot) enf a' = a when s;
+    enf a' = 2 * a when s;
+    enf a = 1 when !s;
+    q.insert(a) when s; # degree 1
+    q.remove(a) with s;
+}
+"""
+    w = load_airscript(write(tmp_path, "w.air", text))
+    assert w.constraint("w.air:6").tags == ("tag(hot)",) and w.constraint("w.air:7").tags == ()
+    # two constraints under the same selector `s`: one operation named after its source text
+    assert [(o.name, o.flag) for o in w.operations] == [("s", Cell("s")), ("!s", 1 - Cell("s"))]
+    assert {c.operation for c in w.constraints} == {"s", "!s"}
+    # a LogUp term's degree is its flag/multiplicity's (1) plus its message's (1): the claim 1 is below it
+    ins, rem = w.buses[0].terms
+    assert ins.claimed_degree == 1 and rem.claimed_degree is None and rem.multiplicity == Cell("s")
+    assert ("bus:q/w.air:9", 1, 2) in analyze(w).claim_differences()
+    r = _cli("compare", "w.air", "fibonacci", cwd=tmp_path)
+    assert r.returncode == 0 and "W" in r.stdout.splitlines()[0] and "fibonacci" in r.stdout.splitlines()[0]
+    r = _cli("explain", "w.air:6", "--air", "w.air", cwd=tmp_path)
+    assert r.returncode == 0 and "w.air:6" in r.stdout
