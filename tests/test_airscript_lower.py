@@ -418,3 +418,31 @@ integrity_constraints {
     assert r.returncode == 0 and "W" in r.stdout.splitlines()[0] and "fibonacci" in r.stdout.splitlines()[0]
     r = _cli("explain", "w.air:6", "--air", "w.air", cwd=tmp_path)
     assert r.returncode == 0 and "w.air:6" in r.stdout
+
+
+def test_match_arm_claims_table_boundary_and_empty_segments(tmp_path: Path) -> None:
+    text = """def Z
+trace_columns { main: [a, s], }
+public_inputs { tab: [[1]], }
+buses { multiset p, }
+boundary_constraints {
+    enf p.first = tab;
+    enf p.last = null;
+}
+integrity_constraints {
+    enf match { # degree 2
+        case s: a' = a, # degree 3
+        case !s: g([a], []),
+    };
+    p.remove(a) when s;
+}
+ev g([x], []) { enf x' = 0; }
+"""
+    z = load_airscript(write(tmp_path, "z.air", text))
+    # s * (a' - a): the arm's own claim 3; (1 - s) * a': the match line's claim 2
+    assert z.constraint("z.air:11").claimed_degree == 3 and z.constraint("z.air:16").claimed_degree == 2
+    # p.first = tab: the bus starts holding tab's rows; the one removal (s = 1 on row 0, a = 7) must be one of them
+    # (row 0: a' = a = 7; rows 1, 2: s = 0, a' = 0)
+    cols = {"a": [7, 7, 0, 0], "s": [1, 0, 0, 0]}
+    assert air.check(z, air.Trace.from_columns(cols, public_tables={"tab": [(7,)]})).ok
+    assert not air.check(z, air.Trace.from_columns(cols, public_tables={"tab": [(8,)]})).ok

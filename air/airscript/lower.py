@@ -502,7 +502,9 @@ class Lowerer:
             s = st.children[-1]
             tags = ctx.tags + tuple(_annotation(a) for a in anns)
             first = _pos(anns[0] if anns else s)[0]
-            claim = ctx.mod.src.claim(first, _last_line(s))
+            # a match's arms have their own lines: the statement's claim is on its first line (or above it)
+            last = _pos(s)[0] if s.data == "match_stmt" else _last_line(s)
+            claim = ctx.mod.src.claim(first, last)
             sctx = replace(ctx, tags=tags, claim=claim if claim is not None else ctx.claim)
             d = s.data
             if d == "let_stmt":
@@ -557,7 +559,9 @@ class Lowerer:
             sel_node, cons = arm.children
             sl = self.selector(ctx, sel_node, cons)
             arms.append((sl.op, sl.sc.expr))
-            self.constraint(replace(ctx, sel=ctx.sel + (sl,)), cons, arm)
+            own = src.claim(_pos(arm)[0], _last_line(arm))  # `case s: a = b, # degree 3`
+            claim = own if own is not None else ctx.claim
+            self.constraint(replace(ctx, sel=ctx.sel + (sl,), claim=claim), cons, arm)
         self.groups[f"{src.rel}:{_pos(s)[0]} match"] = arms
 
     def constraint(self, ctx: Ctx, cons: Tree, stmt: Tree) -> None:
@@ -606,10 +610,15 @@ class Lowerer:
         if ctx.depth >= _MAX_DEPTH:
             raise self.err(src, fname, f"evaluator calls nested deeper than {_MAX_DEPTH} (a recursion?)")
         segments = [c for c in decl.children if isinstance(c, Tree) and c.data == "ev_segment"]
-        if len(segments) != 1:
-            raise self.err(mod.src, decl, "evaluators with more than one trace segment are not supported")
-        if len(args) != 1:
-            raise self.err(src, call, f"evaluator {n} takes 1 argument (a vector of columns), got {len(args)}")
+        if any(seg.children for seg in segments[1:]):
+            raise self.err(mod.src, decl, "evaluators over more than the main trace segment are not supported")
+        if len(args) != len(segments):
+            raise self.err(
+                src, call, f"evaluator {n} takes {len(segments)} argument(s) (vectors of columns), got {len(args)}"
+            )
+        for extra in args[1:]:
+            if self.expr(ctx, extra) != []:
+                raise self.err(src, extra, f"evaluator {n}: only the main segment's columns can be passed")
         cols: list[Sc] = []
         v = self.expr(replace(ctx, bounds=None), args[0])
         for x in v if isinstance(v, list) else [v]:
