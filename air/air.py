@@ -346,6 +346,12 @@ class Air:
         # public tables: name -> (number of columns, doc); a trace gives any number of rows
         self.public_tables: dict[str, tuple[int, str]] = {}
         self.notes: list[str] = []
+        # Degrees another notation declares for its items (constraint name or "bus:B" -> (degree, why)), e.g.
+        # AirScript's structural count; reports show them beside the exact degree when present.
+        self.declared_degrees: dict[str, tuple[int, str]] = {}
+        # Whether claimed degrees are the author's annotations, checked by the gate (a claim below the computed
+        # degree fails it); a model's degrees quoted from documentation are only reported.
+        self.gate_claims: bool = False
         # Columns that a trace carries but no constraint reads, with why (e.g. hasher state words
         # whose permutation this model does not constrain). Filled by the model.
         self.unchecked: dict[str, str] = {}
@@ -353,12 +359,6 @@ class Air:
         # select a family and its sub-families by prefix. Filled by a model that has families.
         self.families: dict[str, str] = {}
         self.selector_groups: dict[str, list[tuple[str, sp.Expr]]] = {}
-        # Degrees another notation declares for its items (constraint name or "bus:B" -> (degree, why)), e.g.
-        # AirScript's structural count; reports show them beside the exact degree when present.
-        self.declared_degrees: dict[str, tuple[int, str]] = {}
-        # Whether claimed degrees are the author's annotations, checked by the gate (a claim below the computed
-        # degree fails it); a model's degrees quoted from documentation are only reported.
-        self.gate_claims: bool = False
         self._validated: tuple | None = None
 
     # ----------------------------------------------------------------- declaring
