@@ -126,11 +126,13 @@ def test_degree_claims_in_every_form() -> None:
             "    enf a = b;",  # 9
             "    enf a = b; # no claim here",  # 10
             "    enf a = b | c;",  # 11: an `or`, not a claim
+            "    enf a = b; # see degree 2 notes",  # 12: a mention, not a claim
+            "    enf a = b; # Constraint degree: 3, with s",  # 13
             "}",
         ]
     )
     src = parse(text)
-    assert src.claims == {3: 5, 4: 6, 5: 7, 6: 8, 7: 9}
+    assert src.claims == {3: 5, 4: 6, 5: 7, 6: 8, 7: 9, 13: 3}
     assert src.claim(9, 9) == 4  # the Miden form on the line above
     assert src.claim(10, 10) is None and src.claim(11, 11) is None
     assert next(src.tree.find_data("or_"))  # line 11 still parses as `b | c`

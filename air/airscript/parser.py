@@ -33,8 +33,9 @@ class AirScriptError(ValueError):
 
 # `| degree=5` after a constraint (blanked before parsing: `|` is also the `or` operator)
 _BAR_CLAIM = re.compile(r"\|\s*deg(?:ree)?\s*[=:]\s*(\d+)")
-# a trailing comment `# degree 5`, `# degree: 5`, `# deg = 5`, `# Constraint degree: 5`
-_COMMENT_CLAIM = re.compile(r"#.*?\bdeg(?:ree)?\b\s*[=:]?\s*(\d+)", re.IGNORECASE)
+# a trailing comment that starts with `degree 5`, `degree: 5`, `deg = 5` or `Constraint degree: 5` (more may follow;
+# a comment merely mentioning a degree, `# see degree 2 notes`, claims nothing)
+_COMMENT_CLAIM = re.compile(r"#\s*(?:constraints?\s+)?deg(?:ree)?\s*[=:]?\s*(\d+)\b", re.IGNORECASE)
 # a comment line above a statement: `# Constraint degree: 5` / `# Constraints degree: 5`
 _ABOVE_CLAIM = re.compile(r"^\s*#\s*constraints?\s+degree\s*[=:]?\s*(\d+)\s*$", re.IGNORECASE)
 
@@ -73,7 +74,7 @@ _READABLE = {
     "SEGMENT": "'main'",
     "BUSKIND": "'multiset' or 'logup'",
     "BOUNDARY": "'first' or 'last'",
-    "PRIME": "'",
+    "PRIME": "' (next row)",
     "$END": "end of file",
 }
 
@@ -110,7 +111,7 @@ def _strip_claims(text: str) -> tuple[str, dict[int, int], dict[int, int]]:
         stripped = code.strip()
         if stripped:
             if hash_:
-                mc = _COMMENT_CLAIM.search(hash_ + comment)
+                mc = _COMMENT_CLAIM.match(hash_ + comment)
                 if mc and i not in claims:
                     claims[i] = int(mc.group(1))
             if pending is not None:
