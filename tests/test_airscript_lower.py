@@ -227,6 +227,7 @@ integrity_constraints {
         ("p.insert(a);", "m.air:6:5:", "needs `when SELECTOR`"),
         ("p.insert(a) with b;", "m.air:6:17:", "`with` is for logup buses"),
         ("enf a.first = 1;", "m.air:6:9:", "only allowed in boundary_constraints"),
+        ("enf a = sum([i for i in 0..100000]);", "m.air:6:29:", "over the limit of 65536"),
     ],
 )
 def test_semantic_errors(tmp_path: Path, body: str, where: str, words: str) -> None:

@@ -27,6 +27,7 @@ __all__ = ["load_airscript", "Sc"]
 
 _MAX_DEPTH = 64  # nested evaluator/function calls: deeper is a recursion
 _MAX_EXP = 1 << 16
+_MAX_RANGE = 1 << 16  # a range's elements (a file cannot ask for millions of constraints)
 
 
 @dataclass(frozen=True)
@@ -384,6 +385,8 @@ class Lowerer:
             return out
         if d == "range":
             lo, hi = (self.int_of(ctx, t) for t in node.children)
+            if hi - lo > _MAX_RANGE:
+                raise self.err(src, node, f"range {lo}..{hi} has {hi - lo} elements, over the limit of {_MAX_RANGE}")
             return [const(i) for i in range(lo, hi)]
         raise self.err(src, node, f"unexpected {d}")  # pragma: no cover - the grammar has no other node
 
