@@ -183,7 +183,7 @@ class Lowerer:
         if isinstance(node, Token):
             return str(node)
         m = node.meta
-        whole = "\n".join(src.lines)
+        whole = src.text
         return " ".join(whole[m.start_pos : m.end_pos].split())
 
     # ------------------------------------------------------------------ modules
@@ -821,9 +821,9 @@ class Lowerer:
             flag = flag * s.sc
         name = sel[0].op
         outer = sel[0].sc.expr
-        if name in ops and sp.expand(ops[name] - outer) != 0:
+        if name in ops and not _same(ops[name], outer):
             i = 2
-            while f"{name}#{i}" in ops and sp.expand(ops[f"{name}#{i}"] - outer) != 0:
+            while f"{name}#{i}" in ops and not _same(ops[f"{name}#{i}"], outer):
                 i += 1
             name = f"{name}#{i}"
         if name not in ops:
@@ -936,6 +936,11 @@ def _pairs(lhs: object, rhs: object) -> list[tuple[Sc, Sc]] | None:
             out += p
         return out
     return None
+
+
+def _same(a: sp.Expr, b: sp.Expr) -> bool:
+    """The same polynomial: equal as written (the common case, cheap), else after expansion."""
+    return a == b or sp.expand(a - b) == 0
 
 
 def _why(s: Sc) -> str:

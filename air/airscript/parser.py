@@ -52,6 +52,13 @@ class Source:
     claims: dict[int, int] = field(default_factory=dict)
     above: dict[int, int] = field(default_factory=dict)
 
+    @property
+    def text(self) -> str:
+        """The source text (as read; `| degree=N` claims are not blanked)."""
+        if not hasattr(self, "_text"):
+            self._text = "\n".join(self.lines)
+        return self._text
+
     def claim(self, first: int, last: int) -> int | None:
         """The degree claimed for a statement on lines ``first..last``: trailing, else the line above."""
         for ln in range(first, last + 1):
