@@ -447,3 +447,28 @@ ev g([x], []) { enf x' = 0; }
     cols = {"a": [7, 7, 0, 0], "s": [1, 0, 0, 0]}
     assert air.check(z, air.Trace.from_columns(cols, public_tables={"tab": [(7,)]})).ok
     assert not air.check(z, air.Trace.from_columns(cols, public_tables={"tab": [(8,)]})).ok
+
+
+@pytest.mark.parametrize(
+    "text, where, words",
+    [
+        ("mod m\n", "1:1:", "must start with `def NAME`"),
+        ("def A\ntrace_columns { main: [a], aux: [z], }\n", "2:28:", "only the main trace segment"),
+        ("def A\nintegrity_constraints { enf a = 1; }\n", "1:1:", "no trace_columns section"),
+        ("def A\ntrace_columns { main: [b], }\nintegrity_constraints { enf a = 1; }\n", "3:29:", "unknown name 'a'"),
+        ("def A\ntrace_columns { main: [a, a], }\n", "2:27:", "'a' is declared twice"),
+        ("def A\ntrace_columns { main: [a], }\nboundary_constraints { enf a.first = 1 when a; }\n", "3:40:",
+         "`when` is not allowed in boundary_constraints"),
+        ("def A\ntrace_columns { main: [a], }\nboundary_constraints { enf a = 1; }\n", "3:28:",
+         "reads a column with .first or .last"),
+        ("def A\ntrace_columns { main: [a], }\nintegrity_constraints { return a; }\n", "3:25:",
+         "`return` is only allowed in a function"),
+        ("def A\ntrace_columns { main: [a], }\nperiodic_columns { k: [1, 0, 0], }\n", "3:23:", "a power of two"),
+        ("def A\ntrace_columns { main: [a], }\nintegrity_constraints { enf a' = a'' ; }\n", "3:36:", "unexpected"),
+    ],
+)
+def test_root_level_errors(tmp_path: Path, text: str, where: str, words: str) -> None:
+    with pytest.raises(AirScriptError) as e:
+        load_airscript(write(tmp_path, "r.air", text))
+    assert str(e.value).startswith(f"{tmp_path / 'r.air'}:{where}"), str(e.value)
+    assert words in str(e.value)
