@@ -13,6 +13,7 @@ input or periodic column 0 (the cycle lengths are recorded), a product adds, a s
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -329,13 +330,17 @@ class Lowerer:
         d = node.data
         if d == "number":
             return const(int(str(node.children[0])))
-        if d in ("add", "sub", "mul", "and_"):
-            a, b = (self.scalar(ctx, c) for c in node.children)
-            return a + b if d == "add" else a - b if d == "sub" else a * b
-        if d == "or_":
-            a, b = (self.scalar(ctx, c) for c in node.children)
-            s = a + b - a * b
-            return Sc(s.expr, a.deg + b.deg, s.cyc)
+        if d in _BINARY:
+            # a left-associative chain (a + b + c ...) is folded in a loop, not by recursion down its left spine
+            chain: list[Tree] = []
+            left: Tree | Token = node
+            while isinstance(left, Tree) and left.data in _BINARY:
+                chain.append(left)
+                left = left.children[0]
+            acc = self.scalar(ctx, left)
+            for op in reversed(chain):
+                acc = _binary(op.data, acc, self.scalar(ctx, op.children[1]))
+            return acc
         if d == "not_":
             return ONE - self.scalar(ctx, node.children[0])
         if d == "pow":
@@ -923,6 +928,21 @@ def _whole_bus_degree(kind: str, terms: list[tuple[BusTerm, Sc, Sc]]) -> tuple[i
     return d, f"whole column, {len(terms)} denominators"
 
 
+_BINARY = ("add", "sub", "mul", "and_", "or_")
+
+
+def _binary(op: str, a: Sc, b: Sc) -> Sc:
+    """``a op b``; ``a | b`` is ``a + b - a*b`` (grammar.lalrpop, v0.4.0), of AirScript degree deg a + deg b."""
+    if op == "add":
+        return a + b
+    if op == "sub":
+        return a - b
+    if op in ("mul", "and_"):
+        return a * b
+    s = a + b - a * b
+    return Sc(s.expr, a.deg + b.deg, s.cyc)
+
+
 def _pairs(lhs: object, rhs: object) -> list[tuple[Sc, Sc]] | None:
     """The scalar pairs of ``lhs = rhs``: one pair, or element by element for vectors/matrices of one shape."""
     if isinstance(lhs, Sc) and isinstance(rhs, Sc):
@@ -992,6 +1012,13 @@ def load_airscript(path: str | Path, budget: int | None = None) -> Air:
     p = Path(path)
     if not p.is_file():
         raise AirScriptError(str(p), 1, 1, "no such file")
-    air = Lowerer(p).lower(budget)
-    air.validate()
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20000))  # nested calls and parentheses recurse; sympy too
+    try:
+        air = Lowerer(p).lower(budget)
+        air.validate()
+    except RecursionError:
+        raise AirScriptError(str(p), 1, 1, "expressions or calls nested too deeply to lower") from None
+    finally:
+        sys.setrecursionlimit(limit)
     return air
