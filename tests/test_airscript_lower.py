@@ -476,7 +476,8 @@ def test_root_level_errors(tmp_path: Path, text: str, where: str, words: str) ->
 
 def test_long_sums_and_deep_nesting(tmp_path: Path) -> None:
     # 600 terms a*b: one polynomial 600*a*b of degree 2 (a chain folded in a loop, no RecursionError)
-    text = "def D\ntrace_columns { main: [a, b], }\nintegrity_constraints { enf a' = " + " + ".join(["a*b"] * 600) + "; }\n"
+    head = "def D\ntrace_columns { main: [a, b], }\nintegrity_constraints { enf a' = "
+    text = head + " + ".join(["a*b"] * 600) + "; }\n"
     d = load_airscript(write(tmp_path, "d.air", text))
     assert sp.expand(d.constraint("d.air:3").expr - (Cell("a").next - 600 * Cell("a") * Cell("b"))) == 0
     deep = "def D\ntrace_columns { main: [a], }\nintegrity_constraints { enf a' = " + "!" * 30000 + "a; }\n"
