@@ -681,7 +681,7 @@ class Lowerer:
             raise self.err(src, op, f"unknown bus operation {str(op)!r} (expected insert or remove)")
         if ctx.section != "integrity":
             raise self.err(src, s, "bus insert/remove belongs in integrity constraints")
-        bus = self.lookup(replace(ctx, root_names=True), name) if not ctx.root_names else self.lookup(ctx, name)
+        bus = self.lookup(replace(ctx, root_names=True), name)  # an evaluator may use the root's buses
         if not isinstance(bus, BusRef):
             raise self.err(src, name, f"{str(name)!r} is not a bus")
         mod_node = (
