@@ -346,6 +346,7 @@ class Air:
         # The constraint family of each item (constraint name, "bus:B", "bus:B/T"), e.g. "stack.io_ops";
         # select a family and its sub-families by prefix. Filled by a model that has families.
         self.families: dict[str, str] = {}
+        self.selector_groups: dict[str, list[tuple[str, sp.Expr]]] = {}
         self._validated: tuple | None = None
 
     # ----------------------------------------------------------------- declaring
