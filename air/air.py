@@ -26,6 +26,7 @@ polynomial over variables this AIR declares; see ``air.degree.check_polynomial``
 from __future__ import annotations
 
 import numbers
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -73,10 +74,14 @@ class AirDefinitionError(ValueError):
     """The AIR's definition is malformed (not an expression problem: see ``NotPolynomialError``)."""
 
 
+_MEMBER = re.compile(r"([^\W\d]\w*)\[(0|[1-9][0-9]*)\]")
+
+
 def check_name(name: object, what: str) -> str:
-    """``name`` if it is a Python identifier (so it cannot be read as ``x'`` or another notation)."""
-    if not isinstance(name, str) or not name.isidentifier():
-        raise AirDefinitionError(f"{what} name {name!r} is not an identifier (letters, digits, _)")
+    """``name`` if it is a Python identifier or a group member ``ident[int]`` (AirScript's ``b[3]`` declares
+    ``b[0]``..``b[2]``), so it cannot be read as ``x'`` or another notation."""
+    if not isinstance(name, str) or not (name.isidentifier() or (_MEMBER.fullmatch(name) and name.isascii())):
+        raise AirDefinitionError(f"{what} name {name!r} is not an identifier (letters, digits, _) nor ident[int]")
     return name
 
 
@@ -226,7 +231,8 @@ class Bus:
     """A bus: its kind, accumulator column and terms.
 
     ``initial``/``final`` are the accumulator's boundary values (1 for a balanced running product,
-    0 for a balanced LogUp sum), or public-input symbols; ``boundary`` adds messages from the public
+    0 for a balanced LogUp sum), or public-input symbols, or None: unconstrained (AirScript's
+    ``unconstrained``; the bus then demands no balance); ``boundary`` adds messages from the public
     inputs to the first value (``BusBoundary``).
     """
 
@@ -235,8 +241,8 @@ class Bus:
     column: str
     terms: tuple[BusTerm, ...]
     claimed_degree: int | None = None
-    initial: sp.Expr = sp.Integer(1)
-    final: sp.Expr = sp.Integer(1)
+    initial: sp.Expr | None = sp.Integer(1)
+    final: sp.Expr | None = sp.Integer(1)
     doc: str = ""
     boundary: tuple[BusBoundary, ...] = ()
 
@@ -347,6 +353,9 @@ class Air:
         # select a family and its sub-families by prefix. Filled by a model that has families.
         self.families: dict[str, str] = {}
         self.selector_groups: dict[str, list[tuple[str, sp.Expr]]] = {}
+        # Degrees another notation declares for its items (constraint name or "bus:B" -> (degree, why)), e.g.
+        # AirScript's structural count; reports show them beside the exact degree when present.
+        self.declared_degrees: dict[str, tuple[int, str]] = {}
         self._validated: tuple | None = None
 
     # ----------------------------------------------------------------- declaring
@@ -599,6 +608,8 @@ def _validate(air: Air) -> None:
         if b.kind not in BUS_KINDS:
             raise AirDefinitionError(f"{where}: bus {b.name!r}: kind {b.kind!r} is not one of {', '.join(BUS_KINDS)}")
         for end, e in (("initial", b.initial), ("final", b.final)):
+            if e is None:  # unconstrained
+                continue
             e = sp.sympify(e)
             if not (isinstance(e, sp.Integer) or (isinstance(e, PublicInput) and e.name in air.public_inputs)):
                 raise AirDefinitionError(

@@ -356,14 +356,17 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
             contrib = F.mul(fv[sel], _batch_inverse(value))
             logup[sel] = F.add(logup[sel], contrib) if t.side == "response" else F.sub(logup[sel], contrib)
     boundary_resp, boundary_req = _boundary(air, bus, trace, alphas, width, keys, meta, totals, label_names)
-    unmatched = _resolve_operations(air, trace, _unmatched(bus, keys, meta, width))
+    # an unconstrained end (AirScript's `unconstrained`, Bus.initial/final None) demands no balance
+    free = bus.initial is None or bus.final is None
+    unmatched = [] if free else _resolve_operations(air, trace, _unmatched(bus, keys, meta, width))
     named = {
         (label_names.get(c) or "label") + ("" if c in unlabelled else f" (label {c})"): v
         for c, v in sorted(totals.items())
     }
     n_msgs = sum(len(k) for side in keys.values() for k in side)
     # running product / sum over all transition rows
-    initial = int(_const(bus.initial, trace))
+    empty = 1 if bus.kind == "multiset" else 0
+    initial = empty if bus.initial is None else int(_const(bus.initial, trace))
     if bus.kind == "multiset":  # b[0] = initial * prod(boundary responses) / prod(boundary requests)
         for v in boundary_resp:
             initial = initial * v % F.P
@@ -381,7 +384,7 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
         bus.name,
         bus.kind,
         final,
-        int(_const(bus.final, trace)),
+        final if free else int(_const(bus.final, trace)),
         n_msgs,
         unmatched,
         named,
