@@ -356,6 +356,9 @@ class Air:
         # Degrees another notation declares for its items (constraint name or "bus:B" -> (degree, why)), e.g.
         # AirScript's structural count; reports show them beside the exact degree when present.
         self.declared_degrees: dict[str, tuple[int, str]] = {}
+        # Whether claimed degrees are the author's annotations, checked by the gate (a claim below the computed
+        # degree fails it); a model's degrees quoted from documentation are only reported.
+        self.gate_claims: bool = False
         self._validated: tuple | None = None
 
     # ----------------------------------------------------------------- declaring

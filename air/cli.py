@@ -32,6 +32,7 @@ class BadInput(Exception):
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
+    from air.airscript.parser import AirScriptError
     from air.gate import BaselineError
     from air.trace import TraceError
 
@@ -42,6 +43,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         TraceError,
         BaselineError,
         BadInput,
+        AirScriptError,
     ]
     try:
         from air.miden.executor import ExecutionError  # type: ignore[attr-defined]

@@ -11,6 +11,9 @@ renamed item cannot carry a higher degree past it:
   baseline's (which would hide over-budget items).
 * **warnings** (exit 0): an item gone from the AIR; an item whose degree fell; the maximum degree or
   the budget fell. Each says "run ``--update``", so the baseline does not drift from the AIR.
+* **claimed degrees** of an AIR that sets ``gate_claims`` (its claims are its author's annotations, e.g.
+  AirScript's ``# degree 5``), whatever the baseline: one below the computed degree is a failure (the
+  prover would get a higher degree than declared); one above it a warning.
 
 A design that is over budget by design is gated against its own baseline: it passes while nothing
 gets worse. A bus term's degree is compared with the budget through the bus constraint it sits in
@@ -57,7 +60,8 @@ class Finding:
     """One difference between the AIR and its baseline.
 
     ``kind``: constraint | operation | bus | bus term | air; ``reason``: rose | over budget | new | gone |
-    improved | max degree rose | max degree fell | budget rose | budget fell; ``severity``: error | warning.
+    improved | max degree rose | max degree fell | budget rose | budget fell | claimed below | claimed above
+    (``old`` is then the claimed degree, ``new`` the computed one); ``severity``: error | warning.
     """
 
     kind: str
@@ -97,6 +101,10 @@ class Finding:
             return f"{k} {n}: gone from the AIR (baseline degree {old}); {UPDATE_HINT}"
         if self.reason == "improved":
             return f"{k} {n}: improved, degree {old} -> {new}; {UPDATE_HINT}"
+        if self.reason == "claimed below":
+            return f"{k} {n}: the annotation claims degree {old}, the polynomial has degree {new}"
+        if self.reason == "claimed above":
+            return f"{k} {n}: the annotation claims degree {old}, the polynomial has degree {new} (lower)"
         if self.reason == "max degree rose":
             return f"the AIR's maximum degree rose {old} -> {new} (baseline maximum {old}, budget {self.budget})"
         if self.reason == "max degree fell":
@@ -199,6 +207,18 @@ def gate(a: Analysis, baseline: dict[str, Any]) -> GateResult:
         out.append(Finding("air", a.air.name, old_max, new_max, budget, "max degree rose"))
     elif new_max < old_max:
         out.append(Finding("air", a.air.name, old_max, new_max, budget, "max degree fell", "warning"))
+    # only an AIR whose claims are its author's annotations (AirScript's `# degree d`) is gated on them; a
+    # model's degrees quoted from the docs are reported by `air degrees`, not gated (some docs are off by one)
+    claims = a.claim_differences() if getattr(a.air, "gate_claims", False) else []
+    for item, claimed, computed in claims:
+        kind, name = "constraint", item
+        if item.startswith("bus:"):
+            kind, name = ("bus term", item[4:]) if "/" in item else ("bus", item[4:])
+        below = claimed < computed
+        out.append(
+            Finding(kind, name, claimed, computed, budget, "claimed below" if below else "claimed above",
+                    "error" if below else "warning")
+        )
     old_budget = baseline.get("budget")
     if isinstance(old_budget, int) and isinstance(budget, int) and budget != old_budget:
         reason, sev = ("budget rose", "error") if budget > old_budget else ("budget fell", "warning")

@@ -169,12 +169,19 @@ def load_builtin(name: str) -> Air:
 
 
 def load_air(spec: str) -> Air:
-    """The AIR named ``spec`` (a catalog name, ``file.py:OBJECT`` or ``module:OBJECT``), validated.
+    """The AIR named ``spec`` (a catalog name, ``file.py:OBJECT``, ``module:OBJECT`` or an AirScript root file
+    ``path/to/root.air``), validated.
 
     Runs the user's code: only for a name given on the command line. Every call returns a new object
     (a user's file is run again; a built-in design is a fresh copy), so mutating one changes no other.
     """
     names = {e.name: e for e in catalog()}
+    if spec not in names and spec.endswith(".air"):  # an AirScript program: its root file (`def NAME`)
+        if not Path(spec).is_file():
+            raise AirNotFound(f"AIR {spec!r}: no such AirScript file")
+        from air.airscript import load_airscript  # parses, never runs code from the file
+
+        return load_airscript(spec)
     if spec in names:
         air = _load_target(names[spec].target, f"AIR {spec!r}")
     elif ":" in spec:

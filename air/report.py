@@ -71,8 +71,12 @@ def _occurs(n: int) -> str:
 def degrees_json(a: Analysis, by: str = "constraint", coverage: Coverage | None = None) -> dict[str, Any]:
     """The degree table as JSON; with ``coverage`` (``--by op`` only), each operation's ``rows`` on the traces."""
     doc: dict[str, Any] = {"air": a.air.name, "budget": a.budget}
+    declared = getattr(a.air, "declared_degrees", None) or {}
     if by == "constraint":
         doc["constraints"] = [c.to_json() for c in a.constraints]
+        for c in doc["constraints"]:
+            if c["name"] in declared:  # the degree the AIR's own notation declares (AirScript's structural count)
+                c["airscript_degree"], c["airscript_note"] = declared[c["name"]]
     elif by == "op":
         doc["operations"] = [o.to_json() for o in a.operations]
         if coverage is not None:
@@ -85,6 +89,9 @@ def degrees_json(a: Analysis, by: str = "constraint", coverage: Coverage | None 
             }
     elif by == "bus":
         doc["buses"] = [b.to_json() for b in a.buses]
+        for bj in doc["buses"]:
+            if f"bus:{bj['name']}" in declared:
+                bj["airscript_degree"], bj["airscript_note"] = declared[f"bus:{bj['name']}"]
     else:
         raise ValueError(f"unknown view {by!r}")
     doc["claim_differences"] = [
@@ -93,6 +100,12 @@ def degrees_json(a: Analysis, by: str = "constraint", coverage: Coverage | None 
     if a.inexact:
         doc["notes"] = list(a.inexact)
     return doc
+
+
+def _declared(d: tuple[int, str] | None) -> str:
+    if d is None:
+        return "-"
+    return f"{d[0]} ({d[1]})" if d[1] else str(d[0])
 
 
 def _claim_rows(a: Analysis) -> list[list[Any]]:
@@ -146,6 +159,11 @@ def degree_table(a: Analysis, by: str = "constraint", fmt: str = "table", covera
             ]
             for c in a.constraints
         ]
+        declared = getattr(a.air, "declared_degrees", None) or {}
+        if declared:  # beside the exact degree: the degree the AIR's notation declares (AirScript: structural)
+            headers.insert(3, "airscript")
+            for r in rows:
+                r.insert(3, _declared(declared.get(r[0])))
     elif by == "op":
         headers = ["operation", "opcode", "class", "flag", "body", "total", "headroom", "highest", "note"]
         rows = []
@@ -197,6 +215,11 @@ def degree_table(a: Analysis, by: str = "constraint", fmt: str = "table", covera
                     ]
                     + [note]
                 )
+        declared = getattr(a.air, "declared_degrees", None) or {}
+        if declared:  # AirScript's degree of the whole bus column (product of all factors) beside the per-term view
+            headers.insert(-2, "airscript")
+            for r in rows:
+                r.insert(-2, _declared(declared.get(f"bus:{r[0]}")) if r[0] else "")
     else:
         raise ValueError(f"unknown view {by!r}")
     title = f"{a.air.name} — degrees by {by} ({_budget(b)})"

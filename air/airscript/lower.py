@@ -791,8 +791,9 @@ class Lowerer:
                     defined_at=f"{e.full}:{e.line}",
                 )
         self.build_buses(air, ops, declared)
-        air.selector_groups = dict(self.groups)  # type: ignore[attr-defined]
-        air.declared_degrees = declared  # type: ignore[attr-defined]
+        air.selector_groups = dict(self.groups)
+        air.declared_degrees = declared
+        air.gate_claims = True  # `# degree d` annotations are checked by `air gate`
 
     def operation(self, air: Air, ops: dict[str, sp.Expr], sel: tuple[Sel, ...]) -> tuple[str | None, Sc | None]:
         if not sel:
@@ -896,12 +897,12 @@ def _whole_bus_degree(kind: str, terms: list[tuple[BusTerm, Sc, Sc]]) -> tuple[i
     if kind == "multiset":
         sides = {"request": 0, "response": 0}
         for t, f, v in terms:
-            sides[t.side] += f.deg + max(v.deg, 0 if f.deg else 1)
+            sides[t.side] += f.deg + v.deg
         d = 1 + max(sides.values())
-        return d, f"whole column: product of all {len(terms)} factors (1 + max side)"
+        return d, f"whole column, {len(terms)} factors"
     vs = sum(max(v.deg, 0) for _, _, v in terms)
     d = max([1 + vs] + [m.deg + vs - v.deg for _, m, v in terms])
-    return d, f"whole column: denominators of all {len(terms)} terms cleared"
+    return d, f"whole column, {len(terms)} denominators"
 
 
 def _why(s: Sc) -> str:
