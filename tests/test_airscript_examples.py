@@ -162,6 +162,10 @@ def vm_expected() -> dict[str, tuple[int, int, int | None]]:
 def test_vm_degrees_by_hand(air_cli) -> None:
     got = by_name(degrees(air_cli, VM))
     assert {n: (c["degree"], c["airscript_degree"], c["claimed_degree"]) for n, c in got.items()} == vm_expected()
+    # the text table says the same: the clock's row reads degree 1, airscript 2, claimed 1
+    code, out, _ = air_cli("degrees", "--air", VM)
+    (row,) = [line.split() for line in out.splitlines() if line.startswith(at("vm.air", "enf b[0] * (clk'") + " ")]
+    assert row[1:4] == ["transition", "1", "2"] and row[-1] == "1"
     # by operation: named after the evaluator each arm calls (nop, add, mul, store; flags of degree 2) and the
     # `when m_sel` selector (flag 1, body m_sel' - 1: 1); highest body: MUL's x' - x*y (2), else 1
     ops = by_name(degrees(air_cli, VM, "op"), "operations")
