@@ -23,12 +23,15 @@ Selector groups (``Air.selector_groups``, e.g. the arms of an AirScript ``match`
 each selector ``s_i`` must be binary (``s_i(v) in {0, 1}``) and any two mutually exclusive (never both
 nonzero) for every 0/1 assignment ``v`` of the cells the group reads (``x`` and ``x'`` are separate
 variables) that satisfies every transition constraint reading only those current-row cells (a trace cannot
-hold the others). Exact, not sampled: all 2^k assignments are evaluated at once over Goldilocks, for
-k <= ``MAX_SELECTORS``; past that the group is "not checked" and the report says so.
+hold the others), and, when selectors read periodic columns, at every position of their common cycle (the
+lcm of their lengths; the columns' values there). Exact, not sampled: all assignments are evaluated at once
+over Goldilocks, for k <= ``MAX_SELECTORS`` cells (and 2^k x cycle <= ``MAX_PERIODIC_ASSIGNMENTS``); past
+that, or when a selector reads another symbol (a public input), the group is "not checked" and says why.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -38,7 +41,7 @@ import sympy as sp
 from air import field as F
 from air.air import Air
 from air.compile import program
-from air.symbols import AuxCell, Cell
+from air.symbols import AuxCell, Cell, Periodic
 
 __all__ = [
     "Reader",
@@ -55,6 +58,7 @@ __all__ = [
 NONE_OP = "(none)"
 DOMAINS_PER_ROW = ("transition", "bus")
 MAX_SELECTORS = 16  # 2^16 assignments at most; beyond, every reader counts as active everywhere
+MAX_PERIODIC_ASSIGNMENTS = 2**20  # a selector group's 0/1 assignments times its periodic cycle, at most
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,8 @@ class SelectorCheck:
 
     ``non_binary``: (arm, an assignment, the value there, neither 0 nor 1); ``overlaps``: (arm, arm, an
     assignment on which both are nonzero, their two values). One witness per arm / pair (the first in the
-    order of ``assignments``, the binary count with the group's first cell as the lowest bit).
+    order of ``assignments``, the binary count with the group's first cell as the lowest bit; with periodic
+    columns, each count at each position of the cycle, the periodic columns' values appended to ``cells``).
     ``not_checked`` says why the group was skipped (too many cells, a symbol that is not a cell).
     """
 
@@ -223,7 +228,10 @@ def check_selectors(air: Air) -> list[SelectorCheck]:
         names = tuple(a for a, _ in arms)
         exprs = [sp.sympify(e) for _, e in arms]
         syms = set().union(*(e.free_symbols for e in exprs)) if exprs else set()
-        others = sorted(s.name for s in syms if not isinstance(s, Cell) or isinstance(s, AuxCell))
+        periodic = sorted((s for s in syms if isinstance(s, Periodic) and s.name in air.periodic), key=str)
+        others = sorted(
+            s.name for s in syms if not (isinstance(s, Cell) and not isinstance(s, AuxCell)) and s not in periodic
+        )
         cells = sorted(
             (s for s in syms if isinstance(s, Cell) and not isinstance(s, AuxCell)),
             key=lambda s: (order.get(s.column, len(order)), s.column, s.shift),
@@ -234,6 +242,12 @@ def check_selectors(air: Air) -> list[SelectorCheck]:
             continue
         if len(cells) > MAX_SELECTORS:
             why = f"not checked: {len(cells)} columns (at most {MAX_SELECTORS}, 2^{MAX_SELECTORS} assignments)"
+            out.append(SelectorCheck(group, names, cell_names, 0, 0, not_checked=why))
+            continue
+        # periodic columns: every position of their common cycle (the lcm of their lengths), jointly
+        cycle = math.lcm(*(len(air.periodic[q.name]) for q in periodic)) if periodic else 1
+        if 2 ** len(cells) * cycle > MAX_PERIODIC_ASSIGNMENTS:
+            why = f"not checked: {len(cells)} columns x a periodic cycle of {cycle}"
             out.append(SelectorCheck(group, names, cell_names, 0, 0, not_checked=why))
             continue
         k = len(cells)
@@ -251,8 +265,16 @@ def check_selectors(air: Air) -> list[SelectorCheck]:
         keep = np.ones(len(rows), dtype=bool)
         for v in program(only).run(env) if only else []:
             keep &= np.broadcast_to(np.asarray(v, dtype=np.uint64), keep.shape) == 0
+        excluded = int((~keep).sum())
         rows = rows[keep]
-        env = {n: a[keep] for n, a in env.items()}
+        # each valid cell assignment at each position of the cycle: the periodic columns' values there
+        pos = np.tile(np.arange(cycle), len(rows))
+        rows = np.repeat(rows, cycle, axis=0)
+        for q in periodic:
+            vals_q = np.array([v % F.P for v in air.periodic[q.name]], dtype=np.uint64)
+            rows = np.column_stack([rows, vals_q[pos % len(vals_q)]]) if len(rows) else rows
+        cell_names = cell_names + tuple(q.name for q in periodic)
+        env = {n: np.ascontiguousarray(rows[:, i]) for i, n in enumerate(cell_names)} if len(rows) else {}
         m = len(rows)
         vals = (
             np.array([np.broadcast_to(np.asarray(v, dtype=np.uint64), (m,)) for v in program(exprs).run(env)])
@@ -273,7 +295,7 @@ def check_selectors(air: Air) -> list[SelectorCheck]:
             if len(hit):
                 r = int(hit[0])
                 overlaps.append((names[i], names[j], _at(rows, cell_names, r), int(vals[i, r]), int(vals[j, r])))
-        out.append(SelectorCheck(group, names, cell_names, m, 2**k - m, tuple(non_binary), tuple(overlaps)))
+        out.append(SelectorCheck(group, names, cell_names, m, excluded, tuple(non_binary), tuple(overlaps)))
     return out
 
 

@@ -135,3 +135,30 @@ def test_cli_lint_exits_1_on_a_selector_problem(air_cli, tmp_path: Path) -> None
 def test_a_builtin_design_has_no_selector_groups(air_cli) -> None:
     code, out, _ = air_cli("lint", "--air", "fibonacci", "--format", "json")
     assert code == 0 and json.loads(out)["selector_groups"] == []
+
+
+def test_periodic_columns_are_enumerated_over_their_cycle() -> None:
+    air = Air("per", "periodic selectors", budget=4)
+    (s,) = air.columns("main", ["s"])
+    k0 = air.periodic_column("k0", [1, 0, 0, 0])
+    k1 = air.periodic_column("k1", [1, 1, 1, 0, 1, 1, 1, 0])
+    # FIRST = k0*s and REST = (1 - k0)*s never overlap (k0 is 0 or 1): exclusive. The group reads k0 alone (cycle
+    # 4): s in {0, 1} at 4 positions, 8 assignments
+    air.selector_groups["ok"] = [("FIRST", k0 * s), ("REST", (1 - k0) * s)]
+    # k1*s and k0*s: both 1 at s = 1, position 0 (k0 = 1, k1 = 1), the first assignment (s = 1 comes after s = 0
+    # at every position; assignments run position-fastest: s=0 at positions 0..7, then s=1 at 0..7)
+    air.selector_groups["bad"] = [("K1", k1 * s), ("K0", k0 * s)]
+    ok, bad = check_selectors(air)
+    assert ok.ok and ok.assignments == 8 and ok.cells == ("s", "k0")
+    # the bad group reads k0 and k1: lcm(4, 8) = 8 positions, 16 assignments
+    assert bad.cells == ("s", "k0", "k1") and bad.assignments == 16
+    assert bad.overlaps == (("K1", "K0", (("s", 1), ("k0", 1), ("k1", 1)), 1, 1),)
+
+
+def test_a_public_input_in_a_selector_is_said_not_checked() -> None:
+    air = Air("pub", "public selector", budget=4)
+    (s,) = air.columns("main", ["s"])
+    p = air.public_input("p")
+    air.selector_groups["g"] = [("A", p * s), ("B", 1 - s)]
+    (g,) = check_selectors(air)
+    assert g.not_checked == "reads p" and g.ok
