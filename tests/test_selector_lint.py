@@ -161,4 +161,4 @@ def test_a_public_input_in_a_selector_is_said_not_checked() -> None:
     p = air.public_input("p")
     air.selector_groups["g"] = [("A", p * s), ("B", 1 - s)]
     (g,) = check_selectors(air)
-    assert g.not_checked == "reads p" and g.ok
+    assert g.not_checked == "not checked: reads p" and g.ok
