@@ -238,7 +238,8 @@ def check_selectors(air: Air) -> list[SelectorCheck]:
         )
         cell_names = tuple(s.name for s in cells)
         if others:
-            out.append(SelectorCheck(group, names, cell_names, 0, 0, not_checked=f"not checked: reads {', '.join(others)}"))
+            why = f"not checked: reads {', '.join(others)}"
+            out.append(SelectorCheck(group, names, cell_names, 0, 0, not_checked=why))
             continue
         if len(cells) > MAX_SELECTORS:
             why = f"not checked: {len(cells)} columns (at most {MAX_SELECTORS}, 2^{MAX_SELECTORS} assignments)"
