@@ -344,6 +344,14 @@ def _parse_challenges(text: str | None) -> list[int] | None:
     metavar="FAMILY[,FAMILY]",
     help="Check only these constraint families (and the buses they declare), e.g. chiplets.memory or decoder.",
 )
+@click.option(
+    "--public",
+    "public_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE.json",
+    help="Public inputs {name: value, table: [[row], ...]} (group members as name[i]); they replace the trace's own.",
+)
 def check_cmd(
     trace_path: str,
     air_name: str | None,
@@ -360,6 +368,7 @@ def check_cmd(
     force: bool,
     any_length: bool,
     only: str | None,
+    public_path: str | None = None,
 ) -> None:
     """Check TRACE against an AIR: exit 0 if every constraint and bus holds, 1 with a report if not."""
     from air.diagnose import diagnose, render_text, to_json, to_junit, to_sarif
@@ -367,6 +376,12 @@ def check_cmd(
     from air.trace import load_trace, match_air
 
     loaded = load_trace(trace_path, require_pow2=not any_length)  # read once; the AIR may come from its metadata
+    if public_path is not None:
+        from air.trace import load_public_inputs
+
+        scalars, tables = load_public_inputs(public_path)
+        loaded.public_inputs = {**loaded.public_inputs, **scalars}
+        loaded.public_tables = {**loaded.public_tables, **tables}
     air, source = _air_for_trace(trace_path, loaded.meta.get("air"), air_name, force)
     trace = match_air(loaded, air)
     selection = None

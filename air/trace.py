@@ -307,6 +307,28 @@ def _public_input(where: str, name: str, v: Any) -> int:
     return iv
 
 
+def load_public_inputs(path: str | Path) -> tuple[dict[str, int], dict[str, list[tuple[int, ...]]]]:
+    """Public inputs from a JSON file (``air check --public``): an object ``{name: integer or decimal/0x
+    string, table: [[row], ...]}``, read and checked as a trace's metadata ``public_inputs``."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise TraceError(f"{p}: cannot read the public inputs ({type(e).__name__})") from None
+    if len(data) > MAX_META_BYTES:
+        raise TraceError(f"{p}: {len(data)} bytes of JSON, over the limit of {MAX_META_BYTES}")
+    try:
+        doc = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise TraceError(f"{p}: not valid JSON ({e})") from None
+    if not isinstance(doc, dict):
+        raise TraceError(f"{p}: public inputs are a JSON {_json_type(doc)}, not an object")
+    pis, _ = _parse_meta(str(p), {"public_inputs": doc})
+    scalars = {k: v for k, v in pis.items() if not isinstance(v, list)}
+    tables = {k: v for k, v in pis.items() if isinstance(v, list)}
+    return scalars, tables
+
+
 def _json_type(v: Any) -> str:
     names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
     return "null" if v is None else names.get(type(v), type(v).__name__)

@@ -221,7 +221,7 @@ integrity_constraints {
         ("enf a = c[3];", "m.air:6:14:", "index 3 out of range for 'c' of length 3"),
         ("enf ev1([a, b]);", "m.air:6:9:", "takes 1 column(s), got 2"),
         ("enf a = f1(a, b);", "m.air:6:13:", "f1 takes 1 argument(s), got 2"),
-        ("enf a = a;", "m.air:6:9:", "identically 0"),
+        ("enf [a, b] = [a];", "m.air:6:9:", "compares a vector of length 2 with a vector of length 1"),
         ("enf a = x for (x, y) in (c, c[0..2]);", "m.air:6:15:", "different lengths"),
         ("p.insert(a);", "m.air:6:5:", "needs `when SELECTOR`"),
         ("p.insert(a) with b;", "m.air:6:17:", "`with` is for logup buses"),
@@ -324,3 +324,79 @@ integrity_constraints {
     assert r.returncode == 2 and r.stderr.strip() == "air: error: bad.air:3:34: unknown name 'q'"
     r = _cli("degrees", "--air", "missing.air", cwd=tmp_path)
     assert r.returncode == 2 and "no such AirScript file" in r.stderr
+
+
+def test_cli_check_with_public_file(tmp_path: Path) -> None:
+    import numpy as np
+
+    from air.trace import save_trace
+
+    text = """def P
+trace_columns { main: [a, b[2]], }
+public_inputs { out: [1], }
+boundary_constraints { enf a.last = out[0]; }
+integrity_constraints { enf a' = a + b[1]; }
+"""
+    write(tmp_path, "p.air", text)
+    # a = 1, 2, 4, 7 with b[1] = 1, 2, 3, (any): honest; out[0] must be 7
+    cols = {"a": [1, 2, 4, 7], "b[0]": [0, 0, 0, 0], "b[1]": [1, 2, 3, 9]}
+    save_trace(tmp_path / "t.npz", {k: np.array(v, dtype=np.uint64) for k, v in cols.items()})
+    (tmp_path / "good.json").write_text('{"out[0]": 7}')
+    (tmp_path / "bad.json").write_text('{"out[0]": "8"}')
+    r = _cli("check", "t.npz", "--air", "p.air", "--public", "good.json", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = _cli("check", "t.npz", "--air", "p.air", "--public", "bad.json", cwd=tmp_path)
+    assert r.returncode == 1 and "constraint p.air:4 (last)" in r.stdout
+    r = _cli("check", "t.npz", "--air", "p.air", cwd=tmp_path)  # no public input at all: bad input
+    assert r.returncode == 2 and "out[0]" in r.stderr
+
+
+def test_vector_equations_main_segment_and_module_periodics(tmp_path: Path) -> None:
+    write(tmp_path, "mm.air", "mod mm\nperiodic_columns { k: [1, 1], }\nev e([x]) { enf x' = x * k; }\n")
+    text = """def V
+use mm::*;
+trace_columns { main: [a, b[2]], }
+periodic_columns { k: [0, 1], }
+integrity_constraints {
+    enf [a', b[0]'] = [$main[1], $main[2]];
+    enf a - a = 0;
+    enf e([a]);
+    enf b[1] = k;
+}
+"""
+    v = load_airscript(write(tmp_path, "v.air", text))
+    # one vector equation -> two constraints a' - b[0] and b[0]' - b[1] ($main = a, b[0], b[1])
+    assert [str(v.constraint(n).expr) for n in ("v.air:6[0]", "v.air:6[1]")] == ["a' - b[0]", "b[0]' - b[1]"]
+    # `a - a = 0` cancels as written: dropped with a note, not an error
+    assert not any(c.name == "v.air:7" for c in v.constraints) and any("v.air:7" in n for n in v.notes)
+    # mm's k ([1, 1]) and the root's k ([0, 1]) are two periodic columns
+    assert v.periodic == {"k": [0, 1], "mm_k": [1, 1]}
+    assert str(v.constraint("mm.air:3").expr) == "-a*mm_k + a'"
+
+
+def test_tags_shared_operations_and_bus_claims(tmp_path: Path) -> None:
+    text = """def W
+trace_columns { main: [a, s], }
+buses { logup q, }
+boundary_constraints { enf q.first = null; enf q.last = null; }
+integrity_constraints {
+    @tag(hot) enf a' = a when s;
+    enf a' = 2 * a when s;
+    enf a = 1 when !s;
+    q.insert(a) when s; # degree 1
+    q.remove(a) with s;
+}
+"""
+    w = load_airscript(write(tmp_path, "w.air", text))
+    assert w.constraint("w.air:6").tags == ("tag(hot)",) and w.constraint("w.air:7").tags == ()
+    # two constraints under the same selector `s`: one operation named after its source text
+    assert [(o.name, o.flag) for o in w.operations] == [("s", Cell("s")), ("!s", 1 - Cell("s"))]
+    assert {c.operation for c in w.constraints} == {"s", "!s"}
+    # a LogUp term's degree is its flag/multiplicity's (1) plus its message's (1): the claim 1 is below it
+    ins, rem = w.buses[0].terms
+    assert ins.claimed_degree == 1 and rem.claimed_degree is None and rem.multiplicity == Cell("s")
+    assert ("bus:q/w.air:9", 1, 2) in analyze(w).claim_differences()
+    r = _cli("compare", "w.air", "fibonacci", cwd=tmp_path)
+    assert r.returncode == 0 and "W" in r.stdout.splitlines()[0] and "fibonacci" in r.stdout.splitlines()[0]
+    r = _cli("explain", "w.air:6", "--air", "w.air", cwd=tmp_path)
+    assert r.returncode == 0 and "w.air:6" in r.stdout

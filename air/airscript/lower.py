@@ -168,6 +168,8 @@ class Lowerer:
         self.busops: list[BusOp] = []
         self.bus_ends: dict[tuple[str, str], tuple[object, Source, Tree]] = {}
         self.groups: dict[str, list[tuple[str, sp.Expr]]] = {}
+        self.periodic_values: dict[str, list[int]] = {}
+        self.notes: list[str] = []
         self.air: Air | None = None
 
     # ------------------------------------------------------------------ errors, text
@@ -207,12 +209,12 @@ class Lowerer:
         if name is not None and mname != name:
             raise self.err(src, header.children[1], f"module is named {mname!r}, expected {name!r} (its file name)")
         mod = Module(src, mname, kind, items=list(src.tree.children[1:]))
+        self.declare(mod)  # before the modules it uses: the root's periodic columns keep their names
         self.loading.append(key)
         for item in mod.items:
             if item.data == "use_decl":
                 self.use(mod, item)
         self.loading.pop()
-        self.declare(mod)
         self.modules[key] = mod
         return mod
 
@@ -260,13 +262,13 @@ class Lowerer:
                         raise self.err(
                             mod.src, vec, f"periodic column {str(tok)!r} has {n} values (a power of two >= 2)"
                         )
-                    mod.periodic[once(tok)] = Sc(Periodic(str(tok)), 0, frozenset({n}))
-                    self.periodic_values = getattr(self, "periodic_values", {})
-                    if str(tok) in self.periodic_values and self.periodic_values[str(tok)] != vals:
-                        raise self.err(
-                            mod.src, tok, f"periodic column {str(tok)!r} is declared differently in two modules"
-                        )
-                    self.periodic_values[str(tok)] = vals
+                    # a module's periodic column is local to it: one declared differently elsewhere gets the
+                    # module's name as a prefix (parser/src/parser/tests/input/bar.air, v0.4.0)
+                    pname = str(tok)
+                    if self.periodic_values.get(pname, vals) != vals:
+                        pname = f"{mod.name}_{pname}"
+                    mod.periodic[once(tok)] = Sc(Periodic(pname), 0, frozenset({n}))
+                    self.periodic_values[pname] = vals
             elif item.data == "ev_decl":
                 name = next(c for c in item.children if isinstance(c, Token) and c.type == "FNAME")
                 mod.evs[once(name)] = (item, mod)
@@ -294,6 +296,8 @@ class Lowerer:
             return mod.periodic[n]
         if n in mod.imported and mod.imported[n][0] in ("const", "periodic"):
             return mod.imported[n][1]
+        if n == "$main" and ctx.root_names:  # the whole main segment, in declaration order (v0.4.0)
+            return [x for v in self.columns.values() for x in (v if isinstance(v, list) else [v])]
         if ctx.root_names:
             for table in (self.columns, self.publics, self.buses):
                 if n in table:
@@ -572,11 +576,9 @@ class Lowerer:
         if isinstance(lhs, BusEnd):
             self.bus_end(ctx, lhs, rhs, cons)
             return
-        if isinstance(lhs, list) or isinstance(rhs, list):
-            raise self.err(src, cons, "a constraint compares two scalars, not vectors")
-        if not isinstance(lhs, Sc) or not isinstance(rhs, Sc):
-            bad = lhs if not isinstance(lhs, Sc) else rhs
-            raise self.err(src, cons, f"a constraint compares two scalars, not {_kind(bad)}")
+        pairs = _pairs(lhs, rhs)
+        if pairs is None:
+            raise self.err(src, cons, f"a constraint compares {_kind(lhs)} with {_kind(rhs)}")
         domain = "transition"
         if ctx.section == "boundary":
             if not bounds:
@@ -584,10 +586,13 @@ class Lowerer:
             if len(set(bounds)) > 1:
                 raise self.err(src, cons, "a boundary constraint reads either .first or .last, not both")
             domain = bounds[0]
-        body = lhs - rhs
-        if body.expr == 0:
-            raise self.err(src, cons, "this constraint is identically 0 and constrains nothing")
-        self.emits.append(Emit(src.rel, str(src.path), line, domain, body, ctx.sel, ctx.claim, ctx.tags, ctx.chain))
+        for left, right in pairs:  # a vector equation is one constraint per element (v0.4.0 allows it)
+            body = left - right
+            if body.expr == 0:  # sympy cancelled it as written (`a - a = 0`): nothing to check
+                self.notes.append(f"{src.rel}:{line}: identically 0 as written, constrains nothing (dropped)")
+                continue
+            emit = Emit(src.rel, str(src.path), line, domain, body, ctx.sel, ctx.claim, ctx.tags, ctx.chain)
+            self.emits.append(emit)
 
     def inline_evaluator(self, ctx: Ctx, call: Tree, stmt: Tree) -> None:
         src = ctx.mod.src
@@ -724,13 +729,14 @@ class Lowerer:
                     kind, tok = b.children
                     self.unique(src, tok)
                     self.buses[str(tok)] = BusRef(str(tok), str(kind))
-        for name, vals in getattr(self, "periodic_values", {}).items():
+        for name, vals in self.periodic_values.items():
             air.periodic_column(name, vals)
         for item in mod.items:
             if item.data in ("boundary_decl", "integrity_decl"):
                 section = "boundary" if item.data == "boundary_decl" else "integrity"
                 self.block(Ctx(mod, {}, section, True), list(item.children))
         self.build(air)
+        air.notes.extend(self.notes)
         return air
 
     def unique(self, src: Source, tok: Token) -> None:
@@ -903,6 +909,21 @@ def _whole_bus_degree(kind: str, terms: list[tuple[BusTerm, Sc, Sc]]) -> tuple[i
     vs = sum(max(v.deg, 0) for _, _, v in terms)
     d = max([1 + vs] + [m.deg + vs - v.deg for _, m, v in terms])
     return d, f"whole column, {len(terms)} denominators"
+
+
+def _pairs(lhs: object, rhs: object) -> list[tuple[Sc, Sc]] | None:
+    """The scalar pairs of ``lhs = rhs``: one pair, or element by element for vectors/matrices of one shape."""
+    if isinstance(lhs, Sc) and isinstance(rhs, Sc):
+        return [(lhs, rhs)]
+    if isinstance(lhs, list) and isinstance(rhs, list) and len(lhs) == len(rhs):
+        out: list[tuple[Sc, Sc]] = []
+        for a, b in zip(lhs, rhs):
+            p = _pairs(a, b)
+            if p is None:
+                return None
+            out += p
+        return out
+    return None
 
 
 def _why(s: Sc) -> str:
