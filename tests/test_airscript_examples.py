@@ -322,3 +322,17 @@ def test_a_multiset_bus_whole_column_degree_multiplies_every_factor(air_cli, tmp
     (mem,) = [b for b in degrees(air_cli, str(two), "bus")["buses"] if b["name"] == "mem"]
     assert mem["airscript_degree"] == 7 and mem["degree"] == 4
     assert [t["degree"] for t in mem["terms"] if t["side"] == "request"] == [3, 3]
+
+
+def test_public_inputs_from_a_json_file(air_cli, tmp_path: Path) -> None:
+    # the honest vm trace ends with the stack (6, 6); a JSON file claiming stack_out[0] = 7 replaces the trace's
+    # own public inputs, so exactly the boundary s[0].last = stack_out[0] fails, on the last row (15)
+    pub = tmp_path / "pub.json"
+    pub.write_text(json.dumps({"stack_in[0]": 3, "stack_in[1]": 4, "stack_out[0]": 7, "stack_out[1]": 6}))
+    code, out, _ = air_cli("check", str(TRACES / "vm.npz"), "--air", VM, "--public", str(pub), "--format", "json")
+    assert code == 1, out
+    failing = [(f["constraint"], [r["row"] for r in f["rows"]]) for f in json.loads(out)["failures"]]
+    assert failing == [(at("vm.air", "enf s[0].last"), [15])]
+    pub.write_text(json.dumps({"stack_in[0]": 3, "stack_in[1]": 4, "stack_out[0]": 6, "stack_out[1]": 6}))
+    code, out, _ = air_cli("check", str(TRACES / "vm.npz"), "--air", VM, "--public", str(pub))
+    assert code == 0, out
