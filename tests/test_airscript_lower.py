@@ -3,9 +3,11 @@ traces checked, and the commands that take ``--air file.air``."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
-import subprocess
-import sys
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,9 +16,8 @@ import sympy as sp
 import air
 from air.airscript import AirScriptError, load_airscript
 from air.analysis import analyze
+from air.cli import main
 from air.symbols import Cell
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def write(tmp: Path, name: str, text: str) -> Path:
@@ -291,9 +292,26 @@ integrity_constraints {
     assert c.operation == "s | !t" and o.declared_degrees["o.air:4"][0] == 3
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-m", "air", *args], cwd=cwd, capture_output=True, text=True, env=env)
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _cli(*args: str, cwd: Path) -> Run:
+    """``air ARGS`` in this process (``air.cli.main``, exit codes and stderr as the command has them), from ``cwd``."""
+    here, out, err = os.getcwd(), io.StringIO(), io.StringIO()
+    os.chdir(cwd)
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main(list(args))
+    except SystemExit as e:
+        code = int(e.code or 0)
+    finally:
+        os.chdir(here)
+    return Run(code, out.getvalue(), err.getvalue())
 
 
 def test_cli_degrees_gate_and_errors(tmp_path: Path) -> None:
