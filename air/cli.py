@@ -635,12 +635,15 @@ def _documented_open(air: Any) -> tuple:
 @click.option("--air", "air_name", default=None, help="AIR name, file.py:OBJECT or module:OBJECT.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 def lint_cmd(air_name: str | None, fmt: str) -> None:
-    """Holes from the definition alone: unread columns, dead flags, bodiless operations, free columns per op."""
+    """Holes from the definition alone: unread columns, dead flags, bodiless operations, free columns per op;
+    selector groups (an AirScript match) that are not binary or not exclusive (exit 1)."""
     from air.lint import lint, render
 
     air = load_air(_need_air(air_name, "lint"))
     res = lint(air, _documented_open(air))
     click.echo(json.dumps(res.to_json(), indent=2) if fmt == "json" else render(res, fmt))
+    # the other findings are holes to review (exit 0, as before); a selector problem is an error in the AIR
+    sys.exit(1 if res.selector_problems else 0)
 
 
 def _probe_air(trace_path: str, air_name: str | None, only: str | None) -> tuple[Any, Any]:

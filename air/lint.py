@@ -18,10 +18,20 @@ Findings: columns no reader reads; columns read only by boundary constraints; fl
 polynomial, and flags zero on every valid selector assignment (never active); operations no
 operation-specific reader constrains (no body); and for each operation the columns free under it (no
 active reader reads ``x`` on its rows or ``x'`` on the row before its next, i.e. its own transition).
+
+Selector groups (``Air.selector_groups``, e.g. the arms of an AirScript ``match``, air-script issue #428):
+each selector ``s_i`` must be binary (``s_i(v) in {0, 1}``) and any two mutually exclusive (never both
+nonzero) for every 0/1 assignment ``v`` of the cells the group reads (``x`` and ``x'`` are separate
+variables) that satisfies every transition constraint reading only those current-row cells (a trace cannot
+hold the others), and, when selectors read periodic columns, at every position of their common cycle (the
+lcm of their lengths; the columns' values there). Exact, not sampled: all assignments are evaluated at once
+over Goldilocks, for k <= ``MAX_SELECTORS`` cells (and 2^k x cycle <= ``MAX_PERIODIC_ASSIGNMENTS``); past
+that, or when a selector reads another symbol (a public input), the group is "not checked" and says why.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -31,7 +41,7 @@ import sympy as sp
 from air import field as F
 from air.air import Air
 from air.compile import program
-from air.symbols import AuxCell, Cell
+from air.symbols import AuxCell, Cell, Periodic
 
 __all__ = [
     "Reader",
@@ -41,11 +51,14 @@ __all__ = [
     "lint",
     "NONE_OP",
     "MAX_SELECTORS",
+    "SelectorCheck",
+    "check_selectors",
 ]
 
 NONE_OP = "(none)"
 DOMAINS_PER_ROW = ("transition", "bus")
 MAX_SELECTORS = 16  # 2^16 assignments at most; beyond, every reader counts as active everywhere
+MAX_PERIODIC_ASSIGNMENTS = 2**20  # a selector group's 0/1 assignments times its periodic cycle, at most
 
 
 @dataclass(frozen=True)
@@ -92,6 +105,12 @@ class LintResult:
     documented: list[DocumentedOpen] = field(default_factory=list)
     conservative: bool = False  # too many selector columns: every reader counted active everywhere
     empty: list[str] = field(default_factory=list)  # operations (and "(none)") that no valid selector row reaches
+    selector_checks: list[SelectorCheck] = field(default_factory=list)  # one per Air.selector_groups entry
+
+    @property
+    def selector_problems(self) -> int:
+        """Non-binary selectors plus overlapping pairs over every selector group (``air lint`` exits 1 on any)."""
+        return sum(len(g.non_binary) + len(g.overlaps) for g in self.selector_checks)
 
     def free_under(self, op: str) -> list[str]:
         """Columns no active reader of ``op`` reads, now or on the next row."""
@@ -142,6 +161,7 @@ class LintResult:
                 {"columns": list(d.columns), "operations": list(d.operations), "reason": d.reason, "source": d.source}
                 for d in self.documented
             ],
+            "selector_groups": [g.to_json() for g in self.selector_checks],
         }
 
     @property
@@ -150,6 +170,134 @@ class LintResult:
         gaps = sum(1 for c, ops in self.free_ops().items() for op in ops if not self.is_documented(c, op))
         unread = [c for c in self.unread if not self.is_documented(c, NONE_OP)]
         return len(unread) + len(self.zero_flags) + len(self.never_active) + len(self.no_body) + gaps
+
+
+Assignment = tuple[tuple[str, int], ...]  # (cell name, 0/1) in the group's column order
+
+
+@dataclass(frozen=True)
+class SelectorCheck:
+    """One selector group checked over the 0/1 assignments of the cells it reads.
+
+    ``non_binary``: (arm, an assignment, the value there, neither 0 nor 1); ``overlaps``: (arm, arm, an
+    assignment on which both are nonzero, their two values). One witness per arm / pair (the first in the
+    order of ``assignments``, the binary count with the group's first cell as the lowest bit; with periodic
+    columns, each count at each position of the cycle, the periodic columns' values appended to ``cells``).
+    ``not_checked`` says why the group was skipped (too many cells, a symbol that is not a cell).
+    """
+
+    group: str
+    arms: tuple[str, ...]
+    cells: tuple[str, ...]
+    assignments: int  # valid 0/1 assignments evaluated
+    excluded: int  # assignments dropped because a constraint over these cells alone refuses them
+    non_binary: tuple[tuple[str, Assignment, int], ...] = ()
+    overlaps: tuple[tuple[str, str, Assignment, int, int], ...] = ()
+    not_checked: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.non_binary and not self.overlaps
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "group": self.group,
+            "arms": list(self.arms),
+            "cells": list(self.cells),
+            "assignments": self.assignments,
+            "excluded": self.excluded,
+            "not_checked": self.not_checked or None,
+            "non_binary": [{"arm": a, "assignment": dict(v), "value": x} for a, v, x in self.non_binary],
+            "overlaps": [{"arms": [a, b], "assignment": dict(v), "values": [x, y]} for a, b, v, x, y in self.overlaps],
+        }
+
+
+def _fmt_assignment(v: Assignment) -> str:
+    return ", ".join(f"{c}={x}" for c, x in v) or "(no cells)"
+
+
+def _at(rows: np.ndarray, cells: Sequence[str], r: int) -> Assignment:
+    return tuple((n, int(rows[r, i])) for i, n in enumerate(cells))
+
+
+def check_selectors(air: Air) -> list[SelectorCheck]:
+    """Check every group of ``air.selector_groups``: binary selectors, pairwise exclusive (module docstring)."""
+    out: list[SelectorCheck] = []
+    order = {c: i for i, c in enumerate(air.column_names)}
+    for group, arms in air.selector_groups.items():
+        names = tuple(a for a, _ in arms)
+        exprs = [sp.sympify(e) for _, e in arms]
+        syms = set().union(*(e.free_symbols for e in exprs)) if exprs else set()
+        periodic = sorted((s for s in syms if isinstance(s, Periodic) and s.name in air.periodic), key=str)
+        others = sorted(
+            s.name for s in syms if not (isinstance(s, Cell) and not isinstance(s, AuxCell)) and s not in periodic
+        )
+        cells = sorted(
+            (s for s in syms if isinstance(s, Cell) and not isinstance(s, AuxCell)),
+            key=lambda s: (order.get(s.column, len(order)), s.column, s.shift),
+        )
+        cell_names = tuple(s.name for s in cells)
+        if others:
+            why = f"not checked: reads {', '.join(others)}"
+            out.append(SelectorCheck(group, names, cell_names, 0, 0, not_checked=why))
+            continue
+        if len(cells) > MAX_SELECTORS:
+            why = f"not checked: {len(cells)} columns (at most {MAX_SELECTORS}, 2^{MAX_SELECTORS} assignments)"
+            out.append(SelectorCheck(group, names, cell_names, 0, 0, not_checked=why))
+            continue
+        # periodic columns: every position of their common cycle (the lcm of their lengths), jointly
+        cycle = math.lcm(*(len(air.periodic[q.name]) for q in periodic)) if periodic else 1
+        if 2 ** len(cells) * cycle > MAX_PERIODIC_ASSIGNMENTS:
+            why = f"not checked: {len(cells)} columns x a periodic cycle of {cycle}"
+            out.append(SelectorCheck(group, names, cell_names, 0, 0, not_checked=why))
+            continue
+        k = len(cells)
+        rows = ((np.arange(2**k)[:, None] >> np.arange(k)[None, :]) & 1).astype(np.uint64)
+        env = {n: np.ascontiguousarray(rows[:, i]) for i, n in enumerate(cell_names)}
+        # constraints over the group's current-row cells alone: the assignments they refuse never occur
+        cur = {s.column for s in cells if s.shift == 0}
+        only = [
+            c.expr
+            for c in air.constraints
+            if c.domain == "transition"
+            and c.expr.free_symbols
+            and all(isinstance(s, Cell) and s.shift == 0 and s.column in cur for s in c.expr.free_symbols)
+        ]
+        keep = np.ones(len(rows), dtype=bool)
+        for v in program(only).run(env) if only else []:
+            keep &= np.broadcast_to(np.asarray(v, dtype=np.uint64), keep.shape) == 0
+        excluded = int((~keep).sum())
+        rows = rows[keep]
+        # each valid cell assignment at each position of the cycle: the periodic columns' values there
+        pos = np.tile(np.arange(cycle), len(rows))
+        rows = np.repeat(rows, cycle, axis=0)
+        for q in periodic:
+            vals_q = np.array([v % F.P for v in air.periodic[q.name]], dtype=np.uint64)
+            rows = np.column_stack([rows, vals_q[pos % len(vals_q)]]) if len(rows) else rows
+        cell_names = cell_names + tuple(q.name for q in periodic)
+        env = {n: np.ascontiguousarray(rows[:, i]) for i, n in enumerate(cell_names)} if len(rows) else {}
+        m = len(rows)
+        vals = (
+            np.array([np.broadcast_to(np.asarray(v, dtype=np.uint64), (m,)) for v in program(exprs).run(env)])
+            if exprs
+            else np.zeros((0, m), dtype=np.uint64)
+        )
+
+        non_binary = []
+        for i, a in enumerate(names):
+            bad = np.flatnonzero(vals[i] > 1)
+            if len(bad):
+                non_binary.append((a, _at(rows, cell_names, int(bad[0])), int(vals[i, bad[0]])))
+        nz = vals != 0
+        both = nz[:, None, :] & nz[None, :, :]  # arms x arms x assignments
+        overlaps = []
+        for i, j in zip(*np.triu_indices(len(names), 1)):
+            hit = np.flatnonzero(both[i, j])
+            if len(hit):
+                r = int(hit[0])
+                overlaps.append((names[i], names[j], _at(rows, cell_names, r), int(vals[i, r]), int(vals[j, r])))
+        out.append(SelectorCheck(group, names, cell_names, m, excluded, tuple(non_binary), tuple(overlaps)))
+    return out
 
 
 def _cells(exprs: Iterable[sp.Expr | None]) -> tuple[frozenset[str], frozenset[str]]:
@@ -316,6 +464,7 @@ def lint(air: Air, documented: Sequence[DocumentedOpen] = ()) -> LintResult:
         documented=list(documented),
         conservative=conservative,
         empty=[] if conservative else [o for o in all_ops if not len(op_rows[o])],
+        selector_checks=check_selectors(air),
     )
 
 
@@ -360,5 +509,21 @@ def render(res: LintResult, fmt: str = "table") -> str:
             reasons = sorted({d.reason for op in docs if (d := res.is_documented(c, op))})
             line += f"; documented open under {len(docs)} ({'; '.join(reasons)})"
         item(line)
+    for g in res.selector_checks:
+        if g.not_checked:
+            head(f"selector group {g.group}: {g.not_checked}")
+            continue
+        excl = f", {g.excluded} refused by the constraints" if g.excluded else ""
+        head(
+            f"selector group {g.group}: {len(g.arms)} arm(s) over {', '.join(g.cells) or 'no cells'}: "
+            f"{g.assignments} assignment(s){excl}: {'ok' if g.ok else 'PROBLEM'}"
+        )
+        for a, v, x in g.non_binary:
+            item(f"{a} is not binary: {F.format_value(x)} at {_fmt_assignment(v)}")
+        for a, b, v, x, y in g.overlaps:
+            item(f"{a} and {b} can both be on: {x} and {y} at {_fmt_assignment(v)}")
+    if res.selector_checks:
+        n = len(res.selector_checks)
+        out.append(f"lint {res.air}: {res.selector_problems} selector problem(s) in {n} group(s)")
     out.append(f"lint {res.air}: {res.findings} finding(s) (gaps), {n_doc} documented-open pair(s)")
     return "\n".join(out)
