@@ -4,10 +4,12 @@ it without importing sympy or running the builder.
 
 The key is a SHA-256 over:
 
-* always: the cache format, the Python version (major.minor), the versions of ``air`` and sympy (the degree
-  arithmetic is sympy's), and every file of the ``air`` package (its source: the engine, the built-in
-  designs, anything a builder imports from it). Hashing the whole package is conservative: a change to any
-  of its files, even one the analysis never reads, only costs one cold run;
+* always: the cache format, the Python version (major.minor), sympy's version (its ``release.py``, read
+  without importing sympy: the degree arithmetic is sympy's), and every file of the ``air`` package (its
+  source: the engine, the built-in designs, anything a builder imports from it). The package's own version
+  number is not read (``importlib.metadata`` alone costs ~0.05 s of start-up): its files are hashed, which
+  is finer. Hashing the whole package is conservative: a change to any of its files, even one the analysis
+  never reads, only costs one cold run;
 * a built-in AIR (``air airs``): its name and its catalog target (a registered target outside the ``air``
   package is not cached);
 * ``path/file.py:OBJECT``: the file's resolved path, its content and ``OBJECT``; the entry also lists every
@@ -33,8 +35,6 @@ import hashlib
 import json
 import os
 import sys
-import sysconfig
-import tempfile
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -64,27 +64,39 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _dist_version(name: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
+def _sympy_release() -> bytes:
+    """sympy's ``release.py`` (its ``__version__``), found without importing sympy; empty if not found."""
+    from importlib.util import find_spec
 
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "not installed"
+    spec = find_spec("sympy")
+    for d in (spec.submodule_search_locations or []) if spec else []:
+        f = Path(d, "release.py")
+        if f.is_file():
+            return f.read_bytes()
+    return b""
+
+
+def _package_files() -> list[tuple[str, str]]:
+    """(path relative to the package, absolute path) of every file of the ``air`` package but bytecode."""
+    out = []
+    for d, dirs, files in os.walk(_PKG):
+        dirs[:] = [x for x in dirs if x != "__pycache__"]
+        rel = os.path.relpath(d, _PKG)
+        for f in files:
+            if not f.endswith((".pyc", ".pyo")):
+                out.append((f if rel == "." else f"{rel}/{f}".replace(os.sep, "/"), os.path.join(d, f)))
+    return sorted(out)
 
 
 @lru_cache(maxsize=1)
 def _package_digest() -> str:
-    """Versions (format, Python, air, sympy) and every file of the ``air`` package, path and content."""
-    h = hashlib.sha256()
-    head = [f"format={FORMAT}", f"python={sys.version_info[0]}.{sys.version_info[1]}"]
-    head += [f"air={_dist_version('air')}", f"sympy={_dist_version('sympy')}"]
-    h.update("\n".join(head).encode())
-    for f in sorted(_PKG.rglob("*")):
-        if "__pycache__" in f.parts or f.suffix in (".pyc", ".pyo") or not f.is_file():
-            continue
-        data = f.read_bytes()
-        h.update(f"\0{f.relative_to(_PKG).as_posix()}\0{len(data)}\0".encode())
+    """The format, the Python and sympy versions, and every file of the ``air`` package, path and content."""
+    h = hashlib.sha256(f"format={FORMAT}\npython={sys.version_info[0]}.{sys.version_info[1]}\n".encode())
+    h.update(_sympy_release())
+    for rel, path in _package_files():
+        with open(path, "rb") as f:
+            data = f.read()
+        h.update(f"\0{rel}\0{len(data)}\0".encode())
         h.update(data)
     return h.hexdigest()
 
@@ -308,6 +320,8 @@ def analysis_from_json(doc: object) -> Analysis:
 def _excluded_roots() -> list[str]:
     """Where modules whose files the cache does not track live: the ``air`` package (in the key), the standard
     library and the installed packages (versioned), and the scripts directory (the ``air`` launcher)."""
+    import sysconfig
+
     roots = {str(_PKG)}
     for name in ("stdlib", "platstdlib", "purelib", "platlib", "scripts"):
         p = sysconfig.get_paths().get(name)
@@ -354,6 +368,8 @@ def store(spec: str, a: Analysis, deps: Sequence[str] = (), key: str | None = No
     key = key or cache_key(spec)
     if key is None:
         return False
+    import tempfile
+
     tmp = None
     try:
         doc = {

@@ -93,9 +93,19 @@ NO_CACHE = click.option(
 _STATE = {"debug": False}
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--version``: the version is looked up only when asked (importlib.metadata costs ~0.05 s to import)."""
+    if value and not ctx.resilient_parsing:
+        click.echo(f"air {_version()}")
+        ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="On an internal error (exit 3), print the traceback.")
-@click.version_option(_version(), "--version", prog_name="air", message="%(prog)s %(version)s")
+@click.option(
+    "--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+    help="Show the version and exit.",
+)
 def cli(debug: bool) -> None:
     """air: design and check the AIR constraints of STARK virtual machines (first: Miden VM)."""
     _STATE["debug"] = debug

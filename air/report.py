@@ -6,7 +6,6 @@ prints or exits.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -381,6 +380,8 @@ def _explain_operation(air: Air, name: str) -> str:
 
 def _suggest(air: Air, item: str) -> str:
     """Up to five names close to ``item`` (difflib; case-insensitive), as a hint."""
+    import difflib
+
     names = [c.name for c in air.constraints] + [o.name for o in air.operations]
     names += [b.name for b in air.buses] + [f"{b.name}/{t.name}" for b in air.buses for t in b.terms]
     by_lower: dict[str, str] = {}
