@@ -231,3 +231,44 @@ def test_warm_degrees_and_the_light_commands_import_neither_sympy_nor_numpy() ->
     for args in (["--version"], ["airs"], ["--help"], ["degrees", "--help"]):
         out, heavy = _heavy_modules(*args)
         assert out and heavy == "", args
+
+
+def test_airscript_key_covers_every_air_file_of_the_root_directory(tmp_path) -> None:
+    # an AirScript root may import its siblings: a change to any .air file beside it is a new key; other files not
+    (tmp_path / "root.air").write_text("def root\n")
+    (tmp_path / "lib.air").write_text("mod lib\n")
+    (tmp_path / "notes.txt").write_text("x")
+    k0 = cache_key(str(tmp_path / "root.air"))
+    assert k0 is not None
+    (tmp_path / "notes.txt").write_text("y")
+    assert cache_key(str(tmp_path / "root.air")) == k0
+    (tmp_path / "lib.air").write_text("mod lib  # changed\n")
+    k1 = cache_key(str(tmp_path / "root.air"))
+    assert k1 not in (None, k0)
+    (tmp_path / "more.air").write_text("mod more\n")
+    assert cache_key(str(tmp_path / "root.air")) not in (k0, k1)
+    assert cache_key(str(tmp_path / "missing.air")) is None
+
+
+def test_concurrent_writers_and_readers_see_whole_entries(tmp_path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from air.cache import analysis_to_json, lookup, store
+
+    a = analyze(load_air("stack-machine"))
+    want = analysis_to_json(a)
+
+    def write(_: int) -> bool:
+        return store("stack-machine", a)
+
+    def read(_: int) -> object:
+        hit = lookup("stack-machine")
+        return None if hit is None else analysis_to_json(hit)
+
+    with ThreadPoolExecutor(8) as pool:
+        jobs = [pool.submit(write if i % 2 else read, i) for i in range(40)]
+        results = [j.result() for j in jobs]
+    assert all(r is True for r in results[1::2])
+    assert all(r is None or r == want for r in results[0::2])  # a reader never sees half a file
+    assert len(_entries()) == 1 and not list(cache_dir().glob(".analysis-*"))  # no temporary file left
+    assert analysis_to_json(lookup("stack-machine")) == want
