@@ -26,7 +26,8 @@ it off. A cache file is data only (JSON; never pickle): it is parsed, every fiel
 key compared with the one computed; a corrupt, foreign or stale file is ignored (then overwritten). Writes
 go to a temporary file in the same directory, then ``os.replace``: a reader sees a whole old file or a whole
 new one, so concurrent runs are safe (they write the same content). An unwritable cache directory is not an
-error: the analysis is computed and printed as without a cache.
+error: the analysis is computed and printed as without a cache. A hit marks its entry used (mtime); writing an
+entry deletes those unused for 30 days, so a cache does not grow with every edit of a definition.
 """
 
 from __future__ import annotations
@@ -357,9 +358,14 @@ def lookup(spec: str, key: str | None = None) -> Analysis | None:
             path, digest = _list(dep, 2)
             if _sha(Path(_str(path)).read_bytes()) != digest:
                 return None
-        return analysis_from_json(doc["analysis"])
+        a = analysis_from_json(doc["analysis"])
     except (OSError, ValueError, KeyError, IndexError, TypeError, RecursionError):
         return None
+    try:
+        os.utime(_entry_path(key))  # used now: pruning (``_prune``) goes by the time of last use
+    except OSError:
+        pass  # a read-only cache still serves
+    return a
 
 
 def store(spec: str, a: Analysis, deps: Sequence[str] = (), key: str | None = None) -> bool:
@@ -386,6 +392,7 @@ def store(spec: str, a: Analysis, deps: Sequence[str] = (), key: str | None = No
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, target)
+        _prune(target.parent)
         return True
     except (OSError, TypeError, ValueError):
         if tmp is not None:
@@ -394,6 +401,24 @@ def store(spec: str, a: Analysis, deps: Sequence[str] = (), key: str | None = No
             except OSError:
                 pass
         return False
+
+
+PRUNE_AFTER = 30 * 86400  # s: an entry unused this long is deleted when another is written
+
+
+def _prune(directory: Path, now: float | None = None) -> None:
+    """Delete entries not used for ``PRUNE_AFTER`` seconds (their definitions changed since, most likely) and
+    temporary files a killed run left over a day ago. Best effort: errors are ignored."""
+    import time
+
+    now = time.time() if now is None else now
+    try:
+        for f in directory.iterdir():
+            old = PRUNE_AFTER if f.name.startswith("analysis-") else 86400 if f.name.startswith(".analysis-") else None
+            if old is not None and f.suffix in (".json", ".tmp") and now - f.stat().st_mtime > old:
+                f.unlink()
+    except OSError:
+        pass
 
 
 def cached_analysis(spec: str, use_cache: bool = True, air: Any = None) -> Analysis:

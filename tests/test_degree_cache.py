@@ -9,6 +9,7 @@ with ``--no-cache``; a warm run is proven to be a hit by making ``load_air`` rai
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -272,3 +273,22 @@ def test_concurrent_writers_and_readers_see_whole_entries(tmp_path) -> None:
     assert all(r is None or r == want for r in results[0::2])  # a reader never sees half a file
     assert len(_entries()) == 1 and not list(cache_dir().glob(".analysis-*"))  # no temporary file left
     assert analysis_to_json(lookup("stack-machine")) == want
+
+
+def test_entries_unused_for_a_month_are_pruned_when_one_is_written(air_cli) -> None:
+    import time
+
+    d = cache_dir()
+    d.mkdir(parents=True, exist_ok=True)
+    month = 31 * 86400
+    old, recent, tmp, other = d / "analysis-old.json", d / "analysis-recent.json", d / ".analysis-x.tmp", d / "mine.txt"
+    for f in (old, recent, tmp, other):
+        f.write_text("{}")
+    for f in (old, tmp, other):
+        os.utime(f, (time.time() - month, time.time() - month))
+    assert air_cli("degrees", "--air", "fibonacci")[0] == 0  # a miss: writes its entry, then prunes
+    assert not old.exists() and not tmp.exists() and recent.exists() and other.exists()
+    (entry,) = [e for e in _entries() if e != recent]
+    os.utime(entry, (time.time() - month, time.time() - month))
+    assert air_cli("degrees", "--air", "fibonacci")[0] == 0  # a hit marks the entry used
+    assert time.time() - entry.stat().st_mtime < 3600
