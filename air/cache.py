@@ -356,7 +356,8 @@ def lookup(spec: str, key: str | None = None) -> Analysis | None:
             return None
         for dep in _list(doc["deps"]):
             path, digest = _list(dep, 2)
-            if _sha(Path(_str(path)).read_bytes()) != digest:
+            f = Path(_str(path))
+            if not f.is_file() or _sha(f.read_bytes()) != digest:  # a regular file only: never a device or FIFO
                 return None
         a = analysis_from_json(doc["analysis"])
     except (OSError, ValueError, KeyError, IndexError, TypeError, RecursionError):

@@ -143,6 +143,7 @@ def test_a_changed_helper_module_is_a_miss(tmp_path, air_proc) -> None:
         "[]",
         json.dumps({"format": 1, "key": "someone else's", "deps": [], "analysis": {}}),
         "WRONG_TYPES",  # this AIR's own key, but a degree that is a string: type-checked, refused
+        "DEV_ZERO",  # this AIR's own key, a "dependency" that is a device: never read (it would never end)
     ],
 )
 def test_a_corrupt_or_foreign_cache_file_is_ignored_and_replaced(air_cli, content) -> None:
@@ -154,6 +155,8 @@ def test_a_corrupt_or_foreign_cache_file_is_ignored_and_replaced(air_cli, conten
         bad = json.loads(entry.read_text())
         bad["analysis"]["constraints"][0][2] = "2"
         content = json.dumps(bad)
+    if content == "DEV_ZERO":
+        content = json.dumps({**good, "deps": [["/dev/zero", "0" * 64]]})
     entry.write_text(content)
     code, out, err = air_cli("degrees", "--air", "fibonacci")
     assert (code, out, err) == (0, ref + "\n", "")
