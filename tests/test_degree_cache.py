@@ -78,9 +78,9 @@ def no_load(monkeypatch):
     return arm
 
 
-def test_warm_output_is_byte_identical_for_every_view_and_format(air_cli, no_load) -> None:
+def test_warm_output_is_byte_identical_for_every_view_and_format(air_cli, no_load, miden_analyses) -> None:
     name = "miden-v0.18"
-    ref = analyze(load_air(name))  # the cold analysis, computed here without the cache
+    ref = miden_analyses[name]  # the cold analysis, computed in this session without the cache
     code, out, err = air_cli("degrees", "--air", name, "--by", "op")  # cold: computes and stores
     assert (code, err) == (0, "") and out == degree_table(ref, by="op") + "\n"
     assert len(_entries()) == 1
@@ -196,9 +196,9 @@ def test_module_specs_are_not_cached(air_cli) -> None:
     assert code == 0 and _entries() == [] and cache_key("air.examples.fibonacci:fibonacci_air") is None
 
 
-def test_compare_and_gate_read_the_cache(tmp_path, air_cli, no_load) -> None:
+def test_compare_and_gate_read_the_cache(tmp_path, air_cli, no_load, miden_analyses) -> None:
     names = ["miden-v0.18", "miden-v0.19"]
-    refs = [analyze(load_air(n)) for n in names]
+    refs = [miden_analyses[n] for n in names]
     baseline = tmp_path / "b.json"
     assert air_cli("gate", "--air", "miden-v0.19", "--baseline", str(baseline), "--update")[0] == 0
     cold_gate = air_cli("gate", "--air", "miden-v0.19", "--baseline", str(baseline), "--format", "json")
