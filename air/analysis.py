@@ -145,6 +145,9 @@ class AirSummary:
     budget: int | None
     layout: tuple[str, ...]  # the column names, in order
     column_groups: tuple[tuple[str, int], ...]  # (group, number of columns), in order of first column
+    # what an AIR may also carry for the reports and the gate (an AirScript program: its `# degree d` claims)
+    declared_degrees: dict[str, tuple[int, str]] = field(default_factory=dict)
+    gate_claims: bool = False
 
     def groups(self) -> dict[str, int]:
         return dict(self.column_groups)

@@ -46,7 +46,7 @@ from air.records import TermDegree
 
 __all__ = ["cache_dir", "cache_enabled", "cache_key", "lookup", "store", "cached_analysis", "FORMAT"]
 
-FORMAT = 1  # bump when the stored JSON changes shape
+FORMAT = 2  # bump when the stored JSON changes shape
 _PKG = Path(__file__).resolve().parent
 
 
@@ -166,6 +166,9 @@ def _summary_json(air: Any) -> dict[str, Any]:
         "budget": air.budget,
         "layout": [c if isinstance(c, str) else c.name for c in air.layout],
         "groups": [[g, n] for g, n in air.groups().items()],
+        # attributes some AIRs carry (read with getattr by the reports and the gate): kept, so a hit reads the same
+        "declared_degrees": [[k, d, w] for k, (d, w) in (getattr(air, "declared_degrees", None) or {}).items()],
+        "gate_claims": bool(getattr(air, "gate_claims", False)),
     }
 
 
@@ -237,6 +240,12 @@ def _opt_int(v: object) -> int | None:
     return None if v is None else _int(v)
 
 
+def _bool(v: object) -> bool:
+    if type(v) is not bool:
+        raise _Bad("bool")
+    return v  # type: ignore[return-value]
+
+
 def _str(v: object) -> str:
     if type(v) is not str:
         raise _Bad("str")
@@ -281,6 +290,10 @@ def analysis_from_json(doc: object) -> Analysis:
         budget=_opt_int(s["budget"]),
         layout=_strs(s["layout"]),
         column_groups=tuple((_str(g[0]), _int(g[1])) for g in (_list(x, 2) for x in _list(s["groups"]))),
+        declared_degrees={
+            _str(k): (_int(d), _str(w)) for k, d, w in (_list(x, 3) for x in _list(s["declared_degrees"]))
+        },
+        gate_claims=_bool(s["gate_claims"]),
     )
     cons = _each(
         doc["constraints"],

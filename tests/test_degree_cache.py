@@ -113,11 +113,13 @@ def test_changing_the_file_changes_the_key_and_the_degrees(tmp_path, air_cli) ->
     code, out, _ = air_cli("degrees", "--air", spec, "--format", "json")
     inc = {c["name"]: c["degree"] for c in json.loads(out)["constraints"]}["inc"]
     assert code == 0 and inc == 1 + 2  # flag s (1) times the body a' - a - b^2 (2)
-    _user_air(tmp_path, power=5)  # the constraint changed: the key and the printed degree follow
+    # the constraint changed (and the file's size: Python's own .pyc check is mtime + size, to the second, and
+    # would run stale bytecode of a same-size edit within a second, whatever the degree cache does)
+    _user_air(tmp_path, power=12)
     assert cache_key(spec) not in (None, key2)
     code, out, _ = air_cli("degrees", "--air", spec, "--format", "json")
     inc = {c["name"]: c["degree"] for c in json.loads(out)["constraints"]}["inc"]
-    assert code == 0 and inc == 1 + 5
+    assert code == 0 and inc == 1 + 12
 
 
 def test_a_changed_helper_module_is_a_miss(tmp_path, air_proc) -> None:
@@ -295,3 +297,17 @@ def test_entries_unused_for_a_month_are_pruned_when_one_is_written(air_cli) -> N
     os.utime(entry, (time.time() - month, time.time() - month))
     assert air_cli("degrees", "--air", "fibonacci")[0] == 0  # a hit marks the entry used
     assert time.time() - entry.stat().st_mtime < 3600
+
+
+def test_an_airs_claim_attributes_survive_the_cache(air_cli) -> None:
+    # declared_degrees / gate_claims: attributes an AIR may carry (an AirScript program's `# degree d` notes),
+    # read by the reports and the gate with getattr: a hit must give them back as the AIR had them
+    from air.cache import analysis_from_json, analysis_to_json
+
+    a = analyze(load_air("fibonacci"))
+    a.air.declared_degrees = {"fib_a": (2, "fib.air:3")}
+    a.air.gate_claims = True
+    back = analysis_from_json(json.loads(json.dumps(analysis_to_json(a)))).air
+    assert (back.declared_degrees, back.gate_claims) == ({"fib_a": (2, "fib.air:3")}, True)
+    plain = analysis_from_json(analysis_to_json(analyze(load_air("fibonacci")))).air
+    assert (plain.declared_degrees, plain.gate_claims) == ({}, False)
