@@ -17,16 +17,20 @@ report module prints and what the degree gate compares with a baseline.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from air.air import Air, Constraint
-from air.bus import TermDegree, bus_degree, term_degrees
-from air.degree import degree_or_bound, exact_degree, structural_degree
+from air.records import TermDegree
+
+if TYPE_CHECKING:  # the polynomial modules (sympy) are imported where degrees are computed, not here:
+    from air.air import Air, Constraint  # a cached analysis (air.cache) is printed without sympy
+
 
 __all__ = [
     "ConstraintDegree",
     "OperationDegree",
     "BusDegree",
     "Analysis",
+    "AirSummary",
     "analyze",
     "validate",
     "constraint_ops",
@@ -131,9 +135,27 @@ class BusDegree:
         }
 
 
+@dataclass(frozen=True)
+class AirSummary:
+    """What the degree reports read of an AIR besides its degrees (name, description, budget, columns):
+    stands for the ``Air`` in an analysis rebuilt from the degree cache (``air.cache``)."""
+
+    name: str
+    description: str
+    budget: int | None
+    layout: tuple[str, ...]  # the column names, in order
+    column_groups: tuple[tuple[str, int], ...]  # (group, number of columns), in order of first column
+    # what an AIR may also carry for the reports and the gate (an AirScript program: its `# degree d` claims)
+    declared_degrees: dict[str, tuple[int, str]] = field(default_factory=dict)
+    gate_claims: bool = False
+
+    def groups(self) -> dict[str, int]:
+        return dict(self.column_groups)
+
+
 @dataclass
 class Analysis:
-    air: Air
+    air: Air | AirSummary  # an AirSummary when rebuilt from the degree cache
     constraints: list[ConstraintDegree]
     operations: list[OperationDegree]
     buses: list[BusDegree]
@@ -212,6 +234,8 @@ def validate(air: Air) -> None:
 
 
 def analyze_constraint(air: Air, c: Constraint, notes: list[str] | None = None) -> ConstraintDegree:
+    from air.degree import degree_or_bound, exact_degree, structural_degree
+
     fd = bd = None
     if c.flag is not None and c.body is not None:
         fd, bd = exact_degree(c.flag), exact_degree(c.body)
@@ -237,6 +261,9 @@ def analyze_constraint(air: Air, c: Constraint, notes: list[str] | None = None) 
 
 def analyze(air: Air) -> Analysis:
     """Degrees of every constraint, operation and bus term of ``air``."""
+    from air.bus import bus_degree, term_degrees
+    from air.degree import exact_degree
+
     air.validate()
     notes: list[str] = []
     cons = [analyze_constraint(air, c, notes) for c in air.constraints]

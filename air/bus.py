@@ -17,12 +17,11 @@ and ``TermDegree.constraint_degree``); ``bus_part_degrees`` is the only place th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import sympy as sp
 
 from air.air import Air, Bus, BusTerm, message_value
 from air.degree import exact_degree
+from air.records import TermDegree  # a plain record (no sympy): the degree cache rebuilds it
 
 __all__ = [
     "ACCUMULATOR_DEGREE",
@@ -79,30 +78,6 @@ def bus_constraint(air: Air, bus: Bus) -> sp.Expr:
 
 
 ACCUMULATOR_DEGREE = 1  # b and b' are cells of the auxiliary trace
-
-
-@dataclass(frozen=True)
-class TermDegree:
-    """The degrees of one bus term.
-
-    ``degree`` is the term's own degree: flag (or LogUp multiplicity) degree + the degree of each named
-    factor. ``constraint_degree`` is the degree of the part of the bus constraint the term forms, which is
-    what the budget applies to (``bus_part_degrees``): for a multiset bus the accumulator multiplies the
-    term (+1); for LogUp the multiplicity times every other term's denominator.
-    """
-
-    bus: str
-    name: str
-    side: str
-    operation: str | None
-    flag_degree: int
-    factors: tuple[tuple[str, int], ...]
-    claimed_degree: int | None
-    constraint_degree: int
-
-    @property
-    def degree(self) -> int:
-        return self.flag_degree + sum(d for _, d in self.factors)
 
 
 def bus_part_degrees(air: Air, bus: Bus) -> tuple[int, list[int]]:

@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 
 import click
 
-from air.air import AirDefinitionError
-from air.analysis import analyze
-from air.degree import NotPolynomialError
+# Imports that pull in sympy or numpy are made inside the commands that need them: `air --version`, `airs`,
+# `--help` and a cached `air degrees` start without them (air.registry, air.analysis, air.cache need neither).
+from air.cache import cache_enabled, cached_analysis
 from air.registry import AirNotFound, catalog, is_builtin, load_air, load_builtin
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,7 +32,9 @@ class BadInput(Exception):
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
+    from air.air import AirDefinitionError
     from air.airscript.parser import AirScriptError
+    from air.degree import NotPolynomialError
     from air.gate import BaselineError
     from air.trace import TraceError
 
@@ -87,13 +89,26 @@ def _use_color(no_color_flag: bool) -> bool:
 
 
 FORMATS = click.Choice(["table", "json", "markdown"])
+NO_CACHE = click.option(
+    "--no-cache", is_flag=True, help="Compute the degrees, not read them from the degree cache (or AIR_NO_CACHE=1)."
+)
 _PLOT_HELP = "draw a heat map of the degrees, coloured by headroom to the budget (needs pip install 'air[plot]')"
 _STATE = {"debug": False}
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--version``: the version is looked up only when asked (importlib.metadata costs ~0.05 s to import)."""
+    if value and not ctx.resilient_parsing:
+        click.echo(f"air {_version()}")
+        ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="On an internal error (exit 3), print the traceback.")
-@click.version_option(_version(), "--version", prog_name="air", message="%(prog)s %(version)s")
+@click.option(
+    "--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+    help="Show the version and exit.",
+)
 def cli(debug: bool) -> None:
     """air: design and check the AIR constraints of STARK virtual machines (first: Miden VM)."""
     _STATE["debug"] = debug
@@ -178,20 +193,26 @@ def airs_cmd(columns_of: str | None, families_of: str | None, fmt: str) -> None:
 @click.option(
     "--plot", "plot_path", default=None, metavar="FILE.svg|FILE.png", help="With --by op: also " + _PLOT_HELP + "."
 )
-def degrees_cmd(air_name: str | None, by: str, fmt: str, trace_list: str | None, plot_path: str | None) -> None:
+@NO_CACHE
+def degrees_cmd(
+    air_name: str | None, by: str, fmt: str, trace_list: str | None, plot_path: str | None, no_cache: bool
+) -> None:
     """The degree table: per constraint, per operation (flag + body) or per bus term."""
     from air.report import degree_table
 
     if plot_path is not None and by != "op":
         raise BadInput("--plot: the heat map is drawn by operation; pass --by op")
     _plot_format(plot_path)
-    air = load_air(_need_air(air_name, "degrees"))
+    spec = _need_air(air_name, "degrees")
     cov = None
-    if trace_list is not None:
+    if trace_list is None:  # the definition alone: the degree cache may hold it (air.cache)
+        a = cached_analysis(spec, cache_enabled(no_cache))
+    else:
+        air = load_air(spec)
         if by != "op":
             raise BadInput("--traces: the coverage column is shown by operation only; pass --by op")
         cov = _trace_coverage(trace_list, air, str(air_name))
-    a = analyze(air)
+        a = cached_analysis(spec, cache_enabled(no_cache), air=air)
     _plot([a], None, plot_path)
     click.echo(degree_table(a, by=by, fmt=fmt, coverage=cov))
 
@@ -247,14 +268,14 @@ def _trace_coverage(trace_list: str, air: Any, air_name: str) -> Any:
 @click.argument("names", nargs=-1, required=True)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.option("--plot", "plot_path", default=None, metavar="FILE.svg|FILE.png", help="Also " + _PLOT_HELP + ".")
-def compare_cmd(names: tuple[str, ...], fmt: str, plot_path: str | None) -> None:
+@NO_CACHE
+def compare_cmd(names: tuple[str, ...], fmt: str, plot_path: str | None, no_cache: bool) -> None:
     """Designs side by side: columns, operation and bus-term degrees, what exceeds the budget."""
     from air.report import compare
 
     _plot_format(plot_path)
-    airs = [load_air(n) for n in names]
-    analyses = [analyze(a) for a in airs]
-    labels = compare_labels(names, [a.name for a in airs])
+    analyses = [cached_analysis(n, cache_enabled(no_cache)) for n in names]
+    labels = compare_labels(names, [a.air.name for a in analyses])
     _plot(analyses, labels, plot_path)
     click.echo(compare(analyses, fmt=fmt, labels=labels))
 
@@ -303,7 +324,8 @@ def explain_cmd(item: str, air_name: str | None) -> None:
     help="github: ::error/::warning annotations, and a Markdown summary to $GITHUB_STEP_SUMMARY (else stdout).",
 )
 @click.option("--allow-other-air", is_flag=True, help="Compare with a baseline written for another AIR.")
-def gate_cmd(air_name: str, baseline: str, update: bool, fmt: str, allow_other_air: bool) -> None:
+@NO_CACHE
+def gate_cmd(air_name: str, baseline: str, update: bool, fmt: str, allow_other_air: bool, no_cache: bool) -> None:
     """Fail (exit 1) when a degree rose, an item is new, the maximum rose, or an item exceeds the budget."""
     import os
 
@@ -318,7 +340,7 @@ def gate_cmd(air_name: str, baseline: str, update: bool, fmt: str, allow_other_a
     )
     from air.gate import render_text as gate_text
 
-    a = analyze(load_air(air_name))
+    a = cached_analysis(air_name, cache_enabled(no_cache))
     if update:
         write_baseline(a, baseline)
         click.echo(f"wrote {baseline}: {len(a.constraints)} constraints, {len(a.operations)} operations")
@@ -757,7 +779,6 @@ def _merkle_leaves(path: str) -> list[list[int]]:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the ``air`` command; exit 0/1 by the result, 2 on bad input, 3 on an internal error."""
-    errors = _known_errors()
     _STATE["debug"] = False
     try:
         cli.main(args=argv, prog_name="air", standalone_mode=False)
@@ -771,14 +792,21 @@ def main(argv: list[str] | None = None) -> None:
         _fail(e.format_message() + hint)
     except click.exceptions.Abort:
         _fail("aborted")
-    except errors as e:
-        _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
-    except (OSError, ValueError, KeyError) as e:
-        _fail(f"{type(e).__name__}: {e}")
     except KeyboardInterrupt:
         click.echo("air: interrupted", err=True)
         sys.exit(130)
-    except Exception as e:  # a bug: one line (the traceback with --debug), never exit 1
+    except Exception as e:
+        _fail_or_internal(e)
+
+
+def _fail_or_internal(e: Exception) -> None:
+    """A known error (``_known_errors``, imported only now: they pull in sympy and numpy) or an OS, value or key
+    error: one line, exit 2; anything else is a bug: one line (the traceback with --debug), exit 3, never 1."""
+    if isinstance(e, _known_errors()):
+        _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    elif isinstance(e, (OSError, ValueError, KeyError)):
+        _fail(f"{type(e).__name__}: {e}")
+    else:
         if _STATE["debug"]:
             traceback.print_exc()
         msg = ": " + str(e).strip().splitlines()[0] if str(e).strip() else ""

@@ -19,10 +19,12 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType, TracebackType
+from typing import TYPE_CHECKING
 
-from air.air import Air, AirDefinitionError
 from air.catalog import BUILTINS
-from air.degree import NotPolynomialError
+
+if TYPE_CHECKING:  # imported when an AIR is loaded: naming the built-ins (`air airs`) needs no sympy
+    from air.air import Air
 
 __all__ = ["AirNotFound", "Entry", "register", "catalog", "load_air", "load_builtin", "is_builtin"]
 
@@ -68,6 +70,8 @@ def _raised(what: str, doing: str, e: BaseException, files: set[str]) -> AirNotF
 
 
 def _resolve(obj: object, what: str, files: set[str]) -> Air:
+    from air.air import Air
+
     if isinstance(obj, Air):
         return obj
     if isinstance(obj, type):
@@ -115,6 +119,9 @@ def _import_module(name: str) -> ModuleType:
 
 
 def _load_target(target: str, what: str) -> Air:
+    from air.air import AirDefinitionError
+    from air.degree import NotPolynomialError
+
     mod_name, _, attr = target.rpartition(":")
     if not mod_name or not attr:
         raise AirNotFound(f"{what}: expected NAME, path/to/file.py:OBJECT or module:OBJECT")

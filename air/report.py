@@ -6,17 +6,16 @@ prints or exits.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sympy as sp
-
-from air.air import Air
 from air.analysis import Analysis, analyze_constraint, constraint_ops
-from air.bus import bus_constraint, bus_degree, bus_part_degrees, numerator, term_degree, term_degrees
-from air.degree import exact_degree, explain, structural_degree
+
+if TYPE_CHECKING:  # sympy is imported by the explanations only: the tables print a cached analysis without it
+    import sympy as sp
+
+    from air.air import Air
 
 # a coverage.Coverage (not imported: coverage renders its tables with this module, and imports go one way)
 Coverage = Any
@@ -366,6 +365,11 @@ def _names(air: Air) -> dict[sp.Basic, str]:
 def _explain_operation(air: Air, name: str) -> str:
     """An operation: its flag and flag degree, the constraints it gates (flag + body degrees) and its bus
     terms (term degree, and the bus constraint's for a multiset bus, whose accumulator adds 1)."""
+    import sympy as sp
+
+    from air.bus import term_degree
+    from air.degree import exact_degree
+
     o = air.op(name)
     fd = exact_degree(o.flag)
     head = f"operation {o.name}" + (f" (opcode {o.opcode})" if o.opcode is not None else "")
@@ -412,6 +416,8 @@ def _explain_operation(air: Air, name: str) -> str:
 
 def _suggest(air: Air, item: str) -> str:
     """Up to five names close to ``item`` (difflib; case-insensitive), as a hint."""
+    import difflib
+
     names = [c.name for c in air.constraints] + [o.name for o in air.operations]
     names += [b.name for b in air.buses] + [f"{b.name}/{t.name}" for b in air.buses for t in b.terms]
     by_lower: dict[str, str] = {}
@@ -424,6 +430,11 @@ def _suggest(air: Air, item: str) -> str:
 def explain_item(air: Air, item: str) -> str:
     """A constraint, an operation, a bus or ``bus/term``: pretty-printed, as LaTeX, and its degree factor
     by factor. An unknown name raises ``KeyError`` with the nearest names."""
+    import sympy as sp
+
+    from air.bus import bus_constraint, bus_degree, bus_part_degrees, numerator, term_degrees
+    from air.degree import exact_degree, explain, structural_degree
+
     if not any(c.name == item for c in air.constraints):
         ops = {o.name: o.name for o in air.operations}
         ops.update({o.name.lower(): o.name for o in air.operations if o.name.lower() not in ops})

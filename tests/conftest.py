@@ -21,6 +21,13 @@ Runner = Callable[..., tuple[int, str, str]]
 PROGRAMS = Path(__file__).resolve().parent.parent / "traces" / "programs"
 
 
+@pytest.fixture(autouse=True)
+def _degree_cache_dir(tmp_path_factory, monkeypatch) -> None:
+    """Each test its own degree cache (``air.cache``, through ``$AIR_CACHE_DIR``, which child processes inherit):
+    no test reads another's entries, nor writes to the user's ``~/.cache/air``."""
+    monkeypatch.setenv("AIR_CACHE_DIR", str(tmp_path_factory.mktemp("air-cache")))
+
+
 @pytest.fixture()
 def air_cli(capsys) -> Runner:
     """``air_cli(*args)``: ``air ARGS`` in this process through ``main``, as (exit code, stdout, stderr)."""

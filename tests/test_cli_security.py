@@ -108,7 +108,7 @@ def _boom(*a, **k):
 
 
 def test_internal_error_is_exit_3_one_line(tmp_path, air_cli, monkeypatch) -> None:
-    monkeypatch.setattr(air.cli, "analyze", _boom)
+    monkeypatch.setattr(air.cli, "cached_analysis", _boom)
     code, out, err = air_cli("degrees", "--air", "fibonacci")
     assert code == 3 and out == "" and err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("air: internal error: RuntimeError: boom (please report; rerun with --debug")
