@@ -475,9 +475,40 @@ class _BusTotal:
     boundary_meta: dict[str, list[Any]]
 
 
-def _reduce_bus(air: Air, bus: Bus, trace: Trace, scal: dict, parts: list[_Part]) -> _BusTotal:
+class _KeyTable:
+    """The net count of every message key seen so far (zero counts dropped), merged as chunks arrive: pending
+    blocks are folded in once they outgrow the table, so merging costs O(keys) in all and memory holds the keys
+    still unmatched (plus at most as many pending), not every chunk's keys at once."""
+
+    def __init__(self, width: int) -> None:
+        self.keys = np.zeros((0, width), dtype=np.uint64)
+        self.net = np.zeros(0, dtype=np.int64)
+        self.pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self.size = 0
+
+    def add(self, keys: np.ndarray, net: np.ndarray) -> None:
+        if len(keys):
+            self.pending.append((keys, net))
+            self.size += len(keys)
+            if self.size > max(len(self.keys), 1 << 18):
+                self.fold()
+
+    def fold(self) -> None:
+        if not self.pending:
+            return
+        blocks = [self.keys, *(k for k, _ in self.pending)]
+        counts = [self.net, *(c for _, c in self.pending)]
+        self.pending, self.size = [], 0
+        uniq, inv = _group_rows(np.concatenate(blocks))
+        net = np.bincount(inv, weights=np.concatenate(counts), minlength=len(uniq)).astype(np.int64)
+        keep = net != 0
+        self.keys, self.net = uniq[keep], net[keep]
+
+
+def _reduce_bus(air: Air, bus: Bus, trace: Trace, scal: dict, parts: list[_Part], table: _KeyTable) -> _BusTotal:
     width = _width(bus)
     bps = [p.buses[bus.name] for p in parts if bus.name in p.buses]
+    table.fold()
     totals: dict[int, dict[str, int]] = {}
     seen: set[tuple[int, int, str, int]] = set()
     for bp in bps:
@@ -492,9 +523,9 @@ def _reduce_bus(air: Air, bus: Bus, trace: Trace, scal: dict, parts: list[_Part]
     label_names: dict[int, str] = {}
     alphas = [scal[c.name] for c in air.challenges]
     b_resp, b_req = _boundary(air, bus, trace, alphas, width, keys, meta, totals, label_names)
-    blocks = [bp.keys for bp in bps] + keys["request"] + keys["response"]
+    blocks = [table.keys] + keys["request"] + keys["response"]
     counts = (
-        [bp.net for bp in bps]
+        [table.net]
         + [np.ones(len(k), dtype=np.int64) for k in keys["request"]]
         + [-np.ones(len(k), dtype=np.int64) for k in keys["response"]]
     )
@@ -653,12 +684,20 @@ def check_chunked(
     else:
         mode = "serial"
     with _runner(mode, jobs, plan, trace, dask_client) as run:
-        parts = sorted(run("map", [(s, e) for s, e in ranges], progress), key=lambda p: p.start)
+        tables = {b.name: _KeyTable(_width(b)) for b in air.buses}
+
+        def merge(p: _Part) -> _Part:  # the chunk's keys go into the running tables, not into memory per chunk
+            for name, bp in p.buses.items():
+                tables[name].add(bp.keys, bp.net)
+                bp.keys, bp.net = bp.keys[:0], bp.net[:0]
+            return p
+
+        parts = sorted(run("map", [(s, e) for s, e in ranges], progress, merge), key=lambda p: p.start)
         result = _reduce_constraints(air, trace, parts, cons, skipped)
         bus_report = None
         if air.buses:
             _reduce_multiplicities(air, trace, parts)
-            totals = {b.name: _reduce_bus(air, b, trace, plan.scal, parts) for b in air.buses}
+            totals = {b.name: _reduce_bus(air, b, trace, plan.scal, parts, tables[b.name]) for b in air.buses}
             wanted = {k: bt.keys for k, bt in totals.items() if len(bt.keys)}
             first: dict[str, dict[tuple[int, str], tuple[int, int, int]]] = {k: {} for k in totals}
             if wanted:  # only an unbalanced bus pays for this second pass
@@ -711,7 +750,14 @@ class _runner:
             )
         return self.run
 
-    def run(self, kind: str, args: list[tuple], progress: Callable[[int], Any] | None) -> list:
+    def run(
+        self,
+        kind: str,
+        args: list[tuple],
+        progress: Callable[[int], Any] | None,
+        consume: Callable[[Any], Any] = lambda x: x,
+    ) -> list:
+        """Every task's result, each passed through ``consume`` as it arrives."""
         out = []
         if self.mode == "dask":
             assert self.remote is not None
@@ -720,13 +766,13 @@ class _runner:
             plan_f, trace_f = self.remote
             futs = [self.client.submit(_call, kind, plan_f, trace_f, a, pure=False) for a in args]
             for f in dask_done(futs):
-                out.append(f.result())
+                out.append(consume(f.result()))
                 if progress:
                     progress(1)
             return out
         if self.pool is None:
             for a in args:
-                out.append(_call(kind, self.plan, self.trace, a))
+                out.append(consume(_call(kind, self.plan, self.trace, a)))
                 if progress:
                     progress(1)
             return out
@@ -737,7 +783,7 @@ class _runner:
         else:
             futs = [self.pool.submit(_call, kind, self.plan, self.trace, a) for a in args]
         for f in as_completed(futs):
-            out.append(f.result())
+            out.append(consume(f.result()))
             if progress:
                 progress(1)
         return out

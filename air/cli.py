@@ -678,7 +678,13 @@ class _Progress:
 @click.argument("program", type=click.Path(dir_okay=False))
 @click.option("--kernel", type=click.Path(dir_okay=False), default=None, help="Kernel module (syscall targets).")
 @click.option("--air", "air_name", default=None, help="Design whose rules and layout to use (required).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the trace here.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(),
+    default=None,
+    help="Write the trace here (.npz, .csv, .parquet; DIR/ for a directory of .npy files, memory-mapped when read).",
+)
 @click.option("--force", is_flag=True, help="Overwrite an -o trace whose metadata names another AIR or design.")
 @click.option(
     "--max-cycles",
