@@ -689,7 +689,9 @@ def check_chunked(
         def merge(p: _Part) -> _Part:  # the chunk's keys go into the running tables, not into memory per chunk
             for name, bp in p.buses.items():
                 tables[name].add(bp.keys, bp.net)
-                bp.keys, bp.net = bp.keys[:0], bp.net[:0]
+                # fresh empty arrays: a [:0] view would keep the chunk's whole key array alive
+                bp.keys = np.zeros((0, bp.keys.shape[1]), dtype=np.uint64)
+                bp.net = np.zeros(0, dtype=np.int64)
             return p
 
         parts = sorted(run("map", [(s, e) for s, e in ranges], progress, merge), key=lambda p: p.start)
