@@ -402,7 +402,12 @@ def check_cmd(
             only=only,
             chunk_rows=chunk_rows,
         )
-        sys.exit(_check_corpus(paths, opts, fmt, n_jobs, client))
+        try:
+            code = _check_corpus(paths, opts, fmt, n_jobs, client)
+        finally:
+            if client is not None:
+                client.close()
+        sys.exit(code)
     trace_path = paths[0]
     from air.diagnose import diagnose, render_text, to_json, to_junit, to_sarif
     from air.trace import load_trace, match_air
@@ -418,7 +423,11 @@ def check_cmd(
             air, selection = select_families(air, only.split(","))
         except UnknownFamily as e:
             raise BadInput(str(e)) from e
-    result, bus_report = _run_check(air, trace, trace_path, challenges, seed, chunk_rows, n_jobs, client)
+    try:
+        result, bus_report = _run_check(air, trace, trace_path, challenges, seed, chunk_rows, n_jobs, client)
+    finally:
+        if client is not None:
+            client.close()
     d = diagnose(air, trace, result, max_failures=max_failures, context=context)
     ok = d.ok and (bus_report is None or bus_report.ok)
     checked = f"checked against AIR {air.name} ({source})"
