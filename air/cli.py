@@ -375,7 +375,7 @@ def _parse_challenges(text: str | None) -> list[int] | None:
 
 
 @cli.command("check")
-@click.argument("trace_path", metavar="TRACE", type=click.Path(dir_okay=False))
+@click.argument("trace_paths", metavar="TRACE", nargs=-1, required=True)
 @click.option("--air", "air_name", default=None, help="AIR (default: the built-in AIR the trace's metadata names).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option(
@@ -423,8 +423,27 @@ def _parse_challenges(text: str | None) -> list[int] | None:
     metavar="FILE.json",
     help="Public inputs {name: value, table: [[row], ...]} (group members as name[i]); they replace the trace's own.",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Chunks (or traces) checked at once [default: the core count; 1: no pool].",
+)
+@click.option(
+    "--chunk-rows",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Rows per chunk [default: sized to hold ~256 MiB of a chunk's working set].",
+)
+@click.option(
+    "--dask",
+    "dask_address",
+    default=None,
+    metavar="SCHEDULER_ADDRESS",
+    help="Run the chunks (or traces) on this Dask cluster (pip install 'air[dask]').",
+)
 def check_cmd(
-    trace_path: str,
+    trace_paths: tuple[str, ...],
     air_name: str | None,
     fmt: str,
     max_failures: int,
@@ -440,20 +459,45 @@ def check_cmd(
     force: bool,
     any_length: bool,
     only: str | None,
-    public_path: str | None = None,
+    public_path: str | None,
+    jobs: int | None,
+    chunk_rows: int | None,
+    dask_address: str | None,
 ) -> None:
-    """Check TRACE against an AIR: exit 0 if every constraint and bus holds, 1 with a report if not."""
+    """Check TRACE against an AIR: exit 0 if every constraint and bus holds, 1 with a report if not.
+
+    Several TRACEs (or a quoted glob, ``'traces/**/*.npz'``) are a corpus: one summary line each and a total;
+    exit 1 if any fails, 2 if any is bad input. The check runs in row chunks (map/reduce; the same report)."""
+    from air.chunked import default_jobs
+
+    paths = _expand_traces(trace_paths)
+    n_jobs = jobs if jobs is not None else default_jobs()
+    client = _dask_client(dask_address) if dask_address else None
+    if len(paths) > 1:
+        if junit or sarif:
+            raise BadInput("--junit/--sarif: one TRACE at a time")
+        opts = dict(
+            air_name=air_name,
+            seed=seed,
+            challenges=challenges,
+            force=force,
+            any_length=any_length,
+            only=only,
+            chunk_rows=chunk_rows,
+            public_path=public_path,
+        )
+        try:
+            code = _check_corpus(paths, opts, fmt, n_jobs, client)
+        finally:
+            if client is not None:
+                client.close()
+        sys.exit(code)
+    trace_path = paths[0]
     from air.diagnose import diagnose, render_text, to_json, to_junit, to_sarif
-    from air.evaluate import check
     from air.trace import load_trace, match_air
 
     loaded = load_trace(trace_path, require_pow2=not any_length)  # read once; the AIR may come from its metadata
-    if public_path is not None:
-        from air.trace import load_public_inputs
-
-        scalars, tables = load_public_inputs(public_path)
-        loaded.public_inputs = {**loaded.public_inputs, **scalars}
-        loaded.public_tables = {**loaded.public_tables, **tables}
+    _apply_public(loaded, public_path)
     air, source = _air_for_trace(trace_path, loaded.meta.get("air"), air_name, force)
     trace = match_air(loaded, air)
     selection = None
@@ -464,18 +508,11 @@ def check_cmd(
             air, selection = select_families(air, only.split(","))
         except UnknownFamily as e:
             raise BadInput(str(e)) from e
-    result = check(air, trace)
-    bus_report = None
-    if air.buses:
-        from air.buscheck import check_buses
-        from air.evaluate import check_multiplicities
-
-        check_multiplicities(air, trace)  # counts, bounded, before the matcher expands them
-
-        try:
-            bus_report = check_buses(air, trace, challenges=_parse_challenges(challenges), seed=seed)
-        except ZeroDivisionError as e:  # a message equal to 0 under the chosen challenges
-            raise BadInput(f"{trace_path}: {e}") from e
+    try:
+        result, bus_report = _run_check(air, trace, trace_path, challenges, seed, chunk_rows, n_jobs, client)
+    finally:
+        if client is not None:
+            client.close()
     d = diagnose(air, trace, result, max_failures=max_failures, context=context)
     ok = d.ok and (bus_report is None or bus_report.ok)
     checked = f"checked against AIR {air.name} ({source})"
@@ -515,6 +552,191 @@ def check_cmd(
         page = check_html(air, trace, doc, [f.rows for f in result.failures], unmatched)
         Path(html_path).write_text(page, encoding="utf-8")
     sys.exit(0 if ok else 1)
+
+
+def _apply_public(loaded: Any, public_path: str | None) -> None:
+    """``--public FILE.json``: its public inputs and tables replace the trace's own."""
+    if public_path is None:
+        return
+    from air.trace import load_public_inputs
+
+    scalars, tables = load_public_inputs(public_path)
+    loaded.public_inputs = {**loaded.public_inputs, **scalars}
+    loaded.public_tables = {**loaded.public_tables, **tables}
+
+
+def _expand_traces(args: Sequence[str]) -> list[str]:
+    """TRACE arguments: a path (file, or directory of .npy files), or a glob the shell left unexpanded
+    (``**`` matches any depth); a glob that matches nothing is bad input."""
+    import glob
+
+    out: list[str] = []
+    for a in args:
+        if not Path(a).exists() and any(c in a for c in "*?["):
+            found = sorted(glob.glob(a, recursive=True))
+            if not found:
+                raise BadInput(f"{a}: no trace matches this pattern")
+            out.extend(found)
+        else:
+            out.append(a)
+    return out
+
+
+def _dask_client(address: str) -> Any:
+    """A ``distributed.Client`` connected to ``address`` (the optional extra ``air[dask]``)."""
+    try:
+        from distributed import Client
+    except ImportError as e:
+        raise BadInput("--dask needs Dask's distributed scheduler: pip install 'air[dask]'") from e
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as e:
+        raise BadInput(f"--dask {address}: cannot reach the scheduler ({type(e).__name__}: {e})") from e
+
+
+def _progress_bar(total: int, what: str) -> Any:
+    """A progress bar on stderr, shown only on a terminal and only once the stage has run a second (tqdm)."""
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total, desc=what, unit="chunk", file=sys.stderr, delay=1.0, disable=not sys.stderr.isatty(), leave=False
+    )
+
+
+def _run_check(
+    air: Any,
+    trace: Any,
+    trace_path: str,
+    challenges: str | None,
+    seed: int,
+    chunk_rows: int | None,
+    jobs: int,
+    client: Any,
+    progress: bool = True,
+) -> tuple[Any, Any]:
+    """The constraints' result and the buses' report (None without buses), checked chunk by chunk
+    (air.chunked: the single pass's results)."""
+    from air.chunked import check_chunked, default_chunk_rows
+
+    rows = chunk_rows or default_chunk_rows(trace.n_rows, len(trace.columns), jobs)
+    bar = _progress_bar(-(-trace.n_rows // rows), "checking") if progress else None
+    try:
+        ch = check_chunked(
+            air,
+            trace,
+            challenges=_parse_challenges(challenges),
+            seed=seed,
+            chunk_rows=rows,
+            jobs=jobs,
+            dask_client=client,
+            progress=bar.update if bar is not None else None,
+        )
+    except ZeroDivisionError as e:  # a message equal to 0 under the chosen challenges
+        raise BadInput(f"{trace_path}: {e}") from e
+    finally:
+        if bar is not None:
+            bar.close()
+    return ch.result, ch.buses
+
+
+def _check_one(path: str, opts: dict[str, Any], jobs: int) -> tuple[int, str, dict[str, Any]]:
+    """One trace of a corpus: (exit code, summary line, JSON summary); bad input is caught and said."""
+    from air.trace import load_trace, match_air
+
+    try:
+        loaded = load_trace(path, require_pow2=not opts["any_length"])
+        _apply_public(loaded, opts["public_path"])
+        air, _ = _air_for_trace(path, loaded.meta.get("air"), opts["air_name"], opts["force"])
+        trace = match_air(loaded, air)
+        if opts["only"] is not None:
+            from air.select import UnknownFamily, select_families
+
+            try:
+                air, _ = select_families(air, opts["only"].split(","))
+            except UnknownFamily as e:
+                raise BadInput(str(e)) from e
+        result, buses = _run_check(
+            air, trace, path, opts["challenges"], opts["seed"], opts["chunk_rows"], jobs, None, progress=False
+        )
+    except _known_errors() as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        return 2, f"{path}: bad input: {msg}", {"trace": path, "status": "bad input", "error": msg}
+    failing = len(result.failures)
+    unmatched = sum(len(b.unmatched) for b in buses.buses) if buses is not None else 0
+    unbalanced = sum(1 for b in buses.buses if not b.ok) if buses is not None else 0
+    ok = failing == 0 and unbalanced == 0
+    doc = {
+        "trace": path,
+        "status": "ok" if ok else "fail",
+        "air": air.name,
+        "rows": trace.n_rows,
+        "failing_constraints": failing,
+        "failing_rows": int(sum(len(f.rows) for f in result.failures)),
+        "unbalanced_buses": unbalanced,
+        "unmatched_messages": unmatched,
+    }
+    if ok:
+        return 0, f"{path}: ok ({trace.n_rows} rows, AIR {air.name})", doc
+    first = min((int(f.rows[0]) for f in result.failures if len(f.rows)), default=None)
+    where = f", first failing row {first}" if first is not None else ""
+    return (
+        1,
+        (
+            f"{path}: FAIL ({trace.n_rows} rows, AIR {air.name}): {failing} constraint(s) fail{where}; "
+            f"{unbalanced} bus(es) unbalanced, {unmatched} unmatched message(s)"
+        ),
+        doc,
+    )
+
+
+def _check_corpus(paths: list[str], opts: dict[str, Any], fmt: str, jobs: int, client: Any) -> int:
+    """Every trace of a corpus, fanned out over a pool (or Dask) one trace per task; a line each and a total."""
+    results: dict[int, tuple[int, str, dict[str, Any]]] = {}
+    bar = _progress_bar(len(paths), "traces")
+    bar.unit = "trace"
+    try:
+        if client is not None:
+            from distributed import as_completed
+
+            futs = {client.submit(_check_one, p, opts, 1, pure=False): i for i, p in enumerate(paths)}
+            for f in as_completed(futs):
+                results[futs[f]] = f.result()
+                bar.update(1)
+        elif jobs > 1 and len(paths) > 1:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+            with ProcessPoolExecutor(min(jobs, len(paths)), mp_context=ctx) as pool:
+                pfuts = {pool.submit(_check_one, p, opts, 1): i for i, p in enumerate(paths)}
+                for f in as_completed(pfuts):
+                    results[pfuts[f]] = f.result()
+                    bar.update(1)
+        else:
+            for i, p in enumerate(paths):
+                results[i] = _check_one(p, opts, 1)
+                bar.update(1)
+    finally:
+        bar.close()
+    ordered = [results[i] for i in range(len(paths))]
+    codes = [c for c, _, _ in ordered]
+    n_ok, n_fail, n_bad = codes.count(0), codes.count(1), codes.count(2)
+    total = f"{len(paths)} traces: {n_ok} ok, {n_fail} failing, {n_bad} bad input"
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "traces": [d for _, _, d in ordered],
+                    "total": {"traces": len(paths), "ok": n_ok, "failing": n_fail, "bad_input": n_bad},
+                },
+                indent=2,
+            )
+        )
+    else:
+        for _, line, _ in ordered:
+            click.echo(line)
+        click.echo(total)
+    return 2 if n_bad else (1 if n_fail else 0)
 
 
 def _air_for_trace(trace_path: str, named: object, air_name: str | None, force: bool = False) -> tuple[Any, str]:
@@ -569,7 +791,13 @@ class _Progress:
 @click.argument("program", type=click.Path(dir_okay=False))
 @click.option("--kernel", type=click.Path(dir_okay=False), default=None, help="Kernel module (syscall targets).")
 @click.option("--air", "air_name", default=None, help="Design whose rules and layout to use (required).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the trace here.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(),
+    default=None,
+    help="Write the trace here (.npz, .csv, .parquet; DIR/ for a directory of .npy files, memory-mapped when read).",
+)
 @click.option("--force", is_flag=True, help="Overwrite an -o trace whose metadata names another AIR or design.")
 @click.option(
     "--max-cycles",

@@ -29,7 +29,7 @@ import numpy as np
 from air.air import Air
 from air.field import P
 
-__all__ = ["Trace", "TraceError", "load_trace", "save_trace", "META_KEY"]
+__all__ = ["Trace", "TraceError", "ColumnMap", "load_trace", "save_trace", "column_rows", "META_KEY"]
 
 META_KEY = "__air_meta__"  # NPZ entry holding the JSON metadata as uint8 bytes
 COLUMNS_KEY = "__air_columns__"  # NPZ entry holding the column names in trace order, as JSON
@@ -38,6 +38,32 @@ FORMAT = "air-trace/1"
 
 class TraceError(ValueError):
     """A trace file that cannot be used; the message is one line naming file, column and row."""
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Where a column's little-endian uint64 data lies in a file: ``length`` values from byte ``offset``."""
+
+    path: str
+    offset: int
+    length: int
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start .. stop-1`` as a fresh read-only memory map of just that range (its pages are dropped
+        from the process when the array is freed, so a pass over a large trace holds one chunk at a time)."""
+        stop = min(stop, self.length)
+        if stop <= start:
+            return np.zeros(0, dtype=np.uint64)
+        return np.memmap(self.path, dtype="<u8", mode="r", offset=self.offset + 8 * start, shape=(stop - start,))
+
+
+def column_rows(trace: Trace, name: str, start: int, stop: int) -> np.ndarray:
+    """Rows ``start .. stop-1`` of column ``name``: a fresh map of that range for a memory-mapped column (see
+    ``ColumnMap.rows``), else a slice (no copy)."""
+    m = trace.maps.get(name)
+    if m is not None:
+        return m.rows(start, stop)
+    return trace.columns[name][start:stop]
 
 
 @dataclass
@@ -49,6 +75,9 @@ class Trace:
     source: str = "<memory>"
     # public tables (``Air.public_table``): name -> rows of field elements, e.g. a kernel's procedure digests
     public_tables: dict[str, list[tuple[int, ...]]] = field(default_factory=dict)
+    # columns read by memory map (an uncompressed NPZ member or a .npy file): where their data lies in the file,
+    # so a chunk can map only its own rows (and a worker process can open them without a copy of the trace)
+    maps: dict[str, ColumnMap] = field(default_factory=dict)
 
     def column(self, name: str) -> np.ndarray:
         return self.columns[name]
@@ -145,8 +174,13 @@ def save_trace(
     public_inputs: dict[str, int] | None = None,
     meta: dict[str, Any] | None = None,
     public_tables: dict[str, list[tuple[int, ...]]] | None = None,
+    *,
+    compress: bool = True,
 ) -> Path:
-    """Write ``columns`` (in their order) to ``path``; the suffix picks NPZ, CSV or Parquet."""
+    """Write ``columns`` (in their order) to ``path``; the suffix picks NPZ, CSV or Parquet, and a path ending
+    in ``/`` (or an existing directory) a directory of ``.npy`` files. ``compress=False`` writes the NPZ's
+    members stored, so ``load_trace`` memory-maps them (traces/FORMAT.md, "Large traces")."""
+    as_dir = str(path).endswith(("/", os.sep)) or Path(path).is_dir()
     path = Path(path)
     cols = {k: np.asarray(v, dtype=np.uint64) for k, v in columns.items()}
     lengths = {len(v) for v in cols.values()}
@@ -154,11 +188,20 @@ def save_trace(
         raise TraceError(f"{path}: columns have different lengths {sorted(lengths)}")
     doc = _meta_doc(public_inputs, meta, public_tables)
     suffix = path.suffix.lower()
-    if suffix == ".npz":
+    if as_dir:
+        bad = next((k for k in cols if "/" in k or os.sep in k or k.startswith(".") or k.startswith("__air")), None)
+        if bad is not None:
+            raise TraceError(f"{path}: column name {bad!r} cannot be a file name in a trace directory")
+        path.mkdir(parents=True, exist_ok=True)
+        for k, v in cols.items():
+            np.save(path / f"{k}.npy", v.astype("<u8", copy=False))
+        (path / f"{META_KEY}.json").write_text(json.dumps(doc))
+        (path / f"{COLUMNS_KEY}.json").write_text(json.dumps(list(cols)))
+    elif suffix == ".npz":
         arrays = dict(cols)
         arrays[META_KEY] = np.frombuffer(json.dumps(doc).encode(), dtype=np.uint8)
         arrays[COLUMNS_KEY] = np.frombuffer(json.dumps(list(cols)).encode(), dtype=np.uint8)
-        np.savez_compressed(path, **arrays)
+        (np.savez_compressed if compress else np.savez)(path, **arrays)
     elif suffix == ".csv":
         n = lengths.pop() if lengths else 0
         names = list(cols)
@@ -218,8 +261,12 @@ def _short(text: str | bytes, limit: int = 40) -> str:
     return f"{text[:limit]!r}... ({len(text)} characters)"
 
 
-def _check_shapes(path: Path, lengths: dict[str, int], require_pow2: bool) -> int:
-    """The row count shared by every column, checked (equal, nonzero, a power of two, within the limit)."""
+def _check_shapes(
+    path: Path, lengths: dict[str, int], require_pow2: bool, in_memory: dict[str, int] | None = None
+) -> int:
+    """The row count shared by every column, checked (equal, nonzero, a power of two, within the limit). The
+    memory limit counts the columns held in memory (``in_memory``, default all): a memory-mapped one is
+    paged in and out chunk by chunk."""
     if not lengths:
         raise TraceError(f"{path}: the file holds no columns")
     n = max(lengths.values())
@@ -230,10 +277,11 @@ def _check_shapes(path: Path, lengths: dict[str, int], require_pow2: bool) -> in
         raise TraceError(f"{path}: the trace has no rows")
     if require_pow2 and n & (n - 1):
         raise TraceError(f"{path}: {n} rows is not a power of two (pad the trace, or pass --any-length)")
-    need, limit = n * len(lengths) * 8, max_trace_bytes()
+    held = len(lengths) if in_memory is None else len(in_memory)
+    need, limit = n * held * 8, max_trace_bytes()
     if need > limit:
         raise TraceError(
-            f"{path}: {n} rows x {len(lengths)} columns need {need} bytes, over the limit of {limit} "
+            f"{path}: {n} rows x {held} columns need {need} bytes, over the limit of {limit} "
             "(set AIR_MAX_TRACE_BYTES to raise it)"
         )
     return n
@@ -440,11 +488,19 @@ def _read_exact(f: Any, n: int, where: str) -> bytes:
     return out
 
 
-def _npy_header(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, key: str) -> _Npy:
-    """Parse a member's NPY header (bounded read) and check it against the zip directory's sizes."""
-    where = f"{path}: member {info.filename!r}"
+def _npy_header(
+    path: Path,
+    zf: zipfile.ZipFile | None,
+    info: zipfile.ZipInfo,
+    key: str,
+    opener: Any = None,
+    where: str | None = None,
+) -> _Npy:
+    """Parse a member's NPY header (bounded read) and check it against the zip directory's sizes (or, with
+    ``opener``, a ``.npy`` file's header against the file's size)."""
+    where = where or f"{path}: member {info.filename!r}"
     try:
-        with zf.open(info) as f:
+        with (opener() if opener is not None else zf.open(info)) as f:  # type: ignore[union-attr]
             magic = f.read(8)
             if len(magic) < 8 or magic[:6] != b"\x93NUMPY":
                 raise TraceError(f"{where} is not NPY data (no \\x93NUMPY magic)")
@@ -590,14 +646,123 @@ def _load_npz(path: Path, require_pow2: bool) -> tuple[dict[str, np.ndarray], di
             lost = [c for c in order if c not in headers]
             if lost:
                 raise TraceError(f"{path}: column {lost[0]!r} is in the column list but not in the archive")
-            _check_shapes(path, {k: h.length for k, h in headers.items()}, require_pow2)
             keys = order + [k for k in headers if k not in order]
-            cols = {k: _read_member(path, zf, headers[k]) for k in keys}
+            mappable = {k for k in keys if _mappable(headers[k])}
+            in_memory = {k: headers[k].length for k in keys if k not in mappable}
+            _check_shapes(path, {k: h.length for k, h in headers.items()}, require_pow2, in_memory)
+            cols: dict[str, np.ndarray | ColumnMap] = {}
+            for k in keys:
+                cols[k] = _map_member(path, zf, headers[k]) if k in mappable else _read_member(path, zf, headers[k])
     except TraceError:
         raise
     except _ZIP_ERRORS as e:
         raise TraceError(f"{path}: not a readable NPZ file ({type(e).__name__}: {_first_line(e)})") from e
+    return cols, pis, meta  # type: ignore[return-value]
+
+
+MAP_MIN_BYTES = 1 << 20
+"""A column stored uncompressed as little-endian uint64 with at least this many bytes is memory-mapped, not read."""
+VALIDATE_ROWS = 1 << 20  # rows per block when a mapped column is validated (8 MiB of it in memory at a time)
+
+
+def _mappable(h: _Npy) -> bool:
+    return h.info.compress_type == zipfile.ZIP_STORED and h.dtype == np.dtype("<u8") and h.data >= MAP_MIN_BYTES
+
+
+def _map_member(path: Path, zf: zipfile.ZipFile, h: _Npy) -> ColumnMap:
+    """A stored member's data located in the file (zip local header: 30 bytes, then the name and the extra
+    field, then the data; APPNOTE.TXT 4.3.7), validated block by block with its CRC (as zipfile would
+    check it on a read), never read whole."""
+    where = f"{path}: member {h.info.filename!r}"
+    with path.open("rb") as fp:
+        fp.seek(h.info.header_offset)
+        local = fp.read(30)
+        if len(local) != 30 or local[:4] != b"PK\x03\x04":
+            raise TraceError(f"{where} is corrupt (no local file header)")
+        method, name_len, extra_len = struct.unpack("<H", local[8:10])[0], *struct.unpack("<HH", local[26:30])
+        if method != zipfile.ZIP_STORED:
+            raise TraceError(f"{where} is corrupt (its local header says compression method {method})")
+        start = h.info.header_offset + 30 + name_len + extra_len
+        fp.seek(start)
+        head = fp.read(h.offset)
+    size = path.stat().st_size
+    if len(head) != h.offset or start + h.offset + h.data > size:
+        raise TraceError(f"{where}: truncated (the file ends before its {h.data} data bytes)")
+    cmap = ColumnMap(str(path), start + h.offset, h.length)
+    crc = zlib.crc32(head)
+    for lo in range(0, h.length, VALIDATE_ROWS):
+        block = cmap.rows(lo, lo + VALIDATE_ROWS)
+        crc = zlib.crc32(block, crc)
+        _check_block(path, h.key, block, lo)
+        del block
+    if crc != h.info.CRC:
+        raise TraceError(f"{where} is corrupt (BadZipFile: Bad CRC-32 for file {h.info.filename!r})")
+    return cmap
+
+
+def _check_block(path: Path | str, name: str, block: np.ndarray, first_row: int) -> None:
+    """Refuse a value >= p in rows ``first_row ..`` of a uint64 column (the message ``_check_column`` gives)."""
+    big = block >= np.uint64(P)
+    if big.any():
+        r = int(big.argmax())
+        raise TraceError(
+            f"{path}: column {name!r} row {first_row + r}: value {int(block[r])} is not a field element (>= p)"
+        )
+
+
+def _load_npy_dir(path: Path, require_pow2: bool) -> tuple[dict[str, ColumnMap | np.ndarray], dict, dict]:
+    """A directory of ``NAME.npy`` files (one column each) with an optional ``__air_meta__.json`` (the
+    metadata document) and ``__air_columns__.json`` (the column order; otherwise the names' sorted order).
+    A little-endian uint64 ``.npy`` is memory-mapped; any other integer dtype is read and checked."""
+    files = {f.name[:-4]: f for f in path.iterdir() if f.name.endswith(".npy") and f.is_file()}
+    if len(files) > MAX_MEMBERS:
+        raise TraceError(f"{path}: {len(files)} .npy files, over the limit of {MAX_MEMBERS}")
+    pis: dict[str, Any] = {}
+    meta: dict[str, Any] = {}
+    side = path / f"{META_KEY}.json"
+    if side.is_file():
+        pis, meta = _parse_meta(str(side), _json(str(side), _bounded_read(side)))
+    listed = path / f"{COLUMNS_KEY}.json"
+    order = _column_order(str(listed), _json(str(listed), _bounded_read(listed))) if listed.is_file() else []
+    lost = [c for c in order if c not in files]
+    if lost:
+        raise TraceError(f"{path}: column {lost[0]!r} is in the column list but has no file {lost[0]}.npy")
+    keys = order + sorted(k for k in files if k not in order)
+    headers: dict[str, tuple[np.dtype, int, int]] = {}
+    for k in keys:
+        headers[k] = _npy_file_header(files[k], k)
+    in_memory = {k: n for k, (dt, n, _) in headers.items() if dt != np.dtype("<u8")}
+    _check_shapes(path, {k: n for k, (_, n, _) in headers.items()}, require_pow2, in_memory)
+    cols: dict[str, ColumnMap | np.ndarray] = {}
+    for k in keys:
+        dt, n, off = headers[k]
+        if dt == np.dtype("<u8"):
+            cmap = ColumnMap(str(files[k]), off, n)
+            for lo in range(0, n, VALIDATE_ROWS):
+                _check_block(files[k], k, cmap.rows(lo, lo + VALIDATE_ROWS), lo)
+            cols[k] = cmap
+        else:
+            raw = np.fromfile(files[k], dtype=np.uint8, offset=off, count=n * dt.itemsize)
+            if dt.kind == "b" and (raw > 1).any():
+                r = int((raw > 1).argmax())
+                raise TraceError(f"{files[k]}: column {k!r} row {r}: boolean byte {int(raw[r])} is neither 0 nor 1")
+            cols[k] = raw.view(dt)
     return cols, pis, meta
+
+
+def _bounded_read(f: Path) -> bytes:
+    size = f.stat().st_size
+    if size > MAX_META_BYTES:
+        raise TraceError(f"{f}: {size} bytes of JSON, over the limit of {MAX_META_BYTES}")
+    return f.read_bytes()
+
+
+def _npy_file_header(f: Path, key: str) -> tuple[np.dtype, int, int]:
+    """A ``.npy`` file's dtype, length and data offset, by the same checks as an NPZ member's header."""
+    info = zipfile.ZipInfo(f.name)
+    info.file_size = f.stat().st_size
+    h = _npy_header(f.parent, None, info, key, opener=lambda: f.open("rb"), where=str(f))
+    return h.dtype, h.length, h.offset
 
 
 def _first_line(e: BaseException) -> str:
@@ -822,10 +987,11 @@ def _load_parquet(path: Path, require_pow2: bool) -> tuple[dict[str, np.ndarray]
 def load_trace(path: str | Path, air: Air | None = None, *, require_pow2: bool = True) -> Trace:
     """Load and validate a trace; with ``air``, check its columns against the AIR's layout."""
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raw, pis, meta = _load_npy_dir(path, require_pow2)
+    elif not path.is_file():
         raise TraceError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix == ".npz":
+    elif (suffix := path.suffix.lower()) == ".npz":
         raw, pis, meta = _load_npz(path, require_pow2)
     elif suffix == ".csv":
         raw, pis, meta = _load_csv(path, require_pow2)
@@ -833,11 +999,17 @@ def load_trace(path: str | Path, air: Air | None = None, *, require_pow2: bool =
         raw, pis, meta = _load_parquet(path, require_pow2)
     else:
         raise TraceError(f"{path}: unknown trace format {suffix!r} (use .npz, .csv or .parquet)")
-    cols = {name: _check_column(path, name, v) for name, v in raw.items()}
-    n = _check_shapes(path, {name: len(v) for name, v in cols.items()}, require_pow2)
+    maps = {name: v for name, v in raw.items() if isinstance(v, ColumnMap)}  # validated block by block already
+    cols = {
+        name: v.rows(0, v.length) if isinstance(v, ColumnMap) else _check_column(path, name, v)
+        for name, v in raw.items()
+    }
+    n = _check_shapes(path, {name: len(v) for name, v in cols.items()}, require_pow2, {})
     scalars = {k: v for k, v in pis.items() if not isinstance(v, list)}
     tables = {k: v for k, v in pis.items() if isinstance(v, list)}
-    trace = Trace(columns=cols, n_rows=n, public_inputs=scalars, meta=meta, source=str(path), public_tables=tables)
+    trace = Trace(
+        columns=cols, n_rows=n, public_inputs=scalars, meta=meta, source=str(path), public_tables=tables, maps=maps
+    )
     return trace if air is None else match_air(trace, air)
 
 
@@ -858,4 +1030,5 @@ def match_air(trace: Trace, air: Air) -> Trace:
         dict(trace.meta, extra_columns=extra),
         trace.source,
         trace.public_tables,
+        trace.maps,
     )

@@ -1,0 +1,795 @@
+"""The check as map/reduce over row chunks: the same verdict, failures, bus totals and unmatched messages as
+``evaluate.check`` + ``evaluate.check_multiplicities`` + ``buscheck.check_buses`` in one pass, in bounded memory.
+
+Why it splits: a transition constraint ``C(x, x')`` reads a row and the next, so rows ``[s, e)`` need only
+rows ``s .. e`` (one row of overlap); boundary constraints read row 0 and row n-1 (done once, by the reduce).
+A bus is a product (multiset: ``b_final = b_0 * prod_i resp_i / prod_i req_i``) or a sum (LogUp:
+``b_final = b_0 + sum_i (sum 1/resp - sum 1/req)``) over transition rows, and both are associative: each
+chunk returns its partial product of requests and of responses (or its partial LogUp sum), and the reduce
+multiplies (adds) them. Exact matching is a multiset difference: each chunk returns its message keys with
+their net count (requests minus responses, zero-count keys dropped), and the reduce sums the counts per key.
+Only when some key stays unmatched does a second, narrower pass find each one's first occurrence (term,
+message, row), which is what the single pass reports; an honest trace never pays for it.
+
+Chunks run in this process (``jobs=1``), on a ``concurrent.futures`` pool (processes when every column is
+memory-mapped, so a worker maps its own rows instead of receiving a copy; threads otherwise), or on a Dask
+cluster. The trace's columns are read through ``trace.column_rows``: a mapped column is mapped afresh per
+chunk, so memory holds one chunk of the trace at a time, whatever its length.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from air import field as F
+from air.air import Air, Bus
+from air.bus import numerator, term_value
+from air.buscheck import (
+    BusReport,
+    BusResult,
+    UnmatchedMessage,
+    _batch_inverse,
+    _bind,
+    _boundary,
+    _const,
+    _group_rows,
+    _resolve_operations,
+    _row_hash,
+    challenges_from_seed,
+    near_misses,
+)
+from air.compile import Program, program
+from air.evaluate import (
+    CheckResult,
+    ConstraintFailures,
+    _check_columns,
+    _needed_publics,
+    _nonzero,
+    _scalar_env,
+    constraint_value,
+    group_by_flag,
+)
+from air.symbols import AuxCell
+from air.trace import Trace, TraceError, column_rows
+
+__all__ = ["ChunkedResult", "check_chunked", "default_chunk_rows", "default_jobs"]
+
+BLOCK = 1 << 16  # rows evaluated at once inside a chunk (temporaries stay in cache, as in evaluate.check)
+
+
+def default_jobs() -> int:
+    """The number of cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def default_chunk_rows(n_rows: int, n_columns: int, jobs: int) -> int:
+    """Rows per chunk: about 256 MiB of a chunk's working set (the trace's rows plus ~600 B a row of bus
+    temporaries, perf-measured.md section 3), at least 2^12, and at least ``jobs`` chunks when the trace allows."""
+    per_row = 8 * n_columns + 600
+    rows = max(1 << 12, (256 << 20) // per_row)
+    rows = 1 << (rows.bit_length() - 1)
+    while jobs > 1 and rows > (1 << 12) and -(-n_rows // rows) < jobs:
+        rows >>= 1
+    return rows
+
+
+# --- the plan: what every chunk evaluates (compiled once per process) ----------------------------------
+
+
+@dataclass
+class _Plan:
+    """The compiled programs every chunk runs (``evaluate.check``'s and ``buscheck._check_bus``'s, built once)."""
+
+    air: Air
+    scal: dict[str, np.ndarray]  # challenges and public inputs, as numpy scalars
+    plain: list[Any]
+    gated: dict[sp.Expr, list[Any]]
+    with_buses: bool
+    progs: dict[Any, Program] = field(default_factory=dict)
+
+    def prog(self, key: Any, exprs: Callable[[], list]) -> Program:
+        p = self.progs.get(key)
+        if p is None:
+            p = self.progs[key] = program(exprs())
+        return p
+
+
+def _split(air: Air) -> tuple[list[Any], list[str]]:
+    """The constraints evaluated, and the names of those over bus columns (not evaluated), as evaluate.check."""
+    cons, skipped = [], []
+    for c in air.constraints:
+        (skipped if any(isinstance(s, AuxCell) for s in c.expr.free_symbols) else cons).append(c)
+    return cons, [c.name for c in skipped]
+
+
+def _plan(air: Air, trace: Trace, challenges: list[int], cons: list[Any]) -> _Plan:
+    scal = _scalar_env(air, trace, None) | _needed_publics(air, cons, trace)
+    if air.buses:
+        scal |= _bind(air, challenges)
+        scal |= {k: np.array(int(v) % F.P, dtype=np.uint64) for k, v in trace.public_inputs.items()}
+    gated, plain = group_by_flag([c for c in cons if c.domain == "transition"])
+    plan = _Plan(air, scal, plain, gated, bool(air.buses))
+    # compiled here, once: the workers (forked, or sent the plan) run them without compiling
+    if plain:
+        plan.prog("plain", lambda: [c.expr for c in plain])
+    if gated:
+        plan.prog("flags", lambda: list(gated))
+        for i, f in enumerate(gated):
+            plan.prog(("body", i), lambda f=f: [c.body for c in gated[f]])
+    for b in air.buses:
+        plan.prog(
+            ("mult", b.name), lambda b=b: [t.multiplicity if t.multiplicity is not None else t.flag for t in b.terms]
+        )
+        plan.prog(("num", b.name), lambda b=b: [numerator(b, t) for t in b.terms])
+        for ti, t in enumerate(b.terms):
+            plan.prog(
+                ("term", b.name, ti), lambda t=t: [e for m in t.messages for _, e in m.fields] + [term_value(air, t)]
+            )
+    return plan
+
+
+class _Rows:
+    """A chunk's view of the trace: rows ``start .. stop`` (one row past the chunk, when the trace has it) of
+    the columns a program reads, read once; ``env`` binds ``x`` (row i) and ``x'`` (row i+1) at local rows."""
+
+    def __init__(self, air: Air, trace: Trace, start: int, stop: int) -> None:
+        self.air, self.trace, self.start, self.stop = air, trace, start, stop
+        self.end = min(stop + 1, trace.n_rows)
+        self._cols: dict[str, np.ndarray] = {}
+
+    def col(self, name: str) -> np.ndarray:
+        c = self._cols.get(name)
+        if c is None:
+            c = self._cols[name] = np.asarray(column_rows(self.trace, name, self.start, self.end))
+        return c
+
+    def env(self, inputs: Any, idx: np.ndarray | slice) -> dict[str, np.ndarray]:
+        """Arrays for every cell name in ``inputs`` at local rows ``idx`` (all of them transition rows, so
+        ``x'`` lies inside the chunk's rows plus its overlap)."""
+        env: dict[str, np.ndarray] = {}
+        for name in inputs:
+            col, shift = (name[:-1], 1) if name.endswith("'") else (name, 0)
+            if col in self.air.periodic:
+                cyc = np.array(self.air.periodic[col], dtype=np.uint64)
+                if isinstance(idx, slice):
+                    glob = np.arange(self.start + idx.start, self.start + idx.stop)
+                else:
+                    glob = idx + self.start
+                env[name] = cyc[(glob + shift) % len(cyc)]
+                continue
+            if col not in self.trace.columns and col not in self.trace.maps:
+                continue  # a challenge or public input, bound elsewhere
+            data = self.col(col)
+            if isinstance(idx, slice):
+                env[name] = data[idx.start + shift : idx.stop + shift]
+            else:
+                env[name] = data[idx + shift]
+        return env
+
+
+# --- the map ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _BusPart:
+    """One bus over one chunk's transition rows."""
+
+    keys: np.ndarray  # distinct message keys whose net count (requests - responses) is not zero
+    net: np.ndarray  # their net counts
+    totals: dict[int, dict[str, int]]
+    seen: set[tuple[int, int, str, int]]  # (term, message, side, label code) that occur: names the labels
+    unlabelled: bool
+    messages: int
+    req: int = 1  # multiset: product of the request side over the chunk's rows
+    resp: int = 1
+    req_zero_row: int = -1  # the first row whose request side is 0 (no running product exists there)
+    logup: int = 0
+
+
+@dataclass
+class _Part:
+    """What one chunk returns."""
+
+    start: int
+    stop: int
+    fails: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    mult: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)  # bus -> per term (max, row, sum)
+    mult_over: bool = False  # a multiplicity over the bound: the buses were not decoded (the reduce refuses)
+    buses: dict[str, _BusPart] = field(default_factory=dict)
+
+
+def _check_constraints(plan: _Plan, rows: _Rows, m: int, part: _Part) -> None:
+    flags = list(plan.gated)
+    flag_prog = plan.progs.get("flags")
+    plain_prog = plan.progs.get("plain")
+    for lo in range(0, m, BLOCK):
+        hi = min(lo + BLOCK, m)
+        length = hi - lo
+        if plain_prog is not None:
+            env = plan.scal | rows.env(plain_prog.inputs, slice(lo, hi))
+            for c, v in zip(plan.plain, plain_prog.run(env)):
+                bad = _nonzero(v, length)
+                if bad.any():
+                    part.fails.setdefault(c.name, []).append(np.flatnonzero(bad) + lo + rows.start)
+        if flag_prog is not None:
+            env = plan.scal | rows.env(flag_prog.inputs, slice(lo, hi))
+            for i, (f, fv) in enumerate(zip(flags, flag_prog.run(env))):
+                sel = np.flatnonzero(_nonzero(fv, length)) + lo
+                if len(sel) == 0:
+                    continue
+                prog = plan.progs[("body", i)]
+                benv = plan.scal | rows.env(prog.inputs, sel)
+                for c, bv in zip(plan.gated[f], prog.run(benv)):
+                    bad = _nonzero(bv, len(sel))
+                    if bad.any():
+                        part.fails.setdefault(c.name, []).append(sel[bad] + rows.start)
+
+
+def _eval(plan: _Plan, rows: _Rows, prog: Program, idx: np.ndarray | slice, length: int) -> list[np.ndarray]:
+    env = plan.scal | rows.env(prog.inputs, idx)
+    return [np.broadcast_to(v, (length,)).astype(np.uint64) for v in prog.run(env)]
+
+
+def _multiplicities(plan: _Plan, rows: _Rows, m: int, n: int, part: _Part) -> None:
+    """Per LogUp bus and term: the largest multiplicity, its first row, and the sum (``check_multiplicities``)."""
+    for b in plan.air.buses:
+        if b.kind != "logup" or n < 2 or m == 0:
+            continue
+        limit = (n - 1) * len(b.terms)
+        out = []
+        sides = {"request": 0, "response": 0}
+        for t, v in zip(b.terms, _eval(plan, rows, plan.progs[("mult", b.name)], slice(0, m), m)):
+            top = int(np.argmax(v))
+            total = int(v.sum(dtype=np.uint64))
+            out.append((int(v[top]), rows.start + top, total))
+            sides[t.side] += total
+            if int(v[top]) > limit:
+                part.mult_over = True
+        if any(s > limit for s in sides.values()):
+            part.mult_over = True
+        part.mult[b.name] = out
+
+
+def _bus_keys(
+    plan: _Plan, bus: Bus, rows: _Rows, m: int, width: int
+) -> tuple[list[tuple[int, int, str, np.ndarray, np.ndarray, np.ndarray]], dict[str, Any]]:
+    """The chunk's messages of ``bus`` as buscheck._check_bus builds them: per (term, message) its key matrix
+    (label code, then fields, padded to ``width``), local rows and repetitions; and the side values."""
+    flags = _eval(plan, rows, plan.progs[("num", bus.name)], slice(0, m), m)
+    out: list[tuple[int, int, str, np.ndarray, np.ndarray, np.ndarray]] = []
+    req_val = np.ones(m, dtype=np.uint64)
+    resp_val = np.ones(m, dtype=np.uint64)
+    logup = np.zeros(m, dtype=np.uint64)
+    unlabelled = False
+    for ti, (t, fv) in enumerate(zip(bus.terms, flags)):
+        sel = np.flatnonzero(fv != 0)
+        if len(sel) == 0:
+            continue
+        *field_vals, value = _eval(plan, rows, plan.progs[("term", bus.name, ti)], sel, len(sel))
+        weights = fv[sel] if bus.kind == "logup" else np.ones(len(sel), dtype=np.uint64)
+        reps = np.where(weights < 2**32, weights, 1).astype(np.int64)
+        at = 0
+        for mi, msg in enumerate(t.messages):
+            cols = field_vals[at : at + len(msg.fields)]
+            at += len(msg.fields)
+            key = np.zeros((len(sel), width), dtype=np.uint64)
+            computed = msg.label_value is None and bool(msg.fields) and msg.fields[0][0] == "label"
+            if computed:
+                for j, c in enumerate(cols):
+                    key[:, j] = c
+            else:
+                key[:, 0] = msg.label_value or 0
+                for j, c in enumerate(cols):
+                    key[:, 1 + j] = c
+                if msg.label_value is None:
+                    unlabelled = True
+            out.append((ti, mi, t.side, key, sel, reps))
+        if bus.kind == "multiset":
+            side_val = req_val if t.side == "request" else resp_val
+            side_val[sel] = F.add(side_val[sel], F.mul(fv[sel], F.sub(value, np.uint64(1))))
+        else:
+            contrib = F.mul(fv[sel], _batch_inverse(value))
+            logup[sel] = F.add(logup[sel], contrib) if t.side == "response" else F.sub(logup[sel], contrib)
+    return out, {"req": req_val, "resp": resp_val, "logup": logup, "unlabelled": unlabelled}
+
+
+def _width(bus: Bus) -> int:
+    return 1 + max((len(msg.fields) for t in bus.terms for msg in t.messages), default=0)
+
+
+def _product(x: np.ndarray) -> int:
+    """The product of field elements (a multiplication tree over whole arrays)."""
+    x = np.asarray(x, dtype=np.uint64)
+    while len(x) > 1:
+        if len(x) % 2:
+            x = np.concatenate([x, np.ones(1, dtype=np.uint64)])
+        x = F.mul(x[0::2], x[1::2])
+    return int(x[0]) if len(x) else 1
+
+
+def _sum(x: np.ndarray) -> int:
+    return int(x.astype(object).sum()) % F.P if len(x) < 64 else _tree_sum(x)
+
+
+def _tree_sum(x: np.ndarray) -> int:
+    # values < p < 2^64: split in 32-bit halves so numpy's uint64 sums cannot wrap for fewer than 2^32 terms
+    lo = int((x & np.uint64(0xFFFFFFFF)).sum(dtype=np.uint64))
+    hi = int((x >> np.uint64(32)).sum(dtype=np.uint64))
+    return (lo + (hi << 32)) % F.P
+
+
+def _check_buses_part(plan: _Plan, rows: _Rows, m: int, part: _Part) -> None:
+    for bus in plan.air.buses:
+        width = _width(bus)
+        segs, vals = _bus_keys(plan, bus, rows, m, width)
+        totals: dict[int, dict[str, int]] = {}
+        seen: set[tuple[int, int, str, int]] = set()
+        blocks, signs = [], []
+        n_msgs = 0
+        for ti, mi, side, key, _sel, reps in segs:
+            for code in np.unique(key[:, 0]).tolist():
+                seen.add((ti, mi, side, int(code)))
+                tot = totals.setdefault(int(code), {"request": 0, "response": 0})
+                tot[side] += int(reps[key[:, 0] == code].sum())
+            n_msgs += int(reps.sum())
+            blocks.append(key)
+            signs.append(reps if side == "request" else -reps)
+        if blocks:
+            allk = np.concatenate(blocks)
+            uniq, inv = _group_rows(allk)
+            net = np.bincount(inv, weights=np.concatenate(signs), minlength=len(uniq)).astype(np.int64)
+            keep = net != 0
+            keys, net = uniq[keep], net[keep]
+        else:
+            keys, net = np.zeros((0, width), dtype=np.uint64), np.zeros(0, dtype=np.int64)
+        bp = _BusPart(keys, net, totals, seen, vals["unlabelled"], n_msgs)
+        if bus.kind == "multiset":
+            bp.resp = _product(vals["resp"])
+            zero = np.flatnonzero(vals["req"] == 0)
+            if len(zero):
+                bp.req, bp.req_zero_row = 0, rows.start + int(zero[0])
+            else:
+                bp.req = _product(vals["req"])
+        else:
+            bp.logup = _sum(vals["logup"])
+        part.buses[bus.name] = bp
+
+
+def _map(plan: _Plan, trace: Trace, start: int, stop: int) -> _Part:
+    """One chunk: rows ``start .. stop-1`` (their transitions, x' read from the row after)."""
+    n = trace.n_rows
+    part = _Part(start, stop)
+    rows = _Rows(plan.air, trace, start, stop)
+    m = max(0, min(stop, n - 1) - start)  # transition rows 0 .. n-2
+    _check_constraints(plan, rows, m, part)
+    if plan.with_buses:
+        _multiplicities(plan, rows, m, n, part)
+        if not part.mult_over:
+            _check_buses_part(plan, rows, m, part)
+    return part
+
+
+def _first_occurrences(
+    plan: _Plan, trace: Trace, start: int, stop: int, wanted: dict[str, np.ndarray]
+) -> dict[str, dict[tuple[int, str], tuple[int, int, int]]]:
+    """Second pass, per bus with unmatched keys (``wanted``): for each wanted key and side, its first occurrence
+    in this chunk in the single pass's order (term, message, row): (term, message, row)."""
+    n = trace.n_rows
+    rows = _Rows(plan.air, trace, start, stop)
+    m = max(0, min(stop, n - 1) - start)
+    out: dict[str, dict[tuple[int, str], tuple[int, int, int]]] = {}
+    for bus in plan.air.buses:
+        target = wanted.get(bus.name)
+        if target is None or len(target) == 0:
+            continue
+        th = _row_hash(target)
+        order = np.argsort(th, kind="stable")
+        found: dict[tuple[int, str], tuple[int, int, int]] = {}
+        segs, _ = _bus_keys(plan, bus, rows, m, _width(bus))
+        for ti, mi, side, key, sel, _reps in segs:
+            h = _row_hash(key)
+            pos = np.searchsorted(th[order], h)
+            pos = np.minimum(pos, len(th) - 1)
+            cand = order[pos]
+            hit = (th[cand] == h) & (target[cand] == key).all(axis=1)
+            for j in np.flatnonzero(hit).tolist():  # rows ascending within a segment: keep the first per key
+                k = (int(cand[j]), side)
+                if k not in found:
+                    found[k] = (ti, mi, rows.start + int(sel[j]))
+        out[bus.name] = found
+    return out
+
+
+# --- the reduce ---------------------------------------------------------------------------------------
+
+
+def _reduce_constraints(air: Air, trace: Trace, parts: list[_Part], cons: list[Any], skipped: list[str]) -> CheckResult:
+    n = trace.n_rows
+    result = CheckResult(air.name, n, not_evaluated=skipped)
+    for c in cons:
+        found: list[np.ndarray] = []
+        if c.domain in ("first", "last"):
+            row = 0 if c.domain == "first" else n - 1
+            if constraint_value(air, c.name, trace, row) != 0:
+                found.append(np.array([row], dtype=np.int64))
+        for p in parts:
+            found.extend(p.fails.get(c.name, []))
+        if found:
+            rows = np.unique(np.concatenate(found)).astype(np.int64)
+            result.failures.append(ConstraintFailures(c.name, c.domain, rows))
+    return result
+
+
+def _reduce_multiplicities(air: Air, trace: Trace, parts: list[_Part]) -> None:
+    """``check_multiplicities``'s refusals, from the chunks' maxima and sums, in its order."""
+    n = trace.n_rows
+    for b in air.buses:
+        if b.kind != "logup" or n < 2:
+            continue
+        limit = (n - 1) * len(b.terms)
+        totals = {"request": 0, "response": 0}
+        for ti, t in enumerate(b.terms):
+            best, row, total = 0, 0, 0
+            for p in parts:
+                if b.name not in p.mult:
+                    continue
+                v, r, s = p.mult[b.name][ti]
+                if v > best:
+                    best, row = v, r
+                total += s
+            if best > limit:
+                raise TraceError(
+                    f"{trace.source}: LogUp bus {b.name!r}: term {t.name!r} has multiplicity {best} on row "
+                    f"{row}; a multiplicity counts messages, and {len(b.terms)} term(s) over {n} rows "
+                    f"hold at most {limit}"
+                )
+            totals[t.side] += total
+        for side, total in totals.items():
+            if total > limit:
+                raise TraceError(
+                    f"{trace.source}: LogUp bus {b.name!r}: the {side} multiplicities sum to {total}, more than the "
+                    f"{limit} messages {len(b.terms)} term(s) over {n} rows can hold"
+                )
+
+
+@dataclass
+class _BusTotal:
+    keys: np.ndarray
+    excess: np.ndarray
+    totals: dict[int, dict[str, int]]
+    seen: set[tuple[int, int, str, int]]
+    unlabelled: bool
+    messages: int
+    final: int
+    boundary_keys: dict[str, list[np.ndarray]]
+    boundary_meta: dict[str, list[Any]]
+
+
+class _KeyTable:
+    """The net count of every message key seen so far (zero counts dropped), merged as chunks arrive: pending
+    blocks are folded in once they outgrow the table, so merging costs O(keys) in all and memory holds the keys
+    still unmatched (plus at most as many pending), not every chunk's keys at once."""
+
+    def __init__(self, width: int) -> None:
+        self.keys = np.zeros((0, width), dtype=np.uint64)
+        self.net = np.zeros(0, dtype=np.int64)
+        self.pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self.size = 0
+
+    def add(self, keys: np.ndarray, net: np.ndarray) -> None:
+        if len(keys):
+            self.pending.append((keys, net))
+            self.size += len(keys)
+            if self.size > max(len(self.keys), 1 << 18):
+                self.fold()
+
+    def fold(self) -> None:
+        if not self.pending:
+            return
+        blocks = [self.keys, *(k for k, _ in self.pending)]
+        counts = [self.net, *(c for _, c in self.pending)]
+        self.pending, self.size = [], 0
+        uniq, inv = _group_rows(np.concatenate(blocks))
+        net = np.bincount(inv, weights=np.concatenate(counts), minlength=len(uniq)).astype(np.int64)
+        keep = net != 0
+        self.keys, self.net = uniq[keep], net[keep]
+
+
+def _reduce_bus(air: Air, bus: Bus, trace: Trace, scal: dict, parts: list[_Part], table: _KeyTable) -> _BusTotal:
+    width = _width(bus)
+    bps = [p.buses[bus.name] for p in parts if bus.name in p.buses]
+    table.fold()
+    totals: dict[int, dict[str, int]] = {}
+    seen: set[tuple[int, int, str, int]] = set()
+    for bp in bps:
+        for code, t in bp.totals.items():
+            tot = totals.setdefault(code, {"request": 0, "response": 0})
+            tot["request"] += t["request"]
+            tot["response"] += t["response"]
+        seen |= bp.seen
+    # the boundary messages, exactly as buscheck._boundary adds them (keys at row -1, values into b[0])
+    keys: dict[str, list[np.ndarray]] = {"request": [], "response": []}
+    meta: dict[str, list[Any]] = {"request": [], "response": []}
+    label_names: dict[int, str] = {}
+    alphas = [scal[c.name] for c in air.challenges]
+    b_resp, b_req = _boundary(air, bus, trace, alphas, width, keys, meta, totals, label_names)
+    blocks = [table.keys] + keys["request"] + keys["response"]
+    counts = (
+        [table.net]
+        + [np.ones(len(k), dtype=np.int64) for k in keys["request"]]
+        + [-np.ones(len(k), dtype=np.int64) for k in keys["response"]]
+    )
+    if blocks and sum(len(b) for b in blocks):
+        uniq, inv = _group_rows(np.concatenate(blocks))
+        excess = np.bincount(inv, weights=np.concatenate(counts), minlength=len(uniq)).astype(np.int64)
+        keep = excess != 0
+        ukeys, excess = uniq[keep], excess[keep]
+    else:
+        ukeys, excess = np.zeros((0, width), dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    n_msgs = sum(bp.messages for bp in bps) + sum(len(k) for side in keys.values() for k in side)
+    initial = int(_const(bus.initial, trace))
+    if bus.kind == "multiset":
+        for v in b_resp:
+            initial = initial * v % F.P
+        for v in b_req:
+            initial = initial * F.inv(v) % F.P
+        req, resp = 1, 1
+        for bp in bps:
+            req, resp = req * bp.req % F.P, resp * bp.resp % F.P
+        if req == 0:
+            row = min(bp.req_zero_row for bp in bps if bp.req_zero_row >= 0)
+            raise ZeroDivisionError(
+                f"the requests of a bus evaluate to 0 on row {row}: no running product exists there "
+                "(a message equal to 0 under these challenges: choose another --seed)"
+            )
+        final = initial % F.P * resp % F.P * F.inv(req) % F.P
+    else:
+        for v in b_resp:
+            initial = (initial + F.inv(v)) % F.P
+        for v in b_req:
+            initial = (initial - F.inv(v)) % F.P
+        final = (initial + sum(bp.logup for bp in bps)) % F.P
+    return _BusTotal(ukeys, excess, totals, seen, any(bp.unlabelled for bp in bps), n_msgs, final, keys, meta)
+
+
+def _label_names(bus: Bus, bt: _BusTotal) -> dict[int, str]:
+    """The name each label code gets in buscheck._check_bus: the label of its first requesting (term, message),
+    else "" when only responses carry it, else its boundary message's label."""
+    names: dict[int, str] = {}
+    for ti, mi, side, code in sorted(bt.seen):
+        t = bus.terms[ti]
+        if side == "request" and not names.get(code):
+            names[code] = t.messages[mi].label
+        elif side == "response":
+            names.setdefault(code, "")
+    for bd in bus.boundary:
+        names.setdefault(int(bd.message.label_value or 0), bd.message.label)
+    return names
+
+
+def _unmatched_list(
+    air: Air, bus: Bus, trace: Trace, bt: _BusTotal, first: dict[tuple[int, str], tuple[int, int, int]]
+) -> list[UnmatchedMessage]:
+    """The unmatched messages, each at its first occurrence, in buscheck._unmatched's order (by row; then
+    requests before responses; then by the key's hash, the order of its grouping)."""
+    out: list[tuple[tuple[int, int, int], UnmatchedMessage]] = []
+    hashes = _row_hash(bt.keys) if len(bt.keys) else np.zeros(0, dtype=np.uint64)
+    for i, (key, ex) in enumerate(zip(bt.keys.tolist(), bt.excess.tolist())):
+        side = "request" if ex > 0 else "response"
+        occ = first.get((i, side))
+        if occ is not None:
+            ti, mi, row = occ
+            t = bus.terms[ti]
+            msg = t.messages[mi]
+            names = tuple(n_ for n_, _ in msg.fields)
+            if msg.label_value is None and bool(msg.fields) and msg.fields[0][0] == "label":
+                names = names[1:]
+            label, op, term = msg.label, t.operation, t.name
+        else:  # only a boundary message carries it
+            label, names, op, term, row = _boundary_segment(bt, side, key)
+        fields = tuple(zip(names, key[1 : 1 + len(names)]))
+        u = UnmatchedMessage(bus.name, side, label, fields, row, op, abs(ex), key[0], term)
+        out.append(((row, 0 if side == "request" else 1, int(hashes[i])), u))
+    out.sort(key=lambda x: x[0])
+    return [u for _, u in out]
+
+
+def _boundary_segment(bt: _BusTotal, side: str, key: list[int]) -> tuple[str, tuple[str, ...], None, str, int]:
+    for block, (_sel, _w, label, names, op, term) in zip(bt.boundary_keys[side], bt.boundary_meta[side]):
+        if (block == np.array(key, dtype=np.uint64)).all(axis=1).any():
+            return label, names, op, term, -1
+    raise AssertionError("an unmatched key with no occurrence")  # pragma: no cover - the map and reduce disagree
+
+
+# --- running it ---------------------------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}  # a worker process's plan and trace (set once by the pool's initializer)
+
+
+def _call(kind: str, plan: _Plan, trace: Trace, args: tuple) -> Any:
+    if kind == "map":
+        return _map(plan, trace, *args)
+    return _first_occurrences(plan, trace, *args)
+
+
+def _worker_init(plan: _Plan, trace: Trace) -> None:
+    _WORKER["plan"], _WORKER["trace"] = plan, trace
+
+
+def _worker_call(kind: str, args: tuple) -> Any:
+    return _call(kind, _WORKER["plan"], _WORKER["trace"], args)
+
+
+def _light(trace: Trace) -> Trace:
+    """The trace without its mapped columns' arrays: what a worker process receives (it maps its own rows)."""
+    cols = {k: v for k, v in trace.columns.items() if k not in trace.maps}
+    return Trace(cols, trace.n_rows, trace.public_inputs, trace.meta, trace.source, trace.public_tables, trace.maps)
+
+
+@dataclass
+class ChunkedResult:
+    """What ``check_chunked`` found: the constraints' ``CheckResult`` and the buses' ``BusReport`` (None when
+    the AIR has no bus), as the single-pass functions return them (``BusResult.column`` is not built)."""
+
+    result: CheckResult
+    buses: BusReport | None
+    chunks: int
+    mode: str
+
+
+def _ranges(n: int, rows: int) -> list[tuple[int, int]]:
+    return [(s, min(s + rows, n)) for s in range(0, n, rows)]
+
+
+def check_chunked(
+    air: Air,
+    trace: Trace,
+    *,
+    challenges: list[int] | None = None,
+    seed: int = 0,
+    chunk_rows: int | None = None,
+    jobs: int = 1,
+    dask_client: Any = None,
+    progress: Callable[[int], Any] | None = None,
+) -> ChunkedResult:
+    """Constraints, LogUp multiplicities and buses of ``air`` on ``trace``, chunk by chunk.
+
+    ``chunk_rows``: rows per chunk (``default_chunk_rows`` when None). ``jobs``: 1 runs the chunks here, N > 1 on a
+    pool of N (processes when every column is memory-mapped, else threads); ``dask_client``: a
+    ``distributed.Client`` to run them on instead. ``progress(k)`` is called as chunks finish (k at a time).
+    The result equals the single pass's; bad input raises ``TraceError`` and a zero message ``ZeroDivisionError``.
+    """
+    cons, skipped = _split(air)
+    _check_columns(air, trace, cons)
+    values = challenges if challenges is not None else challenges_from_seed(air, seed)
+    plan = _plan(air, trace, list(values), cons)
+    n = trace.n_rows
+    rows = chunk_rows or default_chunk_rows(n, len(trace.columns) or len(trace.maps), jobs)
+    ranges = _ranges(n, max(1, rows))
+    mapped = bool(trace.maps) and all(k in trace.maps for k in air.column_names if k in trace.columns)
+    if dask_client is not None:
+        mode = "dask"
+    elif jobs > 1 and len(ranges) > 1:
+        mode = "processes" if mapped else "threads"
+    else:
+        mode = "serial"
+    with _runner(mode, jobs, plan, trace, dask_client) as run:
+        tables = {b.name: _KeyTable(_width(b)) for b in air.buses}
+
+        def merge(p: _Part) -> _Part:  # the chunk's keys go into the running tables, not into memory per chunk
+            for name, bp in p.buses.items():
+                tables[name].add(bp.keys, bp.net)
+                # fresh empty arrays: a [:0] view would keep the chunk's whole key array alive
+                bp.keys = np.zeros((0, bp.keys.shape[1]), dtype=np.uint64)
+                bp.net = np.zeros(0, dtype=np.int64)
+            return p
+
+        parts = sorted(run("map", [(s, e) for s, e in ranges], progress, merge), key=lambda p: p.start)
+        result = _reduce_constraints(air, trace, parts, cons, skipped)
+        bus_report = None
+        if air.buses:
+            _reduce_multiplicities(air, trace, parts)
+            totals = {b.name: _reduce_bus(air, b, trace, plan.scal, parts, tables[b.name]) for b in air.buses}
+            wanted = {k: bt.keys for k, bt in totals.items() if len(bt.keys)}
+            first: dict[str, dict[tuple[int, str], tuple[int, int, int]]] = {k: {} for k in totals}
+            if wanted:  # only an unbalanced bus pays for this second pass
+                for found in run("first", [(s, e, wanted) for s, e in ranges], None):
+                    for bname, occ in found.items():
+                        for k, v in occ.items():
+                            if k not in first[bname] or v < first[bname][k]:
+                                first[bname][k] = v
+            out = []
+            for b in air.buses:
+                bt = totals[b.name]
+                unmatched = _resolve_operations(air, trace, _unmatched_list(air, b, trace, bt, first[b.name]))
+                names = _label_names(b, bt)
+                unl = {0} if bt.unlabelled else set()
+                named = {
+                    (names.get(c) or "label") + ("" if c in unl else f" (label {c})"): v
+                    for c, v in sorted(bt.totals.items())
+                }
+                expected = int(_const(b.final, trace))
+                out.append(
+                    BusResult(b.name, b.kind, bt.final, expected, bt.messages, unmatched, named, near_misses(unmatched))
+                )
+            bus_report = BusReport(out, list(values))
+    return ChunkedResult(result, bus_report, len(ranges), mode)
+
+
+class _runner:
+    """Runs the chunks' tasks here, on a local pool, or on Dask; returns their results as they finish."""
+
+    def __init__(self, mode: str, jobs: int, plan: _Plan, trace: Trace, client: Any) -> None:
+        self.mode, self.jobs, self.plan, self.trace, self.client = mode, jobs, plan, trace, client
+        self.pool: Executor | None = None
+        self.remote: tuple[Any, Any] | None = None
+
+    def __enter__(self) -> Callable[..., list]:
+        if self.mode == "processes":
+            import multiprocessing as mp
+
+            # fork: the workers inherit the AIR and its compiled programs; the trace's arrays are not sent
+            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+            self.pool = ProcessPoolExecutor(
+                self.jobs, mp_context=ctx, initializer=_worker_init, initargs=(self.plan, _light(self.trace))
+            )
+        elif self.mode == "threads":
+            self.pool = ThreadPoolExecutor(self.jobs)
+        elif self.mode == "dask":  # sent once to every worker, not with every task
+            self.remote = (
+                self.client.scatter(self.plan, broadcast=True),
+                self.client.scatter(_light(self.trace), broadcast=True),
+            )
+        return self.run
+
+    def run(
+        self,
+        kind: str,
+        args: list[tuple],
+        progress: Callable[[int], Any] | None,
+        consume: Callable[[Any], Any] = lambda x: x,
+    ) -> list:
+        """Every task's result, each passed through ``consume`` as it arrives."""
+        out = []
+        if self.mode == "dask":
+            assert self.remote is not None
+            from distributed import as_completed as dask_done
+
+            plan_f, trace_f = self.remote
+            futs = [self.client.submit(_call, kind, plan_f, trace_f, a, pure=False) for a in args]
+            for f in dask_done(futs):
+                out.append(consume(f.result()))
+                if progress:
+                    progress(1)
+            return out
+        if self.pool is None:
+            for a in args:
+                out.append(consume(_call(kind, self.plan, self.trace, a)))
+                if progress:
+                    progress(1)
+            return out
+        from concurrent.futures import as_completed
+
+        if self.mode == "processes":
+            futs = [self.pool.submit(_worker_call, kind, a) for a in args]
+        else:
+            futs = [self.pool.submit(_call, kind, self.plan, self.trace, a) for a in args]
+        for f in as_completed(futs):
+            out.append(consume(f.result()))
+            if progress:
+                progress(1)
+        return out
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
