@@ -166,3 +166,76 @@ def batch_inverse(x: np.ndarray, out: np.ndarray) -> None:
     for i in range(n - 1, -1, -1):
         out[i] = gmul(out[i], inv)  # prod_{j<i} x_j / prod_{j<=i} x_j = 1/x_i
         inv = gmul(inv, x[i])  # now 1 / prod_{j<i} x_j
+
+
+# The tape interpreter (air.compile.Tape): one compiled loop runs any program, so no AIR needs a compile of its own.
+# ops[t] = (code, dst, a, b); registers are rows of ``regs`` (one block of rows each); a destination never aliases
+# a source (the register allocator guarantees it), so the elementwise loops vectorize.
+OP_LOAD = 0  # regs[dst] = input slot a (a column block, or a scalar broadcast)
+OP_ADD = 1
+OP_SUB = 2
+OP_MUL = 3
+OP_STORE = 4  # out[a] = regs[dst]
+
+
+@njit(cache=True)
+def _vmul(o: np.ndarray, x: np.ndarray, y: np.ndarray, m: int) -> None:
+    for i in range(m):
+        o[i] = gmul(x[i], y[i])
+
+
+@njit(cache=True)
+def _vadd(o: np.ndarray, x: np.ndarray, y: np.ndarray, m: int) -> None:
+    for i in range(m):
+        o[i] = gadd(x[i], y[i])
+
+
+@njit(cache=True)
+def _vsub(o: np.ndarray, x: np.ndarray, y: np.ndarray, m: int) -> None:
+    for i in range(m):
+        o[i] = gsub(x[i], y[i])
+
+
+@njit(cache=True)
+def run_tape(
+    ops: np.ndarray,
+    slot_row: np.ndarray,
+    slot_val: np.ndarray,
+    inputs: np.ndarray,
+    out: np.ndarray,
+    regs: np.ndarray,
+    base: int,
+) -> None:
+    """Run the tape over the rows of ``inputs``, one block of ``regs.shape[1]`` rows at a time, writing output
+    rows ``base ..``. Slot j is column ``inputs[slot_row[j]]`` when ``slot_row[j] >= 0``, else ``slot_val[j]``."""
+    n = inputs.shape[1]
+    blk = regs.shape[1]
+    for start in range(0, n, blk):
+        m = min(blk, n - start)
+        for t in range(ops.shape[0]):
+            code = ops[t, 0]
+            d = ops[t, 1]
+            a = ops[t, 2]
+            b = ops[t, 3]
+            if code == OP_LOAD:
+                r = regs[d]
+                row = slot_row[a]
+                if row >= 0:
+                    src = inputs[row]
+                    for i in range(m):
+                        r[i] = src[start + i]
+                else:
+                    v = slot_val[a]
+                    for i in range(m):
+                        r[i] = v
+            elif code == OP_MUL:
+                _vmul(regs[d], regs[a], regs[b], m)
+            elif code == OP_ADD:
+                _vadd(regs[d], regs[a], regs[b], m)
+            elif code == OP_SUB:
+                _vsub(regs[d], regs[a], regs[b], m)
+            else:  # OP_STORE
+                dst = out[a]
+                r = regs[d]
+                for i in range(m):
+                    dst[base + start + i] = r[i]

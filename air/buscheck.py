@@ -247,8 +247,12 @@ def _bind(air: Air, values: list[int]) -> dict[str, np.ndarray]:
 
 def _eval_rows(air: Air, trace: Trace, exprs: list, rows: np.ndarray, scal: dict) -> list[np.ndarray]:
     prog = program(exprs)
-    env = scal | _column_env(air, trace, prog.inputs, rows)
-    return [np.broadcast_to(v, (len(rows),)).astype(np.uint64) for v in prog.run(env)]
+    at: np.ndarray | slice = rows
+    if len(rows) > 1 and rows[-1] - rows[0] == len(rows) - 1 and bool((np.diff(rows) == 1).all()):
+        at = slice(int(rows[0]), int(rows[-1]) + 1)  # consecutive rows (all transitions): views, not gathers
+    env = scal | _column_env(air, trace, prog.inputs, at)
+    # a column of the right length as it is (the tape's outputs are fresh rows); a constant broadcast to a copy
+    return [v if v.shape == (len(rows),) else np.broadcast_to(v, (len(rows),)).astype(np.uint64) for v in prog.run(env)]
 
 
 def _scan(x: np.ndarray, op, identity: int) -> np.ndarray:

@@ -25,9 +25,21 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MIN_SIZE", "enabled", "load", "binary", "scan_mul", "scan_add", "running_product", "batch_inverse"]
+__all__ = [
+    "MIN_SIZE",
+    "enabled",
+    "load",
+    "load_for",
+    "run_tape",
+    "binary",
+    "scan_mul",
+    "scan_add",
+    "running_product",
+    "batch_inverse",
+]
 
 MIN_SIZE = 1 << 14  # columns shorter than this stay on numpy (the call overhead and the import would dominate)
+SMALL_SIZE = 64  # once the kernels are loaded, the tape interpreter runs programs down to this many rows
 
 _STATE: dict[str, Any] = {"kernels": None, "tried": False}
 
@@ -55,6 +67,30 @@ def load() -> SimpleNamespace | None:
         return None
     _STATE["kernels"] = k
     return k
+
+
+def load_for(size: int) -> SimpleNamespace | None:
+    """The kernels for work on columns of ``size`` rows: loaded for a long column, used (once loaded) down to
+    ``SMALL_SIZE``, else None."""
+    if size >= MIN_SIZE:
+        return load()
+    return _STATE["kernels"] if size >= SMALL_SIZE else None
+
+
+def run_tape(
+    ops: np.ndarray,
+    slot_row: np.ndarray,
+    slot_val: np.ndarray,
+    inputs: np.ndarray,
+    out: np.ndarray,
+    regs: np.ndarray,
+    base: int = 0,
+) -> None:
+    """``air.compile.Tape``'s interpreter (the caller got the kernels from ``load_for``): the rows of ``inputs``
+    give output rows ``base ..`` of ``out``."""
+    k = load()
+    assert k is not None
+    k.run_tape(ops, slot_row, slot_val, inputs, out, regs, base)
 
 
 def _reset(disable: bool = False) -> None:
