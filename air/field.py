@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from air import kernels as _K
+import air.kernels as _K
 
 __all__ = ["P", "EPS", "add", "sub", "neg", "mul", "to_field", "from_int", "inv", "is_canonical", "format_value"]
 

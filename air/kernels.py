@@ -19,6 +19,7 @@ to an installed package may be read-only.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -58,8 +59,11 @@ def load() -> SimpleNamespace | None:
         return None
     if not os.environ.get("NUMBA_CACHE_DIR"):
         os.environ["NUMBA_CACHE_DIR"] = str(Path.home() / ".cache" / "air" / "numba")
+        numba = sys.modules.get("numba")  # imported already (by galois, say): its config has read the environment
+        if numba is not None and not getattr(numba.config, "CACHE_DIR", ""):
+            numba.config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
     try:
-        from air import _numba_kernels as k
+        import air._numba_kernels as k
 
         one = np.ones(2, dtype=np.uint64)
         k.mul_vv(one, one, np.empty(2, dtype=np.uint64))  # first dispatch: fails here if numba cannot compile
