@@ -3,6 +3,7 @@ directory first). Every constant is ``np.uint64``: numba promotes uint64 mixed w
 
 Arrays are 1-D uint64 of canonical elements (``< p``); outputs are written into ``out``, which never aliases an
 input (LLVM then vectorizes the elementwise loops without a runtime alias check).
+The loops release the GIL (``nogil``): row chunks checked on threads run them in parallel.
 """
 
 from __future__ import annotations
@@ -75,49 +76,49 @@ def gpow(a: np.uint64, e: np.uint64) -> np.uint64:
     return r
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def mul_vv(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     for i in range(out.shape[0]):
         out[i] = gmul(a[i], b[i])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def mul_vs(a: np.ndarray, s: np.uint64, out: np.ndarray) -> None:
     for i in range(out.shape[0]):
         out[i] = gmul(a[i], s)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def add_vv(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     for i in range(out.shape[0]):
         out[i] = gadd(a[i], b[i])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def add_vs(a: np.ndarray, s: np.uint64, out: np.ndarray) -> None:
     for i in range(out.shape[0]):
         out[i] = gadd(a[i], s)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sub_vv(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     for i in range(out.shape[0]):
         out[i] = gsub(a[i], b[i])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sub_vs(a: np.ndarray, s: np.uint64, out: np.ndarray) -> None:
     for i in range(out.shape[0]):
         out[i] = gsub(a[i], s)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sub_sv(s: np.uint64, b: np.ndarray, out: np.ndarray) -> None:
     for i in range(out.shape[0]):
         out[i] = gsub(s, b[i])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def scan_mul(x: np.ndarray, out: np.ndarray) -> None:
     """out[i] = x[0] * ... * x[i]."""
     acc = U1
@@ -126,7 +127,7 @@ def scan_mul(x: np.ndarray, out: np.ndarray) -> None:
         out[i] = acc
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def scan_add(x: np.ndarray, out: np.ndarray) -> None:
     """out[i] = x[0] + ... + x[i]."""
     acc = U0
@@ -135,7 +136,7 @@ def scan_add(x: np.ndarray, out: np.ndarray) -> None:
         out[i] = acc
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def running_product(resp: np.ndarray, req: np.ndarray, initial: np.uint64, out: np.ndarray) -> None:
     """out[0] = initial, out[i+1] = out[i] * resp[i] / req[i]. Montgomery's trick: 1/(req_0...req_i) =
     (req_{i+1}...req_{n-1}) / (req_0...req_{n-1}), so out[i+1] = initial/total * prod(resp_0..i) * suffix(i+1).
@@ -152,7 +153,7 @@ def running_product(resp: np.ndarray, req: np.ndarray, initial: np.uint64, out: 
         out[i + 1] = gmul(scale, out[i + 1])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def batch_inverse(x: np.ndarray, out: np.ndarray) -> None:
     """out[i] = 1/x[i] (every x[i] nonzero): prefix products, one inverse, then a backward pass."""
     n = x.shape[0]
@@ -178,25 +179,25 @@ OP_MUL = 3
 OP_STORE = 4  # out[a] = regs[dst]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _vmul(o: np.ndarray, x: np.ndarray, y: np.ndarray, m: int) -> None:
     for i in range(m):
         o[i] = gmul(x[i], y[i])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _vadd(o: np.ndarray, x: np.ndarray, y: np.ndarray, m: int) -> None:
     for i in range(m):
         o[i] = gadd(x[i], y[i])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _vsub(o: np.ndarray, x: np.ndarray, y: np.ndarray, m: int) -> None:
     for i in range(m):
         o[i] = gsub(x[i], y[i])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def run_tape(
     ops: np.ndarray,
     slot_row: np.ndarray,
