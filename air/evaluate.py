@@ -169,8 +169,10 @@ def check(air: Air, trace: Trace, challenges: dict[str, int] | None = None) -> C
 
     gated, plain = group_by_flag([c for c in cons if c.domain == "transition"])
     flags = list(gated)
-    flag_prog = program(flags) if flags else None
-    plain_prog = program([c.expr for c in plain]) if plain else None
+    # the plain constraints and the flags as ONE program: the plain ones (Miden's stack shifts: a sum over every
+    # operation's flag) reuse the flags' products instead of computing them again (complete Miden model: 396
+    # multiplications a row instead of 302 + 261)
+    row_prog = program([c.expr for c in plain] + flags) if plain or flags else None
     body_progs = {f: program([c.body for c in gated[f]]) for f in flags}
 
     last = n - 1  # transition rows are 0 .. n-2
@@ -181,15 +183,15 @@ def check(air: Air, trace: Trace, challenges: dict[str, int] | None = None) -> C
         valid = np.ones(length, dtype=bool)
         if start <= last < stop:
             valid[last - start] = False
-        if plain_prog is not None:
-            env = scal | _column_env(air, trace, plain_prog.inputs, rows)
-            for c, v in zip(plain, plain_prog.run(env)):
-                bad = _nonzero(v, length) & valid
-                if bad.any():
-                    fails[c.name].append(np.flatnonzero(bad) + start)
-        if flag_prog is not None:
-            env = scal | _column_env(air, trace, flag_prog.inputs, rows)
-            for f, fv in zip(flags, flag_prog.run(env)):
+        if row_prog is None:
+            continue
+        outs = row_prog.run(scal | _column_env(air, trace, row_prog.inputs, rows))
+        for c, v in zip(plain, outs[: len(plain)]):
+            bad = _nonzero(v, length) & valid
+            if bad.any():
+                fails[c.name].append(np.flatnonzero(bad) + start)
+        if flags:
+            for f, fv in zip(flags, outs[len(plain) :]):
                 sel = np.flatnonzero(_nonzero(fv, length) & valid)
                 if len(sel) == 0:
                     continue
