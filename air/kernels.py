@@ -110,6 +110,10 @@ def _is_u64(a: object) -> bool:
 def binary(op: str, a: np.ndarray, b: np.ndarray, min_size: int | None = None) -> np.ndarray | None:
     """``a op b`` (op in mul/add/sub) by a compiled kernel, or None when numpy should do it: the kernels are
     off, an operand is not uint64, the shapes need more than a scalar broadcast, or the column is short."""
+    if isinstance(a, np.uint64):  # a numpy scalar (``np.uint64(1)``) is a 0-d operand
+        a = np.asarray(a)
+    if isinstance(b, np.uint64):
+        b = np.asarray(b)
     if not (_is_u64(a) and _is_u64(b)):
         return None
     size = max(a.size, b.size)

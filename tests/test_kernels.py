@@ -73,6 +73,7 @@ def test_binary_matches_numpy_and_python_ints(op: str, kernels_everywhere) -> No
         sv = np.array(s, dtype=np.uint64)
         assert np.array_equal(K.binary(op, a, sv), _np(op, a, sv))
         assert np.array_equal(K.binary(op, sv, a), _np(op, sv, a))
+        assert np.array_equal(K.binary(op, a, np.uint64(s)), _np(op, a, sv))  # a numpy scalar, not a 0-d array
 
 
 def test_field_ops_dispatch_to_kernels_on_long_columns_only(monkeypatch: pytest.MonkeyPatch) -> None:
