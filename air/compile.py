@@ -27,7 +27,7 @@ from air import kernels as K
 from air.degree import NotPolynomialError
 from air.symbols import Var
 
-__all__ = ["Program", "eval_int", "const_value"]
+__all__ = ["Program", "Tape", "eval_int", "const_value", "symbols_in"]
 
 Value = np.ndarray  # uint64 array, or a 0-d uint64 array for a row-independent value
 
@@ -59,11 +59,7 @@ class Program:
     def __init__(self, exprs: Sequence[sp.Expr], symbols: str = "~cse"):
         self._exprs = [sp.sympify(e) for e in exprs]
         self._symbols = symbols
-        self.inputs: set[str] = set()
-        for e in self._exprs:
-            for s in e.free_symbols:
-                if isinstance(s, Var):
-                    self.inputs.add(s.name)
+        self.inputs: set[str] = {s.name for s in symbols_in(self._exprs) if isinstance(s, Var)}
 
     def _cse(self) -> tuple[list[tuple[str, sp.Expr]], list[sp.Expr]]:
         """sympy's CSE of the expressions, for the numpy evaluator: done on its first run only (the tape does its
@@ -125,6 +121,7 @@ class Tape:
         self._slot_of: dict[str | int, int] = {}
         self._nodes: list[tuple[int, int, int]] = []  # (code, a, b): LOAD (0, slot, -1), or an op on values
         self._node_of: dict[tuple[int, int, int], int] = {}
+        self._memo: dict[sp.Basic, int] = {}
         named: dict[str, int] = {}
         for name, e in temps:
             named[name] = self._lower(e, named)
@@ -145,7 +142,13 @@ class Tape:
         return self._node_of[key]
 
     def _lower(self, e: sp.Basic, named: Mapping[str, int]) -> int:
-        """The value number of ``e`` (the same arithmetic as ``_eval``)."""
+        """The value number of ``e`` (the same arithmetic as ``_eval``); a sub-tree met again is looked up."""
+        v = self._memo.get(e)
+        if v is None:
+            v = self._memo[e] = self._lower_new(e, named)
+        return v
+
+    def _lower_new(self, e: sp.Basic, named: Mapping[str, int]) -> int:
         if isinstance(e, sp.Symbol):
             return named[e.name] if e.name in named else self._slot(e.name)
         if e.is_Number:
@@ -266,6 +269,24 @@ class Tape:
                 inputs[j] = c[start:stop]
             K.run_tape(self.ops, slot_row, slot_val, np.ascontiguousarray(inputs), out, regs, start)
         return list(out)
+
+
+def symbols_in(exprs: Sequence[sp.Basic]) -> set[sp.Symbol]:
+    """The symbols of ``exprs``, each distinct sub-tree visited once (``free_symbols`` walks a sub-tree again
+    wherever it occurs, and an operation flag occurs in dozens of constraints)."""
+    seen: set[int] = set()
+    out: set[sp.Symbol] = set()
+    stack = list(exprs)
+    while stack:
+        e = stack.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, sp.Symbol):
+            out.add(e)
+        else:
+            stack.extend(e.args)
+    return out
 
 
 _PROGRAMS: dict[tuple[sp.Expr, ...], Program] = {}

@@ -20,7 +20,7 @@ import sympy as sp
 
 from air import field as F
 from air.air import Air, Constraint
-from air.compile import eval_int, program
+from air.compile import eval_int, program, symbols_in
 from air.symbols import AuxCell, Cell, Periodic, PublicInput
 from air.trace import Trace, TraceError
 
@@ -67,7 +67,7 @@ class CheckResult:
 def symbols_of(expr: sp.Expr) -> frozenset:
     """``expr.free_symbols``, remembered: sympy walks the whole tree on every call, and a check asks for every
     constraint's symbols three times (3.4 s of a 2^20-row check of the complete Miden model, most of it)."""
-    return frozenset(expr.free_symbols)
+    return frozenset(symbols_in([expr]))
 
 
 def _scalar_env(air: Air, trace: Trace, challenges: dict[str, int] | None) -> dict[str, np.ndarray]:
