@@ -27,6 +27,7 @@ import numpy as np
 import sympy as sp
 
 from air import field as F
+from air import kernels as K
 from air.air import Air, Bus, message_value
 from air.bus import numerator, term_value
 from air.compile import eval_int, program
@@ -246,8 +247,12 @@ def _bind(air: Air, values: list[int]) -> dict[str, np.ndarray]:
 
 def _eval_rows(air: Air, trace: Trace, exprs: list, rows: np.ndarray, scal: dict) -> list[np.ndarray]:
     prog = program(exprs)
-    env = scal | _column_env(air, trace, prog.inputs, rows)
-    return [np.broadcast_to(v, (len(rows),)).astype(np.uint64) for v in prog.run(env)]
+    at: np.ndarray | slice = rows
+    if len(rows) > 1 and rows[-1] - rows[0] == len(rows) - 1 and bool((np.diff(rows) == 1).all()):
+        at = slice(int(rows[0]), int(rows[-1]) + 1)  # consecutive rows (all transitions): views, not gathers
+    env = scal | _column_env(air, trace, prog.inputs, at)
+    # a column of the right length as it is (the tape's outputs are fresh rows); a constant broadcast to a copy
+    return [v if v.shape == (len(rows),) else np.broadcast_to(v, (len(rows),)).astype(np.uint64) for v in prog.run(env)]
 
 
 def _scan(x: np.ndarray, op, identity: int) -> np.ndarray:
@@ -255,6 +260,10 @@ def _scan(x: np.ndarray, op, identity: int) -> np.ndarray:
     into m chunks of k = 1024 laid out as the columns of a k x m array, scanned down the rows in
     log2(k) whole-array steps (contiguous slices), then each chunk is combined with the scan of the
     chunk totals (recursively): about 11 full-length operations for any n up to 2^20."""
+    if x.ndim == 1 and (op is F.mul or op is F.add):  # one sequential compiled loop (air.kernels)
+        r = K.scan_mul(x) if op is F.mul else K.scan_add(x)
+        if r is not None:
+            return r
     n = len(x)
     k = 1024
     if n <= 2 * k:
@@ -510,10 +519,14 @@ def _running_product(resp: np.ndarray, req: np.ndarray, initial: int) -> np.ndar
     """The multiset accumulator ``b[0] = initial``, ``b[i+1] = b[i] * resp[i] / req[i]``, with one
     inversion in all (Montgomery's trick): ``prod_{j<=i} req_j`` inverted is ``(prod_j req_j)^-1 *
     prod_{j>i} req_j``, a suffix product."""
+    zeros = np.flatnonzero(req == 0)  # a product of field elements is 0 exactly when a factor is
+    fast = None if len(zeros) else K.running_product(resp, req, initial % F.P)  # the same in two compiled loops
+    if fast is not None:
+        return fast
     backward = _scan(req[::-1].copy(), F.mul, 1)[::-1]  # backward[i] = prod_{j>=i} req_j
     total = int(backward[0]) if len(req) else 1
     if total == 0:
-        rows = np.flatnonzero(req == 0)
+        rows = zeros
         raise ZeroDivisionError(
             f"the requests of a bus evaluate to 0 on row {int(rows[0])}: no running product exists there "
             "(a message equal to 0 under these challenges: choose another --seed)"
