@@ -44,7 +44,8 @@ from __future__ import annotations
 
 import json
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -167,15 +168,22 @@ class RunResult:
 
 H0: tuple[int, ...] = (0,) * 8
 _NO_ACCESS = np.zeros((0, 9), dtype=np.uint64)
-# per-row registers, one typed array each (compact: no Python object per row); the stack and h0..h7
-# take 16 and 8 entries per row; fn_hash is an index into VM.fn_hashes
-ROW_ARRAYS = {"op": "B", "ctx": "Q", "fmp": "Q", "sys_fmp": "Q", "flag": "B", "fn_hash": "I", "stack": "Q"}
-ROW_ARRAYS |= {"depth": "Q", "ovf_addr": "Q", "addr": "Q", "h": "Q", "in_span": "B", "gc": "Q", "ox": "B", "c": "B"}
+# The per-row registers, in typed arrays (no Python object per row), as few appends a row as possible:
+# * "dec" 3 a row: the packed decoder fields (op code | in_span << 7 | c << 8 | op index << 11), group count, h0;
+# * "h" 7 a row: h1..h7; "stack" 16 a row: s0..s15; "dov" 2 a row: stack depth, overflow address.
+# The registers that change only at control rows or a few operations (ctx, fmp, sys_fmp, the flag, fn_hash as an
+# index into VM.fn_hashes, the block address) are run-length encoded: "seg_rows" holds the row where a run starts,
+# "seg" its SEG_WIDTH values (``VM._seg_check``); build_trace expands them over the column with np.repeat.
+ROW_ARRAYS = {"dec": 3, "h": 7, "stack": 16, "dov": 2}
+SEG_KEYS = ("ctx", "fmp", "sys_fmp", "flag", "fn_hash", "addr")
+OPCODE_BITS, IN_SPAN_SHIFT, C_SHIFT, OX_SHIFT = 0x7F, 7, 8, 11
 # op batch flags (c0, c1, c2) by the batch's number of groups, packed as c0 + 2 c1 + 4 c2: decoder/main.md and
 # air/src/trace/decoder/mod.rs (OP_BATCH_8_GROUPS = [1, 0, 0], 4 = [0, 1, 0], 2 = [0, 0, 1], 1 = [0, 1, 1])
 BATCH_FLAGS = {8: 0b001, 4: 0b010, 2: 0b100, 1: 0b110}
 # a run's ``progress`` callback is called with the cycle count every PROGRESS_EVERY cycles
 PROGRESS_EVERY = 1 << 14
+# build_trace moves recorded rows into columns this many rows at a time (a block of the stack is 1 MB)
+SCATTER_ROWS = 1 << 13
 # the memory instructions the gate design keeps off the first 2^GATE_BITS addresses (flags.memop)
 GATE_MEMOPS = ("MLOAD", "MSTORE", "MLOADW", "MSTOREW")
 
@@ -207,7 +215,11 @@ class VM:
         self.gate = design == "miden-gate"
         self.memfmp = not (self.v18 or self.sysfmp or self.gate)
         self.fnhash_mem = design.startswith("miden-fnhash-mem")
-        self.rows = {k: array(t) for k, t in ROW_ARRAYS.items()}
+        self.rows = {k: array("Q") for k in ROW_ARRAYS}
+        self.seg_rows = array("Q")
+        self.seg = array("Q")
+        self._seg: tuple[int, ...] = ()
+        self._plans: dict[int, tuple[Any, ...]] = {}  # id(Block) -> its precomputed operation rows (``_plan``)
         self.n_rows = 0
         self.mem: dict[tuple[int, int], int] = {}
         self.mem_log = MemLog()
@@ -307,28 +319,32 @@ class VM:
         if code is None:
             raise ExecutionError(f"{self.at()}: operation {op} does not exist in {self.air.name}")
         if self.n_rows >= self.next_stop:
-            if self.n_rows >= self.max_cycles:
-                raise ExecutionError(f"program exceeded {self.max_cycles:,} cycles at {self.at()}")
-            if self.progress is not None:
-                self.progress(self.n_rows)
-            self.next_stop = min(self.max_cycles, self.n_rows + PROGRESS_EVERY)
+            self._stop()
+        self._seg_check()
+        hh = H0 if h is None else (tuple(h) + H0)[:8]
         r = self.rows
-        r["op"].append(code)
-        r["ctx"].append(self.ctx)
-        r["fmp"].append(self.fmp)
-        r["sys_fmp"].append(self.sys_fmp)
-        r["flag"].append(self.flag)
-        r["fn_hash"].append(self.fn_hashes.setdefault(self.fn_hash, len(self.fn_hashes)))
+        r["dec"].extend((code | in_span << IN_SPAN_SHIFT | c << C_SHIFT | ox << OX_SHIFT, gc, hh[0]))
+        r["h"].extend(hh[1:])
         r["stack"].extend(self.top)
-        r["depth"].append(16 + len(self.ovf))
-        r["ovf_addr"].append(self.ovf_clk[-1] if self.ovf else 0)
-        r["addr"].append(self.addr)
-        r["h"].extend(H0 if h is None else (tuple(h) + H0)[:8])
-        r["in_span"].append(in_span)
-        r["gc"].append(gc)
-        r["ox"].append(ox)
-        r["c"].append(c)
+        r["dov"].extend((16 + len(self.ovf), self.ovf_clk[-1] if self.ovf else 0))
         self.n_rows += 1
+
+    def _stop(self) -> None:
+        """At ``next_stop`` rows: the cycle cap (an error naming where the run got to) or a progress report."""
+        if self.n_rows >= self.max_cycles:
+            raise ExecutionError(f"program exceeded {self.max_cycles:,} cycles at {self.at()}")
+        if self.progress is not None:
+            self.progress(self.n_rows)
+        self.next_stop = min(self.max_cycles, self.n_rows + PROGRESS_EVERY)
+
+    def _seg_check(self) -> None:
+        """Start a new run of the slow registers at the next row if any of them changed since the last run."""
+        fn_hash = self.fn_hashes.setdefault(self.fn_hash, len(self.fn_hashes))
+        seg = (self.ctx, self.fmp, self.sys_fmp, self.flag, fn_hash, self.addr)
+        if seg != self._seg:
+            self._seg = seg
+            self.seg_rows.append(self.n_rows)
+            self.seg.extend(seg)
 
     def tick(self) -> None:
         self.clk += 1
@@ -786,9 +802,31 @@ def _inv(v: int) -> int:
     return pow(v % P, P - 2, P) if v % P else 0
 
 
+@contextmanager
+def _small_pages() -> Iterator[None]:
+    """numpy's large arrays without madvise(MADV_HUGEPAGE) while the block runs. With transparent huge pages in
+    ``madvise`` mode and ``defrag`` = madvise (this machine's kernel settings), the first touch of a madvised
+    region compacts memory synchronously: filling the ~600 MB of a 2^20-row trace cost 2-3 s of system time that
+    way, against ~0.6 s with 4 KB pages (bench/bench_executor.py). The previous setting is restored."""
+    setter = getattr(getattr(np, "_core", np.core).multiarray, "_set_madvise_hugepage", None)  # numpy >= 1.20
+    if setter is None:  # pragma: no cover - older numpy: leave it alone
+        yield
+        return
+    before = setter(False)
+    try:
+        yield
+    finally:
+        setter(before)
+
+
 def build_trace(vm: VM, air: Air, release: bool = False) -> tuple[dict[str, np.ndarray], int]:
     """The trace's columns (padded to a power of two) from the run's typed row arrays, memory log and hasher
     requests. ``release``: drop each of the VM's row arrays once copied (a lower peak; the VM cannot build again)."""
+    with _small_pages():
+        return _build_trace(vm, air, release)
+
+
+def _build_trace(vm: VM, air: Air, release: bool) -> tuple[dict[str, np.ndarray], int]:
     names = air.column_names
     m = vm.n_rows
     main_rows = m + 1  # + the HALT row(s)
@@ -808,61 +846,80 @@ def build_trace(vm: VM, air: Air, release: bool = False) -> tuple[dict[str, np.n
     cols = {c: np.zeros(n, dtype=np.uint64) for c in names}
     u64 = np.uint64
 
-    def recorded(key: str, width: int) -> np.ndarray:
-        """The recorded rows of register ``key``, (m, width), a view of its typed array (released if asked)."""
-        dtype = {"B": np.uint8, "I": np.uint32, "Q": np.uint64}[ROW_ARRAYS[key]]
+    def recorded(key: str) -> np.ndarray:
+        """The recorded rows of ``key`` (``ROW_ARRAYS``), (m, width), a view of its typed array (released if
+        asked: the memory goes when the view does)."""
         rows = vm.rows.pop(key) if release else vm.rows[key]
-        return np.frombuffer(rows, dtype=dtype).reshape(m, width)
+        return np.frombuffer(rows, dtype=u64).reshape(m, ROW_ARRAYS[key])
 
-    def row_array(key: str, width: int, pad: Any) -> np.ndarray:
-        """Register ``key`` for every row: the recorded rows, then the HALT padding (the final state)."""
-        a = np.empty((n, width), dtype=u64)
-        a[:m] = recorded(key, width)
-        a[m:] = np.asarray(pad, dtype=u64).reshape(1, width)
-        return a if width > 1 else a[:, 0]
-
-    def wide(key: str, width: int, pad: Any, prefix: str) -> None:
-        """Columns ``prefix0..`` straight from a wide register (the stack, h0..h7), without an (n, width) copy."""
-        a = recorded(key, width)
-        for k in range(width):
-            c = cols.get(f"{prefix}{k}")
-            if c is not None:
-                c[:m] = a[:, k]
-                c[m:] = pad[k]
+    def scatter(a: np.ndarray, targets: Sequence[tuple[str, int, int]]) -> None:
+        """Columns ``c`` = ``a[:, k]`` then ``pad`` for each (c, k, pad), from a row-major (m, w) record, a block of
+        rows at a time (a cache-sized transpose: one pass over ``a`` rather than one per column)."""
+        targets = [(cols[c], k, pad) for c, k, pad in targets if c in cols]
+        for start in range(0, m, SCATTER_ROWS):
+            block = a[start : start + SCATTER_ROWS]
+            for col, k, _ in targets:
+                col[start : start + len(block)] = block[:, k]
+        for col, _, pad in targets:
+            col[m:] = pad
 
     def setcol(c: str, v: np.ndarray) -> None:
         if c in cols:
             cols[c][:] = v
 
-    code = row_array("op", 1, vm.opcode["HALT"])
+    # the decoder's packed fields; the HALT padding rows have in_span = c = op index = 0
+    dec = recorded("dec")
+    packed = np.empty(n, dtype=u64)
+    packed[:m] = dec[:, 0]
+    packed[m:] = vm.opcode["HALT"]
+    scatter(dec, [("group_count", 1, 0), ("h0", 2, 0)])
+    del dec
+    code = packed & u64(OPCODE_BITS)
     setcol("clk", np.arange(n, dtype=u64))
-    setcol("ctx", row_array("ctx", 1, 0))
-    setcol("fmp", row_array("fmp", 1, vm.fmp))
-    setcol("sys_fmp", row_array("sys_fmp", 1, vm.sys_fmp))
-    flag = row_array("flag", 1, vm.flag)
+    # the slow registers: runs from VM._seg_check, expanded over the recorded rows
+    starts = np.frombuffer(vm.seg_rows, dtype=u64).astype(np.int64)
+    seg = np.frombuffer(vm.seg, dtype=u64).reshape(-1, len(SEG_KEYS))
+    runs = np.diff(np.append(starts, m))
+
+    def slow(key: str, pad: int) -> np.ndarray:
+        a = np.empty(n, dtype=u64)
+        a[:m] = np.repeat(seg[:, SEG_KEYS.index(key)], runs)
+        a[m:] = pad
+        return a
+
+    setcol("ctx", slow("ctx", 0))
+    setcol("fmp", slow("fmp", vm.fmp))
+    setcol("sys_fmp", slow("sys_fmp", vm.sys_fmp))
+    flag = slow("flag", vm.flag)
     setcol("in_syscall", flag)
     setcol("in_kernel", flag)
+    del flag
     hashes = np.array(list(vm.fn_hashes) + [vm.fn_hash], dtype=u64).reshape(-1, 4)
-    fn_hash = hashes[row_array("fn_hash", 1, len(hashes) - 1).astype(np.intp)]
+    fn_hash = slow("fn_hash", len(hashes) - 1).astype(np.intp)
     for k in range(4):
-        setcol(f"fn_hash{k}", fn_hash[:, k])
-    setcol("addr", row_array("addr", 1, 0))
-    bits = [(code >> u64(k)) & u64(1) for k in range(7)]
+        setcol(f"fn_hash{k}", hashes[:, k][fn_hash])
+    del fn_hash
+    setcol("addr", slow("addr", 0))
     for k in range(7):
-        setcol(f"b{k}", bits[k])
-    setcol("e0", bits[6] * (u64(1) - bits[5]) * bits[4])
-    setcol("e1", bits[6] * bits[5])
-    wide("h", 8, H0, "h")
-    setcol("in_span", row_array("in_span", 1, 0))
-    setcol("group_count", row_array("gc", 1, 0))
-    setcol("op_index", row_array("ox", 1, 0))
-    c = row_array("c", 1, 0)
+        setcol(f"b{k}", (code >> u64(k)) & u64(1))
+    b4, b5, b6 = ((code >> u64(k)) & u64(1) for k in (4, 5, 6))
+    setcol("e0", b6 * (u64(1) - b5) * b4)
+    setcol("e1", b6 * b5)
+    del b4, b5, b6
+    scatter(recorded("h"), [(f"h{k + 1}", k, 0) for k in range(7)])
+    setcol("in_span", (packed >> u64(IN_SPAN_SHIFT)) & u64(1))
+    setcol("op_index", packed >> u64(OX_SHIFT))
     for k in range(3):
-        setcol(f"c{k}", (c >> u64(k)) & u64(1))
-    wide("stack", 16, vm.top, "s")
-    depth = row_array("depth", 1, vm.depth)
+        setcol(f"c{k}", (packed >> u64(C_SHIFT + k)) & u64(1))
+    del packed
+    scatter(recorded("stack"), [(f"s{k}", k, vm.top[k]) for k in range(16)])
+    dov = recorded("dov")
+    depth = np.empty(n, dtype=u64)
+    depth[:m] = dov[:, 0]
+    depth[m:] = vm.depth
     setcol("stack_depth", depth)
-    setcol("stack_overflow_addr", row_array("ovf_addr", 1, vm._ovf_addr()))
+    scatter(dov, [("stack_overflow_addr", 1, vm._ovf_addr())])
+    del dov
     if "stack_h0" in cols:
         values, index = np.unique(depth, return_inverse=True)
         inverses = np.array([_inv(int(d) - 16) for d in values], dtype=u64)
