@@ -53,6 +53,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from air import field as F
 from air.air import Air
 from air.miden import hasher_trace as HT
 from air.miden import layout as L
@@ -169,12 +170,13 @@ class RunResult:
 H0: tuple[int, ...] = (0,) * 8
 _NO_ACCESS = np.zeros((0, 9), dtype=np.uint64)
 # The per-row registers, in typed arrays (no Python object per row), as few appends a row as possible:
-# * "dec" 3 a row: the packed decoder fields (op code | in_span << 7 | c << 8 | op index << 11), group count, h0;
-# * "h" 7 a row: h1..h7; "stack" 16 a row: s0..s15; "dov" 2 a row: stack depth, overflow address.
+# * "dec" 10 a row: the packed decoder fields (op code | in_span << 7 | c << 8 | op index << 11), group count,
+#   h0..h7 (on EQ rows h2 is left 0 here: build_trace computes 1/(s0 - s1) over the column);
+# * "stack" 16 a row: s0..s15; "dov" 2 a row: stack depth, overflow address.
 # The registers that change only at control rows or a few operations (ctx, fmp, sys_fmp, the flag, fn_hash as an
 # index into VM.fn_hashes, the block address) are run-length encoded: "seg_rows" holds the row where a run starts,
 # "seg" its SEG_WIDTH values (``VM._seg_check``); build_trace expands them over the column with np.repeat.
-ROW_ARRAYS = {"dec": 3, "h": 7, "stack": 16, "dov": 2}
+ROW_ARRAYS = {"dec": 10, "stack": 16, "dov": 2}
 SEG_KEYS = ("ctx", "fmp", "sys_fmp", "flag", "fn_hash", "addr")
 OPCODE_BITS, IN_SPAN_SHIFT, C_SHIFT, OX_SHIFT = 0x7F, 7, 8, 11
 # op batch flags (c0, c1, c2) by the batch's number of groups, packed as c0 + 2 c1 + 4 c2: decoder/main.md and
@@ -184,6 +186,14 @@ BATCH_FLAGS = {8: 0b001, 4: 0b010, 2: 0b100, 1: 0b110}
 PROGRESS_EVERY = 1 << 14
 # build_trace moves recorded rows into columns this many rows at a time (a block of the stack is 1 MB)
 SCATTER_ROWS = 1 << 13
+# the operations VM._run_ops runs inline, by kind (0: through VM.op); kinds >= K_ADD shift the stack left
+K_NOOP, K_PUSH, K_DUP, K_PAD, K_SWAP, K_INCR, K_NEG, K_MOVUP = 1, 2, 3, 4, 5, 6, 7, 8
+K_ADD, K_MUL, K_EQ, K_DROP, K_ASSERT = 9, 10, 11, 12, 13
+FAST_KINDS = {"NOOP": K_NOOP, "PUSH": K_PUSH, "PAD": K_PAD, "SWAP": K_SWAP, "INCR": K_INCR, "NEG": K_NEG}
+FAST_KINDS |= {"ADD": K_ADD, "MUL": K_MUL, "EQ": K_EQ, "DROP": K_DROP, "ASSERT": K_ASSERT}
+NO_OVERFLOW = (16, 0)  # depth and overflow address with an empty overflow table
+# one operation row of a basic block (VM._plan)
+Step = tuple[int, int, tuple[int, int, int], str, Op]
 # the memory instructions the gate design keeps off the first 2^GATE_BITS addresses (flags.memop)
 GATE_MEMOPS = ("MLOAD", "MSTORE", "MLOADW", "MSTOREW")
 
@@ -227,7 +237,6 @@ class VM:
         # is hash_start[k] (its decoder address is that row + 1)
         self.hash_jobs: list[HT.Job] = []
         self._hperm_in: tuple[int, ...] = ()
-        self._block_jobs: dict[int, HT.LinearHash] = {}  # id(Block) -> its hash job (the program keeps the nodes)
         self.merkle = MerkleStore()  # the advice provider's Merkle store (MPVERIFY)
         self.fn_hashes: dict[Word, int] = {}  # distinct fn_hash values -> their index in the rows
         self.krom_calls: list[Word] = []
@@ -323,8 +332,7 @@ class VM:
         self._seg_check()
         hh = H0 if h is None else (tuple(h) + H0)[:8]
         r = self.rows
-        r["dec"].extend((code | in_span << IN_SPAN_SHIFT | c << C_SHIFT | ox << OX_SHIFT, gc, hh[0]))
-        r["h"].extend(hh[1:])
+        r["dec"].extend((code | in_span << IN_SPAN_SHIFT | c << C_SHIFT | ox << OX_SHIFT, gc) + hh)
         r["stack"].extend(self.top)
         r["dov"].extend((16 + len(self.ovf), self.ovf_clk[-1] if self.ovf else 0))
         self.n_rows += 1
@@ -387,11 +395,8 @@ class VM:
             run(self, o, row)
             self.tick()
             return
-        if name == "EQ":  # the user-op helper h2 = 1/(s0 - s1), 0 when equal (stack/field_ops.md)
-            h = (list(h) + [0] * 8)[:8]
-            d = (s[0] - s[1]) % P
-            h[2] = pow(d, P - 2, P) if d else 0
-        elif self.gate and name in GATE_MEMOPS:  # gate: h2 = the address's low N bits (io_ops gate constraint)
+        # EQ's user-op helper h2 = 1/(s0 - s1) is computed over the column by build_trace
+        if self.gate and name in GATE_MEMOPS:  # gate: h2 = the address's low N bits (io_ops gate constraint)
             h = (list(h) + [0] * 8)[:8]
             h[2] = s[0] % 2**L.GATE_BITS
         elif self.gate and name == "FMPUPDATE":  # gate: h2 = the fmp read from mem[4] (system_ops u_fmpupdate)
@@ -606,42 +611,142 @@ class VM:
         per further batch, END. The decoder's group count, op index, h0 (the rest of the op group) and h1 (the
         parent block) follow decoder/main.md (v0.18) / decoder/index.md (v0.19)."""
         batches = node.batches
-        gc = sum(b.num_groups for b in batches)
+        plan = self._plans.get(id(node))  # the program keeps its nodes: their ids are stable
+        if plan is None:
+            plan = self._plans[id(node)] = self._plan(node)
+        job, gcs, steps, records = plan
         # the block's hash: a linear hash of every batch's 8 groups, one permutation per batch, RESPAN absorbing
-        # the next batch (``hash_basic_block``); the decoder's requests: 19 at SPAN, 35 per RESPAN, 33 at END
-        job = self._block_jobs.get(id(node))
-        if job is None:  # one job object per block (a loop re-runs it): hash_job keeps a reference per run
-            job = self._block_jobs[id(node)] = HT.LinearHash(tuple(g for b in batches for g in b.groups))
+        # the next batch (``hash_basic_block``); the decoder's requests: 19 at SPAN, 35 per RESPAN, 33 at END.
+        # One job object per block (a loop re-runs it): hash_job keeps a reference per run
         bid = self.hash_job(job, len(batches))
         parent = self.addr
         first = batches[0]
-        self.emit("SPAN", first.groups, gc=gc, c=BATCH_FLAGS[first.num_groups])
+        self.emit("SPAN", first.groups, gc=gcs[0], c=BATCH_FLAGS[first.num_groups])
         self.tick()
         self.addr = bid
-        gc -= 1  # SPAN consumes the first group
         for j, batch in enumerate(batches):
             if j:
                 # RESPAN: absorb the next batch at the last row of the previous hash cycle (a' - 1)
-                self.emit("RESPAN", batch.groups, gc=gc, c=BATCH_FLAGS[batch.num_groups])
+                self.emit("RESPAN", batch.groups, gc=gcs[j], c=BATCH_FLAGS[batch.num_groups])
                 self.tick()
                 self.addr += 8
+            self._run_ops(steps[j], parent, records[j])
+        self.end(self.addr, parent, node.digest, 0, 0, loop_body=loop_body)
+
+    def _plan(self, node: Block) -> tuple[HT.LinearHash, list[int], list[list[Step]], list[list[Any]]]:
+        """What does not change between runs of a basic block: its hash job, the group count on its SPAN and each
+        RESPAN, and per batch its operation rows as ``Step``: (fast kind, argument, the row's decoder record
+        (packed fields, group count, h0), source, Op). The group count drops by one per group consumed: the
+        SPAN/RESPAN's own, each immediate's, each op group's when its last operation has run (decoder/main.md)."""
+        batches = node.batches
+        job = HT.LinearHash(tuple(g for b in batches for g in b.groups))
+        gc = sum(b.num_groups for b in batches)
+        gcs = [gc]
+        gc -= 1  # SPAN consumes the first group
+        plan: list[list[Step]] = []
+        for j, batch in enumerate(batches):
+            if j:
+                gcs.append(gc)
                 gc -= 1
             ops = node.batch_ops[j]
-            k = 0
+            steps: list[Step] = []
             op_groups = [g for g in range(batch.num_groups) if not batch.is_immediate(g)]
             for n_g, g in enumerate(op_groups):
                 value = batch.groups[g]
                 codes = batch.group_ops(g)
                 last_group = n_g == len(op_groups) - 1
                 for i, (_, imm) in enumerate(codes):
-                    o = ops[k] or Op("NOOP")
-                    k += 1
-                    self.op(o, [value >> (7 * (i + 1)), parent], gc, i)
+                    o = ops[len(steps)] or Op("NOOP")
+                    kind, arg = self._fast_kind(o)
+                    packed = self.opcode.get(o.name, 0) | 1 << IN_SPAN_SHIFT | i << OX_SHIFT
+                    steps.append((kind, arg, (packed, gc, value >> (7 * (i + 1))), o.src, o))
                     if imm is not None:
                         gc -= 1  # the immediate's group
                     if i == len(codes) - 1 and not last_group:
                         gc -= 1  # the next op group starts
-        self.end(self.addr, parent, node.digest, 0, 0, loop_body=loop_body)
+            plan.append(steps)
+        return job, gcs, plan, [[None, []] for _ in plan]
+
+    def _fast_kind(self, o: Op) -> tuple[int, int]:
+        """The operations ``_run_ops`` runs inline (kind, argument), as ``op`` runs them; (0, 0) for the others
+        (the operation tables, helpers that need the VM, memory, errors of their own: ``op`` runs those)."""
+        name = o.name
+        if name not in self.opcode or name in U32_OPS or name in STACK_OPS:
+            return 0, 0
+        if name in FAST_KINDS:
+            return FAST_KINDS[name], o.imm % P if name == "PUSH" else 0
+        for prefix, kind in (("DUP", K_DUP), ("MOVUP", K_MOVUP)):
+            if name.startswith(prefix) and name[len(prefix) :].isdigit():
+                return kind, int(name[len(prefix) :])
+        return 0, 0
+
+    def _run_ops(self, steps: list[Step], parent: int, cache: list[Any]) -> None:
+        """A batch's operation rows: the common operations inline (each row as ``emit`` writes it, the state
+        before the operation, then the operation as ``op`` does it), the others through ``op``. The slow registers
+        (``SEG_KEYS``) cannot change during the inline operations, so they are checked only after ``op``.
+        ``cache``: [parent, the rows' "dec" records under it] from the batch's last run (a loop re-runs its body
+        under the same parent; one entry, so that a block run under ever new parents keeps no more)."""
+        assert self.clk == self.n_rows
+        top, ovf, ovf_clk = self.top, self.ovf, self.ovf_clk
+        r = self.rows
+        dec_ext, st_ext, dov_ext = r["dec"].extend, r["stack"].extend, r["dov"].extend
+        if cache[0] != parent:  # h1 = the parent block, no helper
+            cache[0], cache[1] = parent, [(*dec, parent, 0, 0, 0, 0, 0, 0) for _, _, dec, _, _ in steps]
+        n, stop, here = self.n_rows, self.next_stop, None
+        self._seg_check()
+        for (kind, arg, dec, src, o), record in zip(steps, cache[1]):
+            if src:
+                here = src
+            if not kind:
+                self.n_rows = self.clk = n
+                if here is not None:
+                    self.here = here
+                self.op(o, [dec[2], parent], dec[1], dec[0] >> OX_SHIFT)
+                n, stop = self.n_rows, self.next_stop
+                top, ovf, ovf_clk = self.top, self.ovf, self.ovf_clk
+                self._seg_check()
+                continue
+            if n >= stop:
+                self.n_rows = self.clk = n
+                if here is not None:
+                    self.here = here
+                self._stop()
+                stop = self.next_stop
+            dec_ext(record)
+            st_ext(top)
+            dov_ext((16 + len(ovf), ovf_clk[-1]) if ovf else NO_OVERFLOW)
+            if kind == K_PUSH or kind == K_DUP or kind == K_PAD:  # right shift: the 16th element to the overflow
+                top.insert(0, arg if kind == K_PUSH else top[arg] if kind == K_DUP else 0)
+                ovf.append(top.pop())
+                ovf_clk.append(n)
+            elif kind >= K_ADD:  # left shift: s0' = s0 op s1 (ADD, MUL, EQ) or s0 dropped (DROP, ASSERT)
+                if kind == K_ASSERT and top[0] != 1:
+                    where = o.src or "assert"
+                    raise ExecutionError(f"{where}: assertion failed: the top of the stack is {top[0]}, not 1")
+                a = top.pop(0)
+                if kind == K_ADD:
+                    top[0] = (a + top[0]) % P
+                elif kind == K_MUL:
+                    top[0] = a * top[0] % P
+                elif kind == K_EQ:
+                    top[0] = int(a == top[0])
+                if ovf:
+                    top.append(ovf.pop())
+                    ovf_clk.pop()
+                else:
+                    top.append(0)
+            elif kind == K_SWAP:
+                top[0], top[1] = top[1], top[0]
+            elif kind == K_INCR:
+                top[0] = (top[0] + 1) % P
+            elif kind == K_NEG:
+                top[0] = (-top[0]) % P
+            elif kind == K_MOVUP:
+                top.insert(0, top.pop(arg))
+            n += 1
+        self.n_rows = self.clk = n
+        if here is not None:
+            self.here = here
 
     def end(
         self,
@@ -826,6 +931,15 @@ def build_trace(vm: VM, air: Air, release: bool = False) -> tuple[dict[str, np.n
         return _build_trace(vm, air, release)
 
 
+def _inverses(values: np.ndarray) -> np.ndarray:
+    """1/v for each field element v (0 for 0), vectorized over the distinct values."""
+    distinct, index = np.unique(values, return_inverse=True)
+    out = np.zeros(len(distinct), dtype=np.uint64)
+    nonzero = distinct != 0
+    out[nonzero] = F.inv_array(distinct[nonzero])
+    return out[index.reshape(-1)]
+
+
 def _build_trace(vm: VM, air: Air, release: bool) -> tuple[dict[str, np.ndarray], int]:
     names = air.column_names
     m = vm.n_rows
@@ -872,7 +986,7 @@ def _build_trace(vm: VM, air: Air, release: bool) -> tuple[dict[str, np.ndarray]
     packed = np.empty(n, dtype=u64)
     packed[:m] = dec[:, 0]
     packed[m:] = vm.opcode["HALT"]
-    scatter(dec, [("group_count", 1, 0), ("h0", 2, 0)])
+    scatter(dec, [("group_count", 1, 0)] + [(f"h{k}", 2 + k, 0) for k in range(8)])
     del dec
     code = packed & u64(OPCODE_BITS)
     setcol("clk", np.arange(n, dtype=u64))
@@ -906,7 +1020,6 @@ def _build_trace(vm: VM, air: Air, release: bool) -> tuple[dict[str, np.ndarray]
     setcol("e0", b6 * (u64(1) - b5) * b4)
     setcol("e1", b6 * b5)
     del b4, b5, b6
-    scatter(recorded("h"), [(f"h{k + 1}", k, 0) for k in range(7)])
     setcol("in_span", (packed >> u64(IN_SPAN_SHIFT)) & u64(1))
     setcol("op_index", packed >> u64(OX_SHIFT))
     for k in range(3):
@@ -918,6 +1031,9 @@ def _build_trace(vm: VM, air: Air, release: bool) -> tuple[dict[str, np.ndarray]
     depth[:m] = dov[:, 0]
     depth[m:] = vm.depth
     setcol("stack_depth", depth)
+    if "EQ" in vm.opcode and "h2" in cols:  # EQ's user-op helper h2 = 1/(s0 - s1), 0 when equal (field_ops.md)
+        eq = np.flatnonzero(code == u64(vm.opcode["EQ"]))
+        cols["h2"][eq] = _inverses(F.sub(cols["s0"][eq], cols["s1"][eq]))
     scatter(dov, [("stack_overflow_addr", 1, vm._ovf_addr())])
     del dov
     if "stack_h0" in cols:
