@@ -931,12 +931,36 @@ def build_trace(vm: VM, air: Air, release: bool = False) -> tuple[dict[str, np.n
         return _build_trace(vm, air, release)
 
 
+def batch_inverse(a: np.ndarray) -> np.ndarray:
+    """1/a_i for nonzero field elements, by a product tree (Montgomery's trick, vectorized): level l + 1 holds the
+    products of pairs of level l (padded with 1 to an even length), the root is inverted once, and going down
+    1/x_{2i} = 1/(x_{2i} x_{2i+1}) * x_{2i+1}, 1/x_{2i+1} = 1/(x_{2i} x_{2i+1}) * x_{2i}: about 3 multiplications
+    an element in 2 log2(n) numpy passes, against ~126 for a^(p-2) elementwise."""
+    a = np.asarray(a, dtype=np.uint64)
+    if len(a) == 0:
+        return a.copy()
+    levels = [a]
+    while len(levels[-1]) > 1:
+        x = levels[-1]
+        if len(x) % 2:
+            x = levels[-1] = np.append(x, np.uint64(1))
+        levels.append(F.mul(x[0::2], x[1::2]))
+    inv = np.array([pow(int(levels[-1][0]), P - 2, P)], dtype=np.uint64)
+    for x in reversed(levels[:-1]):
+        inv = inv[: len(x) // 2]
+        out = np.empty(len(x), dtype=np.uint64)
+        out[0::2] = F.mul(inv, x[1::2])
+        out[1::2] = F.mul(inv, x[0::2])
+        inv = out
+    return inv[: len(a)]
+
+
 def _inverses(values: np.ndarray) -> np.ndarray:
-    """1/v for each field element v (0 for 0), vectorized over the distinct values."""
+    """1/v for each field element v (0 for 0), over the distinct values."""
     distinct, index = np.unique(values, return_inverse=True)
     out = np.zeros(len(distinct), dtype=np.uint64)
     nonzero = distinct != 0
-    out[nonzero] = F.inv_array(distinct[nonzero])
+    out[nonzero] = batch_inverse(distinct[nonzero])
     return out[index.reshape(-1)]
 
 
@@ -978,8 +1002,10 @@ def _build_trace(vm: VM, air: Air, release: bool) -> tuple[dict[str, np.ndarray]
             col[m:] = pad
 
     def setcol(c: str, v: np.ndarray) -> None:
+        """Column ``c`` is ``v``: a new (n,) uint64 array of its own, taken without a copy."""
         if c in cols:
-            cols[c][:] = v
+            assert v.dtype == u64 and v.shape == (n,)
+            cols[c] = v
 
     # the decoder's packed fields; the HALT padding rows have in_span = c = op index = 0
     dec = recorded("dec")
@@ -1006,7 +1032,7 @@ def _build_trace(vm: VM, air: Air, release: bool) -> tuple[dict[str, np.ndarray]
     setcol("sys_fmp", slow("sys_fmp", vm.sys_fmp))
     flag = slow("flag", vm.flag)
     setcol("in_syscall", flag)
-    setcol("in_kernel", flag)
+    setcol("in_kernel", flag.copy() if "in_syscall" in cols else flag)
     del flag
     hashes = np.array(list(vm.fn_hashes) + [vm.fn_hash], dtype=u64).reshape(-1, 4)
     fn_hash = slow("fn_hash", len(hashes) - 1).astype(np.intp)
