@@ -332,8 +332,8 @@ class VM:
         self._seg_check()
         hh = H0 if h is None else (tuple(h) + H0)[:8]
         r = self.rows
-        r["dec"].extend((code | in_span << IN_SPAN_SHIFT | c << C_SHIFT | ox << OX_SHIFT, gc) + hh)
-        r["stack"].extend(self.top)
+        r["dec"].fromlist([code | in_span << IN_SPAN_SHIFT | c << C_SHIFT | ox << OX_SHIFT, gc, *hh])
+        r["stack"].fromlist(self.top)
         r["dov"].extend((16 + len(self.ovf), self.ovf_clk[-1] if self.ovf else 0))
         self.n_rows += 1
 
@@ -347,12 +347,12 @@ class VM:
 
     def _seg_check(self) -> None:
         """Start a new run of the slow registers at the next row if any of them changed since the last run."""
-        fn_hash = self.fn_hashes.setdefault(self.fn_hash, len(self.fn_hashes))
-        seg = (self.ctx, self.fmp, self.sys_fmp, self.flag, fn_hash, self.addr)
+        seg = (self.ctx, self.fmp, self.sys_fmp, self.flag, self.fn_hash, self.addr)
         if seg != self._seg:
             self._seg = seg
             self.seg_rows.append(self.n_rows)
-            self.seg.extend(seg)
+            fn_hash = self.fn_hashes.setdefault(self.fn_hash, len(self.fn_hashes))
+            self.seg.extend((self.ctx, self.fmp, self.sys_fmp, self.flag, fn_hash, self.addr))
 
     def tick(self) -> None:
         self.clk += 1
@@ -689,9 +689,10 @@ class VM:
         assert self.clk == self.n_rows
         top, ovf, ovf_clk = self.top, self.ovf, self.ovf_clk
         r = self.rows
-        dec_ext, st_ext, dov_ext = r["dec"].extend, r["stack"].extend, r["dov"].extend
+        # array.fromlist: a list's values in one call, ~3x faster than extend (which iterates generically)
+        dec_ext, st_ext, dov_ext = r["dec"].fromlist, r["stack"].fromlist, r["dov"].extend
         if cache[0] != parent:  # h1 = the parent block, no helper
-            cache[0], cache[1] = parent, [(*dec, parent, 0, 0, 0, 0, 0, 0) for _, _, dec, _, _ in steps]
+            cache[0], cache[1] = parent, [[*dec, parent, 0, 0, 0, 0, 0, 0] for _, _, dec, _, _ in steps]
         n, stop, here = self.n_rows, self.next_stop, None
         self._seg_check()
         for (kind, arg, dec, src, o), record in zip(steps, cache[1]):
