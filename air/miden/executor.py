@@ -324,17 +324,27 @@ class VM:
         ox: int = 0,
         c: int = 0,
     ) -> None:
+        self.emit_record(self.record(op, h, in_span, gc, ox, c))
+
+    def record(
+        self, op: str, h: Sequence[int] | None = None, in_span: int = 0, gc: int = 0, ox: int = 0, c: int = 0
+    ) -> list[int]:
+        """The decoder record of a row (``ROW_ARRAYS["dec"]``): packed fields, group count, h0..h7."""
         code = self.opcode.get(op)
         if code is None:
             raise ExecutionError(f"{self.at()}: operation {op} does not exist in {self.air.name}")
+        hh = H0 if h is None else (tuple(h) + H0)[:8]
+        return [code | in_span << IN_SPAN_SHIFT | c << C_SHIFT | ox << OX_SHIFT, gc, *hh]
+
+    def emit_record(self, record: list[int]) -> None:
+        """A row with decoder record ``record`` (``record``) and the current stack and registers."""
         if self.n_rows >= self.next_stop:
             self._stop()
         self._seg_check()
-        hh = H0 if h is None else (tuple(h) + H0)[:8]
         r = self.rows
-        r["dec"].fromlist([code | in_span << IN_SPAN_SHIFT | c << C_SHIFT | ox << OX_SHIFT, gc, *hh])
+        r["dec"].fromlist(record)
         r["stack"].fromlist(self.top)
-        r["dov"].extend((16 + len(self.ovf), self.ovf_clk[-1] if self.ovf else 0))
+        r["dov"].extend((16 + len(self.ovf), self.ovf_clk[-1]) if self.ovf else NO_OVERFLOW)
         self.n_rows += 1
 
     def _stop(self) -> None:
@@ -593,18 +603,25 @@ class VM:
             raise ExecutionError(f"unknown node {type(node).__name__}")
 
     def loop_test(self, node: Loop, bid: int, parent: int, loop_body: int, work: list[Any]) -> None:
-        """After a loop body: REPEAT and run the body again on 1, END the loop on 0."""
-        self.here = f"{node.src}: while.true"
-        top = self.top[0]
-        if top not in (0, 1):
-            raise ExecutionError(f"{self.here}: condition {top} is not binary")
-        if not top:
-            self.end(bid, parent, node.digest, 1, 0, loop_body=loop_body)
-            return
-        self.emit("REPEAT", list(node.body.digest) + [1, 0, 0, 0])
-        self.pop()
-        self.tick()
-        work += [("loop", node, bid, parent, loop_body), ("body", node.body)]
+        """After a loop body: REPEAT and run the body again on 1, END the loop on 0. A basic block body runs from
+        here, iteration after iteration (no trip through ``run``'s work stack)."""
+        here = f"{node.src}: while.true"
+        repeat = self.record("REPEAT", list(node.body.digest) + [1, 0, 0, 0])
+        while True:
+            self.here = here
+            top = self.top[0]
+            if top not in (0, 1):
+                raise ExecutionError(f"{self.here}: condition {top} is not binary")
+            if not top:
+                self.end(bid, parent, node.digest, 1, 0, loop_body=loop_body)
+                return
+            self.emit_record(repeat)
+            self.pop()
+            self.tick()
+            if not isinstance(node.body, Block):
+                work += [("loop", node, bid, parent, loop_body), ("body", node.body)]
+                return
+            self.span(node.body, 1)
 
     def span(self, node: Block, loop_body: int) -> None:
         """A basic block: SPAN with the first batch's groups, its operations (padding NOOPs included), a RESPAN
@@ -614,30 +631,31 @@ class VM:
         plan = self._plans.get(id(node))  # the program keeps its nodes: their ids are stable
         if plan is None:
             plan = self._plans[id(node)] = self._plan(node)
-        job, gcs, steps, records = plan
+        job, gcs, steps, records, ends = plan
         # the block's hash: a linear hash of every batch's 8 groups, one permutation per batch, RESPAN absorbing
         # the next batch (``hash_basic_block``); the decoder's requests: 19 at SPAN, 35 per RESPAN, 33 at END.
         # One job object per block (a loop re-runs it): hash_job keeps a reference per run
         bid = self.hash_job(job, len(batches))
         parent = self.addr
-        first = batches[0]
-        self.emit("SPAN", first.groups, gc=gcs[0], c=BATCH_FLAGS[first.num_groups])
+        self.emit_record(ends[2])  # SPAN
         self.tick()
         self.addr = bid
-        for j, batch in enumerate(batches):
+        for j in range(len(batches)):
             if j:
                 # RESPAN: absorb the next batch at the last row of the previous hash cycle (a' - 1)
-                self.emit("RESPAN", batch.groups, gc=gcs[j], c=BATCH_FLAGS[batch.num_groups])
+                self.emit_record(ends[3][j])  # RESPAN
                 self.tick()
                 self.addr += 8
             self._run_ops(steps[j], parent, records[j])
-        self.end(self.addr, parent, node.digest, 0, 0, loop_body=loop_body)
+        self.end(self.addr, parent, node.digest, 0, 0, loop_body=loop_body, record=ends[loop_body])
 
-    def _plan(self, node: Block) -> tuple[HT.LinearHash, list[int], list[list[Step]], list[list[Any]]]:
+    def _plan(self, node: Block) -> tuple[HT.LinearHash, list[int], list[list[Step]], list[list[Any]], list[Any]]:
         """What does not change between runs of a basic block: its hash job, the group count on its SPAN and each
         RESPAN, and per batch its operation rows as ``Step``: (fast kind, argument, the row's decoder record
         (packed fields, group count, h0), source, Op). The group count drops by one per group consumed: the
-        SPAN/RESPAN's own, each immediate's, each op group's when its last operation has run (decoder/main.md)."""
+        SPAN/RESPAN's own, each immediate's, each op group's when its last operation has run (decoder/main.md).
+        Then a one-entry cache per batch for ``_run_ops``, and the decoder records of the block's END (not a loop
+        body, a loop body), SPAN and RESPANs."""
         batches = node.batches
         job = HT.LinearHash(tuple(g for b in batches for g in b.groups))
         gc = sum(b.num_groups for b in batches)
@@ -665,7 +683,11 @@ class VM:
                     if i == len(codes) - 1 and not last_group:
                         gc -= 1  # the next op group starts
             plan.append(steps)
-        return job, gcs, plan, [[None, []] for _ in plan]
+        ends = [self.record("END", list(node.digest) + [body, 0, 0, 0]) for body in (0, 1)]
+        ends.append(self.record("SPAN", batches[0].groups, gc=gcs[0], c=BATCH_FLAGS[batches[0].num_groups]))
+        respans = [self.record("RESPAN", b.groups, gc=gcs[j], c=BATCH_FLAGS[b.num_groups]) if j else []
+                   for j, b in enumerate(batches)]  # fmt: skip
+        return job, gcs, plan, [[None, []] for _ in plan], [*ends, respans]
 
     def _fast_kind(self, o: Op) -> tuple[int, int]:
         """The operations ``_run_ops`` runs inline (kind, argument), as ``op`` runs them; (0, 0) for the others
@@ -759,11 +781,15 @@ class VM:
         restore: dict[str, Any] | None = None,
         where: str = "",
         loop_body: int = 0,
+        record: list[int] | None = None,
     ) -> None:
         """END of block ``bid`` (for a basic block: its last batch's address); kind 1 = call/dyncall,
-        2 = syscall. ``restore`` is the saved context; ``loop_body``: the block is a loop's body (h4)."""
-        h = list(digest) + [loop_body, is_loop, 1 if kind == 1 else 0, 1 if kind == 2 else 0]
-        self.emit("END", h)
+        2 = syscall. ``restore`` is the saved context; ``loop_body``: the block is a loop's body (h4); ``record``:
+        the row's decoder record if known (a basic block's plan)."""
+        if record is None:
+            flags = [loop_body, is_loop, 1 if kind == 1 else 0, 1 if kind == 2 else 0]
+            record = self.record("END", list(digest) + flags)
+        self.emit_record(record)
         if is_loop:  # the loop exits on a 0 on top (loop_test checked it)
             self.pop()
         if restore is not None:
