@@ -172,12 +172,12 @@ _NO_ACCESS = np.zeros((0, 9), dtype=np.uint64)
 # The per-row registers, in typed arrays (no Python object per row), as few appends a row as possible:
 # * "dec" 10 a row: the packed decoder fields (op code | in_span << 7 | c << 8 | op index << 11), group count,
 #   h0..h7 (on EQ rows h2 is left 0 here: build_trace computes 1/(s0 - s1) over the column);
-# * "stack" 16 a row: s0..s15; "dov" 2 a row: stack depth, overflow address.
+# * "stack" 16 a row: s0..s15; "dov" 3 a row: stack depth, overflow address, block address.
 # The registers that change only at control rows or a few operations (ctx, fmp, sys_fmp, the flag, fn_hash as an
 # index into VM.fn_hashes, the block address) are run-length encoded: "seg_rows" holds the row where a run starts,
 # "seg" its SEG_WIDTH values (``VM._seg_check``); build_trace expands them over the column with np.repeat.
-ROW_ARRAYS = {"dec": 10, "stack": 16, "dov": 2}
-SEG_KEYS = ("ctx", "fmp", "sys_fmp", "flag", "fn_hash", "addr")
+ROW_ARRAYS = {"dec": 10, "stack": 16, "dov": 3}
+SEG_KEYS = ("ctx", "fmp", "sys_fmp", "flag", "fn_hash")
 OPCODE_BITS, IN_SPAN_SHIFT, C_SHIFT, OX_SHIFT = 0x7F, 7, 8, 11
 # op batch flags (c0, c1, c2) by the batch's number of groups, packed as c0 + 2 c1 + 4 c2: decoder/main.md and
 # air/src/trace/decoder/mod.rs (OP_BATCH_8_GROUPS = [1, 0, 0], 4 = [0, 1, 0], 2 = [0, 0, 1], 1 = [0, 1, 1])
@@ -191,7 +191,6 @@ K_NOOP, K_PUSH, K_DUP, K_PAD, K_SWAP, K_INCR, K_NEG, K_MOVUP = 1, 2, 3, 4, 5, 6,
 K_ADD, K_MUL, K_EQ, K_DROP, K_ASSERT = 9, 10, 11, 12, 13
 FAST_KINDS = {"NOOP": K_NOOP, "PUSH": K_PUSH, "PAD": K_PAD, "SWAP": K_SWAP, "INCR": K_INCR, "NEG": K_NEG}
 FAST_KINDS |= {"ADD": K_ADD, "MUL": K_MUL, "EQ": K_EQ, "DROP": K_DROP, "ASSERT": K_ASSERT}
-NO_OVERFLOW = (16, 0)  # depth and overflow address with an empty overflow table
 # one operation row of a basic block (VM._plan)
 Step = tuple[int, int, tuple[int, int, int], str, Op]
 # the memory instructions the gate design keeps off the first 2^GATE_BITS addresses (flags.memop)
@@ -344,7 +343,7 @@ class VM:
         r = self.rows
         r["dec"].fromlist(record)
         r["stack"].fromlist(self.top)
-        r["dov"].extend((16 + len(self.ovf), self.ovf_clk[-1]) if self.ovf else NO_OVERFLOW)
+        r["dov"].extend((16 + len(self.ovf), self.ovf_clk[-1] if self.ovf else 0, self.addr))
         self.n_rows += 1
 
     def _stop(self) -> None:
@@ -357,12 +356,12 @@ class VM:
 
     def _seg_check(self) -> None:
         """Start a new run of the slow registers at the next row if any of them changed since the last run."""
-        seg = (self.ctx, self.fmp, self.sys_fmp, self.flag, self.fn_hash, self.addr)
+        seg = (self.ctx, self.fmp, self.sys_fmp, self.flag, self.fn_hash)
         if seg != self._seg:
             self._seg = seg
             self.seg_rows.append(self.n_rows)
             fn_hash = self.fn_hashes.setdefault(self.fn_hash, len(self.fn_hashes))
-            self.seg.extend((self.ctx, self.fmp, self.sys_fmp, self.flag, fn_hash, self.addr))
+            self.seg.extend((self.ctx, self.fmp, self.sys_fmp, self.flag, fn_hash))
 
     def tick(self) -> None:
         self.clk += 1
@@ -631,7 +630,7 @@ class VM:
         plan = self._plans.get(id(node))  # the program keeps its nodes: their ids are stable
         if plan is None:
             plan = self._plans[id(node)] = self._plan(node)
-        job, gcs, steps, records, ends = plan
+        job, _, steps, records, ends = plan
         # the block's hash: a linear hash of every batch's 8 groups, one permutation per batch, RESPAN absorbing
         # the next batch (``hash_basic_block``); the decoder's requests: 19 at SPAN, 35 per RESPAN, 33 at END.
         # One job object per block (a loop re-runs it): hash_job keeps a reference per run
@@ -709,7 +708,8 @@ class VM:
         ``cache``: [parent, the rows' "dec" records under it] from the batch's last run (a loop re-runs its body
         under the same parent; one entry, so that a block run under ever new parents keeps no more)."""
         assert self.clk == self.n_rows
-        top, ovf, ovf_clk = self.top, self.ovf, self.ovf_clk
+        top, ovf, ovf_clk, addr = self.top, self.ovf, self.ovf_clk, self.addr
+        no_overflow = (16, 0, addr)  # depth, overflow address, block address with an empty overflow table
         r = self.rows
         # array.fromlist: a list's values in one call, ~3x faster than extend (which iterates generically)
         dec_ext, st_ext, dov_ext = r["dec"].fromlist, r["stack"].fromlist, r["dov"].extend
@@ -737,7 +737,7 @@ class VM:
                 stop = self.next_stop
             dec_ext(record)
             st_ext(top)
-            dov_ext((16 + len(ovf), ovf_clk[-1]) if ovf else NO_OVERFLOW)
+            dov_ext((16 + len(ovf), ovf_clk[-1], addr) if ovf else no_overflow)
             if kind == K_PUSH or kind == K_DUP or kind == K_PAD:  # right shift: the 16th element to the overflow
                 top.insert(0, arg if kind == K_PUSH else top[arg] if kind == K_DUP else 0)
                 ovf.append(top.pop())
@@ -1066,7 +1066,6 @@ def _build_trace(vm: VM, air: Air, release: bool) -> tuple[dict[str, np.ndarray]
     for k in range(4):
         setcol(f"fn_hash{k}", hashes[:, k][fn_hash])
     del fn_hash
-    setcol("addr", slow("addr", 0))
     for k in range(7):
         setcol(f"b{k}", (code >> u64(k)) & u64(1))
     b4, b5, b6 = ((code >> u64(k)) & u64(1) for k in (4, 5, 6))
@@ -1087,7 +1086,7 @@ def _build_trace(vm: VM, air: Air, release: bool) -> tuple[dict[str, np.ndarray]
     if "EQ" in vm.opcode and "h2" in cols:  # EQ's user-op helper h2 = 1/(s0 - s1), 0 when equal (field_ops.md)
         eq = np.flatnonzero(code == u64(vm.opcode["EQ"]))
         cols["h2"][eq] = _inverses(F.sub(cols["s0"][eq], cols["s1"][eq]))
-    scatter(dov, [("stack_overflow_addr", 1, vm._ovf_addr())])
+    scatter(dov, [("stack_overflow_addr", 1, vm._ovf_addr()), ("addr", 2, 0)])
     del dov
     if "stack_h0" in cols:
         values, index = np.unique(depth, return_inverse=True)
