@@ -940,7 +940,8 @@ def _small_pages() -> Iterator[None]:
     ``madvise`` mode and ``defrag`` = madvise (this machine's kernel settings), the first touch of a madvised
     region compacts memory synchronously: filling the ~600 MB of a 2^20-row trace cost 2-3 s of system time that
     way, against ~0.6 s with 4 KB pages (bench/bench_executor.py). The previous setting is restored."""
-    setter = getattr(getattr(np, "_core", np.core).multiarray, "_set_madvise_hugepage", None)  # numpy >= 1.20
+    core = getattr(np, "_core", None) or np.core  # numpy 2 / 1.x
+    setter = getattr(core.multiarray, "_set_madvise_hugepage", None)  # numpy >= 1.20
     if setter is None:  # pragma: no cover - older numpy: leave it alone
         yield
         return
