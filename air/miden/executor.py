@@ -44,7 +44,8 @@ from __future__ import annotations
 
 import json
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -52,6 +53,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from air import field as F
 from air.air import Air
 from air.miden import hasher_trace as HT
 from air.miden import layout as L
@@ -167,15 +169,30 @@ class RunResult:
 
 H0: tuple[int, ...] = (0,) * 8
 _NO_ACCESS = np.zeros((0, 9), dtype=np.uint64)
-# per-row registers, one typed array each (compact: no Python object per row); the stack and h0..h7
-# take 16 and 8 entries per row; fn_hash is an index into VM.fn_hashes
-ROW_ARRAYS = {"op": "B", "ctx": "Q", "fmp": "Q", "sys_fmp": "Q", "flag": "B", "fn_hash": "I", "stack": "Q"}
-ROW_ARRAYS |= {"depth": "Q", "ovf_addr": "Q", "addr": "Q", "h": "Q", "in_span": "B", "gc": "Q", "ox": "B", "c": "B"}
+# The per-row registers, in typed arrays (no Python object per row), as few appends a row as possible:
+# * "dec" 10 a row: the packed decoder fields (op code | in_span << 7 | c << 8 | op index << 11), group count,
+#   h0..h7 (on EQ rows h2 is left 0 here: build_trace computes 1/(s0 - s1) over the column);
+# * "stack" 16 a row: s0..s15; "dov" 3 a row: stack depth, overflow address, block address.
+# The registers that change only at control rows or a few operations (ctx, fmp, sys_fmp, the flag, fn_hash as an
+# index into VM.fn_hashes, the block address) are run-length encoded: "seg_rows" holds the row where a run starts,
+# "seg" its SEG_WIDTH values (``VM._seg_check``); build_trace expands them over the column with np.repeat.
+ROW_ARRAYS = {"dec": 10, "stack": 16, "dov": 3}
+SEG_KEYS = ("ctx", "fmp", "sys_fmp", "flag", "fn_hash")
+OPCODE_BITS, IN_SPAN_SHIFT, C_SHIFT, OX_SHIFT = 0x7F, 7, 8, 11
 # op batch flags (c0, c1, c2) by the batch's number of groups, packed as c0 + 2 c1 + 4 c2: decoder/main.md and
 # air/src/trace/decoder/mod.rs (OP_BATCH_8_GROUPS = [1, 0, 0], 4 = [0, 1, 0], 2 = [0, 0, 1], 1 = [0, 1, 1])
 BATCH_FLAGS = {8: 0b001, 4: 0b010, 2: 0b100, 1: 0b110}
 # a run's ``progress`` callback is called with the cycle count every PROGRESS_EVERY cycles
 PROGRESS_EVERY = 1 << 14
+# build_trace moves recorded rows into columns this many rows at a time (a block of the stack is 1 MB)
+SCATTER_ROWS = 1 << 13
+# the operations VM._run_ops runs inline, by kind (0: through VM.op); kinds >= K_ADD shift the stack left
+K_NOOP, K_PUSH, K_DUP, K_PAD, K_SWAP, K_INCR, K_NEG, K_MOVUP = 1, 2, 3, 4, 5, 6, 7, 8
+K_ADD, K_MUL, K_EQ, K_DROP, K_ASSERT = 9, 10, 11, 12, 13
+FAST_KINDS = {"NOOP": K_NOOP, "PUSH": K_PUSH, "PAD": K_PAD, "SWAP": K_SWAP, "INCR": K_INCR, "NEG": K_NEG}
+FAST_KINDS |= {"ADD": K_ADD, "MUL": K_MUL, "EQ": K_EQ, "DROP": K_DROP, "ASSERT": K_ASSERT}
+# one operation row of a basic block (VM._plan)
+Step = tuple[int, int, tuple[int, int, int], str, Op]
 # the memory instructions the gate design keeps off the first 2^GATE_BITS addresses (flags.memop)
 GATE_MEMOPS = ("MLOAD", "MSTORE", "MLOADW", "MSTOREW")
 
@@ -207,7 +224,11 @@ class VM:
         self.gate = design == "miden-gate"
         self.memfmp = not (self.v18 or self.sysfmp or self.gate)
         self.fnhash_mem = design.startswith("miden-fnhash-mem")
-        self.rows = {k: array(t) for k, t in ROW_ARRAYS.items()}
+        self.rows = {k: array("Q") for k in ROW_ARRAYS}
+        self.seg_rows = array("Q")
+        self.seg = array("Q")
+        self._seg: tuple[int, ...] = ()
+        self._plans: dict[int, tuple[Any, ...]] = {}  # id(Block) -> its precomputed operation rows (``_plan``)
         self.n_rows = 0
         self.mem: dict[tuple[int, int], int] = {}
         self.mem_log = MemLog()
@@ -215,7 +236,6 @@ class VM:
         # is hash_start[k] (its decoder address is that row + 1)
         self.hash_jobs: list[HT.Job] = []
         self._hperm_in: tuple[int, ...] = ()
-        self._block_jobs: dict[int, HT.LinearHash] = {}  # id(Block) -> its hash job (the program keeps the nodes)
         self.merkle = MerkleStore()  # the advice provider's Merkle store (MPVERIFY)
         self.fn_hashes: dict[Word, int] = {}  # distinct fn_hash values -> their index in the rows
         self.krom_calls: list[Word] = []
@@ -303,32 +323,45 @@ class VM:
         ox: int = 0,
         c: int = 0,
     ) -> None:
+        self.emit_record(self.record(op, h, in_span, gc, ox, c))
+
+    def record(
+        self, op: str, h: Sequence[int] | None = None, in_span: int = 0, gc: int = 0, ox: int = 0, c: int = 0
+    ) -> list[int]:
+        """The decoder record of a row (``ROW_ARRAYS["dec"]``): packed fields, group count, h0..h7."""
         code = self.opcode.get(op)
         if code is None:
             raise ExecutionError(f"{self.at()}: operation {op} does not exist in {self.air.name}")
+        hh = H0 if h is None else (tuple(h) + H0)[:8]
+        return [code | in_span << IN_SPAN_SHIFT | c << C_SHIFT | ox << OX_SHIFT, gc, *hh]
+
+    def emit_record(self, record: list[int]) -> None:
+        """A row with decoder record ``record`` (``record``) and the current stack and registers."""
         if self.n_rows >= self.next_stop:
-            if self.n_rows >= self.max_cycles:
-                raise ExecutionError(f"program exceeded {self.max_cycles:,} cycles at {self.at()}")
-            if self.progress is not None:
-                self.progress(self.n_rows)
-            self.next_stop = min(self.max_cycles, self.n_rows + PROGRESS_EVERY)
+            self._stop()
+        self._seg_check()
         r = self.rows
-        r["op"].append(code)
-        r["ctx"].append(self.ctx)
-        r["fmp"].append(self.fmp)
-        r["sys_fmp"].append(self.sys_fmp)
-        r["flag"].append(self.flag)
-        r["fn_hash"].append(self.fn_hashes.setdefault(self.fn_hash, len(self.fn_hashes)))
-        r["stack"].extend(self.top)
-        r["depth"].append(16 + len(self.ovf))
-        r["ovf_addr"].append(self.ovf_clk[-1] if self.ovf else 0)
-        r["addr"].append(self.addr)
-        r["h"].extend(H0 if h is None else (tuple(h) + H0)[:8])
-        r["in_span"].append(in_span)
-        r["gc"].append(gc)
-        r["ox"].append(ox)
-        r["c"].append(c)
+        r["dec"].fromlist(record)
+        r["stack"].fromlist(self.top)
+        r["dov"].extend((16 + len(self.ovf), self.ovf_clk[-1] if self.ovf else 0, self.addr))
         self.n_rows += 1
+
+    def _stop(self) -> None:
+        """At ``next_stop`` rows: the cycle cap (an error naming where the run got to) or a progress report."""
+        if self.n_rows >= self.max_cycles:
+            raise ExecutionError(f"program exceeded {self.max_cycles:,} cycles at {self.at()}")
+        if self.progress is not None:
+            self.progress(self.n_rows)
+        self.next_stop = min(self.max_cycles, self.n_rows + PROGRESS_EVERY)
+
+    def _seg_check(self) -> None:
+        """Start a new run of the slow registers at the next row if any of them changed since the last run."""
+        seg = (self.ctx, self.fmp, self.sys_fmp, self.flag, self.fn_hash)
+        if seg != self._seg:
+            self._seg = seg
+            self.seg_rows.append(self.n_rows)
+            fn_hash = self.fn_hashes.setdefault(self.fn_hash, len(self.fn_hashes))
+            self.seg.extend((self.ctx, self.fmp, self.sys_fmp, self.flag, fn_hash))
 
     def tick(self) -> None:
         self.clk += 1
@@ -371,11 +404,8 @@ class VM:
             run(self, o, row)
             self.tick()
             return
-        if name == "EQ":  # the user-op helper h2 = 1/(s0 - s1), 0 when equal (stack/field_ops.md)
-            h = (list(h) + [0] * 8)[:8]
-            d = (s[0] - s[1]) % P
-            h[2] = pow(d, P - 2, P) if d else 0
-        elif self.gate and name in GATE_MEMOPS:  # gate: h2 = the address's low N bits (io_ops gate constraint)
+        # EQ's user-op helper h2 = 1/(s0 - s1) is computed over the column by build_trace
+        if self.gate and name in GATE_MEMOPS:  # gate: h2 = the address's low N bits (io_ops gate constraint)
             h = (list(h) + [0] * 8)[:8]
             h[2] = s[0] % 2**L.GATE_BITS
         elif self.gate and name == "FMPUPDATE":  # gate: h2 = the fmp read from mem[4] (system_ops u_fmpupdate)
@@ -572,60 +602,174 @@ class VM:
             raise ExecutionError(f"unknown node {type(node).__name__}")
 
     def loop_test(self, node: Loop, bid: int, parent: int, loop_body: int, work: list[Any]) -> None:
-        """After a loop body: REPEAT and run the body again on 1, END the loop on 0."""
-        self.here = f"{node.src}: while.true"
-        top = self.top[0]
-        if top not in (0, 1):
-            raise ExecutionError(f"{self.here}: condition {top} is not binary")
-        if not top:
-            self.end(bid, parent, node.digest, 1, 0, loop_body=loop_body)
-            return
-        self.emit("REPEAT", list(node.body.digest) + [1, 0, 0, 0])
-        self.pop()
-        self.tick()
-        work += [("loop", node, bid, parent, loop_body), ("body", node.body)]
+        """After a loop body: REPEAT and run the body again on 1, END the loop on 0. A basic block body runs from
+        here, iteration after iteration (no trip through ``run``'s work stack)."""
+        here = f"{node.src}: while.true"
+        repeat = self.record("REPEAT", list(node.body.digest) + [1, 0, 0, 0])
+        while True:
+            self.here = here
+            top = self.top[0]
+            if top not in (0, 1):
+                raise ExecutionError(f"{self.here}: condition {top} is not binary")
+            if not top:
+                self.end(bid, parent, node.digest, 1, 0, loop_body=loop_body)
+                return
+            self.emit_record(repeat)
+            self.pop()
+            self.tick()
+            if not isinstance(node.body, Block):
+                work += [("loop", node, bid, parent, loop_body), ("body", node.body)]
+                return
+            self.span(node.body, 1)
 
     def span(self, node: Block, loop_body: int) -> None:
         """A basic block: SPAN with the first batch's groups, its operations (padding NOOPs included), a RESPAN
         per further batch, END. The decoder's group count, op index, h0 (the rest of the op group) and h1 (the
         parent block) follow decoder/main.md (v0.18) / decoder/index.md (v0.19)."""
         batches = node.batches
-        gc = sum(b.num_groups for b in batches)
+        plan = self._plans.get(id(node))  # the program keeps its nodes: their ids are stable
+        if plan is None:
+            plan = self._plans[id(node)] = self._plan(node)
+        job, _, steps, records, ends = plan
         # the block's hash: a linear hash of every batch's 8 groups, one permutation per batch, RESPAN absorbing
-        # the next batch (``hash_basic_block``); the decoder's requests: 19 at SPAN, 35 per RESPAN, 33 at END
-        job = self._block_jobs.get(id(node))
-        if job is None:  # one job object per block (a loop re-runs it): hash_job keeps a reference per run
-            job = self._block_jobs[id(node)] = HT.LinearHash(tuple(g for b in batches for g in b.groups))
+        # the next batch (``hash_basic_block``); the decoder's requests: 19 at SPAN, 35 per RESPAN, 33 at END.
+        # One job object per block (a loop re-runs it): hash_job keeps a reference per run
         bid = self.hash_job(job, len(batches))
         parent = self.addr
-        first = batches[0]
-        self.emit("SPAN", first.groups, gc=gc, c=BATCH_FLAGS[first.num_groups])
+        self.emit_record(ends[2])  # SPAN
         self.tick()
         self.addr = bid
-        gc -= 1  # SPAN consumes the first group
-        for j, batch in enumerate(batches):
+        for j in range(len(batches)):
             if j:
                 # RESPAN: absorb the next batch at the last row of the previous hash cycle (a' - 1)
-                self.emit("RESPAN", batch.groups, gc=gc, c=BATCH_FLAGS[batch.num_groups])
+                self.emit_record(ends[3][j])  # RESPAN
                 self.tick()
                 self.addr += 8
+            self._run_ops(steps[j], parent, records[j])
+        self.end(self.addr, parent, node.digest, 0, 0, loop_body=loop_body, record=ends[loop_body])
+
+    def _plan(self, node: Block) -> tuple[HT.LinearHash, list[int], list[list[Step]], list[list[Any]], list[Any]]:
+        """What does not change between runs of a basic block: its hash job, the group count on its SPAN and each
+        RESPAN, and per batch its operation rows as ``Step``: (fast kind, argument, the row's decoder record
+        (packed fields, group count, h0), source, Op). The group count drops by one per group consumed: the
+        SPAN/RESPAN's own, each immediate's, each op group's when its last operation has run (decoder/main.md).
+        Then a one-entry cache per batch for ``_run_ops``, and the decoder records of the block's END (not a loop
+        body, a loop body), SPAN and RESPANs."""
+        batches = node.batches
+        job = HT.LinearHash(tuple(g for b in batches for g in b.groups))
+        gc = sum(b.num_groups for b in batches)
+        gcs = [gc]
+        gc -= 1  # SPAN consumes the first group
+        plan: list[list[Step]] = []
+        for j, batch in enumerate(batches):
+            if j:
+                gcs.append(gc)
                 gc -= 1
             ops = node.batch_ops[j]
-            k = 0
+            steps: list[Step] = []
             op_groups = [g for g in range(batch.num_groups) if not batch.is_immediate(g)]
             for n_g, g in enumerate(op_groups):
                 value = batch.groups[g]
                 codes = batch.group_ops(g)
                 last_group = n_g == len(op_groups) - 1
                 for i, (_, imm) in enumerate(codes):
-                    o = ops[k] or Op("NOOP")
-                    k += 1
-                    self.op(o, [value >> (7 * (i + 1)), parent], gc, i)
+                    o = ops[len(steps)] or Op("NOOP")
+                    kind, arg = self._fast_kind(o)
+                    packed = self.opcode.get(o.name, 0) | 1 << IN_SPAN_SHIFT | i << OX_SHIFT
+                    steps.append((kind, arg, (packed, gc, value >> (7 * (i + 1))), o.src, o))
                     if imm is not None:
                         gc -= 1  # the immediate's group
                     if i == len(codes) - 1 and not last_group:
                         gc -= 1  # the next op group starts
-        self.end(self.addr, parent, node.digest, 0, 0, loop_body=loop_body)
+            plan.append(steps)
+        ends = [self.record("END", list(node.digest) + [body, 0, 0, 0]) for body in (0, 1)]
+        ends.append(self.record("SPAN", batches[0].groups, gc=gcs[0], c=BATCH_FLAGS[batches[0].num_groups]))
+        respans = [self.record("RESPAN", b.groups, gc=gcs[j], c=BATCH_FLAGS[b.num_groups]) if j else []
+                   for j, b in enumerate(batches)]  # fmt: skip
+        return job, gcs, plan, [[None, []] for _ in plan], [*ends, respans]
+
+    def _fast_kind(self, o: Op) -> tuple[int, int]:
+        """The operations ``_run_ops`` runs inline (kind, argument), as ``op`` runs them; (0, 0) for the others
+        (the operation tables, helpers that need the VM, memory, errors of their own: ``op`` runs those)."""
+        name = o.name
+        if name not in self.opcode or name in U32_OPS or name in STACK_OPS:
+            return 0, 0
+        if name in FAST_KINDS:
+            return FAST_KINDS[name], o.imm % P if name == "PUSH" else 0
+        for prefix, kind in (("DUP", K_DUP), ("MOVUP", K_MOVUP)):
+            if name.startswith(prefix) and name[len(prefix) :].isdigit():
+                return kind, int(name[len(prefix) :])
+        return 0, 0
+
+    def _run_ops(self, steps: list[Step], parent: int, cache: list[Any]) -> None:
+        """A batch's operation rows: the common operations inline (each row as ``emit`` writes it, the state
+        before the operation, then the operation as ``op`` does it), the others through ``op``. The slow registers
+        (``SEG_KEYS``) cannot change during the inline operations, so they are checked only after ``op``.
+        ``cache``: [parent, the rows' "dec" records under it] from the batch's last run (a loop re-runs its body
+        under the same parent; one entry, so that a block run under ever new parents keeps no more)."""
+        assert self.clk == self.n_rows
+        top, ovf, ovf_clk, addr = self.top, self.ovf, self.ovf_clk, self.addr
+        no_overflow = (16, 0, addr)  # depth, overflow address, block address with an empty overflow table
+        r = self.rows
+        # array.fromlist: a list's values in one call, ~3x faster than extend (which iterates generically)
+        dec_ext, st_ext, dov_ext = r["dec"].fromlist, r["stack"].fromlist, r["dov"].extend
+        if cache[0] != parent:  # h1 = the parent block, no helper
+            cache[0], cache[1] = parent, [[*dec, parent, 0, 0, 0, 0, 0, 0] for _, _, dec, _, _ in steps]
+        n, stop, here = self.n_rows, self.next_stop, None
+        self._seg_check()
+        for (kind, arg, dec, src, o), record in zip(steps, cache[1]):
+            if src:
+                here = src
+            if not kind:
+                self.n_rows = self.clk = n
+                if here is not None:
+                    self.here = here
+                self.op(o, [dec[2], parent], dec[1], dec[0] >> OX_SHIFT)
+                n, stop = self.n_rows, self.next_stop
+                top, ovf, ovf_clk = self.top, self.ovf, self.ovf_clk
+                self._seg_check()
+                continue
+            if n >= stop:
+                self.n_rows = self.clk = n
+                if here is not None:
+                    self.here = here
+                self._stop()
+                stop = self.next_stop
+            dec_ext(record)
+            st_ext(top)
+            dov_ext((16 + len(ovf), ovf_clk[-1], addr) if ovf else no_overflow)
+            if kind == K_PUSH or kind == K_DUP or kind == K_PAD:  # right shift: the 16th element to the overflow
+                top.insert(0, arg if kind == K_PUSH else top[arg] if kind == K_DUP else 0)
+                ovf.append(top.pop())
+                ovf_clk.append(n)
+            elif kind >= K_ADD:  # left shift: s0' = s0 op s1 (ADD, MUL, EQ) or s0 dropped (DROP, ASSERT)
+                if kind == K_ASSERT and top[0] != 1:
+                    where = o.src or "assert"
+                    raise ExecutionError(f"{where}: assertion failed: the top of the stack is {top[0]}, not 1")
+                a = top.pop(0)
+                if kind == K_ADD:
+                    top[0] = (a + top[0]) % P
+                elif kind == K_MUL:
+                    top[0] = a * top[0] % P
+                elif kind == K_EQ:
+                    top[0] = int(a == top[0])
+                if ovf:
+                    top.append(ovf.pop())
+                    ovf_clk.pop()
+                else:
+                    top.append(0)
+            elif kind == K_SWAP:
+                top[0], top[1] = top[1], top[0]
+            elif kind == K_INCR:
+                top[0] = (top[0] + 1) % P
+            elif kind == K_NEG:
+                top[0] = (-top[0]) % P
+            elif kind == K_MOVUP:
+                top.insert(0, top.pop(arg))
+            n += 1
+        self.n_rows = self.clk = n
+        if here is not None:
+            self.here = here
 
     def end(
         self,
@@ -637,11 +781,15 @@ class VM:
         restore: dict[str, Any] | None = None,
         where: str = "",
         loop_body: int = 0,
+        record: list[int] | None = None,
     ) -> None:
         """END of block ``bid`` (for a basic block: its last batch's address); kind 1 = call/dyncall,
-        2 = syscall. ``restore`` is the saved context; ``loop_body``: the block is a loop's body (h4)."""
-        h = list(digest) + [loop_body, is_loop, 1 if kind == 1 else 0, 1 if kind == 2 else 0]
-        self.emit("END", h)
+        2 = syscall. ``restore`` is the saved context; ``loop_body``: the block is a loop's body (h4); ``record``:
+        the row's decoder record if known (a basic block's plan)."""
+        if record is None:
+            flags = [loop_body, is_loop, 1 if kind == 1 else 0, 1 if kind == 2 else 0]
+            record = self.record("END", list(digest) + flags)
+        self.emit_record(record)
         if is_loop:  # the loop exits on a 0 on top (loop_test checked it)
             self.pop()
         if restore is not None:
@@ -786,9 +934,65 @@ def _inv(v: int) -> int:
     return pow(v % P, P - 2, P) if v % P else 0
 
 
+@contextmanager
+def _small_pages() -> Iterator[None]:
+    """numpy's large arrays without madvise(MADV_HUGEPAGE) while the block runs. With transparent huge pages in
+    ``madvise`` mode and ``defrag`` = madvise (this machine's kernel settings), the first touch of a madvised
+    region compacts memory synchronously: filling the ~600 MB of a 2^20-row trace cost 2-3 s of system time that
+    way, against ~0.6 s with 4 KB pages (bench/bench_executor.py). The previous setting is restored."""
+    core = getattr(np, "_core", None) or np.core  # numpy 2 / 1.x
+    setter = getattr(core.multiarray, "_set_madvise_hugepage", None)  # numpy >= 1.20
+    if setter is None:  # pragma: no cover - older numpy: leave it alone
+        yield
+        return
+    before = setter(False)
+    try:
+        yield
+    finally:
+        setter(before)
+
+
 def build_trace(vm: VM, air: Air, release: bool = False) -> tuple[dict[str, np.ndarray], int]:
     """The trace's columns (padded to a power of two) from the run's typed row arrays, memory log and hasher
     requests. ``release``: drop each of the VM's row arrays once copied (a lower peak; the VM cannot build again)."""
+    with _small_pages():
+        return _build_trace(vm, air, release)
+
+
+def batch_inverse(a: np.ndarray) -> np.ndarray:
+    """1/a_i for nonzero field elements, by a product tree (Montgomery's trick, vectorized): level l + 1 holds the
+    products of pairs of level l (padded with 1 to an even length), the root is inverted once, and going down
+    1/x_{2i} = 1/(x_{2i} x_{2i+1}) * x_{2i+1}, 1/x_{2i+1} = 1/(x_{2i} x_{2i+1}) * x_{2i}: about 3 multiplications
+    an element in 2 log2(n) numpy passes, against ~126 for a^(p-2) elementwise."""
+    a = np.asarray(a, dtype=np.uint64)
+    if len(a) == 0:
+        return a.copy()
+    levels = [a]
+    while len(levels[-1]) > 1:
+        x = levels[-1]
+        if len(x) % 2:
+            x = levels[-1] = np.append(x, np.uint64(1))
+        levels.append(F.mul(x[0::2], x[1::2]))
+    inv = np.array([pow(int(levels[-1][0]), P - 2, P)], dtype=np.uint64)
+    for x in reversed(levels[:-1]):
+        inv = inv[: len(x) // 2]
+        out = np.empty(len(x), dtype=np.uint64)
+        out[0::2] = F.mul(inv, x[1::2])
+        out[1::2] = F.mul(inv, x[0::2])
+        inv = out
+    return inv[: len(a)]
+
+
+def _inverses(values: np.ndarray) -> np.ndarray:
+    """1/v for each field element v (0 for 0), over the distinct values."""
+    distinct, index = np.unique(values, return_inverse=True)
+    out = np.zeros(len(distinct), dtype=np.uint64)
+    nonzero = distinct != 0
+    out[nonzero] = batch_inverse(distinct[nonzero])
+    return out[index.reshape(-1)]
+
+
+def _build_trace(vm: VM, air: Air, release: bool) -> tuple[dict[str, np.ndarray], int]:
     names = air.column_names
     m = vm.n_rows
     main_rows = m + 1  # + the HALT row(s)
@@ -808,61 +1012,83 @@ def build_trace(vm: VM, air: Air, release: bool = False) -> tuple[dict[str, np.n
     cols = {c: np.zeros(n, dtype=np.uint64) for c in names}
     u64 = np.uint64
 
-    def recorded(key: str, width: int) -> np.ndarray:
-        """The recorded rows of register ``key``, (m, width), a view of its typed array (released if asked)."""
-        dtype = {"B": np.uint8, "I": np.uint32, "Q": np.uint64}[ROW_ARRAYS[key]]
+    def recorded(key: str) -> np.ndarray:
+        """The recorded rows of ``key`` (``ROW_ARRAYS``), (m, width), a view of its typed array (released if
+        asked: the memory goes when the view does)."""
         rows = vm.rows.pop(key) if release else vm.rows[key]
-        return np.frombuffer(rows, dtype=dtype).reshape(m, width)
+        return np.frombuffer(rows, dtype=u64).reshape(m, ROW_ARRAYS[key])
 
-    def row_array(key: str, width: int, pad: Any) -> np.ndarray:
-        """Register ``key`` for every row: the recorded rows, then the HALT padding (the final state)."""
-        a = np.empty((n, width), dtype=u64)
-        a[:m] = recorded(key, width)
-        a[m:] = np.asarray(pad, dtype=u64).reshape(1, width)
-        return a if width > 1 else a[:, 0]
-
-    def wide(key: str, width: int, pad: Any, prefix: str) -> None:
-        """Columns ``prefix0..`` straight from a wide register (the stack, h0..h7), without an (n, width) copy."""
-        a = recorded(key, width)
-        for k in range(width):
-            c = cols.get(f"{prefix}{k}")
-            if c is not None:
-                c[:m] = a[:, k]
-                c[m:] = pad[k]
+    def scatter(a: np.ndarray, targets: Sequence[tuple[str, int, int]]) -> None:
+        """Columns ``c`` = ``a[:, k]`` then ``pad`` for each (c, k, pad), from a row-major (m, w) record, a block of
+        rows at a time (a cache-sized transpose: one pass over ``a`` rather than one per column)."""
+        targets = [(cols[c], k, pad) for c, k, pad in targets if c in cols]
+        for start in range(0, m, SCATTER_ROWS):
+            block = a[start : start + SCATTER_ROWS]
+            for col, k, _ in targets:
+                col[start : start + len(block)] = block[:, k]
+        for col, _, pad in targets:
+            col[m:] = pad
 
     def setcol(c: str, v: np.ndarray) -> None:
+        """Column ``c`` is ``v``: a new (n,) uint64 array of its own, taken without a copy."""
         if c in cols:
-            cols[c][:] = v
+            assert v.dtype == u64 and v.shape == (n,)
+            cols[c] = v
 
-    code = row_array("op", 1, vm.opcode["HALT"])
+    # the decoder's packed fields; the HALT padding rows have in_span = c = op index = 0
+    dec = recorded("dec")
+    packed = np.empty(n, dtype=u64)
+    packed[:m] = dec[:, 0]
+    packed[m:] = vm.opcode["HALT"]
+    scatter(dec, [("group_count", 1, 0)] + [(f"h{k}", 2 + k, 0) for k in range(8)])
+    del dec
+    code = packed & u64(OPCODE_BITS)
     setcol("clk", np.arange(n, dtype=u64))
-    setcol("ctx", row_array("ctx", 1, 0))
-    setcol("fmp", row_array("fmp", 1, vm.fmp))
-    setcol("sys_fmp", row_array("sys_fmp", 1, vm.sys_fmp))
-    flag = row_array("flag", 1, vm.flag)
+    # the slow registers: runs from VM._seg_check, expanded over the recorded rows
+    starts = np.frombuffer(vm.seg_rows, dtype=u64).astype(np.int64)
+    seg = np.frombuffer(vm.seg, dtype=u64).reshape(-1, len(SEG_KEYS))
+    runs = np.diff(np.append(starts, m))
+
+    def slow(key: str, pad: int) -> np.ndarray:
+        a = np.empty(n, dtype=u64)
+        a[:m] = np.repeat(seg[:, SEG_KEYS.index(key)], runs)
+        a[m:] = pad
+        return a
+
+    setcol("ctx", slow("ctx", 0))
+    setcol("fmp", slow("fmp", vm.fmp))
+    setcol("sys_fmp", slow("sys_fmp", vm.sys_fmp))
+    flag = slow("flag", vm.flag)
     setcol("in_syscall", flag)
-    setcol("in_kernel", flag)
+    setcol("in_kernel", flag.copy() if "in_syscall" in cols else flag)
+    del flag
     hashes = np.array(list(vm.fn_hashes) + [vm.fn_hash], dtype=u64).reshape(-1, 4)
-    fn_hash = hashes[row_array("fn_hash", 1, len(hashes) - 1).astype(np.intp)]
+    fn_hash = slow("fn_hash", len(hashes) - 1).astype(np.intp)
     for k in range(4):
-        setcol(f"fn_hash{k}", fn_hash[:, k])
-    setcol("addr", row_array("addr", 1, 0))
-    bits = [(code >> u64(k)) & u64(1) for k in range(7)]
+        setcol(f"fn_hash{k}", hashes[:, k][fn_hash])
+    del fn_hash
     for k in range(7):
-        setcol(f"b{k}", bits[k])
-    setcol("e0", bits[6] * (u64(1) - bits[5]) * bits[4])
-    setcol("e1", bits[6] * bits[5])
-    wide("h", 8, H0, "h")
-    setcol("in_span", row_array("in_span", 1, 0))
-    setcol("group_count", row_array("gc", 1, 0))
-    setcol("op_index", row_array("ox", 1, 0))
-    c = row_array("c", 1, 0)
+        setcol(f"b{k}", (code >> u64(k)) & u64(1))
+    b4, b5, b6 = ((code >> u64(k)) & u64(1) for k in (4, 5, 6))
+    setcol("e0", b6 * (u64(1) - b5) * b4)
+    setcol("e1", b6 * b5)
+    del b4, b5, b6
+    setcol("in_span", (packed >> u64(IN_SPAN_SHIFT)) & u64(1))
+    setcol("op_index", packed >> u64(OX_SHIFT))
     for k in range(3):
-        setcol(f"c{k}", (c >> u64(k)) & u64(1))
-    wide("stack", 16, vm.top, "s")
-    depth = row_array("depth", 1, vm.depth)
+        setcol(f"c{k}", (packed >> u64(C_SHIFT + k)) & u64(1))
+    del packed
+    scatter(recorded("stack"), [(f"s{k}", k, vm.top[k]) for k in range(16)])
+    dov = recorded("dov")
+    depth = np.empty(n, dtype=u64)
+    depth[:m] = dov[:, 0]
+    depth[m:] = vm.depth
     setcol("stack_depth", depth)
-    setcol("stack_overflow_addr", row_array("ovf_addr", 1, vm._ovf_addr()))
+    if "EQ" in vm.opcode and "h2" in cols:  # EQ's user-op helper h2 = 1/(s0 - s1), 0 when equal (field_ops.md)
+        eq = np.flatnonzero(code == u64(vm.opcode["EQ"]))
+        cols["h2"][eq] = _inverses(F.sub(cols["s0"][eq], cols["s1"][eq]))
+    scatter(dov, [("stack_overflow_addr", 1, vm._ovf_addr()), ("addr", 2, 0)])
+    del dov
     if "stack_h0" in cols:
         values, index = np.unique(depth, return_inverse=True)
         inverses = np.array([_inv(int(d) - 16) for d in values], dtype=u64)

@@ -253,13 +253,32 @@ def rows(jobs: Sequence[Job]) -> np.ndarray:
     block's rows (processor/src/chiplets/hasher/mod.rs ``memoized_trace_map``). The permutations of the distinct
     linear hashes, merges and permutations are computed level by level over all of them (``rpo_vec``); Merkle
     jobs go through ``build``."""
-    distinct = list(dict.fromkeys(jobs))
+    if not jobs:
+        return np.zeros((0, len(COLUMNS)), dtype=np.uint64)
+    # each job's distinct number: by object first (the executor re-sends one object per basic block), by value
+    # for the rest (a control block's merge is a new object per run)
+    by_id: dict[int, int] = {}
+    numbers: dict[Job, int] = {}
+    order = []
+    for job in jobs:
+        d = by_id.get(id(job))
+        if d is None:
+            d = by_id[id(job)] = numbers.setdefault(job, len(numbers))
+        order.append(d)
+    distinct = list(numbers)
     sponge = [j for j in distinct if isinstance(j, (LinearHash, Merge, Permute))]
     built = _sponge_rows(sponge)  # type: ignore[arg-type]
     for job in distinct:
         if job not in built:
             t = build([job])
             built[job] = np.array([[r.get(c, 0) for c in COLUMNS] for r in t.rows], dtype=np.uint64)
-    if not jobs:
-        return np.zeros((0, len(COLUMNS)), dtype=np.uint64)
-    return np.concatenate([built[j] for j in jobs])
+    # the distinct jobs' rows one after another, then gathered in the order of ``jobs``: row r of job k is the
+    # table row start(k) + r
+    blocks = [built[j] for j in distinct]
+    table = np.concatenate(blocks)
+    lengths = np.array([len(b) for b in blocks], dtype=np.intp)
+    first = np.cumsum(lengths) - lengths
+    index = np.array(order, dtype=np.intp)
+    per_job = lengths[index]
+    out_first = np.cumsum(per_job) - per_job
+    return table[np.arange(int(per_job.sum())) + np.repeat(first[index] - out_first, per_job)]
