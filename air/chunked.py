@@ -34,15 +34,18 @@ from air.bus import numerator, term_value
 from air.buscheck import (
     BusReport,
     BusResult,
+    Decoded,
     UnmatchedMessage,
-    _batch_inverse,
     _bind,
     _boundary,
     _const,
     _group_rows,
     _resolve_operations,
     _row_hash,
+    bus_width,
     challenges_from_seed,
+    decode_bus,
+    message_names,
     near_misses,
 )
 from air.compile import Program, program
@@ -96,6 +99,7 @@ class _Plan:
     gated: dict[sp.Expr, list[Any]]
     with_buses: bool
     progs: dict[Any, Program] = field(default_factory=dict)
+    num_at: dict[str, tuple[int, int]] = field(default_factory=dict)  # bus -> its numerators' outputs of "flags"
 
     def prog(self, key: Any, exprs: Callable[[], list]) -> Program:
         p = self.progs.get(key)
@@ -122,15 +126,18 @@ def _plan(air: Air, trace: Trace, challenges: list[int], cons: list[Any]) -> _Pl
     # compiled here, once: the workers (forked, or sent the plan) run them without compiling
     if plain:
         plan.prog("plain", lambda: [c.expr for c in plain])
-    if gated:
-        plan.prog("flags", lambda: list(gated))
-        for i, f in enumerate(gated):
-            plan.prog(("body", i), lambda f=f: [c.body for c in gated[f]])
+    # ONE program for the constraints' operation flags and every bus term's numerator (its flag, or its LogUp
+    # multiplicity): the tape computes each shared sub-term (an operation flag read by several buses and
+    # constraints) once per row, where a program per bus recomputed them per bus
+    nums = [numerator(b, t) for b in air.buses for t in b.terms]
+    if gated or nums:
+        plan.prog("flags", lambda: [*gated, *nums])
+    for i, f in enumerate(gated):
+        plan.prog(("body", i), lambda f=f: [c.body for c in gated[f]])
+    at = len(gated)
     for b in air.buses:
-        plan.prog(
-            ("mult", b.name), lambda b=b: [t.multiplicity if t.multiplicity is not None else t.flag for t in b.terms]
-        )
-        plan.prog(("num", b.name), lambda b=b: [numerator(b, t) for t in b.terms])
+        plan.num_at[b.name] = (at, at + len(b.terms))
+        at += len(b.terms)
         for ti, t in enumerate(b.terms):
             plan.prog(
                 ("term", b.name, ti), lambda t=t: [e for m in t.messages for _, e in m.fields] + [term_value(air, t)]
@@ -208,9 +215,8 @@ class _Part:
     buses: dict[str, _BusPart] = field(default_factory=dict)
 
 
-def _check_constraints(plan: _Plan, rows: _Rows, m: int, part: _Part) -> None:
+def _check_constraints(plan: _Plan, rows: _Rows, m: int, part: _Part, flag_vals: list[np.ndarray]) -> None:
     flags = list(plan.gated)
-    flag_prog = plan.progs.get("flags")
     plain_prog = plan.progs.get("plain")
     for lo in range(0, m, BLOCK):
         hi = min(lo + BLOCK, m)
@@ -221,10 +227,9 @@ def _check_constraints(plan: _Plan, rows: _Rows, m: int, part: _Part) -> None:
                 bad = _nonzero(v, length)
                 if bad.any():
                     part.fails.setdefault(c.name, []).append(np.flatnonzero(bad) + lo + rows.start)
-        if flag_prog is not None:
-            env = plan.scal | rows.env(flag_prog.inputs, slice(lo, hi))
-            for i, (f, fv) in enumerate(zip(flags, flag_prog.run(env))):
-                sel = np.flatnonzero(_nonzero(fv, length)) + lo
+        if flags:
+            for i, (f, fv) in enumerate(zip(flags, flag_vals)):
+                sel = np.flatnonzero(_nonzero(fv[lo:hi], length)) + lo
                 if len(sel) == 0:
                     continue
                 prog = plan.progs[("body", i)]
@@ -237,10 +242,22 @@ def _check_constraints(plan: _Plan, rows: _Rows, m: int, part: _Part) -> None:
 
 def _eval(plan: _Plan, rows: _Rows, prog: Program, idx: np.ndarray | slice, length: int) -> list[np.ndarray]:
     env = plan.scal | rows.env(prog.inputs, idx)
-    return [np.broadcast_to(v, (length,)).astype(np.uint64) for v in prog.run(env)]
+    # a column of the right length as it is (the tape's outputs are fresh rows); a constant broadcast to a copy
+    return [v if v.shape == (length,) else np.broadcast_to(v, (length,)).astype(np.uint64) for v in prog.run(env)]
 
 
-def _multiplicities(plan: _Plan, rows: _Rows, m: int, n: int, part: _Part) -> None:
+def _flag_values(plan: _Plan, rows: _Rows, m: int) -> list[np.ndarray]:
+    """The "flags" program on the chunk's ``m`` transition rows: the gated constraints' flags, then every bus
+    term's numerator (``_Plan.num_at``)."""
+    prog = plan.progs.get("flags")
+    if prog is None:
+        return []
+    if m == 0:
+        return [np.zeros(0, dtype=np.uint64) for _ in prog._exprs]
+    return _eval(plan, rows, prog, slice(0, m), m)
+
+
+def _multiplicities(plan: _Plan, rows: _Rows, m: int, n: int, part: _Part, flag_vals: list[np.ndarray]) -> None:
     """Per LogUp bus and term: the largest multiplicity, its first row, and the sum (``check_multiplicities``)."""
     for b in plan.air.buses:
         if b.kind != "logup" or n < 2 or m == 0:
@@ -248,7 +265,8 @@ def _multiplicities(plan: _Plan, rows: _Rows, m: int, n: int, part: _Part) -> No
         limit = (n - 1) * len(b.terms)
         out = []
         sides = {"request": 0, "response": 0}
-        for t, v in zip(b.terms, _eval(plan, rows, plan.progs[("mult", b.name)], slice(0, m), m)):
+        lo, hi = plan.num_at[b.name]
+        for t, v in zip(b.terms, flag_vals[lo:hi]):  # a LogUp term's numerator is its multiplicity (or flag)
             top = int(np.argmax(v))
             total = int(v.sum(dtype=np.uint64))
             out.append((int(v[top]), rows.start + top, total))
@@ -260,51 +278,17 @@ def _multiplicities(plan: _Plan, rows: _Rows, m: int, n: int, part: _Part) -> No
         part.mult[b.name] = out
 
 
-def _bus_keys(
-    plan: _Plan, bus: Bus, rows: _Rows, m: int, width: int
-) -> tuple[list[tuple[int, int, str, np.ndarray, np.ndarray, np.ndarray]], dict[str, Any]]:
-    """The chunk's messages of ``bus`` as buscheck._check_bus builds them: per (term, message) its key matrix
-    (label code, then fields, padded to ``width``), local rows and repetitions; and the side values."""
-    flags = _eval(plan, rows, plan.progs[("num", bus.name)], slice(0, m), m)
-    out: list[tuple[int, int, str, np.ndarray, np.ndarray, np.ndarray]] = []
-    req_val = np.ones(m, dtype=np.uint64)
-    resp_val = np.ones(m, dtype=np.uint64)
-    logup = np.zeros(m, dtype=np.uint64)
-    unlabelled = False
-    for ti, (t, fv) in enumerate(zip(bus.terms, flags)):
-        sel = np.flatnonzero(fv != 0)
-        if len(sel) == 0:
-            continue
-        *field_vals, value = _eval(plan, rows, plan.progs[("term", bus.name, ti)], sel, len(sel))
-        weights = fv[sel] if bus.kind == "logup" else np.ones(len(sel), dtype=np.uint64)
-        reps = np.where(weights < 2**32, weights, 1).astype(np.int64)
-        at = 0
-        for mi, msg in enumerate(t.messages):
-            cols = field_vals[at : at + len(msg.fields)]
-            at += len(msg.fields)
-            key = np.zeros((len(sel), width), dtype=np.uint64)
-            computed = msg.label_value is None and bool(msg.fields) and msg.fields[0][0] == "label"
-            if computed:
-                for j, c in enumerate(cols):
-                    key[:, j] = c
-            else:
-                key[:, 0] = msg.label_value or 0
-                for j, c in enumerate(cols):
-                    key[:, 1 + j] = c
-                if msg.label_value is None:
-                    unlabelled = True
-            out.append((ti, mi, t.side, key, sel, reps))
-        if bus.kind == "multiset":
-            side_val = req_val if t.side == "request" else resp_val
-            side_val[sel] = F.add(side_val[sel], F.mul(fv[sel], F.sub(value, np.uint64(1))))
-        else:
-            contrib = F.mul(fv[sel], _batch_inverse(value))
-            logup[sel] = F.add(logup[sel], contrib) if t.side == "response" else F.sub(logup[sel], contrib)
-    return out, {"req": req_val, "resp": resp_val, "logup": logup, "unlabelled": unlabelled}
+def _bus_keys(plan: _Plan, bus: Bus, rows: _Rows, m: int, flag_vals: list[np.ndarray]) -> Decoded:
+    """The chunk's messages of ``bus``, decoded by buscheck.decode_bus (the single pass's one decoding)."""
+    lo, hi = plan.num_at[bus.name]
+
+    def term_values(ti: int, sel: np.ndarray) -> list[np.ndarray]:
+        return _eval(plan, rows, plan.progs[("term", bus.name, ti)], sel, len(sel))
+
+    return decode_bus(bus, flag_vals[lo:hi], m, term_values)
 
 
-def _width(bus: Bus) -> int:
-    return 1 + max((len(msg.fields) for t in bus.terms for msg in t.messages), default=0)
+_width = bus_width
 
 
 def _product(x: np.ndarray) -> int:
@@ -328,15 +312,16 @@ def _tree_sum(x: np.ndarray) -> int:
     return (lo + (hi << 32)) % F.P
 
 
-def _check_buses_part(plan: _Plan, rows: _Rows, m: int, part: _Part) -> None:
+def _check_buses_part(plan: _Plan, rows: _Rows, m: int, part: _Part, flag_vals: list[np.ndarray]) -> None:
     for bus in plan.air.buses:
         width = _width(bus)
-        segs, vals = _bus_keys(plan, bus, rows, m, width)
+        dec = _bus_keys(plan, bus, rows, m, flag_vals)
         totals: dict[int, dict[str, int]] = {}
         seen: set[tuple[int, int, str, int]] = set()
         blocks, signs = [], []
         n_msgs = 0
-        for ti, mi, side, key, _sel, reps in segs:
+        for sg in dec.segments:
+            ti, mi, side, key, reps = sg.term, sg.message, sg.side, sg.key, sg.reps
             for code in np.unique(key[:, 0]).tolist():
                 seen.add((ti, mi, side, int(code)))
                 tot = totals.setdefault(int(code), {"request": 0, "response": 0})
@@ -352,16 +337,16 @@ def _check_buses_part(plan: _Plan, rows: _Rows, m: int, part: _Part) -> None:
             keys, net = uniq[keep], net[keep]
         else:
             keys, net = np.zeros((0, width), dtype=np.uint64), np.zeros(0, dtype=np.int64)
-        bp = _BusPart(keys, net, totals, seen, vals["unlabelled"], n_msgs)
+        bp = _BusPart(keys, net, totals, seen, dec.unlabelled, n_msgs)
         if bus.kind == "multiset":
-            bp.resp = _product(vals["resp"])
-            zero = np.flatnonzero(vals["req"] == 0)
+            bp.resp = _product(dec.resp)
+            zero = np.flatnonzero(dec.req == 0)
             if len(zero):
                 bp.req, bp.req_zero_row = 0, rows.start + int(zero[0])
             else:
-                bp.req = _product(vals["req"])
+                bp.req = _product(dec.req)
         else:
-            bp.logup = _sum(vals["logup"])
+            bp.logup = _sum(dec.logup)
         part.buses[bus.name] = bp
 
 
@@ -371,11 +356,12 @@ def _map(plan: _Plan, trace: Trace, start: int, stop: int) -> _Part:
     part = _Part(start, stop)
     rows = _Rows(plan.air, trace, start, stop)
     m = max(0, min(stop, n - 1) - start)  # transition rows 0 .. n-2
-    _check_constraints(plan, rows, m, part)
+    flag_vals = _flag_values(plan, rows, m)
+    _check_constraints(plan, rows, m, part, flag_vals)
     if plan.with_buses:
-        _multiplicities(plan, rows, m, n, part)
+        _multiplicities(plan, rows, m, n, part, flag_vals)
         if not part.mult_over:
-            _check_buses_part(plan, rows, m, part)
+            _check_buses_part(plan, rows, m, part, flag_vals)
     return part
 
 
@@ -388,6 +374,7 @@ def _first_occurrences(
     rows = _Rows(plan.air, trace, start, stop)
     m = max(0, min(stop, n - 1) - start)
     out: dict[str, dict[tuple[int, str], tuple[int, int, int]]] = {}
+    flag_vals = _flag_values(plan, rows, m)
     for bus in plan.air.buses:
         target = wanted.get(bus.name)
         if target is None or len(target) == 0:
@@ -395,8 +382,8 @@ def _first_occurrences(
         th = _row_hash(target)
         order = np.argsort(th, kind="stable")
         found: dict[tuple[int, str], tuple[int, int, int]] = {}
-        segs, _ = _bus_keys(plan, bus, rows, m, _width(bus))
-        for ti, mi, side, key, sel, _reps in segs:
+        for sg in _bus_keys(plan, bus, rows, m, flag_vals).segments:
+            ti, mi, side, key, sel = sg.term, sg.message, sg.side, sg.key, sg.sel
             h = _row_hash(key)
             pos = np.searchsorted(th[order], h)
             pos = np.minimum(pos, len(th) - 1)
@@ -591,9 +578,7 @@ def _unmatched_list(
             ti, mi, row = occ
             t = bus.terms[ti]
             msg = t.messages[mi]
-            names = tuple(n_ for n_, _ in msg.fields)
-            if msg.label_value is None and bool(msg.fields) and msg.fields[0][0] == "label":
-                names = names[1:]
+            names = message_names(msg)
             label, op, term = msg.label, t.operation, t.name
         else:  # only a boundary message carries it
             label, names, op, term, row = _boundary_segment(bt, side, key)
