@@ -100,6 +100,7 @@ class _Plan:
     with_buses: bool
     progs: dict[Any, Program] = field(default_factory=dict)
     num_at: dict[str, tuple[int, int]] = field(default_factory=dict)  # bus -> its numerators' outputs of "flags"
+    ops_at: tuple[int, int] = (0, 0)  # the operations' flags among the outputs of "flags" (none: not evaluated)
 
     def prog(self, key: Any, exprs: Callable[[], list]) -> Program:
         p = self.progs.get(key)
@@ -130,8 +131,15 @@ def _plan(air: Air, trace: Trace, challenges: list[int], cons: list[Any]) -> _Pl
     # multiplicity): the tape computes each shared sub-term (an operation flag read by several buses and
     # constraints) once per row, where a program per bus recomputed them per bus
     nums = [numerator(b, t) for b in air.buses for t in b.terms]
-    if gated or nums:
-        plan.prog("flags", lambda: [*gated, *nums])
+    # and the operations' flags, for the operations that occur (coverage.operations_occurring, which the report of
+    # an OK names), when they read only what the trace has (as operations_occurring requires)
+    op_flags = [o.flag for o in air.operations] if trace.n_rows >= 2 else []
+    if op_flags and any(
+        i.rstrip("'") not in trace.columns and i.rstrip("'") not in air.periodic for i in program(op_flags).inputs
+    ):
+        op_flags = []
+    if gated or nums or op_flags:
+        plan.prog("flags", lambda: [*gated, *nums, *op_flags])
     for i, f in enumerate(gated):
         plan.prog(("body", i), lambda f=f: [c.body for c in gated[f]])
     at = len(gated)
@@ -142,6 +150,7 @@ def _plan(air: Air, trace: Trace, challenges: list[int], cons: list[Any]) -> _Pl
             plan.prog(
                 ("term", b.name, ti), lambda t=t: [e for m in t.messages for _, e in m.fields] + [term_value(air, t)]
             )
+    plan.ops_at = (at, at + len(op_flags))
     return plan
 
 
@@ -213,6 +222,7 @@ class _Part:
     mult: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)  # bus -> per term (max, row, sum)
     mult_over: bool = False  # a multiplicity over the bound: the buses were not decoded (the reduce refuses)
     buses: dict[str, _BusPart] = field(default_factory=dict)
+    ops: list[bool] = field(default_factory=list)  # per operation: its flag is nonzero on some row of the chunk
 
 
 def _check_constraints(plan: _Plan, rows: _Rows, m: int, part: _Part, flag_vals: list[np.ndarray]) -> None:
@@ -357,6 +367,8 @@ def _map(plan: _Plan, trace: Trace, start: int, stop: int) -> _Part:
     rows = _Rows(plan.air, trace, start, stop)
     m = max(0, min(stop, n - 1) - start)  # transition rows 0 .. n-2
     flag_vals = _flag_values(plan, rows, m)
+    lo, hi = plan.ops_at
+    part.ops = [bool(np.any(v != 0)) for v in flag_vals[lo:hi]]
     _check_constraints(plan, rows, m, part, flag_vals)
     if plan.with_buses:
         _multiplicities(plan, rows, m, n, part, flag_vals)
@@ -630,6 +642,7 @@ class ChunkedResult:
     buses: BusReport | None
     chunks: int
     mode: str
+    operations: set[str] = field(default_factory=set)  # coverage.operations_occurring: flag nonzero on some row
 
 
 def _ranges(n: int, rows: int) -> list[tuple[int, int]]:
@@ -708,7 +721,8 @@ def check_chunked(
                     BusResult(b.name, b.kind, bt.final, expected, bt.messages, unmatched, named, near_misses(unmatched))
                 )
             bus_report = BusReport(out, list(values))
-    return ChunkedResult(result, bus_report, len(ranges), mode)
+    occurring = {o.name for i, o in enumerate(air.operations) if any(p.ops[i] for p in parts if p.ops)}
+    return ChunkedResult(result, bus_report, len(ranges), mode, occurring)
 
 
 class _runner:

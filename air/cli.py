@@ -509,11 +509,13 @@ def check_cmd(
         except UnknownFamily as e:
             raise BadInput(str(e)) from e
     try:
-        result, bus_report = _run_check(air, trace, trace_path, challenges, seed, chunk_rows, n_jobs, client)
+        result, bus_report, occurring = _run_check(
+            air, trace, trace_path, challenges, seed, chunk_rows, n_jobs, client
+        )
     finally:
         if client is not None:
             client.close()
-    d = diagnose(air, trace, result, max_failures=max_failures, context=context)
+    d = diagnose(air, trace, result, max_failures=max_failures, context=context, occurring=occurring)
     ok = d.ok and (bus_report is None or bus_report.ok)
     checked = f"checked against AIR {air.name} ({source})"
     if selection is not None:  # a partial check says so, in every format
@@ -613,9 +615,9 @@ def _run_check(
     jobs: int,
     client: Any,
     progress: bool = True,
-) -> tuple[Any, Any]:
-    """The constraints' result and the buses' report (None without buses), checked chunk by chunk
-    (air.chunked: the single pass's results)."""
+) -> tuple[Any, Any, set[str]]:
+    """The constraints' result, the buses' report (None without buses) and the operations that occur, checked
+    chunk by chunk (air.chunked: the single pass's results)."""
     from air.chunked import check_chunked, default_chunk_rows
 
     rows = chunk_rows or default_chunk_rows(trace.n_rows, len(trace.columns), jobs)
@@ -636,7 +638,7 @@ def _run_check(
     finally:
         if bar is not None:
             bar.close()
-    return ch.result, ch.buses
+    return ch.result, ch.buses, ch.operations
 
 
 def _check_one(path: str, opts: dict[str, Any], jobs: int) -> tuple[int, str, dict[str, Any]]:
@@ -655,7 +657,7 @@ def _check_one(path: str, opts: dict[str, Any], jobs: int) -> tuple[int, str, di
                 air, _ = select_families(air, opts["only"].split(","))
             except UnknownFamily as e:
                 raise BadInput(str(e)) from e
-        result, buses = _run_check(
+        result, buses, _ = _run_check(
             air, trace, path, opts["challenges"], opts["seed"], opts["chunk_rows"], jobs, None, progress=False
         )
     except _known_errors() as e:
