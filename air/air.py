@@ -541,8 +541,9 @@ class Air:
                     exprs.append(t.multiplicity)
                 for m in t.messages:
                     exprs.extend(m.field_exprs())
+        visited: set[sp.Basic] = set()  # the expressions share most sub-terms: each is walked once
         for e in exprs:
-            for s in sp.sympify(e).free_symbols:
+            for s in preorder_new(sp.sympify(e), visited):
                 if isinstance(s, Cell) and not isinstance(s, AuxCell):
                     seen.add(s.column)
         return seen

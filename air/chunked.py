@@ -49,6 +49,7 @@ from air.buscheck import (
     near_misses,
 )
 from air.compile import Program, program
+from air.degree import preorder_new
 from air.evaluate import (
     CheckResult,
     ConstraintFailures,
@@ -113,7 +114,9 @@ def _split(air: Air) -> tuple[list[Any], list[str]]:
     """The constraints evaluated, and the names of those over bus columns (not evaluated), as evaluate.check."""
     cons, skipped = [], []
     for c in air.constraints:
-        (skipped if any(isinstance(s, AuxCell) for s in c.expr.free_symbols) else cons).append(c)
+        # the symbols of the expression, each shared sub-term walked once (free_symbols rebuilds a set per node)
+        over_bus = any(isinstance(s, AuxCell) for s in preorder_new(c.expr, set()))
+        (skipped if over_bus else cons).append(c)
     return cons, [c.name for c in skipped]
 
 

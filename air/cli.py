@@ -496,6 +496,7 @@ def check_cmd(
     from air.diagnose import diagnose, render_text, to_json, to_junit, to_sarif
     from air.trace import load_trace, match_air
 
+    _warm_kernels(trace_path)
     loaded = load_trace(trace_path, require_pow2=not any_length)  # read once; the AIR may come from its metadata
     _apply_public(loaded, public_path)
     air, source = _air_for_trace(trace_path, loaded.meta.get("air"), air_name, force)
@@ -603,6 +604,26 @@ def _progress_bar(total: int, what: str) -> Any:
     return tqdm(
         total=total, desc=what, unit="chunk", file=sys.stderr, delay=1.0, disable=not sys.stderr.isatty(), leave=False
     )
+
+
+WARM_BYTES = 1 << 20  # a trace file this large (or a directory) has columns long enough for the compiled kernels
+
+
+def _warm_kernels(path: str) -> None:
+    """Load the compiled kernels (numba's import and its on-disk cache, ~0.7-1 s) on a thread while the trace
+    loads and the AIR is built, for a trace large enough to use them: the inflation of a compressed trace
+    releases the GIL, so the two overlap on the cores. ``kernels.load`` is idempotent and locked."""
+    import threading
+
+    try:
+        p = Path(path)
+        big = p.is_dir() or p.stat().st_size >= WARM_BYTES
+    except OSError:
+        return  # load_trace names the problem
+    if big:
+        from air import kernels
+
+        threading.Thread(target=kernels.load, name="air-kernels", daemon=True).start()
 
 
 def _run_check(
