@@ -20,6 +20,7 @@ chunk, so memory holds one chunk of the trace at a time, whatever its length.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -102,6 +103,7 @@ class _Plan:
     progs: dict[Any, Program] = field(default_factory=dict)
     num_at: dict[str, tuple[int, int]] = field(default_factory=dict)  # bus -> its numerators' outputs of "flags"
     ops_at: tuple[int, int] = (0, 0)  # the operations' flags among the outputs of "flags" (none: not evaluated)
+    reuse: bool = False  # keep the flags/plain programs' output buffers per thread from chunk to chunk (not Dask)
 
     def prog(self, key: Any, exprs: Callable[[], list]) -> Program:
         p = self.progs.get(key)
@@ -236,7 +238,7 @@ def _check_constraints(plan: _Plan, rows: _Rows, m: int, part: _Part, flag_vals:
         length = hi - lo
         if plain_prog is not None:
             env = plan.scal | rows.env(plain_prog.inputs, slice(lo, hi))
-            for c, v in zip(plan.plain, plain_prog.run(env)):
+            for c, v in zip(plan.plain, plain_prog.run(env, _buffers(plan))):
                 bad = _nonzero(v, length)
                 if bad.any():
                     part.fails.setdefault(c.name, []).append(np.flatnonzero(bad) + lo + rows.start)
@@ -259,6 +261,20 @@ def _eval(plan: _Plan, rows: _Rows, prog: Program, idx: np.ndarray | slice, leng
     return [v if v.shape == (length,) else np.broadcast_to(v, (length,)).astype(np.uint64) for v in prog.run(env)]
 
 
+_BUFFERS = threading.local()  # per thread: output buffers of the "flags" and "plain" programs, reused by chunks
+
+
+def _buffers(plan: _Plan) -> dict | None:
+    """This thread's buffer cache when the plan reuses buffers (a thread runs one chunk at a time, and a chunk's
+    outputs of these programs are consumed before it returns: its results are copies)."""
+    if not plan.reuse:
+        return None
+    cache = getattr(_BUFFERS, "cache", None)
+    if cache is None:
+        cache = _BUFFERS.cache = {}
+    return cache
+
+
 def _flag_values(plan: _Plan, rows: _Rows, m: int) -> list[np.ndarray]:
     """The "flags" program on the chunk's ``m`` transition rows: the gated constraints' flags, then every bus
     term's numerator (``_Plan.num_at``)."""
@@ -267,7 +283,8 @@ def _flag_values(plan: _Plan, rows: _Rows, m: int) -> list[np.ndarray]:
         return []
     if m == 0:
         return [np.zeros(0, dtype=np.uint64) for _ in prog._exprs]
-    return _eval(plan, rows, prog, slice(0, m), m)
+    env = plan.scal | rows.env(prog.inputs, slice(0, m))
+    return [v if v.shape == (m,) else np.broadcast_to(v, (m,)).astype(np.uint64) for v in prog.run(env, _buffers(plan))]
 
 
 def _multiplicities(plan: _Plan, rows: _Rows, m: int, n: int, part: _Part, flag_vals: list[np.ndarray]) -> None:
@@ -684,46 +701,66 @@ def check_chunked(
         mode = "processes" if mapped else "threads"
     else:
         mode = "serial"
-    with _runner(mode, jobs, plan, trace, dask_client) as run:
-        tables = {b.name: _KeyTable(_width(b)) for b in air.buses}
+    plan.reuse = mode != "dask"  # a Dask worker's threads outlive the check: they keep no buffers
+    try:
+        with _runner(mode, jobs, plan, trace, dask_client) as run:
+            return _check_run(air, trace, plan, run, ranges, progress, values, cons, skipped, mode)
+    finally:
+        _BUFFERS.cache = None  # this thread's buffers (a pool's threads and processes end with the pool)
 
-        def merge(p: _Part) -> _Part:  # the chunk's keys go into the running tables, not into memory per chunk
-            for name, bp in p.buses.items():
-                tables[name].add(bp.keys, bp.net)
-                # fresh empty arrays: a [:0] view would keep the chunk's whole key array alive
-                bp.keys = np.zeros((0, bp.keys.shape[1]), dtype=np.uint64)
-                bp.net = np.zeros(0, dtype=np.int64)
-            return p
 
-        parts = sorted(run("map", [(s, e) for s, e in ranges], progress, merge), key=lambda p: p.start)
-        result = _reduce_constraints(air, trace, parts, cons, skipped)
-        bus_report = None
-        if air.buses:
-            _reduce_multiplicities(air, trace, parts)
-            totals = {b.name: _reduce_bus(air, b, trace, plan.scal, parts, tables[b.name]) for b in air.buses}
-            wanted = {k: bt.keys for k, bt in totals.items() if len(bt.keys)}
-            first: dict[str, dict[tuple[int, str], tuple[int, int, int]]] = {k: {} for k in totals}
-            if wanted:  # only an unbalanced bus pays for this second pass
-                for found in run("first", [(s, e, wanted) for s, e in ranges], None):
-                    for bname, occ in found.items():
-                        for k, v in occ.items():
-                            if k not in first[bname] or v < first[bname][k]:
-                                first[bname][k] = v
-            out = []
-            for b in air.buses:
-                bt = totals[b.name]
-                unmatched = _resolve_operations(air, trace, _unmatched_list(air, b, trace, bt, first[b.name]))
-                names = _label_names(b, bt)
-                unl = {0} if bt.unlabelled else set()
-                named = {
-                    (names.get(c) or "label") + ("" if c in unl else f" (label {c})"): v
-                    for c, v in sorted(bt.totals.items())
-                }
-                expected = int(_const(b.final, trace))
-                out.append(
-                    BusResult(b.name, b.kind, bt.final, expected, bt.messages, unmatched, named, near_misses(unmatched))
-                )
-            bus_report = BusReport(out, list(values))
+def _check_run(
+    air: Air,
+    trace: Trace,
+    plan: _Plan,
+    run: Callable[..., list],
+    ranges: list[tuple[int, int]],
+    progress: Callable[[int], Any] | None,
+    values: list[int],
+    cons: list[Any],
+    skipped: list[str],
+    mode: str,
+) -> ChunkedResult:
+    """check_chunked's map and reduce, on ``run`` (a ``_runner``)."""
+    tables = {b.name: _KeyTable(_width(b)) for b in air.buses}
+
+    def merge(p: _Part) -> _Part:  # the chunk's keys go into the running tables, not into memory per chunk
+        for name, bp in p.buses.items():
+            tables[name].add(bp.keys, bp.net)
+            # fresh empty arrays: a [:0] view would keep the chunk's whole key array alive
+            bp.keys = np.zeros((0, bp.keys.shape[1]), dtype=np.uint64)
+            bp.net = np.zeros(0, dtype=np.int64)
+        return p
+
+    parts = sorted(run("map", [(s, e) for s, e in ranges], progress, merge), key=lambda p: p.start)
+    result = _reduce_constraints(air, trace, parts, cons, skipped)
+    bus_report = None
+    if air.buses:
+        _reduce_multiplicities(air, trace, parts)
+        totals = {b.name: _reduce_bus(air, b, trace, plan.scal, parts, tables[b.name]) for b in air.buses}
+        wanted = {k: bt.keys for k, bt in totals.items() if len(bt.keys)}
+        first: dict[str, dict[tuple[int, str], tuple[int, int, int]]] = {k: {} for k in totals}
+        if wanted:  # only an unbalanced bus pays for this second pass
+            for found in run("first", [(s, e, wanted) for s, e in ranges], None):
+                for bname, occ in found.items():
+                    for k, v in occ.items():
+                        if k not in first[bname] or v < first[bname][k]:
+                            first[bname][k] = v
+        out = []
+        for b in air.buses:
+            bt = totals[b.name]
+            unmatched = _resolve_operations(air, trace, _unmatched_list(air, b, trace, bt, first[b.name]))
+            names = _label_names(b, bt)
+            unl = {0} if bt.unlabelled else set()
+            named = {
+                (names.get(c) or "label") + ("" if c in unl else f" (label {c})"): v
+                for c, v in sorted(bt.totals.items())
+            }
+            expected = int(_const(b.final, trace))
+            out.append(
+                BusResult(b.name, b.kind, bt.final, expected, bt.messages, unmatched, named, near_misses(unmatched))
+            )
+        bus_report = BusReport(out, list(values))
     occurring = {o.name for i, o in enumerate(air.operations) if any(p.ops[i] for p in parts if p.ops)}
     return ChunkedResult(result, bus_report, len(ranges), mode, occurring)
 
