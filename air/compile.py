@@ -260,12 +260,13 @@ class Tape:
             else:
                 slot_row[j] = len(cols)
                 cols.append(v)
-        shape = (len(self.outputs), n)
-        out = None if cache is None else cache.get((id(self), shape))
-        if out is None:
-            out = np.empty(shape, dtype=np.uint64)
+        size = len(self.outputs) * n
+        flat = None if cache is None else cache.get(id(self))
+        if flat is None or len(flat) < size:
+            flat = np.empty(size, dtype=np.uint64)
             if cache is not None:
-                cache[(id(self), shape)] = out
+                cache[id(self)] = flat
+        out = flat[:size].reshape(len(self.outputs), n)  # C-contiguous: a shorter chunk reuses the buffer too
         regs = np.empty((self.n_regs, min(self.BLOCK, n)), dtype=np.uint64)
         # the input columns are copied into one (inputs x rows) buffer, a chunk of rows at a time: the kernel
         # takes one array, and a reused chunk-sized buffer stays in cache (a full-length copy page-faults)
