@@ -277,7 +277,7 @@ def _buffers(plan: _Plan) -> dict | None:
 
 def _flag_values(plan: _Plan, rows: _Rows, m: int) -> list[np.ndarray]:
     """The "flags" program on the chunk's ``m`` transition rows: the gated constraints' flags, then every bus
-    term's numerator (``_Plan.num_at``)."""
+    term's numerator (``_Plan.num_at``), then the operations' flags (``_Plan.ops_at``)."""
     prog = plan.progs.get("flags")
     if prog is None:
         return []
