@@ -34,7 +34,7 @@ from typing import Literal
 
 import sympy as sp
 
-from air.degree import NotPolynomialError, check_polynomial
+from air.degree import NotPolynomialError, check_polynomial, preorder_new
 from air.symbols import AuxCell, Cell, Challenge, Periodic, PublicInput, Var
 
 Domain = Literal["transition", "first", "last"]
@@ -541,8 +541,9 @@ class Air:
                     exprs.append(t.multiplicity)
                 for m in t.messages:
                     exprs.extend(m.field_exprs())
+        visited: set[sp.Basic] = set()  # the expressions share most sub-terms: each is walked once
         for e in exprs:
-            for s in sp.sympify(e).free_symbols:
+            for s in preorder_new(sp.sympify(e), visited):
                 if isinstance(s, Cell) and not isinstance(s, AuxCell):
                     seen.add(s.column)
         return seen
@@ -573,17 +574,22 @@ def _validate(air: Air) -> None:
     if nc is not None and (not isinstance(nc, int) or isinstance(nc, bool) or nc < 0):
         raise AirDefinitionError(f"{where}: n_challenges {nc!r} is not a non-negative integer")
     acc = {b.column for b in air.buses}
+    challenges = set(air.challenges)
+    # sub-terms already found polynomial / with every symbol declared: skipped when another expression shares them
+    checked: set[sp.Basic] = set()
+    declared: set[sp.Basic] = set()
 
     def poly(e: object, what: str) -> None:
         e = sp.sympify(e)
-        check_polynomial(e, f"{where}: {what}")
-        for s in e.free_symbols:
+        check_polynomial(e, f"{where}: {what}", checked)
+        # a polynomial's free symbols are the Symbols among its (not yet seen) sub-terms
+        for s in {n for n in preorder_new(e, declared) if isinstance(n, sp.Symbol)}:
             if isinstance(s, AuxCell):
                 ok = s.column in acc
             elif isinstance(s, Cell):
                 ok = s.column in air._columns or s.column in air.periodic
             elif isinstance(s, Challenge):
-                ok = s in air.challenges
+                ok = s in challenges
             elif isinstance(s, Periodic):
                 ok = s.name in air.periodic
             elif isinstance(s, PublicInput):

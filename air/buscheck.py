@@ -301,62 +301,75 @@ def _batch_inverse(x: np.ndarray) -> np.ndarray:
     return F.inv_array(x)
 
 
-def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
-    n = trace.n_rows
-    rows_all = np.arange(n - 1, dtype=np.int64)  # transitions 0..n-2
-    flags = _eval_rows(air, trace, [numerator(bus, t) for t in bus.terms], rows_all, scal)
-    # exact balance: every flagged row's message as a key (label, fields...), padded to one width
-    keys: dict[str, list[np.ndarray]] = {"request": [], "response": []}
-    meta: dict[str, list[tuple[np.ndarray, np.ndarray, str, tuple[str, ...], str | None]]] = {
-        "request": [],
-        "response": [],
-    }
-    width = 1 + max((len(m.fields) for t in bus.terms for m in t.messages), default=0)
-    totals: dict[int, dict[str, int]] = {}
-    label_names: dict[int, str] = {}
-    unlabelled: set[int] = set()
-    req_val = np.ones(n - 1, dtype=np.uint64)
-    resp_val = np.ones(n - 1, dtype=np.uint64)
-    logup = np.zeros(n - 1, dtype=np.uint64)
-    alphas = [scal[c.name] for c in air.challenges]
-    for t, fv in zip(bus.terms, flags):
+@dataclass
+class Segment:
+    """The messages of one (term, message) of a bus on the rows where the term's numerator is nonzero: ``key``
+    has one row per flagged row (label code, then the fields, zero-padded to the bus's width), ``sel`` the
+    rows (local to the rows decoded) and ``reps`` how many times each counts (a LogUp multiplicity, else 1)."""
+
+    term: int
+    message: int
+    side: str
+    key: np.ndarray
+    sel: np.ndarray
+    reps: np.ndarray
+
+
+@dataclass
+class Decoded:
+    """A bus decoded on a run of transition rows: its message segments and, per row, the side values of the
+    bus polynomial (multiset: ``req``/``resp``; LogUp: ``logup`` = sum m/resp - sum m/req)."""
+
+    segments: list[Segment]
+    req: np.ndarray
+    resp: np.ndarray
+    logup: np.ndarray
+    unlabelled: bool  # some message carries no label (0 in its key)
+
+
+def bus_width(bus: Bus) -> int:
+    """Columns of a message key of ``bus``: the label code, then the longest message's fields."""
+    return 1 + max((len(m.fields) for t in bus.terms for m in t.messages), default=0)
+
+
+def decode_bus(
+    bus: Bus, flags: list[np.ndarray], m: int, term_values: Callable[[int, np.ndarray], list[np.ndarray]]
+) -> Decoded:
+    """The one decoding of a bus's messages (the single pass ``check_buses`` and every chunk of ``air.chunked``
+    run it): ``flags[t]`` is term t's numerator on the ``m`` rows (its flag, or its LogUp multiplicity);
+    ``term_values(t, sel)`` evaluates, on rows ``sel``, every field of the term's messages in order and then
+    the term's value ``term_value`` (prod of message_value, the factor of the bus polynomial)."""
+    width = bus_width(bus)
+    segs: list[Segment] = []
+    req_val = np.ones(m, dtype=np.uint64)
+    resp_val = np.ones(m, dtype=np.uint64)
+    logup = np.zeros(m, dtype=np.uint64)
+    unlabelled = False
+    for ti, (t, fv) in enumerate(zip(bus.terms, flags)):
         sel = np.flatnonzero(fv != 0)
         if len(sel) == 0:
             continue
-        # every message's fields (the keys) and the term's value prod(message_value) as the bus polynomial has it
-        # (air.bus.term_value, the factor the degree analyzer reads), compiled together on the flagged rows
-        field_exprs = [e for m in t.messages for _, e in m.fields]
-        *field_vals, value = _eval_rows(air, trace, [*field_exprs, term_value(air, t)], sel, scal)
+        *field_vals, value = term_values(ti, sel)
         weights = fv[sel] if bus.kind == "logup" else np.ones(len(sel), dtype=np.uint64)
         # a LogUp multiplicity is a field element: a message whose multiplicity is not a small count (e.g. a flag
         # made non-binary by a tampered op bit) is listed once among the messages to match
         reps = np.where(weights < 2**32, weights, 1).astype(np.int64)
         at = 0
-        for m in t.messages:
-            cols = field_vals[at : at + len(m.fields)]
-            at += len(m.fields)
+        for mi, msg in enumerate(t.messages):
+            cols = field_vals[at : at + len(msg.fields)]
+            at += len(msg.fields)
             key = np.zeros((len(sel), width), dtype=np.uint64)
-            names: tuple[str, ...] = tuple(n_ for n_, _ in m.fields)
-            computed = m.label_value is None and bool(m.fields) and m.fields[0][0] == "label"
-            if computed:  # the label is computed by the responder: it is the first field
+            if msg.label_value is None and bool(msg.fields) and msg.fields[0][0] == "label":
+                # the label is computed by the responder: it is the first field
                 for j, c in enumerate(cols):
                     key[:, j] = c
-                names = names[1:]
             else:  # a numeric label, or none (0 in the key) on a bus whose messages carry no label
-                key[:, 0] = m.label_value or 0
+                key[:, 0] = msg.label_value or 0
                 for j, c in enumerate(cols):
                     key[:, 1 + j] = c
-                if m.label_value is None:
-                    unlabelled.add(0)
-            keys[t.side].append(np.repeat(key, reps, axis=0))
-            meta[t.side].append((sel, reps, m.label, names, t.operation, t.name))
-            # totals per numeric label (requests and responses of one label name it differently)
-            for code in np.unique(key[:, 0]):
-                name = label_names.setdefault(int(code), m.label if t.side == "request" else "")
-                if not name and t.side == "request":
-                    label_names[int(code)] = m.label
-                tot = totals.setdefault(int(code), {"request": 0, "response": 0})
-                tot[t.side] += int(reps[key[:, 0] == code].sum())
+                if msg.label_value is None:
+                    unlabelled = True
+            segs.append(Segment(ti, mi, t.side, key, sel, reps))
         if bus.kind == "multiset":
             # the side as the bus polynomial has it (air.bus): sum_t f_t*u_t + 1 - sum_t f_t = 1 + sum_t f_t*(u_t - 1)
             side_val = req_val if t.side == "request" else resp_val
@@ -364,6 +377,53 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
         else:
             contrib = F.mul(fv[sel], _batch_inverse(value))
             logup[sel] = F.add(logup[sel], contrib) if t.side == "response" else F.sub(logup[sel], contrib)
+    return Decoded(segs, req_val, resp_val, logup, unlabelled)
+
+
+def message_names(msg: Any) -> tuple[str, ...]:
+    """The field names a message's key carries after its label (a computed label is not one of them)."""
+    names = tuple(n_ for n_, _ in msg.fields)
+    if msg.label_value is None and bool(msg.fields) and msg.fields[0][0] == "label":
+        return names[1:]
+    return names
+
+
+def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
+    n = trace.n_rows
+    rows_all = np.arange(n - 1, dtype=np.int64)  # transitions 0..n-2
+    flags = _eval_rows(air, trace, [numerator(bus, t) for t in bus.terms], rows_all, scal)
+
+    def term_values(ti: int, sel: np.ndarray) -> list[np.ndarray]:
+        # every message's fields (the keys) and the term's value prod(message_value) as the bus polynomial has it
+        # (air.bus.term_value, the factor the degree analyzer reads), compiled together on the flagged rows
+        t = bus.terms[ti]
+        return _eval_rows(air, trace, [*(e for m in t.messages for _, e in m.fields), term_value(air, t)], sel, scal)
+
+    dec = decode_bus(bus, flags, n - 1, term_values)
+    # exact balance: every flagged row's message as a key (label, fields...), padded to one width
+    keys: dict[str, list[np.ndarray]] = {"request": [], "response": []}
+    meta: dict[str, list[tuple[np.ndarray, np.ndarray, str, tuple[str, ...], str | None, str]]] = {
+        "request": [],
+        "response": [],
+    }
+    width = bus_width(bus)
+    totals: dict[int, dict[str, int]] = {}
+    label_names: dict[int, str] = {}
+    unlabelled: set[int] = {0} if dec.unlabelled else set()
+    alphas = [scal[c.name] for c in air.challenges]
+    for sg in dec.segments:
+        t = bus.terms[sg.term]
+        msg = t.messages[sg.message]
+        keys[t.side].append(np.repeat(sg.key, sg.reps, axis=0))
+        meta[t.side].append((sg.sel, sg.reps, msg.label, message_names(msg), t.operation, t.name))
+        # totals per numeric label (requests and responses of one label name it differently)
+        for code in np.unique(sg.key[:, 0]):
+            name = label_names.setdefault(int(code), msg.label if t.side == "request" else "")
+            if not name and t.side == "request":
+                label_names[int(code)] = msg.label
+            tot = totals.setdefault(int(code), {"request": 0, "response": 0})
+            tot[t.side] += int(sg.reps[sg.key[:, 0] == code].sum())
+    req_val, resp_val, logup = dec.req, dec.resp, dec.logup
     boundary_resp, boundary_req = _boundary(air, bus, trace, alphas, width, keys, meta, totals, label_names)
     # an unconstrained end (AirScript's `unconstrained`, Bus.initial/final None) demands no balance
     free = bus.initial is None or bus.final is None

@@ -20,6 +20,7 @@ chunk, so memory holds one chunk of the trace at a time, whatever its length.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,18 +35,22 @@ from air.bus import numerator, term_value
 from air.buscheck import (
     BusReport,
     BusResult,
+    Decoded,
     UnmatchedMessage,
-    _batch_inverse,
     _bind,
     _boundary,
     _const,
     _group_rows,
     _resolve_operations,
     _row_hash,
+    bus_width,
     challenges_from_seed,
+    decode_bus,
+    message_names,
     near_misses,
 )
 from air.compile import Program, program
+from air.degree import preorder_new
 from air.evaluate import (
     CheckResult,
     ConstraintFailures,
@@ -96,6 +101,9 @@ class _Plan:
     gated: dict[sp.Expr, list[Any]]
     with_buses: bool
     progs: dict[Any, Program] = field(default_factory=dict)
+    num_at: dict[str, tuple[int, int]] = field(default_factory=dict)  # bus -> its numerators' outputs of "flags"
+    ops_at: tuple[int, int] = (0, 0)  # the operations' flags among the outputs of "flags" (none: not evaluated)
+    reuse: bool = False  # keep the flags/plain programs' output buffers per thread from chunk to chunk (not Dask)
 
     def prog(self, key: Any, exprs: Callable[[], list]) -> Program:
         p = self.progs.get(key)
@@ -108,7 +116,9 @@ def _split(air: Air) -> tuple[list[Any], list[str]]:
     """The constraints evaluated, and the names of those over bus columns (not evaluated), as evaluate.check."""
     cons, skipped = [], []
     for c in air.constraints:
-        (skipped if any(isinstance(s, AuxCell) for s in c.expr.free_symbols) else cons).append(c)
+        # the symbols of the expression, each shared sub-term walked once (free_symbols rebuilds a set per node)
+        over_bus = any(isinstance(s, AuxCell) for s in preorder_new(c.expr, set()))
+        (skipped if over_bus else cons).append(c)
     return cons, [c.name for c in skipped]
 
 
@@ -122,19 +132,30 @@ def _plan(air: Air, trace: Trace, challenges: list[int], cons: list[Any]) -> _Pl
     # compiled here, once: the workers (forked, or sent the plan) run them without compiling
     if plain:
         plan.prog("plain", lambda: [c.expr for c in plain])
-    if gated:
-        plan.prog("flags", lambda: list(gated))
-        for i, f in enumerate(gated):
-            plan.prog(("body", i), lambda f=f: [c.body for c in gated[f]])
+    # ONE program for the constraints' operation flags and every bus term's numerator (its flag, or its LogUp
+    # multiplicity): the tape computes each shared sub-term (an operation flag read by several buses and
+    # constraints) once per row, where a program per bus recomputed them per bus
+    nums = [numerator(b, t) for b in air.buses for t in b.terms]
+    # and the operations' flags, for the operations that occur (coverage.operations_occurring, which the report of
+    # an OK names), when they read only what the trace has (as operations_occurring requires)
+    op_flags = [o.flag for o in air.operations] if trace.n_rows >= 2 else []
+    if op_flags and any(
+        i.rstrip("'") not in trace.columns and i.rstrip("'") not in air.periodic for i in program(op_flags).inputs
+    ):
+        op_flags = []
+    if gated or nums or op_flags:
+        plan.prog("flags", lambda: [*gated, *nums, *op_flags])
+    for i, f in enumerate(gated):
+        plan.prog(("body", i), lambda f=f: [c.body for c in gated[f]])
+    at = len(gated)
     for b in air.buses:
-        plan.prog(
-            ("mult", b.name), lambda b=b: [t.multiplicity if t.multiplicity is not None else t.flag for t in b.terms]
-        )
-        plan.prog(("num", b.name), lambda b=b: [numerator(b, t) for t in b.terms])
+        plan.num_at[b.name] = (at, at + len(b.terms))
+        at += len(b.terms)
         for ti, t in enumerate(b.terms):
             plan.prog(
                 ("term", b.name, ti), lambda t=t: [e for m in t.messages for _, e in m.fields] + [term_value(air, t)]
             )
+    plan.ops_at = (at, at + len(op_flags))
     return plan
 
 
@@ -206,25 +227,24 @@ class _Part:
     mult: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)  # bus -> per term (max, row, sum)
     mult_over: bool = False  # a multiplicity over the bound: the buses were not decoded (the reduce refuses)
     buses: dict[str, _BusPart] = field(default_factory=dict)
+    ops: list[bool] = field(default_factory=list)  # per operation: its flag is nonzero on some row of the chunk
 
 
-def _check_constraints(plan: _Plan, rows: _Rows, m: int, part: _Part) -> None:
+def _check_constraints(plan: _Plan, rows: _Rows, m: int, part: _Part, flag_vals: list[np.ndarray]) -> None:
     flags = list(plan.gated)
-    flag_prog = plan.progs.get("flags")
     plain_prog = plan.progs.get("plain")
     for lo in range(0, m, BLOCK):
         hi = min(lo + BLOCK, m)
         length = hi - lo
         if plain_prog is not None:
             env = plan.scal | rows.env(plain_prog.inputs, slice(lo, hi))
-            for c, v in zip(plan.plain, plain_prog.run(env)):
+            for c, v in zip(plan.plain, plain_prog.run(env, _buffers(plan))):
                 bad = _nonzero(v, length)
                 if bad.any():
                     part.fails.setdefault(c.name, []).append(np.flatnonzero(bad) + lo + rows.start)
-        if flag_prog is not None:
-            env = plan.scal | rows.env(flag_prog.inputs, slice(lo, hi))
-            for i, (f, fv) in enumerate(zip(flags, flag_prog.run(env))):
-                sel = np.flatnonzero(_nonzero(fv, length)) + lo
+        if flags:
+            for i, (f, fv) in enumerate(zip(flags, flag_vals)):
+                sel = np.flatnonzero(_nonzero(fv[lo:hi], length)) + lo
                 if len(sel) == 0:
                     continue
                 prog = plan.progs[("body", i)]
@@ -237,10 +257,37 @@ def _check_constraints(plan: _Plan, rows: _Rows, m: int, part: _Part) -> None:
 
 def _eval(plan: _Plan, rows: _Rows, prog: Program, idx: np.ndarray | slice, length: int) -> list[np.ndarray]:
     env = plan.scal | rows.env(prog.inputs, idx)
-    return [np.broadcast_to(v, (length,)).astype(np.uint64) for v in prog.run(env)]
+    # a column of the right length as it is (the tape's outputs are fresh rows); a constant broadcast to a copy
+    return [v if v.shape == (length,) else np.broadcast_to(v, (length,)).astype(np.uint64) for v in prog.run(env)]
 
 
-def _multiplicities(plan: _Plan, rows: _Rows, m: int, n: int, part: _Part) -> None:
+_BUFFERS = threading.local()  # per thread: output buffers of the "flags" and "plain" programs, reused by chunks
+
+
+def _buffers(plan: _Plan) -> dict | None:
+    """This thread's buffer cache when the plan reuses buffers (a thread runs one chunk at a time, and a chunk's
+    outputs of these programs are consumed before it returns: its results are copies)."""
+    if not plan.reuse:
+        return None
+    cache = getattr(_BUFFERS, "cache", None)
+    if cache is None:
+        cache = _BUFFERS.cache = {}
+    return cache
+
+
+def _flag_values(plan: _Plan, rows: _Rows, m: int) -> list[np.ndarray]:
+    """The "flags" program on the chunk's ``m`` transition rows: the gated constraints' flags, then every bus
+    term's numerator (``_Plan.num_at``), then the operations' flags (``_Plan.ops_at``)."""
+    prog = plan.progs.get("flags")
+    if prog is None:
+        return []
+    if m == 0:
+        return [np.zeros(0, dtype=np.uint64) for _ in prog._exprs]
+    env = plan.scal | rows.env(prog.inputs, slice(0, m))
+    return [v if v.shape == (m,) else np.broadcast_to(v, (m,)).astype(np.uint64) for v in prog.run(env, _buffers(plan))]
+
+
+def _multiplicities(plan: _Plan, rows: _Rows, m: int, n: int, part: _Part, flag_vals: list[np.ndarray]) -> None:
     """Per LogUp bus and term: the largest multiplicity, its first row, and the sum (``check_multiplicities``)."""
     for b in plan.air.buses:
         if b.kind != "logup" or n < 2 or m == 0:
@@ -248,7 +295,8 @@ def _multiplicities(plan: _Plan, rows: _Rows, m: int, n: int, part: _Part) -> No
         limit = (n - 1) * len(b.terms)
         out = []
         sides = {"request": 0, "response": 0}
-        for t, v in zip(b.terms, _eval(plan, rows, plan.progs[("mult", b.name)], slice(0, m), m)):
+        lo, hi = plan.num_at[b.name]
+        for t, v in zip(b.terms, flag_vals[lo:hi]):  # a LogUp term's numerator is its multiplicity (or flag)
             top = int(np.argmax(v))
             total = int(v.sum(dtype=np.uint64))
             out.append((int(v[top]), rows.start + top, total))
@@ -260,51 +308,17 @@ def _multiplicities(plan: _Plan, rows: _Rows, m: int, n: int, part: _Part) -> No
         part.mult[b.name] = out
 
 
-def _bus_keys(
-    plan: _Plan, bus: Bus, rows: _Rows, m: int, width: int
-) -> tuple[list[tuple[int, int, str, np.ndarray, np.ndarray, np.ndarray]], dict[str, Any]]:
-    """The chunk's messages of ``bus`` as buscheck._check_bus builds them: per (term, message) its key matrix
-    (label code, then fields, padded to ``width``), local rows and repetitions; and the side values."""
-    flags = _eval(plan, rows, plan.progs[("num", bus.name)], slice(0, m), m)
-    out: list[tuple[int, int, str, np.ndarray, np.ndarray, np.ndarray]] = []
-    req_val = np.ones(m, dtype=np.uint64)
-    resp_val = np.ones(m, dtype=np.uint64)
-    logup = np.zeros(m, dtype=np.uint64)
-    unlabelled = False
-    for ti, (t, fv) in enumerate(zip(bus.terms, flags)):
-        sel = np.flatnonzero(fv != 0)
-        if len(sel) == 0:
-            continue
-        *field_vals, value = _eval(plan, rows, plan.progs[("term", bus.name, ti)], sel, len(sel))
-        weights = fv[sel] if bus.kind == "logup" else np.ones(len(sel), dtype=np.uint64)
-        reps = np.where(weights < 2**32, weights, 1).astype(np.int64)
-        at = 0
-        for mi, msg in enumerate(t.messages):
-            cols = field_vals[at : at + len(msg.fields)]
-            at += len(msg.fields)
-            key = np.zeros((len(sel), width), dtype=np.uint64)
-            computed = msg.label_value is None and bool(msg.fields) and msg.fields[0][0] == "label"
-            if computed:
-                for j, c in enumerate(cols):
-                    key[:, j] = c
-            else:
-                key[:, 0] = msg.label_value or 0
-                for j, c in enumerate(cols):
-                    key[:, 1 + j] = c
-                if msg.label_value is None:
-                    unlabelled = True
-            out.append((ti, mi, t.side, key, sel, reps))
-        if bus.kind == "multiset":
-            side_val = req_val if t.side == "request" else resp_val
-            side_val[sel] = F.add(side_val[sel], F.mul(fv[sel], F.sub(value, np.uint64(1))))
-        else:
-            contrib = F.mul(fv[sel], _batch_inverse(value))
-            logup[sel] = F.add(logup[sel], contrib) if t.side == "response" else F.sub(logup[sel], contrib)
-    return out, {"req": req_val, "resp": resp_val, "logup": logup, "unlabelled": unlabelled}
+def _bus_keys(plan: _Plan, bus: Bus, rows: _Rows, m: int, flag_vals: list[np.ndarray]) -> Decoded:
+    """The chunk's messages of ``bus``, decoded by buscheck.decode_bus (the single pass's one decoding)."""
+    lo, hi = plan.num_at[bus.name]
+
+    def term_values(ti: int, sel: np.ndarray) -> list[np.ndarray]:
+        return _eval(plan, rows, plan.progs[("term", bus.name, ti)], sel, len(sel))
+
+    return decode_bus(bus, flag_vals[lo:hi], m, term_values)
 
 
-def _width(bus: Bus) -> int:
-    return 1 + max((len(msg.fields) for t in bus.terms for msg in t.messages), default=0)
+_width = bus_width
 
 
 def _product(x: np.ndarray) -> int:
@@ -328,15 +342,16 @@ def _tree_sum(x: np.ndarray) -> int:
     return (lo + (hi << 32)) % F.P
 
 
-def _check_buses_part(plan: _Plan, rows: _Rows, m: int, part: _Part) -> None:
+def _check_buses_part(plan: _Plan, rows: _Rows, m: int, part: _Part, flag_vals: list[np.ndarray]) -> None:
     for bus in plan.air.buses:
         width = _width(bus)
-        segs, vals = _bus_keys(plan, bus, rows, m, width)
+        dec = _bus_keys(plan, bus, rows, m, flag_vals)
         totals: dict[int, dict[str, int]] = {}
         seen: set[tuple[int, int, str, int]] = set()
         blocks, signs = [], []
         n_msgs = 0
-        for ti, mi, side, key, _sel, reps in segs:
+        for sg in dec.segments:
+            ti, mi, side, key, reps = sg.term, sg.message, sg.side, sg.key, sg.reps
             for code in np.unique(key[:, 0]).tolist():
                 seen.add((ti, mi, side, int(code)))
                 tot = totals.setdefault(int(code), {"request": 0, "response": 0})
@@ -352,16 +367,16 @@ def _check_buses_part(plan: _Plan, rows: _Rows, m: int, part: _Part) -> None:
             keys, net = uniq[keep], net[keep]
         else:
             keys, net = np.zeros((0, width), dtype=np.uint64), np.zeros(0, dtype=np.int64)
-        bp = _BusPart(keys, net, totals, seen, vals["unlabelled"], n_msgs)
+        bp = _BusPart(keys, net, totals, seen, dec.unlabelled, n_msgs)
         if bus.kind == "multiset":
-            bp.resp = _product(vals["resp"])
-            zero = np.flatnonzero(vals["req"] == 0)
+            bp.resp = _product(dec.resp)
+            zero = np.flatnonzero(dec.req == 0)
             if len(zero):
                 bp.req, bp.req_zero_row = 0, rows.start + int(zero[0])
             else:
-                bp.req = _product(vals["req"])
+                bp.req = _product(dec.req)
         else:
-            bp.logup = _sum(vals["logup"])
+            bp.logup = _sum(dec.logup)
         part.buses[bus.name] = bp
 
 
@@ -371,11 +386,14 @@ def _map(plan: _Plan, trace: Trace, start: int, stop: int) -> _Part:
     part = _Part(start, stop)
     rows = _Rows(plan.air, trace, start, stop)
     m = max(0, min(stop, n - 1) - start)  # transition rows 0 .. n-2
-    _check_constraints(plan, rows, m, part)
+    flag_vals = _flag_values(plan, rows, m)
+    lo, hi = plan.ops_at
+    part.ops = [bool(np.any(v != 0)) for v in flag_vals[lo:hi]]
+    _check_constraints(plan, rows, m, part, flag_vals)
     if plan.with_buses:
-        _multiplicities(plan, rows, m, n, part)
+        _multiplicities(plan, rows, m, n, part, flag_vals)
         if not part.mult_over:
-            _check_buses_part(plan, rows, m, part)
+            _check_buses_part(plan, rows, m, part, flag_vals)
     return part
 
 
@@ -388,6 +406,7 @@ def _first_occurrences(
     rows = _Rows(plan.air, trace, start, stop)
     m = max(0, min(stop, n - 1) - start)
     out: dict[str, dict[tuple[int, str], tuple[int, int, int]]] = {}
+    flag_vals = _flag_values(plan, rows, m)
     for bus in plan.air.buses:
         target = wanted.get(bus.name)
         if target is None or len(target) == 0:
@@ -395,8 +414,8 @@ def _first_occurrences(
         th = _row_hash(target)
         order = np.argsort(th, kind="stable")
         found: dict[tuple[int, str], tuple[int, int, int]] = {}
-        segs, _ = _bus_keys(plan, bus, rows, m, _width(bus))
-        for ti, mi, side, key, sel, _reps in segs:
+        for sg in _bus_keys(plan, bus, rows, m, flag_vals).segments:
+            ti, mi, side, key, sel = sg.term, sg.message, sg.side, sg.key, sg.sel
             h = _row_hash(key)
             pos = np.searchsorted(th[order], h)
             pos = np.minimum(pos, len(th) - 1)
@@ -591,9 +610,7 @@ def _unmatched_list(
             ti, mi, row = occ
             t = bus.terms[ti]
             msg = t.messages[mi]
-            names = tuple(n_ for n_, _ in msg.fields)
-            if msg.label_value is None and bool(msg.fields) and msg.fields[0][0] == "label":
-                names = names[1:]
+            names = message_names(msg)
             label, op, term = msg.label, t.operation, t.name
         else:  # only a boundary message carries it
             label, names, op, term, row = _boundary_segment(bt, side, key)
@@ -645,6 +662,7 @@ class ChunkedResult:
     buses: BusReport | None
     chunks: int
     mode: str
+    operations: set[str] = field(default_factory=set)  # coverage.operations_occurring: flag nonzero on some row
 
 
 def _ranges(n: int, rows: int) -> list[tuple[int, int]]:
@@ -683,47 +701,68 @@ def check_chunked(
         mode = "processes" if mapped else "threads"
     else:
         mode = "serial"
-    with _runner(mode, jobs, plan, trace, dask_client) as run:
-        tables = {b.name: _KeyTable(_width(b)) for b in air.buses}
+    plan.reuse = mode != "dask"  # a Dask worker's threads outlive the check: they keep no buffers
+    try:
+        with _runner(mode, jobs, plan, trace, dask_client) as run:
+            return _check_run(air, trace, plan, run, ranges, progress, values, cons, skipped, mode)
+    finally:
+        _BUFFERS.cache = None  # this thread's buffers (a pool's threads and processes end with the pool)
 
-        def merge(p: _Part) -> _Part:  # the chunk's keys go into the running tables, not into memory per chunk
-            for name, bp in p.buses.items():
-                tables[name].add(bp.keys, bp.net)
-                # fresh empty arrays: a [:0] view would keep the chunk's whole key array alive
-                bp.keys = np.zeros((0, bp.keys.shape[1]), dtype=np.uint64)
-                bp.net = np.zeros(0, dtype=np.int64)
-            return p
 
-        parts = sorted(run("map", [(s, e) for s, e in ranges], progress, merge), key=lambda p: p.start)
-        result = _reduce_constraints(air, trace, parts, cons, skipped)
-        bus_report = None
-        if air.buses:
-            _reduce_multiplicities(air, trace, parts)
-            totals = {b.name: _reduce_bus(air, b, trace, plan.scal, parts, tables[b.name]) for b in air.buses}
-            wanted = {k: bt.keys for k, bt in totals.items() if len(bt.keys)}
-            first: dict[str, dict[tuple[int, str], tuple[int, int, int]]] = {k: {} for k in totals}
-            if wanted:  # only an unbalanced bus pays for this second pass
-                for found in run("first", [(s, e, wanted) for s, e in ranges], None):
-                    for bname, occ in found.items():
-                        for k, v in occ.items():
-                            if k not in first[bname] or v < first[bname][k]:
-                                first[bname][k] = v
-            out = []
-            for b in air.buses:
-                bt = totals[b.name]
-                unmatched = _resolve_operations(air, trace, _unmatched_list(air, b, trace, bt, first[b.name]))
-                names = _label_names(b, bt)
-                unl = {0} if bt.unlabelled else set()
-                named = {
-                    (names.get(c) or "label") + ("" if c in unl else f" (label {c})"): v
-                    for c, v in sorted(bt.totals.items())
-                }
-                expected = int(_const(b.final, trace))
-                out.append(
-                    BusResult(b.name, b.kind, bt.final, expected, bt.messages, unmatched, named, near_misses(unmatched))
-                )
-            bus_report = BusReport(out, list(values))
-    return ChunkedResult(result, bus_report, len(ranges), mode)
+def _check_run(
+    air: Air,
+    trace: Trace,
+    plan: _Plan,
+    run: Callable[..., list],
+    ranges: list[tuple[int, int]],
+    progress: Callable[[int], Any] | None,
+    values: list[int],
+    cons: list[Any],
+    skipped: list[str],
+    mode: str,
+) -> ChunkedResult:
+    """check_chunked's map and reduce, on ``run`` (a ``_runner``)."""
+    tables = {b.name: _KeyTable(_width(b)) for b in air.buses}
+
+    def merge(p: _Part) -> _Part:  # the chunk's keys go into the running tables, not into memory per chunk
+        for name, bp in p.buses.items():
+            tables[name].add(bp.keys, bp.net)
+            # fresh empty arrays: a [:0] view would keep the chunk's whole key array alive
+            bp.keys = np.zeros((0, bp.keys.shape[1]), dtype=np.uint64)
+            bp.net = np.zeros(0, dtype=np.int64)
+        return p
+
+    parts = sorted(run("map", [(s, e) for s, e in ranges], progress, merge), key=lambda p: p.start)
+    result = _reduce_constraints(air, trace, parts, cons, skipped)
+    bus_report = None
+    if air.buses:
+        _reduce_multiplicities(air, trace, parts)
+        totals = {b.name: _reduce_bus(air, b, trace, plan.scal, parts, tables[b.name]) for b in air.buses}
+        wanted = {k: bt.keys for k, bt in totals.items() if len(bt.keys)}
+        first: dict[str, dict[tuple[int, str], tuple[int, int, int]]] = {k: {} for k in totals}
+        if wanted:  # only an unbalanced bus pays for this second pass
+            for found in run("first", [(s, e, wanted) for s, e in ranges], None):
+                for bname, occ in found.items():
+                    for k, v in occ.items():
+                        if k not in first[bname] or v < first[bname][k]:
+                            first[bname][k] = v
+        out = []
+        for b in air.buses:
+            bt = totals[b.name]
+            unmatched = _resolve_operations(air, trace, _unmatched_list(air, b, trace, bt, first[b.name]))
+            names = _label_names(b, bt)
+            unl = {0} if bt.unlabelled else set()
+            named = {
+                (names.get(c) or "label") + ("" if c in unl else f" (label {c})"): v
+                for c, v in sorted(bt.totals.items())
+            }
+            expected = int(_const(b.final, trace))
+            out.append(
+                BusResult(b.name, b.kind, bt.final, expected, bt.messages, unmatched, named, near_misses(unmatched))
+            )
+        bus_report = BusReport(out, list(values))
+    occurring = {o.name for i, o in enumerate(air.operations) if any(p.ops[i] for p in parts if p.ops)}
+    return ChunkedResult(result, bus_report, len(ranges), mode, occurring)
 
 
 class _runner:

@@ -496,6 +496,7 @@ def check_cmd(
     from air.diagnose import diagnose, render_text, to_json, to_junit, to_sarif
     from air.trace import load_trace, match_air
 
+    _warm_kernels(trace_path)
     loaded = load_trace(trace_path, require_pow2=not any_length)  # read once; the AIR may come from its metadata
     _apply_public(loaded, public_path)
     air, source = _air_for_trace(trace_path, loaded.meta.get("air"), air_name, force)
@@ -509,11 +510,13 @@ def check_cmd(
         except UnknownFamily as e:
             raise BadInput(str(e)) from e
     try:
-        result, bus_report = _run_check(air, trace, trace_path, challenges, seed, chunk_rows, n_jobs, client)
+        result, bus_report, occurring = _run_check(
+            air, trace, trace_path, challenges, seed, chunk_rows, n_jobs, client
+        )
     finally:
         if client is not None:
             client.close()
-    d = diagnose(air, trace, result, max_failures=max_failures, context=context)
+    d = diagnose(air, trace, result, max_failures=max_failures, context=context, occurring=occurring)
     ok = d.ok and (bus_report is None or bus_report.ok)
     checked = f"checked against AIR {air.name} ({source})"
     if selection is not None:  # a partial check says so, in every format
@@ -603,6 +606,26 @@ def _progress_bar(total: int, what: str) -> Any:
     )
 
 
+WARM_BYTES = 1 << 20  # a trace file this large (or a directory) has columns long enough for the compiled kernels
+
+
+def _warm_kernels(path: str) -> None:
+    """Load the compiled kernels (numba's import and its on-disk cache, ~0.7-1 s) on a thread while the trace
+    loads and the AIR is built, for a trace large enough to use them: the inflation of a compressed trace
+    releases the GIL, so the two overlap on the cores. ``kernels.load`` is idempotent and locked."""
+    import threading
+
+    try:
+        p = Path(path)
+        big = p.is_dir() or p.stat().st_size >= WARM_BYTES
+    except OSError:
+        return  # load_trace names the problem
+    if big:
+        from air import kernels
+
+        threading.Thread(target=kernels.load, name="air-kernels", daemon=True).start()
+
+
 def _run_check(
     air: Any,
     trace: Any,
@@ -613,9 +636,9 @@ def _run_check(
     jobs: int,
     client: Any,
     progress: bool = True,
-) -> tuple[Any, Any]:
-    """The constraints' result and the buses' report (None without buses), checked chunk by chunk
-    (air.chunked: the single pass's results)."""
+) -> tuple[Any, Any, set[str]]:
+    """The constraints' result, the buses' report (None without buses) and the operations that occur, checked
+    chunk by chunk (air.chunked: the single pass's results)."""
     from air.chunked import check_chunked, default_chunk_rows
 
     rows = chunk_rows or default_chunk_rows(trace.n_rows, len(trace.columns), jobs)
@@ -636,7 +659,7 @@ def _run_check(
     finally:
         if bar is not None:
             bar.close()
-    return ch.result, ch.buses
+    return ch.result, ch.buses, ch.operations
 
 
 def _check_one(path: str, opts: dict[str, Any], jobs: int) -> tuple[int, str, dict[str, Any]]:
@@ -655,7 +678,7 @@ def _check_one(path: str, opts: dict[str, Any], jobs: int) -> tuple[int, str, di
                 air, _ = select_families(air, opts["only"].split(","))
             except UnknownFamily as e:
                 raise BadInput(str(e)) from e
-        result, buses = _run_check(
+        result, buses, _ = _run_check(
             air, trace, path, opts["challenges"], opts["seed"], opts["chunk_rows"], jobs, None, progress=False
         )
     except _known_errors() as e:

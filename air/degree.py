@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -63,15 +64,32 @@ class NotPolynomialError(ValueError):
         super().__init__(f"{where}: {why}: `{sp.sstr(sub)}` is not a polynomial in the trace columns")
 
 
-def check_polynomial(expr: sp.Basic, where: str = "expression") -> None:
+def preorder_new(expr: sp.Basic, seen: set[sp.Basic] | None) -> Iterator[sp.Basic]:
+    """``sp.preorder_traversal(expr)``, skipping every sub-term already in ``seen`` (and adding the others): the
+    expressions of one AIR share most of their sub-terms (operation flags), which need visiting once."""
+    if seen is None:
+        yield from sp.preorder_traversal(expr)
+        return
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        yield node
+        stack.extend(reversed(node.args))
+
+
+def check_polynomial(expr: sp.Basic, where: str = "expression", seen: set[sp.Basic] | None = None) -> None:
     """Raise ``NotPolynomialError`` unless ``expr`` is a polynomial over declared variables.
 
     Rational number coefficients are accepted when they are field elements (1/2 is the inverse of 2);
-    a denominator that is a multiple of p has no inverse and is refused.
+    a denominator that is a multiple of p has no inverse and is refused. ``seen``: sub-terms already checked
+    (by earlier calls that did not raise), skipped.
     """
     if not isinstance(expr, sp.Basic):
         raise NotPolynomialError(where, sp.Symbol(repr(expr)), f"a {type(expr).__name__}, not a sympy expression")
-    for node in sp.preorder_traversal(expr):
+    for node in preorder_new(expr, seen):
         if isinstance(node, Var):
             continue
         if isinstance(node, sp.Symbol):

@@ -110,9 +110,18 @@ def _render(text: str, cells: dict[str, int]) -> str:
     return f"{text}   with {vals}"
 
 
-def diagnose(air: Air, trace: Trace, result: CheckResult, *, max_failures: int = 5, context: int = 2) -> Diagnosis:
+def diagnose(
+    air: Air,
+    trace: Trace,
+    result: CheckResult,
+    *,
+    max_failures: int = 5,
+    context: int = 2,
+    occurring: set[str] | None = None,
+) -> Diagnosis:
     """The failures of ``result`` explained: the first ``max_failures`` rows of each constraint with
-    their cells, value and a window of +-``context`` rows (each row's operation named)."""
+    their cells, value and a window of +-``context`` rows (each row's operation named). ``occurring``: the
+    operations that occur (``coverage.operations_occurring``), when the check already found them."""
     opcodes = {o.name: o.opcode for o in air.operations}
     groups: list[FailureGroup] = []
     n = trace.n_rows
@@ -177,7 +186,7 @@ def diagnose(air: Air, trace: Trace, result: CheckResult, *, max_failures: int =
         max_failures=max_failures,
     )
     if not groups:  # what an OK does not cover (not needed to explain a failure)
-        seen = operations_occurring(air, trace)
+        seen = operations_occurring(air, trace) if occurring is None else occurring
         d.absent_operations = [o.name for o in air.operations if o.name not in seen]
     return d
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -43,6 +44,7 @@ MIN_SIZE = 1 << 14  # columns shorter than this stay on numpy (the call overhead
 SMALL_SIZE = 64  # once the kernels are loaded, the tape interpreter runs programs down to this many rows
 
 _STATE: dict[str, Any] = {"kernels": None, "tried": False}
+_LOCK = threading.Lock()  # load() may run on a warm-up thread (air check) while the main thread asks for it
 
 
 def enabled() -> bool:
@@ -54,7 +56,14 @@ def load() -> SimpleNamespace | None:
     """The compiled kernels (compiling or loading them from the cache on first use), or None for numpy."""
     if _STATE["tried"]:
         return _STATE["kernels"]
-    _STATE["tried"] = True
+    with _LOCK:
+        if not _STATE["tried"]:
+            _STATE["kernels"] = _load()
+            _STATE["tried"] = True
+    return _STATE["kernels"]
+
+
+def _load() -> SimpleNamespace | None:
     if os.environ.get("AIR_NO_NUMBA", "") not in ("", "0"):
         return None
     if not os.environ.get("NUMBA_CACHE_DIR"):
@@ -69,7 +78,6 @@ def load() -> SimpleNamespace | None:
         k.mul_vv(one, one, np.empty(2, dtype=np.uint64))  # first dispatch: fails here if numba cannot compile
     except Exception:  # no numba, an incompatible numpy, an unwritable cache: the numpy path is the fallback
         return None
-    _STATE["kernels"] = k
     return k
 
 

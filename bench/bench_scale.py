@@ -11,7 +11,10 @@ Printed, each the min of several runs, wall and CPU time (the machine is shared:
 * the kernels' one-time compile: cold (an empty NUMBA_CACHE_DIR) and from the on-disk cache;
 * each issue target with PASS/MISS.
 
-Run: ``python bench/bench_scale.py [trace.npz]``. Without a trace, the bench_check MASM loop (16,000 iterations,
+Run: ``python bench/bench_scale.py [trace.npz] [--before DIR]``. ``--before DIR``: a checkout of earlier code
+(``git worktree add DIR COMMIT``), whose `air check` is timed in the same run, interleaved with this one's
+(--jobs 1 and the default), for a before/after ratio under the same load.
+Without a trace, the bench_check MASM loop (16,000 iterations,
 2^20 rows) is run once by the executor and cached as /tmp/air-bench/loop16000.npz.
 """
 
@@ -92,16 +95,28 @@ def child_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_child(args: list[str], env: dict[str, str]) -> tuple[float, float, subprocess.CompletedProcess]:
+def run_child(
+    args: list[str], env: dict[str, str], cwd: Path = REPO
+) -> tuple[float, float, subprocess.CompletedProcess]:
     c0 = child_cpu()
     w0 = time.perf_counter()
-    p = subprocess.run(args, capture_output=True, text=True, env=env, cwd=REPO)
+    p = subprocess.run(args, capture_output=True, text=True, env=env, cwd=cwd)
     return time.perf_counter() - w0, child_cpu() - c0, p
 
 
+def _args() -> tuple[list[str], Path | None]:
+    args, before = list(sys.argv[1:]), None
+    if "--before" in args:
+        i = args.index("--before")
+        before = Path(args[i + 1]).resolve()
+        del args[i : i + 2]
+    return args, before
+
+
 def trace_path() -> Path:
-    if len(sys.argv) > 1:
-        return Path(sys.argv[1])
+    args, _ = _args()
+    if args:
+        return Path(args[0])
     path = Path(tempfile.gettempdir()) / "air-bench" / "loop16000.npz"
     if not path.exists():
         from air.miden.executor import export
@@ -111,6 +126,22 @@ def trace_path() -> Path:
         export(loop_run(16000, DESIGN), path)
         print(f"(built {path} with the executor in {time.perf_counter() - t0:.0f} s)")
     return path
+
+
+def compare_before(path: Path, base: dict[str, str], before: Path) -> None:
+    """`air check` of this checkout against ``before``'s, --jobs 1 and the default, interleaved, min of RUNS each."""
+    env_before = dict(base, PYTHONPATH=str(before) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    for jobs in (["--jobs", "1"], []):
+        best = {"before": [1e9, 1e9], "after": [1e9, 1e9]}
+        for _ in range(RUNS):
+            for name, env, cwd in (("before", env_before, before), ("after", base, REPO)):
+                w, c, p = run_child([sys.executable, "-m", "air", "check", str(path), *jobs], env, cwd)
+                assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+                best[name] = [min(best[name][0], w), min(best[name][1], c)]
+        b, a = best["before"], best["after"]
+        print(f"`air check {' '.join(jobs) or '(default --jobs)'}`: before ({before.name}) {b[0]:.2f} s wall / "
+              f"{b[1]:.2f} s CPU; after {a[0]:.2f} s / {a[1]:.2f} s CPU; {b[0] / a[0]:.2f}x wall, "
+              f"{b[1] / a[1]:.2f}x CPU")  # fmt: skip
 
 
 def main() -> None:
@@ -160,6 +191,9 @@ def main() -> None:
         e2e[name] = best
     print(f"`air check` end to end: numba {e2e['numba'][0]:.2f} s wall / {e2e['numba'][1]:.2f} s CPU; "
           f"numpy {e2e['numpy'][0]:.2f} s / {e2e['numpy'][1]:.2f} s CPU (one run)")  # fmt: skip
+    _, before = _args()
+    if before is not None:
+        compare_before(path, base, before)
 
     # the per-row Python-int evaluator on a slice, in this process
     from bench_check import per_row

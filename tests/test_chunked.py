@@ -134,6 +134,21 @@ def test_honest_trace_balances_in_chunks() -> None:
     ]
 
 
+def test_operations_occurring_come_from_the_chunks() -> None:
+    """check_chunked's ``operations`` (read off the chunks' flags program, what the CLI's OK report names) equals
+    coverage.operations_occurring, which evaluates every operation's flag over the trace on its own; the honest
+    256-row trace exercises some operations and not others, so neither answer is trivially all or none."""
+    from air.coverage import operations_occurring
+
+    t = load_trace(HONEST)
+    a = load_builtin(t.meta["air"])
+    t = match_air(t, a)
+    ref = operations_occurring(a, t)
+    assert ref and len(ref) < len(a.operations)
+    for rows in (R, R + 1, 255):
+        assert check_chunked(a, t, seed=1, chunk_rows=rows).operations == ref
+
+
 # --- loading by memory map ----------------------------------------------------------------------------
 
 N = 1 << 18  # 2 MiB a column: over MAP_MIN_BYTES, so mapped
