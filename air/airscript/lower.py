@@ -31,6 +31,23 @@ _MAX_EXP = 1 << 16
 _MAX_RANGE = 1 << 16  # a range's elements (a file cannot ask for millions of constraints)
 
 
+def _site_names(sites: list[tuple[str, int]]) -> list[str]:
+    """``FILE:LINE`` for each emitted item, with ``[k]`` (the k-th, in emission order) where one site emits several."""
+    counts: dict[str, int] = {}
+    for rel, line in sites:
+        counts[f"{rel}:{line}"] = counts.get(f"{rel}:{line}", 0) + 1
+    seen: dict[str, int] = {}
+    names: list[str] = []
+    for rel, line in sites:
+        site = f"{rel}:{line}"
+        if counts[site] > 1:
+            names.append(f"{site}[{seen.get(site, 0)}]")
+            seen[site] = seen.get(site, 0) + 1
+        else:
+            names.append(site)
+    return names
+
+
 @dataclass(frozen=True)
 class Sc:
     """A scalar: its polynomial, AirScript's structural degree, the periodic cycle lengths it reads."""
@@ -776,17 +793,8 @@ class Lowerer:
     def build(self, air: Air) -> None:
         """Name the collected constraints and bus terms, and add them with their operations."""
         declared: dict[str, tuple[int, str]] = {}
-        counts: dict[str, int] = {}
-        for e in self.emits:
-            counts[f"{e.rel}:{e.line}"] = counts.get(f"{e.rel}:{e.line}", 0) + 1
-        k: dict[str, int] = {}
         ops: dict[str, sp.Expr] = {}
-        for e in self.emits:
-            site = f"{e.rel}:{e.line}"
-            name = site
-            if counts[site] > 1:
-                name = f"{site}[{k.get(site, 0)}]"
-                k[site] = k.get(site, 0) + 1
+        for e, name in zip(self.emits, _site_names([(e.rel, e.line) for e in self.emits])):
             op, flag_sc = self.operation(air, ops, e.sel)
             doc = " ".join(f"via {c}" for c in reversed(e.chain))
             whole = e.body if flag_sc is None else flag_sc * e.body
@@ -837,17 +845,8 @@ class Lowerer:
         return name, flag
 
     def build_buses(self, air: Air, ops: dict[str, sp.Expr], declared: dict[str, tuple[int, str]]) -> None:
-        counts: dict[str, int] = {}
-        for b in self.busops:
-            counts[f"{b.rel}:{b.line}"] = counts.get(f"{b.rel}:{b.line}", 0) + 1
-        k: dict[str, int] = {}
         terms: dict[str, list[tuple[BusTerm, Sc, Sc]]] = {n: [] for n in self.buses}
-        for b in self.busops:
-            site = f"{b.rel}:{b.line}"
-            name = site
-            if counts[site] > 1:
-                name = f"{site}[{k.get(site, 0)}]"
-                k[site] = k.get(site, 0) + 1
+        for b, name in zip(self.busops, _site_names([(b.rel, b.line) for b in self.busops])):
             op, outer = self.operation(air, ops, b.sel)
             flag = b.flag if b.flag is not None else ONE
             if outer is not None:
