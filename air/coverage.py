@@ -22,7 +22,7 @@ import numpy as np
 
 from air.air import Air
 from air.compile import program
-from air.evaluate import _column_env, _nonzero, _scalar_env
+from air.evaluate import _column_env, operation_codes
 from air.lint import NONE_OP
 from air.symbols import AuxCell
 from air.trace import Trace
@@ -49,25 +49,12 @@ def unread_columns(air: Air) -> list[str]:
 
 
 def row_operation_codes(air: Air, trace: Trace, chunk: int = 1 << 16) -> np.ndarray:
-    """The operation of every row of ``trace`` as an index into ``air.operations``: the first operation (in the
-    AIR's order) whose flag is nonzero on the row, -1 where none is (``evaluate.active_operations`` names the
-    same operation). Vectorized: the flags are evaluated over whole chunks of rows, then one ``np.where`` per
-    operation. What ``operation_rows`` counts and the HTML report's strip draws."""
+    """The operation of every row of ``trace`` (``evaluate.operation_codes``: an index into ``air.operations``,
+    -1 where none runs), evaluated over chunks of rows so memory stays bounded. What ``operation_rows`` counts
+    and the HTML report's strip draws."""
     n = trace.n_rows
-    codes = np.full(n, -1, dtype=np.int64)
-    if not air.operations or n == 0:
-        return codes
-    prog = program([o.flag for o in air.operations])
-    scal = _scalar_env(air, trace, None)
-    for start in range(0, n, chunk):
-        rows = np.arange(start, min(start + chunk, n), dtype=np.int64)
-        env = _column_env(air, trace, prog.inputs, rows) | scal
-        if any(i not in env for i in prog.inputs):
-            return codes  # a flag over something the trace lacks: no operation named (as active_operations)
-        part = codes[start : start + len(rows)]
-        for i, v in enumerate(prog.run(env)):
-            part[(part < 0) & _nonzero(v, len(rows))] = i
-    return codes
+    parts = [operation_codes(air, trace, np.arange(s, min(s + chunk, n), dtype=np.int64)) for s in range(0, n, chunk)]
+    return np.concatenate(parts) if parts else np.full(0, -1, dtype=np.int64)
 
 
 def operation_rows(air: Air, trace: Trace, codes: np.ndarray | None = None) -> dict[str, int]:

@@ -31,6 +31,7 @@ __all__ = [
     "cell_values",
     "constraint_value",
     "active_operations",
+    "operation_codes",
     "row_env",
     "check_multiplicities",
 ]
@@ -246,23 +247,27 @@ def constraint_value(
     return eval_int(c.expr, env)
 
 
-def active_operations(air: Air, trace: Trace, rows: np.ndarray) -> list[str | None]:
-    """Name of the operation whose flag is nonzero on each of ``rows`` (None where none is)."""
+def operation_codes(air: Air, trace: Trace, rows: np.ndarray) -> np.ndarray:
+    """The operation on each of ``rows`` as an index into ``air.operations``: the first (in the AIR's order) whose
+    flag is nonzero on the row, -1 where none is or a flag reads something the trace lacks. Vectorized over
+    ``rows``; the one place that decides which operation runs on a row."""
     rows = np.asarray(rows, dtype=np.int64)
-    out: list[str | None] = [None] * len(rows)
+    codes = np.full(len(rows), -1, dtype=np.int64)
     if not air.operations or len(rows) == 0:
-        return out
+        return codes
     prog = program([o.flag for o in air.operations])
     env = _column_env(air, trace, prog.inputs, rows) | _scalar_env(air, trace, None)
-    missing = [i for i in prog.inputs if i not in env]
-    if missing:
-        return out
-    for o, v in zip(air.operations, prog.run(env)):
-        nz = np.flatnonzero(_nonzero(v, len(rows)))
-        for i in nz:
-            if out[i] is None:
-                out[i] = o.name
-    return out
+    if any(i not in env for i in prog.inputs):
+        return codes
+    for i, v in enumerate(prog.run(env)):
+        codes[(codes < 0) & _nonzero(v, len(rows))] = i
+    return codes
+
+
+def active_operations(air: Air, trace: Trace, rows: np.ndarray) -> list[str | None]:
+    """Name of the operation whose flag is nonzero on each of ``rows`` (None where none is; ``operation_codes``)."""
+    names = [o.name for o in air.operations]
+    return [names[c] if c >= 0 else None for c in operation_codes(air, trace, rows).tolist()]
 
 
 def check_multiplicities(air: Air, trace: Trace) -> None:
