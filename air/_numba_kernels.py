@@ -197,34 +197,90 @@ def _vsub(o: np.ndarray, x: np.ndarray, y: np.ndarray, m: int) -> None:
         o[i] = gsub(x[i], y[i])
 
 
+OP_LUT = 5  # regs[dst] = tables[luts[a, 1] + the row's pattern in group luts[a, 0]] (Tape.tabulate)
+
+
 @njit(cache=True, nogil=True)
 def run_tape(
     ops: np.ndarray,
+    ops_bin: np.ndarray,
+    bits: np.ndarray,
+    luts: np.ndarray,
+    tables: np.ndarray,
+    pats: np.ndarray,
     slot_row: np.ndarray,
+    slot_shift: np.ndarray,
     slot_val: np.ndarray,
-    inputs: np.ndarray,
-    out: np.ndarray,
-    regs: np.ndarray,
+    mat: np.ndarray,
+    sel: np.ndarray,
+    row0: int,
+    first: int,
+    n: int,
     base: int,
-) -> None:
-    """Run the tape over the rows of ``inputs``, one block of ``regs.shape[1]`` rows at a time, writing output
-    rows ``base ..``. Slot j is column ``inputs[slot_row[j]]`` when ``slot_row[j] >= 0``, else ``slot_val[j]``."""
-    n = inputs.shape[1]
+    regs: np.ndarray,
+    dense: bool,
+    out: np.ndarray,
+    off: np.ndarray,
+    cap: np.ndarray,
+    cnt: np.ndarray,
+    idx: np.ndarray,
+    val: np.ndarray,
+) -> int:
+    """Run a tape over rows i = ``first .. n-1``, one block of ``regs.shape[1]`` rows at a time.
+
+    Row i reads ``mat`` at column ``r = sel[i]`` (``sel`` not empty) or ``r = row0 + i``: slot j is
+    ``mat[slot_row[j], r + slot_shift[j]]`` when ``slot_row[j] >= 0`` (x is shift 0, x' shift 1), else
+    ``slot_val[j]``. ``dense``: output k of row i goes to ``out[k, base + i]``. Else only the nonzero values are
+    kept: output k's entries are ``idx[off[k] : off[k] + cnt[k]]`` (``base + i``, ascending) and ``val[...]``,
+    appended; when some output outgrows its capacity ``cap[k]``, the block's entries are rolled back and the
+    block's first i is returned, for the caller to grow the buffers and call again from there (-1: done).
+    ``bits[j] = (slot, group, place)``: the 0/1 cells (``Tape.tabulate``); a row's pattern in a group has bit
+    ``place`` set when the cell is 1. A block whose cells are all 0 or 1 runs ``ops_bin`` (LUT ops read
+    ``tables``), any other block ``ops``. ``pats``: (groups x block) scratch."""
     blk = regs.shape[1]
-    for start in range(0, n, blk):
+    saved = np.empty_like(cnt)
+    gather = sel.shape[0] > 0
+    for start in range(first, n, blk):
         m = min(blk, n - start)
-        for t in range(ops.shape[0]):
-            code = ops[t, 0]
-            d = ops[t, 1]
-            a = ops[t, 2]
-            b = ops[t, 3]
+        saved[:] = cnt
+        over = False
+        use = ops
+        if bits.shape[0]:
+            for g in range(pats.shape[0]):
+                p = pats[g]
+                for i in range(m):
+                    p[i] = 0
+            high = U0
+            for j in range(bits.shape[0]):
+                slot = bits[j, 0]
+                src = mat[slot_row[slot]]
+                sh = slot_shift[slot]
+                p = pats[bits[j, 1]]
+                place = bits[j, 2]
+                for i in range(m):
+                    v = src[(sel[start + i] if gather else row0 + start + i) + sh]
+                    high |= v
+                    p[i] |= np.int64(v & U1) << place
+            if high <= U1:  # every cell 0 or 1
+                use = ops_bin
+        for t in range(use.shape[0]):
+            code = use[t, 0]
+            d = use[t, 1]
+            a = use[t, 2]
+            b = use[t, 3]
             if code == OP_LOAD:
                 r = regs[d]
                 row = slot_row[a]
                 if row >= 0:
-                    src = inputs[row]
-                    for i in range(m):
-                        r[i] = src[start + i]
+                    src = mat[row]
+                    sh = slot_shift[a]
+                    if gather:
+                        for i in range(m):
+                            r[i] = src[sel[start + i] + sh]
+                    else:
+                        at = row0 + start + sh
+                        for i in range(m):
+                            r[i] = src[at + i]
                 else:
                     v = slot_val[a]
                     for i in range(m):
@@ -235,8 +291,38 @@ def run_tape(
                 _vadd(regs[d], regs[a], regs[b], m)
             elif code == OP_SUB:
                 _vsub(regs[d], regs[a], regs[b], m)
-            else:  # OP_STORE
+            elif code == OP_LUT:
+                r = regs[d]
+                p = pats[luts[a, 0]]
+                o = luts[a, 1]
+                for i in range(m):
+                    r[i] = tables[o + p[i]]
+            elif dense:  # OP_STORE
                 dst = out[a]
                 r = regs[d]
                 for i in range(m):
                     dst[base + start + i] = r[i]
+            else:  # OP_STORE, sparse: the block's nonzero values
+                r = regs[d]
+                acc = U0
+                for i in range(m):
+                    acc |= r[i]
+                if acc == U0:
+                    continue
+                c = cnt[a]
+                lim = cap[a]
+                o = off[a]
+                for i in range(m):
+                    v = r[i]
+                    if v != U0:
+                        if c < lim:
+                            idx[o + c] = base + start + i
+                            val[o + c] = v
+                        c += 1
+                cnt[a] = c
+                if c > lim:
+                    over = True
+        if over:
+            cnt[:] = saved
+            return start
+    return -1

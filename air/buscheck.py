@@ -333,10 +333,14 @@ def bus_width(bus: Bus) -> int:
 
 
 def decode_bus(
-    bus: Bus, flags: list[np.ndarray], m: int, term_values: Callable[[int, np.ndarray], list[np.ndarray]]
+    bus: Bus,
+    flags: list[tuple[np.ndarray, np.ndarray]],
+    m: int,
+    term_values: Callable[[int, np.ndarray], list[np.ndarray]],
 ) -> Decoded:
     """The one decoding of a bus's messages (the single pass ``check_buses`` and every chunk of ``air.chunked``
-    run it): ``flags[t]`` is term t's numerator on the ``m`` rows (its flag, or its LogUp multiplicity);
+    run it): ``flags[t] = (sel, f)`` is term t's numerator (its flag, or its LogUp multiplicity) where it is
+    nonzero, ``sel`` those of the ``m`` rows (ascending) and ``f`` its values there;
     ``term_values(t, sel)`` evaluates, on rows ``sel``, every field of the term's messages in order and then
     the term's value ``term_value`` (prod of message_value, the factor of the bus polynomial)."""
     width = bus_width(bus)
@@ -345,12 +349,11 @@ def decode_bus(
     resp_val = np.ones(m, dtype=np.uint64)
     logup = np.zeros(m, dtype=np.uint64)
     unlabelled = False
-    for ti, (t, fv) in enumerate(zip(bus.terms, flags)):
-        sel = np.flatnonzero(fv != 0)
+    for ti, (t, (sel, fv)) in enumerate(zip(bus.terms, flags)):
         if len(sel) == 0:
             continue
         *field_vals, value = term_values(ti, sel)
-        weights = fv[sel] if bus.kind == "logup" else np.ones(len(sel), dtype=np.uint64)
+        weights = fv if bus.kind == "logup" else np.ones(len(sel), dtype=np.uint64)
         # a LogUp multiplicity is a field element: a message whose multiplicity is not a small count (e.g. a flag
         # made non-binary by a tampered op bit) is listed once among the messages to match
         reps = np.where(weights < 2**32, weights, 1).astype(np.int64)
@@ -373,9 +376,9 @@ def decode_bus(
         if bus.kind == "multiset":
             # the side as the bus polynomial has it (air.bus): sum_t f_t*u_t + 1 - sum_t f_t = 1 + sum_t f_t*(u_t - 1)
             side_val = req_val if t.side == "request" else resp_val
-            side_val[sel] = F.add(side_val[sel], F.mul(fv[sel], F.sub(value, np.uint64(1))))
+            side_val[sel] = F.add(side_val[sel], F.mul(fv, F.sub(value, np.uint64(1))))
         else:
-            contrib = F.mul(fv[sel], _batch_inverse(value))
+            contrib = F.mul(fv, _batch_inverse(value))
             logup[sel] = F.add(logup[sel], contrib) if t.side == "response" else F.sub(logup[sel], contrib)
     return Decoded(segs, req_val, resp_val, logup, unlabelled)
 
@@ -399,7 +402,8 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
         t = bus.terms[ti]
         return _eval_rows(air, trace, [*(e for m in t.messages for _, e in m.fields), term_value(air, t)], sel, scal)
 
-    dec = decode_bus(bus, flags, n - 1, term_values)
+    nonzero = [np.flatnonzero(f) for f in flags]
+    dec = decode_bus(bus, [(sel, f[sel]) for sel, f in zip(nonzero, flags)], n - 1, term_values)
     # exact balance: every flagged row's message as a key (label, fields...), padded to one width
     keys: dict[str, list[np.ndarray]] = {"request": [], "response": []}
     meta: dict[str, list[tuple[np.ndarray, np.ndarray, str, tuple[str, ...], str | None, str]]] = {

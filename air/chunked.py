@@ -30,6 +30,7 @@ import numpy as np
 import sympy as sp
 
 from air import field as F
+from air import kernels as K
 from air.air import Air, Bus
 from air.bus import numerator, term_value
 from air.buscheck import (
@@ -56,7 +57,6 @@ from air.evaluate import (
     ConstraintFailures,
     _check_columns,
     _needed_publics,
-    _nonzero,
     _scalar_env,
     constraint_value,
     group_by_flag,
@@ -65,8 +65,6 @@ from air.symbols import AuxCell
 from air.trace import Trace, TraceError, column_rows
 
 __all__ = ["ChunkedResult", "check_chunked", "default_chunk_rows", "default_jobs"]
-
-BLOCK = 1 << 16  # rows evaluated at once inside a chunk (temporaries stay in cache, as in evaluate.check)
 
 
 def default_jobs() -> int:
@@ -102,8 +100,10 @@ class _Plan:
     with_buses: bool
     progs: dict[Any, Program] = field(default_factory=dict)
     num_at: dict[str, tuple[int, int]] = field(default_factory=dict)  # bus -> its numerators' outputs of "flags"
-    ops_at: tuple[int, int] = (0, 0)  # the operations' flags among the outputs of "flags" (none: not evaluated)
-    reuse: bool = False  # keep the flags/plain programs' output buffers per thread from chunk to chunk (not Dask)
+    gated_at: int = 0  # the gated constraints' flags among the outputs of "flags" (after the plain constraints)
+    reuse: bool = False  # keep a chunk matrix's buffer per thread from chunk to chunk (not on Dask)
+    columns: list[str] = field(default_factory=list)  # the trace and periodic columns the programs read
+    col_of: dict[str, tuple[int, int]] = field(default_factory=dict)  # x / x' -> (its column in a chunk, shift)
 
     def prog(self, key: Any, exprs: Callable[[], list]) -> Program:
         p = self.progs.get(key)
@@ -129,12 +129,11 @@ def _plan(air: Air, trace: Trace, challenges: list[int], cons: list[Any]) -> _Pl
         scal |= {k: np.array(int(v) % F.P, dtype=np.uint64) for k, v in trace.public_inputs.items()}
     gated, plain = group_by_flag([c for c in cons if c.domain == "transition"])
     plan = _Plan(air, scal, plain, gated, bool(air.buses))
-    # compiled here, once: the workers (forked, or sent the plan) run them without compiling
-    if plain:
-        plan.prog("plain", lambda: [c.expr for c in plain])
-    # ONE program for the constraints' operation flags and every bus term's numerator (its flag, or its LogUp
-    # multiplicity): the tape computes each shared sub-term (an operation flag read by several buses and
-    # constraints) once per row, where a program per bus recomputed them per bus
+    # compiled here, once: the workers (forked, or sent the plan) run them without compiling.
+    # ONE program for the ungated constraints, the gated constraints' operation flags, every bus term's numerator
+    # (its flag, or its LogUp multiplicity) and the operations' flags: the tape computes each shared sub-term (an
+    # operation flag read by a stack-shift constraint, several buses and a gated group) once per row, and keeps
+    # only each output's nonzero entries (Program.run_sparse): a failing row, a selected row, a message
     nums = [numerator(b, t) for b in air.buses for t in b.terms]
     # and the operations' flags, for the operations that occur (coverage.operations_occurring, which the report of
     # an OK names), when they read only what the trace has (as operations_occurring requires)
@@ -143,11 +142,16 @@ def _plan(air: Air, trace: Trace, challenges: list[int], cons: list[Any]) -> _Pl
         i.rstrip("'") not in trace.columns and i.rstrip("'") not in air.periodic for i in program(op_flags).inputs
     ):
         op_flags = []
-    if gated or nums or op_flags:
-        plan.prog("flags", lambda: [*gated, *nums, *op_flags])
+    if op_flags:
+        plan.prog("ops", lambda: op_flags)
+    if plain or gated or nums:
+        flags = plan.prog("flags", lambda: [*(c.expr for c in plain), *gated, *nums])
+        if K.load_for(trace.n_rows) is not None:
+            flags.tabulate(_binary_cells(air, trace, flags.inputs))
     for i, f in enumerate(gated):
         plan.prog(("body", i), lambda f=f: [c.body for c in gated[f]])
-    at = len(gated)
+    plan.gated_at = len(plain)
+    at = len(plain) + len(gated)
     for b in air.buses:
         plan.num_at[b.name] = (at, at + len(b.terms))
         at += len(b.terms)
@@ -155,47 +159,80 @@ def _plan(air: Air, trace: Trace, challenges: list[int], cons: list[Any]) -> _Pl
             plan.prog(
                 ("term", b.name, ti), lambda t=t: [e for m in t.messages for _, e in m.fields] + [term_value(air, t)]
             )
-    plan.ops_at = (at, at + len(op_flags))
+    names = sorted({i for p in plan.progs.values() for i in p.inputs})
+    plan.columns = sorted({n.rstrip("'") for n in names} & (set(trace.columns) | set(trace.maps) | set(air.periodic)))
+    at_col = {c: i for i, c in enumerate(plan.columns)}
+    plan.col_of = {n: (at_col[n.rstrip("'")], 1 if n.endswith("'") else 0) for n in names if n.rstrip("'") in at_col}
     return plan
 
 
+SAMPLE_ROWS = 1 << 9  # rows read at each of SAMPLES places along the trace
+SAMPLES = 16
+
+
+def _binary_cells(air: Air, trace: Trace, names: set[str]) -> list[str]:
+    """The cells of ``names`` that are 0 or 1 on rows sampled along the trace (a periodic column: over its
+    cycle): the likely operation bits and selectors, for ``Tape.tabulate``. Only a guess: a block of rows where
+    one is not 0/1 is computed from the polynomials as written."""
+    n = trace.n_rows
+    starts = sorted({min(n - 1, k * n // SAMPLES) for k in range(SAMPLES)})
+    out = []
+    for name in sorted(names):
+        col = name.rstrip("'")
+        if col in air.periodic:
+            high = max(int(v) for v in air.periodic[col])
+        elif col in trace.columns or col in trace.maps:
+            high = max(int(np.max(column_rows(trace, col, s, min(n, s + SAMPLE_ROWS)))) for s in starts)
+        else:
+            continue  # a challenge or public input: one value, not a cell
+        if high <= 1:
+            out.append(name)
+    return out
+
+
+_BUFFERS = threading.local()  # per thread: the chunk matrix's buffer, reused by the thread's next chunk
+
+
+def _buffer(plan: _Plan, shape: tuple[int, int]) -> np.ndarray:
+    """An uninitialized uint64 array of ``shape``: this thread's buffer when the plan reuses buffers (a thread maps
+    one chunk at a time, and nothing of a chunk's result is a view of it), which a fresh ~100 MB array would
+    page-fault in again at every chunk."""
+    if not plan.reuse:
+        return np.empty(shape, dtype=np.uint64)
+    size = shape[0] * shape[1]
+    buf = getattr(_BUFFERS, "mat", None)
+    if buf is None or len(buf) < size:
+        buf = _BUFFERS.mat = np.empty(size, dtype=np.uint64)
+    return buf[:size].reshape(shape)
+
+
 class _Rows:
-    """A chunk's view of the trace: rows ``start .. stop`` (one row past the chunk, when the trace has it) of
-    the columns a program reads, read once; ``env`` binds ``x`` (row i) and ``x'`` (row i+1) at local rows."""
+    """A chunk's rows ``start .. stop`` (and one row past the chunk, when the trace has it) of every column the
+    plan's programs read, trace and periodic columns, copied once into one (columns x rows) matrix that the
+    compiled tape reads in place: ``x`` at local row r is ``mat[i, r]`` and ``x'`` is ``mat[i, r + 1]``."""
 
-    def __init__(self, air: Air, trace: Trace, start: int, stop: int) -> None:
-        self.air, self.trace, self.start, self.stop = air, trace, start, stop
+    def __init__(self, plan: _Plan, trace: Trace, start: int, stop: int) -> None:
+        self.plan, self.trace, self.start, self.stop = plan, trace, start, stop
         self.end = min(stop + 1, trace.n_rows)
-        self._cols: dict[str, np.ndarray] = {}
+        self._mat: np.ndarray | None = None
 
-    def col(self, name: str) -> np.ndarray:
-        c = self._cols.get(name)
-        if c is None:
-            c = self._cols[name] = np.asarray(column_rows(self.trace, name, self.start, self.end))
-        return c
-
-    def env(self, inputs: Any, idx: np.ndarray | slice) -> dict[str, np.ndarray]:
-        """Arrays for every cell name in ``inputs`` at local rows ``idx`` (all of them transition rows, so
-        ``x'`` lies inside the chunk's rows plus its overlap)."""
-        env: dict[str, np.ndarray] = {}
-        for name in inputs:
-            col, shift = (name[:-1], 1) if name.endswith("'") else (name, 0)
-            if col in self.air.periodic:
-                cyc = np.array(self.air.periodic[col], dtype=np.uint64)
-                if isinstance(idx, slice):
-                    glob = np.arange(self.start + idx.start, self.start + idx.stop)
+    def matrix(self) -> np.ndarray:
+        if self._mat is None:
+            air, cols = self.plan.air, self.plan.columns
+            mat = _buffer(self.plan, (max(len(cols), 1), self.end - self.start))
+            for i, col in enumerate(cols):
+                if col in air.periodic:
+                    cyc = np.array(air.periodic[col], dtype=np.uint64)
+                    mat[i] = cyc[np.arange(self.start, self.end) % len(cyc)]
                 else:
-                    glob = idx + self.start
-                env[name] = cyc[(glob + shift) % len(cyc)]
-                continue
-            if col not in self.trace.columns and col not in self.trace.maps:
-                continue  # a challenge or public input, bound elsewhere
-            data = self.col(col)
-            if isinstance(idx, slice):
-                env[name] = data[idx.start + shift : idx.stop + shift]
-            else:
-                env[name] = data[idx + shift]
-        return env
+                    mat[i] = column_rows(self.trace, col, self.start, self.end)
+            self._mat = mat
+        return self._mat
+
+    def run(self, prog: Program, idx: np.ndarray | slice, sparse: bool = False) -> list[Any]:
+        """``prog`` at local rows ``idx`` (transition rows: ``x'`` lies inside the chunk's rows plus its
+        overlap): dense outputs, or each output's nonzero entries (``Program.run_matrix``)."""
+        return prog.run_matrix(self.matrix(), self.plan.col_of, self.plan.scal, idx, sparse)
 
 
 # --- the map ------------------------------------------------------------------------------------------
@@ -230,64 +267,57 @@ class _Part:
     ops: list[bool] = field(default_factory=list)  # per operation: its flag is nonzero on some row of the chunk
 
 
-def _check_constraints(plan: _Plan, rows: _Rows, m: int, part: _Part, flag_vals: list[np.ndarray]) -> None:
-    flags = list(plan.gated)
-    plain_prog = plan.progs.get("plain")
-    for lo in range(0, m, BLOCK):
-        hi = min(lo + BLOCK, m)
-        length = hi - lo
-        if plain_prog is not None:
-            env = plan.scal | rows.env(plain_prog.inputs, slice(lo, hi))
-            for c, v in zip(plan.plain, plain_prog.run(env, _buffers(plan))):
-                bad = _nonzero(v, length)
-                if bad.any():
-                    part.fails.setdefault(c.name, []).append(np.flatnonzero(bad) + lo + rows.start)
-        if flags:
-            for i, (f, fv) in enumerate(zip(flags, flag_vals)):
-                sel = np.flatnonzero(_nonzero(fv[lo:hi], length)) + lo
-                if len(sel) == 0:
-                    continue
-                prog = plan.progs[("body", i)]
-                benv = plan.scal | rows.env(prog.inputs, sel)
-                for c, bv in zip(plan.gated[f], prog.run(benv)):
-                    bad = _nonzero(bv, len(sel))
-                    if bad.any():
-                        part.fails.setdefault(c.name, []).append(sel[bad] + rows.start)
+def _check_constraints(plan: _Plan, rows: _Rows, part: _Part, flag_vals: list[Sparse]) -> None:
+    """Failures of the plain constraints (their nonzero rows), and of each gated group's bodies on the rows its
+    flag selects."""
+    for c, (bad, _) in zip(plan.plain, flag_vals):
+        if len(bad):
+            part.fails.setdefault(c.name, []).append(bad + rows.start)
+    for i, f in enumerate(plan.gated):
+        sel = flag_vals[plan.gated_at + i][0]
+        if len(sel) == 0:
+            continue
+        for c, (bad, _) in zip(plan.gated[f], rows.run(plan.progs[("body", i)], sel, sparse=True)):
+            if len(bad):
+                part.fails.setdefault(c.name, []).append(sel[bad] + rows.start)
 
 
-def _eval(plan: _Plan, rows: _Rows, prog: Program, idx: np.ndarray | slice, length: int) -> list[np.ndarray]:
-    env = plan.scal | rows.env(prog.inputs, idx)
-    # a column of the right length as it is (the tape's outputs are fresh rows); a constant broadcast to a copy
-    return [v if v.shape == (length,) else np.broadcast_to(v, (length,)).astype(np.uint64) for v in prog.run(env)]
+Sparse = tuple[np.ndarray, np.ndarray]  # an output's nonzero entries: (local rows ascending, values)
 
 
-_BUFFERS = threading.local()  # per thread: output buffers of the "flags" and "plain" programs, reused by chunks
-
-
-def _buffers(plan: _Plan) -> dict | None:
-    """This thread's buffer cache when the plan reuses buffers (a thread runs one chunk at a time, and a chunk's
-    outputs of these programs are consumed before it returns: its results are copies)."""
-    if not plan.reuse:
-        return None
-    cache = getattr(_BUFFERS, "cache", None)
-    if cache is None:
-        cache = _BUFFERS.cache = {}
-    return cache
-
-
-def _flag_values(plan: _Plan, rows: _Rows, m: int) -> list[np.ndarray]:
-    """The "flags" program on the chunk's ``m`` transition rows: the gated constraints' flags, then every bus
-    term's numerator (``_Plan.num_at``), then the operations' flags (``_Plan.ops_at``)."""
+def _flag_values(plan: _Plan, rows: _Rows, m: int) -> list[Sparse]:
+    """The "flags" program on the chunk's ``m`` transition rows, each output as its nonzero entries: the plain
+    constraints, the gated constraints' flags (``_Plan.gated_at``), every bus term's numerator
+    (``_Plan.num_at``)."""
     prog = plan.progs.get("flags")
     if prog is None:
         return []
     if m == 0:
-        return [np.zeros(0, dtype=np.uint64) for _ in prog._exprs]
-    env = plan.scal | rows.env(prog.inputs, slice(0, m))
-    return [v if v.shape == (m,) else np.broadcast_to(v, (m,)).astype(np.uint64) for v in prog.run(env, _buffers(plan))]
+        empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64))
+        return [empty for _ in prog._exprs]
+    return rows.run(prog, slice(0, m), sparse=True)
 
 
-def _multiplicities(plan: _Plan, rows: _Rows, m: int, n: int, part: _Part, flag_vals: list[np.ndarray]) -> None:
+def _operations(plan: _Plan, rows: _Rows, m: int) -> list[bool]:
+    """Per operation, whether its flag is nonzero on some transition row of the chunk. A flag reads a few cells (the
+    operation bits), and rows with equal cells have equal flags: the flags are evaluated once per distinct
+    combination of the cells (a few hundred), not per row."""
+    prog = plan.progs.get("ops")
+    if prog is None or m == 0:
+        return []
+    mat = rows.matrix()
+    cells = sorted(prog.inputs & set(plan.col_of))
+    keys = np.empty((m, max(len(cells), 1)), dtype=np.uint64)
+    keys[:, 0] = 0
+    for j, name in enumerate(cells):
+        i, sh = plan.col_of[name]
+        keys[:, j] = mat[i, sh : sh + m]
+    distinct = np.ascontiguousarray(_group_rows(keys)[0].T)  # (cells x combinations)
+    at = {name: (j, 0) for j, name in enumerate(cells)}
+    return [len(r) > 0 for r, _ in prog.run_matrix(distinct, at, plan.scal, slice(0, distinct.shape[1]), sparse=True)]
+
+
+def _multiplicities(plan: _Plan, rows: _Rows, m: int, n: int, part: _Part, flag_vals: list[Sparse]) -> None:
     """Per LogUp bus and term: the largest multiplicity, its first row, and the sum (``check_multiplicities``)."""
     for b in plan.air.buses:
         if b.kind != "logup" or n < 2 or m == 0:
@@ -296,10 +326,13 @@ def _multiplicities(plan: _Plan, rows: _Rows, m: int, n: int, part: _Part, flag_
         out = []
         sides = {"request": 0, "response": 0}
         lo, hi = plan.num_at[b.name]
-        for t, v in zip(b.terms, flag_vals[lo:hi]):  # a LogUp term's numerator is its multiplicity (or flag)
-            top = int(np.argmax(v))
+        for t, (at, v) in zip(b.terms, flag_vals[lo:hi]):  # a LogUp term's numerator is its multiplicity (or flag)
+            if len(v) == 0:
+                out.append((0, rows.start, 0))
+                continue
+            top = int(np.argmax(v))  # the first largest: rows ascend
             total = int(v.sum(dtype=np.uint64))
-            out.append((int(v[top]), rows.start + top, total))
+            out.append((int(v[top]), rows.start + int(at[top]), total))
             sides[t.side] += total
             if int(v[top]) > limit:
                 part.mult_over = True
@@ -308,12 +341,12 @@ def _multiplicities(plan: _Plan, rows: _Rows, m: int, n: int, part: _Part, flag_
         part.mult[b.name] = out
 
 
-def _bus_keys(plan: _Plan, bus: Bus, rows: _Rows, m: int, flag_vals: list[np.ndarray]) -> Decoded:
+def _bus_keys(plan: _Plan, bus: Bus, rows: _Rows, m: int, flag_vals: list[Sparse]) -> Decoded:
     """The chunk's messages of ``bus``, decoded by buscheck.decode_bus (the single pass's one decoding)."""
     lo, hi = plan.num_at[bus.name]
 
     def term_values(ti: int, sel: np.ndarray) -> list[np.ndarray]:
-        return _eval(plan, rows, plan.progs[("term", bus.name, ti)], sel, len(sel))
+        return rows.run(plan.progs[("term", bus.name, ti)], sel)
 
     return decode_bus(bus, flag_vals[lo:hi], m, term_values)
 
@@ -342,7 +375,7 @@ def _tree_sum(x: np.ndarray) -> int:
     return (lo + (hi << 32)) % F.P
 
 
-def _check_buses_part(plan: _Plan, rows: _Rows, m: int, part: _Part, flag_vals: list[np.ndarray]) -> None:
+def _check_buses_part(plan: _Plan, rows: _Rows, m: int, part: _Part, flag_vals: list[Sparse]) -> None:
     for bus in plan.air.buses:
         width = _width(bus)
         dec = _bus_keys(plan, bus, rows, m, flag_vals)
@@ -384,12 +417,11 @@ def _map(plan: _Plan, trace: Trace, start: int, stop: int) -> _Part:
     """One chunk: rows ``start .. stop-1`` (their transitions, x' read from the row after)."""
     n = trace.n_rows
     part = _Part(start, stop)
-    rows = _Rows(plan.air, trace, start, stop)
+    rows = _Rows(plan, trace, start, stop)
     m = max(0, min(stop, n - 1) - start)  # transition rows 0 .. n-2
     flag_vals = _flag_values(plan, rows, m)
-    lo, hi = plan.ops_at
-    part.ops = [bool(np.any(v != 0)) for v in flag_vals[lo:hi]]
-    _check_constraints(plan, rows, m, part, flag_vals)
+    part.ops = _operations(plan, rows, m)
+    _check_constraints(plan, rows, part, flag_vals)
     if plan.with_buses:
         _multiplicities(plan, rows, m, n, part, flag_vals)
         if not part.mult_over:
@@ -403,7 +435,7 @@ def _first_occurrences(
     """Second pass, per bus with unmatched keys (``wanted``): for each wanted key and side, its first occurrence
     in this chunk in the single pass's order (term, message, row): (term, message, row)."""
     n = trace.n_rows
-    rows = _Rows(plan.air, trace, start, stop)
+    rows = _Rows(plan, trace, start, stop)
     m = max(0, min(stop, n - 1) - start)
     out: dict[str, dict[tuple[int, str], tuple[int, int, int]]] = {}
     flag_vals = _flag_values(plan, rows, m)
@@ -706,7 +738,7 @@ def check_chunked(
         with _runner(mode, jobs, plan, trace, dask_client) as run:
             return _check_run(air, trace, plan, run, ranges, progress, values, cons, skipped, mode)
     finally:
-        _BUFFERS.cache = None  # this thread's buffers (a pool's threads and processes end with the pool)
+        _BUFFERS.mat = None  # this thread's buffer (a pool's threads and processes end with the pool)
 
 
 def _check_run(

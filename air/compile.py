@@ -16,7 +16,7 @@ a rational whose denominator is a multiple of p, is refused (``NotPolynomialErro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from fractions import Fraction
 
 import numpy as np
@@ -90,6 +90,59 @@ class Program:
             vals[name] = _eval(e, vals)
         return [_eval(e, vals) for e in outs]
 
+    def run_sparse(self, env: Mapping[str, Value], n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Every output over the ``n`` rows of ``env`` as its nonzero entries ``(rows, values)``, rows ascending:
+        the compiled tape keeps only those (``Tape.run_sparse``); numpy computes the whole output, then selects."""
+        if self._columns_of(env) == n and n > 0 and K.load_for(n) is not None:
+            fast = self.tape().run_sparse(env, n)
+            if fast is not None:
+                return fast
+        out = []
+        for v in self.run(env):
+            v = np.broadcast_to(np.asarray(v, dtype=np.uint64), (n,))
+            rows = np.flatnonzero(v)
+            out.append((rows, v[rows]))
+        return out
+
+    def run_matrix(
+        self,
+        mat: np.ndarray,
+        col_of: Mapping[str, tuple[int, int]],
+        scal: Mapping[str, Value],
+        rows: np.ndarray | slice,
+        sparse: bool = False,
+    ) -> list[Value] | list[tuple[np.ndarray, np.ndarray]]:
+        """Every output on rows of a (columns x rows) uint64 matrix: variable ``x`` is ``mat[i, r + s]`` for
+        ``col_of["x"] = (i, s)`` (``x'`` is the next row: s = 1), else ``scal["x"]``; ``rows`` the r (a slice of
+        consecutive rows, or an index array). Dense outputs (1-D, one per row), or (``sparse``) each output's
+        nonzero entries as ``run_sparse`` (rows as positions in ``rows``). The compiled tape reads the matrix in
+        place; numpy reads the rows out first."""
+        n = rows.stop - rows.start if isinstance(rows, slice) else len(rows)
+        if n > 0 and K.load_for(n) is not None:
+            return self.tape().run_rows(mat, col_of, scal, rows, sparse)
+        env: dict[str, Value] = dict(scal)
+        for name in self.inputs:
+            if name in col_of:
+                i, sh = col_of[name]
+                env[name] = (
+                    mat[i, rows.start + sh : rows.stop + sh]
+                    if isinstance(rows, slice)
+                    else mat[i, np.asarray(rows) + sh]
+                )
+        if sparse:
+            return self.run_sparse(env, n)
+        return [np.broadcast_to(np.asarray(v, dtype=np.uint64), (n,)).copy() for v in self.run(env)]
+
+    def _columns_of(self, env: Mapping[str, Value]) -> int:
+        """The length of the input columns of ``env`` (0 with none), -1 when they are not 1-D of one length."""
+        n = 0
+        for name in self.inputs:
+            v = env.get(name)
+            if isinstance(v, np.ndarray) and v.ndim:
+                if v.ndim != 1 or (n and len(v) != n):
+                    return -1
+                n = len(v)
+        return n
 
     def tape(self) -> Tape:
         """The program as a tape for the compiled interpreter (built once)."""
@@ -98,16 +151,17 @@ class Program:
             t = self.__dict__["_tape"] = Tape([], self._exprs)
         return t
 
+    def tabulate(self, cells: Sequence[str]) -> list[str]:
+        """Build the tape around the 0/1 cells ``cells`` (``Tape.tabulate``): a sum's terms ``X * f_i`` whose
+        ``f_i`` read only such cells are summed as ``X * (f_1 + ... + f_k)`` (distributivity: the same field
+        value), so that the sum of flags is one table lookup. Returns the cells the tables use."""
+        t = self.__dict__["_tape"] = Tape([], self._exprs, frozenset(cells))
+        return t.tabulate(cells)
+
     def _run_tape(self, env: Mapping[str, Value], out: dict | None = None) -> list[Value] | None:
         """Every output by the compiled tape interpreter, or None when numpy should run it: the kernels are off,
         no input is a column, or the columns are not 1-D of one length."""
-        n = -1
-        for name in self.inputs:
-            v = env.get(name)
-            if isinstance(v, np.ndarray) and v.ndim:
-                if v.ndim != 1 or (n >= 0 and len(v) != n):
-                    return None
-                n = len(v)
+        n = self._columns_of(env)
         if n <= 0 or K.load_for(n) is None:
             return None
         return self.tape().run(env, n, out)
@@ -119,7 +173,11 @@ class Tape:
     registers, STORE a register as an output. Values are numbered once (equal sub-terms share a number); a
     register is reused after the value's last use, and never as the destination of an op that reads it."""
 
-    def __init__(self, temps: Sequence[tuple[str, sp.Expr]], outs: Sequence[sp.Expr]):
+    def __init__(
+        self, temps: Sequence[tuple[str, sp.Expr]], outs: Sequence[sp.Expr], cells: frozenset[str] = frozenset()
+    ):
+        self._cells = cells  # 0/1 cells: a sum's terms are grouped by their factor over other cells (_group_terms)
+        self._pure_memo: dict[sp.Basic, bool] = {}
         self.slots: list[str | int] = []  # a variable's name, or a constant's field value
         self._slot_of: dict[str | int, int] = {}
         self._nodes: list[tuple[int, int, int]] = []  # (code, a, b): LOAD (0, slot, -1), or an op on values
@@ -159,7 +217,7 @@ class Tape:
         if isinstance(e, sp.Add):
             acc: int | None = None
             negs: list[int] = []
-            for a in e.args:
+            for a in self._group_terms(e.args):
                 if isinstance(a, sp.Mul) and a.args[0] == -1:
                     rest = sp.Mul(*a.args[1:], evaluate=False) if len(a.args) > 2 else a.args[1]
                     negs.append(self._lower(rest, named))
@@ -204,62 +262,239 @@ class Tape:
             return result if result is not None else self._slot(1)
         raise NotPolynomialError("program", e, f"unsupported node {type(e).__name__}")
 
-    def _allocate(self) -> None:
-        """Registers by last use; each output is stored right after the op that computes it."""
-        nodes = self._nodes
-        last = list(range(len(nodes)))  # a value nobody reads dies where it is made
-        for i, (code, a, b) in enumerate(nodes):
-            if code:
-                last[a] = max(last[a], i)
-                last[b] = max(last[b], i)
-        stores: dict[int, list[int]] = {}
-        for k, v in enumerate(self.outputs):
-            stores.setdefault(v, []).append(k)
-        reg: list[int] = [-1] * len(nodes)
-        free: list[int] = []
-        n_regs = 0
-        ops: list[tuple[int, int, int, int]] = []
-        for i, (code, a, b) in enumerate(nodes):
-            if free:
-                d = free.pop()
+    def _is_pure(self, e: sp.Basic) -> bool:
+        """Whether ``e`` reads only the 0/1 cells (and constants)."""
+        v = self._pure_memo.get(e)
+        if v is None:
+            v = self._pure_memo[e] = all(s.name in self._cells for s in symbols_in([e]))
+        return v
+
+    def _group_terms(self, terms: Sequence[sp.Basic]) -> Sequence[sp.Basic]:
+        """A sum's terms regrouped around the 0/1 cells, the same value: the terms over 0/1 cells only summed
+        first (one table), and those of the form ``c * X * f`` (``f`` over 0/1 cells, ``X`` not) grouped by ``X``
+        as ``X * (c_1 f_1 + c_2 f_2 + ...)``; the others as they are."""
+        if not self._cells or len(terms) < 2:
+            return terms
+        groups: dict[sp.Basic, list[sp.Basic]] = {}
+        pure_terms: list[sp.Basic] = []
+        others: list[sp.Basic] = []
+        for t in terms:
+            if self._is_pure(t):
+                pure_terms.append(t)
+                continue
+            coeff, factors = t.as_coeff_mul() if isinstance(t, sp.Mul) else (sp.Integer(1), (t,))
+            pure = [f for f in factors if self._is_pure(f)]
+            rest = [f for f in factors if not self._is_pure(f)]
+            if pure and rest:
+                groups.setdefault(sp.Mul(*rest), []).append(sp.Mul(coeff, *pure))
             else:
-                d, n_regs = n_regs, n_regs + 1
-            reg[i] = d  # chosen before the operands are freed: never aliases them
-            ops.append((0, d, a, -1) if code == 0 else (code, d, reg[a], reg[b]))
-            for k in stores.get(i, ()):
-                ops.append((4, d, k, -1))
-            dying = {i} if last[i] == i else set()
-            if code:
-                dying |= {x for x in (a, b) if last[x] == i}
-            free.extend(reg[x] for x in dying)
-        self.ops = np.array(ops, dtype=np.int64).reshape(-1, 4)
-        self.n_regs = max(n_regs, 1)
+                others.append(t)
+        if len(pure_terms) == len(terms) or (len(pure_terms) < 2 and all(len(v) < 2 for v in groups.values())):
+            return terms  # nothing to regroup (a sum over 0/1 cells only is one table as it is)
+        out = list(others)
+        if len(pure_terms) > 1:
+            out.append(sp.Add(*pure_terms))
+        else:
+            out.extend(pure_terms)
+        for x, fs in groups.items():
+            out.append(sp.Mul(x, sp.Add(*fs), evaluate=False) if len(fs) > 1 else sp.Mul(x, fs[0]))
+        return out
+
+    def _allocate(self) -> None:
+        self.ops, self.n_regs = _allocate(self._nodes, self.outputs)
+
+    def tabulate(self, bits: Sequence[str], max_bits: int = 12) -> list[str]:
+        """Tabulate the sub-terms over 0/1 cells. ``bits``: variables expected to be 0/1 (operation bits,
+        selectors). They fall into groups, cells that some sub-term reads together (the operation bits, the
+        chiplet selectors), of at most ``max_bits`` each (the most used kept). Every sub-term that reads only one
+        group's cells (an operation flag, a sum of flags), and feeds a term that does not or is an output, becomes
+        a table of its 2^k values over that group, computed once here by this tape's own arithmetic.
+        ``run_sparse`` reads the tables on every block of rows where all these cells are 0 or 1, and computes the
+        polynomials as written on any other block: the outputs are the same on every input. Returns the
+        variables used (none: no table)."""
+        nodes = self._nodes
+        cand = {self._slot_of[b] for b in bits if b in self._slot_of}
+        while True:
+            pure, support, uses = self._pure(cand)
+            parent = {j: j for j in cand}
+
+            find = _finder(parent)
+
+            for i, (code, _, _) in enumerate(nodes):
+                if code and pure[i] and len(support[i]) > 1:
+                    first, *rest = support[i]
+                    for j in rest:
+                        parent[find(j)] = find(first)
+            groups: dict[int, list[int]] = {}
+            for j in sorted(cand, key=lambda j: (-uses.get(j, 0), j)):
+                groups.setdefault(find(j), []).append(j)
+            over = [j for g in groups.values() for j in g[max_bits:]]
+            if not over:
+                break
+            cand -= set(over)  # the least used cells of a group too large: their terms are computed, not looked up
+        fed_impure = [False] * len(nodes)
+        for i, (code, a, b) in enumerate(nodes):
+            if code and not pure[i]:
+                fed_impure[a] = fed_impure[b] = True
+        outs = set(self.outputs)
+        roots = [
+            i
+            for i, (code, _, _) in enumerate(nodes)
+            if code and pure[i] and support[i] and (fed_impure[i] or i in outs)
+        ]
+        self._bits = np.zeros((0, 3), dtype=np.int64)
+        if not roots:
+            return []
+        # the groups some root reads; a cell's pattern bit is its place in its group
+        used = sorted({find(next(iter(support[r]))) for r in roots})
+        gid = {g: k for k, g in enumerate(used)}
+        bit_rows = [(j, gid[g], pos) for g in used for pos, j in enumerate(groups[g])]
+        # the binary tape: a root is a table lookup (code 5, its index among the roots); the other terms over 0/1
+        # cells only drop out (constants stay)
+        new_of: dict[int, int] = {}
+        bnodes: list[tuple[int, int, int]] = []
+        root_at = {r: k for k, r in enumerate(roots)}
+        for i, (code, a, b) in enumerate(nodes):
+            if i in root_at:
+                node = (5, root_at[i], -1)
+            elif code and pure[i] and support[i]:
+                continue
+            elif code == 0:
+                node = (0, a, -1)
+            else:  # an impure term (or a constant): its operands over 0/1 cells are roots, never dropped
+                node = (code, new_of[a], new_of[b])
+            new_of[i] = len(bnodes)
+            bnodes.append(node)
+        self.ops_bin, self.n_regs_bin = _allocate(bnodes, [new_of[o] for o in self.outputs])
+        # the tables: per group, this tape's ops with the group's roots as outputs over all 2^k assignments
+        luts = np.zeros((len(roots), 2), dtype=np.int64)  # (group, offset in tables)
+        tables: list[np.ndarray] = []
+        at = 0
+        for g in used:
+            cells = groups[g]
+            mine = [r for r in roots if find(next(iter(support[r]))) == g]
+            k = len(cells)
+            t_ops, t_regs = _allocate(nodes, mine)
+            slot_row = np.full(len(self.slots), -1, dtype=np.int64)
+            slot_val = np.zeros(len(self.slots), dtype=np.uint64)  # a cell no root of the group reads: any value
+            for j, key in enumerate(self.slots):
+                if isinstance(key, int):
+                    slot_val[j] = key
+            for pos, j in enumerate(cells):
+                slot_row[j] = pos
+            pattern = np.arange(1 << k, dtype=np.uint64)
+            inputs = np.array([(pattern >> np.uint64(pos)) & np.uint64(1) for pos in range(k)], dtype=np.uint64)
+            out = np.empty((len(mine), 1 << k), dtype=np.uint64)
+            regs = np.empty((t_regs, min(self.BLOCK, 1 << k)), dtype=np.uint64)
+            plain = (t_ops, t_ops, np.zeros((0, 3), dtype=np.int64), np.zeros((0, 2), dtype=np.int64))
+            rows = (
+                slot_row,
+                np.zeros(len(self.slots), dtype=np.int64),
+                slot_val,
+                inputs.reshape(k, 1 << k),
+                _NO_SEL,
+                0,
+            )
+            pats = np.zeros((1, regs.shape[1]), dtype=np.int64)
+            K.run_tape(
+                (*plain, np.zeros(1, dtype=np.uint64), pats), rows, (0, 1 << k, 0), regs, True, out, _Entries.none()
+            )
+            for r, row in zip(mine, out):
+                luts[root_at[r]] = (gid[g], at)
+                tables.append(row)
+                at += 1 << k
+        self._bits = np.array(bit_rows, dtype=np.int64).reshape(-1, 3)  # (slot, group, place in the group)
+        self.luts = luts
+        self.tables = np.concatenate(tables)
+        self.n_groups = len(used)
+        return [str(self.slots[j]) for j, _, _ in bit_rows]
+
+    def _pure(self, cand: set[int]) -> tuple[list[bool], list[frozenset[int]], dict[int, int]]:
+        """Per node: whether it reads only the slots ``cand`` and constants, and which of ``cand`` it reads; and
+        per slot of ``cand``, how many such nodes read it."""
+        pure: list[bool] = []
+        support: list[frozenset[int]] = []
+        uses: dict[int, int] = {}
+        for code, a, b in self._nodes:
+            if code == 0:
+                pure.append(isinstance(self.slots[a], int) or a in cand)
+                support.append(frozenset([a]) if a in cand else frozenset())
+            else:
+                pure.append(pure[a] and pure[b])
+                support.append(support[a] | support[b])
+                if pure[-1]:
+                    for j in support[-1]:
+                        uses[j] = uses.get(j, 0) + 1
+        return pure, support, uses
 
     BLOCK = 1024  # rows per block: the registers of a block stay in cache
-    CHUNK = 1 << 15  # rows of input copied per kernel call
+    CHUNK = 1 << 15  # rows of input copied per kernel call (run, run_sparse)
+
+    def _slots(
+        self, scal: Mapping[str, Value], col_of: Mapping[str, tuple[int, int]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each slot's source: a variable in ``col_of`` is (row of the matrix, shift), one in ``scal`` a value."""
+        slot_row = np.full(len(self.slots), -1, dtype=np.int64)
+        slot_shift = np.zeros(len(self.slots), dtype=np.int64)
+        slot_val = np.zeros(len(self.slots), dtype=np.uint64)
+        for j, key in enumerate(self.slots):
+            if isinstance(key, int):
+                slot_val[j] = key
+            elif key in col_of:
+                slot_row[j], slot_shift[j] = col_of[key]
+            elif key in scal:
+                slot_val[j] = int(np.asarray(scal[key]))
+            else:
+                raise NotPolynomialError("program", sp.Symbol(key), f"no value bound for {key!r}")
+        return slot_row, slot_shift, slot_val
+
+    def _program(self, slot_row: np.ndarray) -> tuple[tuple, int]:
+        """The kernel's program arguments (the tables only when every 0/1 cell is a column) and its registers."""
+        bits = self.__dict__.get("_bits")
+        if bits is None or not len(bits) or (slot_row[bits[:, 0]] < 0).any():
+            none = (np.zeros((0, 3), dtype=np.int64), np.zeros((0, 2), dtype=np.int64), np.zeros(1, dtype=np.uint64))
+            return (self.ops, self.ops, none[0], none[1], none[2]), self.n_regs
+        return (self.ops, self.ops_bin, bits, self.luts, self.tables), max(self.n_regs, self.n_regs_bin)
+
+    def _env_matrix(self, env: Mapping[str, Value], n: int) -> tuple[dict, dict, list[np.ndarray]] | None:
+        """``env`` split into scalars and columns (None if a column is not ``n`` long)."""
+        scal: dict[str, Value] = {}
+        col_of: dict[str, tuple[int, int]] = {}
+        cols: list[np.ndarray] = []
+        for key in self.slots:
+            if isinstance(key, int) or key in col_of or key in scal:
+                continue
+            if key not in env:
+                raise NotPolynomialError("program", sp.Symbol(key), f"no value bound for {key!r}")
+            v = np.asarray(env[key], dtype=np.uint64)
+            if v.ndim == 0:
+                scal[key] = v
+            elif v.shape != (n,):
+                return None
+            else:
+                col_of[key] = (len(cols), 0)
+                cols.append(v)
+        return scal, col_of, cols
+
+    def _pieces(self, cols: list[np.ndarray], n: int) -> Iterator[tuple[int, int, np.ndarray]]:
+        """The columns copied into one (columns x rows) buffer, a piece of rows at a time: a reused piece-sized
+        buffer stays in cache (a full-length copy page-faults). Yields (first row, rows, buffer)."""
+        step = min(self.CHUNK, n)
+        buf = np.empty((max(len(cols), 1), step), dtype=np.uint64)
+        for start in range(0, n, step):
+            stop = min(start + step, n)
+            for j, c in enumerate(cols):
+                buf[j, : stop - start] = c[start:stop]
+            yield start, stop - start, buf
 
     def run(self, env: Mapping[str, Value], n: int, cache: dict | None = None) -> list[Value] | None:
         """Every output over ``n`` rows (``env`` as for ``Program.run``), or None if a column is not ``n`` long;
         ``cache``: output buffers kept between calls (``Program.run``'s ``out``)."""
-        slot_row = np.full(len(self.slots), -1, dtype=np.int64)
-        slot_val = np.zeros(len(self.slots), dtype=np.uint64)
-        cols: list[np.ndarray] = []
-        for j, key in enumerate(self.slots):
-            if isinstance(key, int):
-                slot_val[j] = key
-                continue
-            try:
-                v = env[key]
-            except KeyError:
-                raise NotPolynomialError("program", sp.Symbol(key), f"no value bound for {key!r}") from None
-            v = np.asarray(v, dtype=np.uint64)
-            if v.ndim == 0:
-                slot_val[j] = int(v)
-            elif v.shape != (n,):
-                return None
-            else:
-                slot_row[j] = len(cols)
-                cols.append(v)
+        split = self._env_matrix(env, n)
+        if split is None:
+            return None
+        scal, col_of, cols = split
+        slot_row, slot_shift, slot_val = self._slots(scal, col_of)
         size = len(self.outputs) * n
         flat = None if cache is None else cache.get(id(self))
         if flat is None or len(flat) < size:
@@ -267,18 +502,168 @@ class Tape:
             if cache is not None:
                 cache[id(self)] = flat
         out = flat[:size].reshape(len(self.outputs), n)  # C-contiguous: a shorter chunk reuses the buffer too
-        regs = np.empty((self.n_regs, min(self.BLOCK, n)), dtype=np.uint64)
-        # the input columns are copied into one (inputs x rows) buffer, a chunk of rows at a time: the kernel
-        # takes one array, and a reused chunk-sized buffer stays in cache (a full-length copy page-faults)
-        step = min(self.CHUNK, n)
-        buf = np.empty((len(cols), step), dtype=np.uint64)
-        for start in range(0, n, step):
-            stop = min(start + step, n)
-            inputs = buf[:, : stop - start] if stop - start < step else buf
-            for j, c in enumerate(cols):
-                inputs[j] = c[start:stop]
-            K.run_tape(self.ops, slot_row, slot_val, np.ascontiguousarray(inputs), out, regs, start)
+        prog, n_regs = self._program(slot_row)
+        regs = np.empty((n_regs, min(self.BLOCK, n)), dtype=np.uint64)
+        pats = np.zeros((max(self.__dict__.get("n_groups", 0), 1), regs.shape[1]), dtype=np.int64)
+        none = _Entries.none()
+        for start, m, buf in self._pieces(cols, n):
+            K.run_tape(
+                (*prog, pats), (slot_row, slot_shift, slot_val, buf, _NO_SEL, 0), (0, m, start), regs, True, out, none
+            )
         return list(out)
+
+    def run_sparse(self, env: Mapping[str, Value], n: int) -> list[tuple[np.ndarray, np.ndarray]] | None:
+        """Every output over ``n`` rows as its nonzero entries: per output ``(rows, values)``, rows ascending (the
+        rows a flag selects, a constraint fails, a bus term sends). None as for ``run``. Nothing of the size of
+        (outputs x rows) is written: an operation flag is zero on most rows, and a constraint on all of them."""
+        split = self._env_matrix(env, n)
+        if split is None:
+            return None
+        scal, col_of, cols = split
+        slots = self._slots(scal, col_of)
+        entries = _Entries(self, n)
+        for start, m, buf in self._pieces(cols, n):
+            entries.run(slots, buf, _NO_SEL, 0, m, start)
+        return entries.finish()
+
+    def run_rows(
+        self,
+        mat: np.ndarray,
+        col_of: Mapping[str, tuple[int, int]],
+        scal: Mapping[str, Value],
+        rows: np.ndarray | slice,
+        sparse: bool,
+    ) -> list[Value] | list[tuple[np.ndarray, np.ndarray]]:
+        """Every output on rows of a (columns x rows) matrix, read in place: a variable is ``mat[row, r + shift]``
+        for ``col_of[name] = (row, shift)``, else a value of ``scal``; ``rows`` the r (a slice: consecutive).
+        Dense outputs, or (``sparse``) each output's nonzero entries (``run_sparse``; rows as positions in
+        ``rows``)."""
+        slots = self._slots(scal, col_of)
+        if isinstance(rows, slice):
+            sel, row0, n = _NO_SEL, rows.start, rows.stop - rows.start
+        else:
+            sel, row0, n = np.ascontiguousarray(rows, dtype=np.int64), 0, len(rows)
+        if sparse:
+            entries = _Entries(self, n)
+            if n:
+                entries.run(slots, mat, sel, row0, n, 0)
+            return entries.finish()
+        out = np.empty((len(self.outputs), n), dtype=np.uint64)
+        if n:
+            prog, n_regs = self._program(slots[0])
+            regs = np.empty((n_regs, min(self.BLOCK, n)), dtype=np.uint64)
+            pats = np.zeros((max(self.__dict__.get("n_groups", 0), 1), regs.shape[1]), dtype=np.int64)
+            K.run_tape((*prog, pats), (*slots, mat, sel, row0), (0, n, 0), regs, True, out, _Entries.none())
+        return list(out)
+
+
+_NO_SEL = np.zeros(0, dtype=np.int64)  # no selection: consecutive rows
+
+
+class _Entries:
+    """The nonzero entries of a tape's outputs as the kernel appends them: per output a segment of capacity
+    ``cap[k]`` at ``off[k]`` in ``idx``/``val``. When one fills up, the buffers so far are kept as they are and fresh
+    ones, sized by the densities seen (entries per row, remembered on the tape for its next run), take the rest."""
+
+    def __init__(self, tape: Tape, n: int) -> None:
+        self.tape, self.n, self.k = tape, n, len(tape.outputs)
+        self.blk = max(1, min(tape.BLOCK, n))
+        self.density = tape.__dict__.setdefault("_density", np.full(self.k, 1 / 64))
+        self.done: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.began = 0  # the first row of the current buffers
+        self._fresh(n)
+
+    @staticmethod
+    def none() -> tuple:
+        z = np.zeros(1, dtype=np.int64)
+        return z, z, z, z, np.zeros(1, dtype=np.uint64)
+
+    def _fresh(self, rows: int) -> None:
+        # room for at least a block per output: the kernel always gets past the block that overflowed
+        self.cap = np.minimum(rows, (self.density * rows * 1.25).astype(np.int64) + self.blk)
+        self.off = np.concatenate([[0], np.cumsum(self.cap)[:-1]]).astype(np.int64)
+        size = int(self.cap.sum())
+        self.cnt = np.zeros(self.k, dtype=np.int64)
+        self.idx, self.val = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.uint64)
+
+    def run(self, slots: tuple, mat: np.ndarray, sel: np.ndarray, row0: int, m: int, base: int) -> None:
+        """Rows ``0 .. m-1`` of ``mat`` (at ``row0``, or gathered by ``sel``), as rows ``base ..``."""
+        prog, n_regs = self.tape._program(slots[0])
+        regs = np.empty((n_regs, self.blk), dtype=np.uint64)
+        pats = np.zeros((max(self.tape.__dict__.get("n_groups", 0), 1), self.blk), dtype=np.int64)
+        first = 0
+        dummy = np.zeros((1, 1), dtype=np.uint64)
+        while True:
+            first = K.run_tape(
+                (*prog, pats),
+                (*slots, mat, sel, row0),
+                (first, m, base),
+                regs,
+                False,
+                dummy,
+                (self.off, self.cap, self.cnt, self.idx, self.val),
+            )
+            if first < 0:
+                return
+            seen = base + first
+            np.maximum(self.density, self.cnt / max(seen - self.began, 1), out=self.density)
+            self.done.append((self.off, self.cnt, self.idx, self.val))
+            self._fresh(self.n - seen)
+            self.began = seen
+
+    def finish(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        done = [*self.done, (self.off, self.cnt, self.idx, self.val)]
+        np.maximum(self.density, sum(d[1] for d in done) / max(self.n, 1), out=self.density)
+        if len(done) == 1:
+            return [(self.idx[o : o + c], self.val[o : o + c]) for o, c in zip(self.off.tolist(), self.cnt.tolist())]
+        out = []
+        for j in range(self.k):
+            parts = [(d[2][d[0][j] : d[0][j] + d[1][j]], d[3][d[0][j] : d[0][j] + d[1][j]]) for d in done]
+            out.append((np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])))
+        return out
+
+
+def _finder(parent: dict[int, int]) -> Callable[[int], int]:
+    """Union-find's find over ``parent`` (with path halving)."""
+
+    def find(j: int) -> int:
+        while parent[j] != j:
+            parent[j] = parent[parent[j]]
+            j = parent[j]
+        return j
+
+    return find
+
+
+def _allocate(nodes: Sequence[tuple[int, int, int]], outputs: Sequence[int]) -> tuple[np.ndarray, int]:
+    """Ops ``(code, dst, a, b)`` for ``nodes`` (registers by last use; each output stored right after the op that
+    computes it) and the number of registers. LOAD (0) and LUT (5) read no register."""
+    last = list(range(len(nodes)))  # a value nobody reads dies where it is made
+    for i, (code, a, b) in enumerate(nodes):
+        if code in (1, 2, 3):
+            last[a] = max(last[a], i)
+            last[b] = max(last[b], i)
+    stores: dict[int, list[int]] = {}
+    for k, v in enumerate(outputs):
+        stores.setdefault(v, []).append(k)
+    reg: list[int] = [-1] * len(nodes)
+    free: list[int] = []
+    n_regs = 0
+    ops: list[tuple[int, int, int, int]] = []
+    for i, (code, a, b) in enumerate(nodes):
+        if free:
+            d = free.pop()
+        else:
+            d, n_regs = n_regs, n_regs + 1
+        reg[i] = d  # chosen before the operands are freed: never aliases them
+        ops.append((code, d, reg[a], reg[b]) if code in (1, 2, 3) else (code, d, a, -1))
+        for k in stores.get(i, ()):
+            ops.append((4, d, k, -1))
+        dying = {i} if last[i] == i else set()
+        if code in (1, 2, 3):
+            dying |= {x for x in (a, b) if last[x] == i}
+        free.extend(reg[x] for x in dying)
+    return np.array(ops, dtype=np.int64).reshape(-1, 4), max(n_regs, 1)
 
 
 def symbols_in(exprs: Sequence[sp.Basic]) -> set[sp.Symbol]:

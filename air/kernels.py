@@ -90,19 +90,21 @@ def load_for(size: int) -> SimpleNamespace | None:
 
 
 def run_tape(
-    ops: np.ndarray,
-    slot_row: np.ndarray,
-    slot_val: np.ndarray,
-    inputs: np.ndarray,
-    out: np.ndarray,
+    program: tuple,
+    rows: tuple,
+    span: tuple[int, int, int],
     regs: np.ndarray,
-    base: int = 0,
-) -> None:
-    """``air.compile.Tape``'s interpreter (the caller got the kernels from ``load_for``): the rows of ``inputs``
-    give output rows ``base ..`` of ``out``."""
+    dense: bool,
+    out: np.ndarray,
+    entries: tuple,
+) -> int:
+    """``air.compile.Tape``'s interpreter (the caller got the kernels from ``load_for``), its arguments grouped:
+    ``program = (ops, ops_bin, bits, luts, tables, pats)``, ``rows = (slot_row, slot_shift, slot_val, mat, sel,
+    row0)``, ``span = (first, n, base)``, ``entries = (off, cap, cnt, idx, val)`` (sparse outputs); see
+    ``air._numba_kernels.run_tape``. -1 when done, else the row to resume from after growing the buffers."""
     k = load()
     assert k is not None
-    k.run_tape(ops, slot_row, slot_val, inputs, out, regs, base)
+    return int(k.run_tape(*program, *rows, *span, regs, dense, out, *entries))
 
 
 def _reset(disable: bool = False) -> None:
