@@ -312,6 +312,11 @@ def _operations(plan: _Plan, rows: _Rows, m: int) -> list[bool]:
     for j, name in enumerate(cells):
         i, sh = plan.col_of[name]
         keys[:, j] = mat[i, sh : sh + m]
+    if len(cells) <= 63 and int(keys.max(initial=0)) <= 1:  # all 0/1 (as operation bits are): one code per row
+        code = np.zeros(m, dtype=np.uint64)
+        for j in range(len(cells)):
+            code |= keys[:, j] << np.uint64(j)
+        keys = keys[np.unique(code, return_index=True)[1]]
     distinct = np.ascontiguousarray(_group_rows(keys)[0].T)  # (cells x combinations)
     at = {name: (j, 0) for j, name in enumerate(cells)}
     return [len(r) > 0 for r, _ in prog.run_matrix(distinct, at, plan.scal, slice(0, distinct.shape[1]), sparse=True)]
@@ -355,8 +360,14 @@ _width = bus_width
 
 
 def _product(x: np.ndarray) -> int:
-    """The product of field elements (a multiplication tree over whole arrays)."""
+    """The product of field elements: of those other than 1 (a bus side is 1 on the rows without its messages),
+    by the compiled scan when they are many, else by a multiplication tree over whole arrays."""
     x = np.asarray(x, dtype=np.uint64)
+    x = x[x != 1]
+    if len(x) >= K.MIN_SIZE:
+        scan = K.scan_mul(x)
+        if scan is not None:
+            return int(scan[-1])
     while len(x) > 1:
         if len(x) % 2:
             x = np.concatenate([x, np.ones(1, dtype=np.uint64)])

@@ -303,7 +303,7 @@ class Tape:
     def _allocate(self) -> None:
         self.ops, self.n_regs = _allocate(self._nodes, self.outputs)
 
-    def tabulate(self, bits: Sequence[str], max_bits: int = 12) -> list[str]:
+    def tabulate(self, bits: Sequence[str], max_bits: int = 10) -> list[str]:
         """Tabulate the sub-terms over 0/1 cells. ``bits``: variables expected to be 0/1 (operation bits,
         selectors). They fall into groups, cells that some sub-term reads together (the operation bits, the
         chiplet selectors), of at most ``max_bits`` each (the most used kept). Every sub-term that reads only one
