@@ -159,6 +159,9 @@ def _plan(air: Air, trace: Trace, challenges: list[int], cons: list[Any]) -> _Pl
             plan.prog(
                 ("term", b.name, ti), lambda t=t: [e for m in t.messages for _, e in m.fields] + [term_value(air, t)]
             )
+    if K.load_for(trace.n_rows) is not None:
+        for p in plan.progs.values():  # lowered here once: not by every thread, or forked worker, that needs it
+            p.tape()
     names = sorted({i for p in plan.progs.values() for i in p.inputs})
     plan.columns = sorted({n.rstrip("'") for n in names} & (set(trace.columns) | set(trace.maps) | set(air.periodic)))
     at_col = {c: i for i, c in enumerate(plan.columns)}
