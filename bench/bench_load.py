@@ -70,6 +70,12 @@ import air.cli
 air.cli.main()
 """
 
+META = r"""
+import json, sys
+from air.trace import open_trace
+print(json.dumps(open_trace(sys.argv[1]).meta.get("air") or "miden-v0.19"))
+"""
+
 FLOOR = r"""
 import sys, time, resource
 import numpy as np
@@ -82,6 +88,29 @@ for _ in range(3):
     best = [min(best[0], time.perf_counter() - w), min(best[1], time.process_time() - c)]
 print(best[0], best[1])
 """
+
+
+GIL_BOUND = r"""
+import json, sys, time
+c = [time.process_time()]
+import air.cli
+c.append(time.process_time())
+import numpy
+c.append(time.process_time())
+import sympy
+c.append(time.process_time())
+import air.chunked, air.diagnose
+c.append(time.process_time())
+from air.registry import load_builtin
+air = load_builtin(sys.argv[1])
+c.append(time.process_time())
+from air import kernels
+kernels.load()
+c.append(time.process_time())
+print(json.dumps([b - a for a, b in zip(c, c[1:])]))
+"""
+GIL_PARTS = ["air.cli import", "numpy import", "sympy import", "air.chunked + air.diagnose import",
+             "AIR build + validation (load_builtin)", "compiled kernels (numba import + cache)"]  # fmt: skip
 
 
 def child_cpu() -> float:
@@ -143,6 +172,13 @@ def main() -> None:
             note((name, "full wall"), w)
             note((name, "full cpu"), c)
             note((name, "exit tail"), end - rec["atexit"])
+    gil = [float("inf")] * len(GIL_PARTS)
+    design = json.loads(subprocess.run([sys.executable, "-c", META, trace], capture_output=True, text=True,
+                                       env=env_after, cwd=REPO).stdout)  # fmt: skip
+    for _ in range(runs):
+        p = subprocess.run([sys.executable, "-c", GIL_BOUND, design], capture_output=True, text=True, env=env_after,
+                           cwd=REPO)  # fmt: skip
+        gil = [min(a, b) for a, b in zip(gil, json.loads(p.stdout))]
     p = subprocess.run([sys.executable, "-c", FLOOR, trace], capture_output=True, text=True, env=env_after)
     floor_wall, floor_cpu = (float(x) for x in p.stdout.split())
     load1 = os.getloadavg()[0]
@@ -164,6 +200,13 @@ def main() -> None:
         print(f"first chunk: {b:.2f} s -> {a:.2f} s wall ({b / a:.2f}x); CPU by then "
               f"{best['before', 'first cpu']:.2f} s -> {best['after', 'first cpu']:.2f} s; exit tail "
               f"{best['before', 'exit tail']:.3f} s -> {best['after', 'exit tail']:.3f} s")  # fmt: skip
+
+
+    print(f"the work that holds the GIL before the first chunk (CPU, min of {runs}, one after the other in a child; "
+          f"AIR {design}):")  # fmt: skip
+    for name, v in zip(GIL_PARTS, gil):
+        print(f"  {name:44} {v:.2f} s")
+    print(f"  {'total':44} {sum(gil):.2f} s  (the trace's columns load beside it, on threads without the GIL)")
 
 
 if __name__ == "__main__":
