@@ -12,24 +12,41 @@ from __future__ import annotations
 
 import ast
 import csv
+import ctypes
 import json
 import os
 import re
 import struct
+import sys
+import threading
 import warnings
 import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from air.air import Air
 from air.field import P
 
-__all__ = ["Trace", "TraceError", "ColumnMap", "load_trace", "save_trace", "column_rows", "META_KEY"]
+if TYPE_CHECKING:  # the AIR is duck-typed here: loading a trace does not import sympy (0.5 s), so it can start first
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from air.air import Air
+
+__all__ = [
+    "Trace",
+    "TraceError",
+    "TraceLoad",
+    "ColumnMap",
+    "load_trace",
+    "open_trace",
+    "save_trace",
+    "column_rows",
+    "META_KEY",
+]
 
 META_KEY = "__air_meta__"  # NPZ entry holding the JSON metadata as uint8 bytes
 COLUMNS_KEY = "__air_columns__"  # NPZ entry holding the column names in trace order, as JSON
@@ -444,11 +461,9 @@ def _check_column(path: Path, name: str, values: np.ndarray) -> np.ndarray:
         values = values.astype(np.uint64)
     else:
         raise TraceError(f"{path}: column {name!r} has non-numeric type {values.dtype}")
-    big = values >= np.uint64(P)
-    if big.any():
-        r = int(big.argmax())
-        raise TraceError(f"{path}: column {name!r} row {r}: value {int(values[r])} is not a field element (>= p)")
-    return np.ascontiguousarray(values)
+    values = np.ascontiguousarray(values)
+    _check_block(path, name, values, 0)
+    return values
 
 
 # --- NPZ ----------------------------------------------------------------------------------------
@@ -627,9 +642,11 @@ def _read_member(path: Path, zf: zipfile.ZipFile, npy: _Npy) -> np.ndarray:
     return buf.view(npy.dtype)
 
 
-def _load_npz(path: Path, require_pow2: bool) -> tuple[dict[str, np.ndarray], dict[str, int], dict[str, Any]]:
+def _load_npz(path: Path, require_pow2: bool) -> tuple[dict[str, Any], dict[str, int], dict[str, Any]]:
     """Read an NPZ archive without ``numpy.load``: every header and size is checked before any column
-    is inflated, nothing is ever unpickled (object arrays are refused, as with ``allow_pickle=False``)."""
+    is inflated, nothing is ever unpickled (object arrays are refused, as with ``allow_pickle=False``).
+    The columns come back as ``_Task``s (``TraceLoad`` runs them on threads): each inflates or maps one member
+    and validates it (CRC-32, every value < p)."""
     with path.open("rb") as fp:
         head = fp.read(4)
     if head not in (b"PK\x03\x04", b"PK\x05\x06"):
@@ -649,35 +666,275 @@ def _load_npz(path: Path, require_pow2: bool) -> tuple[dict[str, np.ndarray], di
                 if h.data > MAX_META_BYTES:
                     raise TraceError(f"{path}: the {what} {key!r} has {h.data} bytes, over the limit")
                 docs[key] = _json(f"{path}: entry {key!r}", _read_member(path, zf, h).tobytes())
-            pis, meta = _parse_meta(f"{path}: entry {META_KEY!r}", docs[META_KEY]) if META_KEY in docs else ({}, {})
-            order = _column_order(f"{path}: entry {COLUMNS_KEY!r}", docs[COLUMNS_KEY]) if COLUMNS_KEY in docs else []
-            lost = [c for c in order if c not in headers]
-            if lost:
-                raise TraceError(f"{path}: column {lost[0]!r} is in the column list but not in the archive")
-            keys = order + [k for k in headers if k not in order]
-            mappable = {k for k in keys if _mappable(headers[k])}
-            in_memory = {k: headers[k].length for k in keys if k not in mappable}
-            _check_shapes(path, {k: h.length for k, h in headers.items()}, require_pow2, in_memory)
-            cols: dict[str, np.ndarray | ColumnMap] = {}
-            inflate = [k for k in keys if k not in mappable]
-            workers = min(_cores(), len(inflate))
-            if workers > 1:
-                # zlib's inflate and crc32 release the GIL: the members inflate in parallel on threads (zipfile's
-                # shared file handle serialises only the reads of compressed bytes); map yields in key order, so
-                # a corrupt member raises the same error as the serial loop would, the first in column order
-                from concurrent.futures import ThreadPoolExecutor
-
-                with ThreadPoolExecutor(workers) as pool:
-                    read = dict(zip(inflate, pool.map(lambda k: _read_member(path, zf, headers[k]), inflate)))
-            else:
-                read = {k: _read_member(path, zf, headers[k]) for k in inflate}
-            for k in keys:
-                cols[k] = _map_member(path, zf, headers[k]) if k in mappable else read[k]
     except TraceError:
         raise
     except _ZIP_ERRORS as e:
         raise TraceError(f"{path}: not a readable NPZ file ({type(e).__name__}: {_first_line(e)})") from e
-    return cols, pis, meta  # type: ignore[return-value]
+    pis, meta = _parse_meta(f"{path}: entry {META_KEY!r}", docs[META_KEY]) if META_KEY in docs else ({}, {})
+    order = _column_order(f"{path}: entry {COLUMNS_KEY!r}", docs[COLUMNS_KEY]) if COLUMNS_KEY in docs else []
+    lost = [c for c in order if c not in headers]
+    if lost:
+        raise TraceError(f"{path}: column {lost[0]!r} is in the column list but not in the archive")
+    keys = order + [k for k in headers if k not in order]
+    mappable = {k for k in keys if _mappable(headers[k])}
+    in_memory = {k: headers[k].length for k in keys if k not in mappable}
+    n = _check_shapes(path, {k: h.length for k, h in headers.items()}, require_pow2, in_memory)
+    # the deflated uint64 columns inflate straight into the rows of one block (one allocation: numpy asks for
+    # huge pages, ~800 page faults for 600 MB where 71 separate buffers took ~150 000), any other member alone
+    wide = [k for k in keys if k not in mappable and headers[k].dtype == np.dtype("<u8")]
+    block = np.empty((len(wide), n), dtype=np.uint64) if wide else None
+    row = {k: i for i, k in enumerate(wide)}
+    cols: dict[str, Any] = {}
+    fd = _Fd(path) if wide else None
+    _isal()  # imported here, once, not on a loader thread
+    for k in keys:
+        h = headers[k]
+        where = f"{path}: member {h.info.filename!r}"
+        if k in mappable:
+            cols[k] = _Task(where, _map_member, path, h)
+        elif k in row:
+            try:  # the local headers are read here, a few bytes each; a bad one is this member's error, in its turn
+                start: int | TraceError = _local_data_start(fd, path, h.info)  # type: ignore[arg-type]
+            except TraceError as e:
+                start = e
+            cols[k] = _Task(where, _inflate_column, path, h, block[row[k]], fd, start)  # type: ignore[index]
+        else:
+            cols[k] = _Task(where, _read_column, path, h)
+    return cols, pis, meta
+
+
+class _Fd:
+    """A file descriptor that the column tasks share (``os.pread`` needs no seek, so no lock); closed when the
+    last task that holds it is freed."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+
+    def pread(self, n: int, offset: int) -> bytes:
+        out = os.pread(self.fd, n, offset) if hasattr(os, "pread") else self._seek_read(n, offset)
+        return out
+
+    def _seek_read(self, n: int, offset: int) -> bytes:  # pragma: no cover - Windows has no os.pread
+        with _FD_LOCK:
+            os.lseek(self.fd, offset, os.SEEK_SET)
+            return os.read(self.fd, n)
+
+    def __del__(self) -> None:
+        os.close(self.fd)
+
+
+_FD_LOCK = threading.Lock()
+
+
+class _Task:
+    """Deferred work that yields one validated column (a ``ColumnMap`` or a checked uint64 array); ``TraceLoad``
+    runs it on a thread. A zip or zlib error is the member's ``TraceError`` ("... is corrupt")."""
+
+    def __init__(self, where: str, fn: Any, *args: Any) -> None:
+        self.where, self.fn, self.args = where, fn, args
+
+    def __call__(self) -> Any:
+        try:
+            return self.fn(*self.args)
+        except TraceError:
+            raise
+        except _ZIP_ERRORS as e:
+            raise TraceError(f"{self.where} is corrupt ({type(e).__name__}: {_first_line(e)})") from e
+
+
+def _read_column(path: Path, npy: _Npy) -> np.ndarray:
+    """A member of another dtype than uint64 (bool, narrow or signed integers): read and widened, checked."""
+    with zipfile.ZipFile(path) as zf:  # its own handle: this runs on a thread beside the others
+        return _check_column(path, npy.key, _read_member(path, zf, npy))
+
+
+def _local_data_start(fd: _Fd, path: Path, info: zipfile.ZipInfo) -> int:
+    """Where a member's (compressed) bytes start: after its zip local header (30 bytes, the name and the extra
+    field; APPNOTE.TXT 4.3.7), whose signature and compression method must agree with the directory."""
+    where = f"{path}: member {info.filename!r}"
+    local = fd.pread(30, info.header_offset)
+    if len(local) != 30 or local[:4] != b"PK\x03\x04":
+        raise TraceError(f"{where} is corrupt (no local file header)")
+    method, name_len, extra_len = struct.unpack("<H", local[8:10])[0], *struct.unpack("<HH", local[26:30])
+    if method != info.compress_type:
+        raise TraceError(f"{where} is corrupt (its local header says compression method {method})")
+    return info.header_offset + 30 + name_len + extra_len
+
+
+PIECE = 1 << 20  # bytes inflated per call when libz cannot be called directly (zlib.decompressobj)
+
+
+def _inflate_column(path: Path, npy: _Npy, out: np.ndarray, fd: _Fd, start: int | TraceError) -> np.ndarray:
+    """A uint64 member inflated (or, stored, read) into ``out`` (its row of the trace's block), then validated:
+    the CRC-32 of header and data against the zip directory (as zipfile checks it), every value < p. Never more
+    than the declared size is produced (``avail_out``/``max_length``: a stream that inflates further is cut).
+    Runs on a thread beside a main thread that runs Python: each call here that releases the GIL (the read, the
+    inflate, the CRC, the max) has to win it back, so there are few of them (one of each)."""
+    if isinstance(start, TraceError):
+        raise start
+    where = f"{path}: member {npy.info.filename!r}"
+    buf = out.view(np.uint8)
+    raw = fd.pread(npy.info.compress_size, start)
+    if npy.info.compress_type == zipfile.ZIP_STORED:  # a small stored member (a large one is mapped)
+        head = np.frombuffer(raw, dtype=np.uint8, count=min(len(raw), npy.offset))
+        data = np.frombuffer(raw, dtype=np.uint8, offset=len(head))
+        got_head, got = len(head), min(len(data), len(buf))
+        buf[:got] = data[:got]
+    elif (fast := _isal()) is not None:  # ISA-L: 3.7x zlib's inflate on a trace's columns, without the GIL
+        try:
+            whole = fast.decompressobj(-15).decompress(raw, npy.info.file_size)  # never more than declared
+        except fast.error as e:  # ISA-L's own error type (not zlib.error)
+            raise TraceError(f"{where} is corrupt (error: {_first_line(e)})") from e
+        head = np.frombuffer(whole, dtype=np.uint8, count=min(len(whole), npy.offset))
+        data = np.frombuffer(whole, dtype=np.uint8, offset=len(head))
+        got_head, got = len(head), min(len(data), len(buf))
+        buf[:got] = data[:got]
+        del whole, data
+    else:
+        head = np.empty(npy.offset, dtype=np.uint8)
+        z = _libz()
+        got_head, got = z.inflate(raw, head, buf) if z is not None else _inflate_pieces(raw, head, buf)
+    del raw
+    if got_head < npy.offset or got < npy.data:
+        raise TraceError(f"{where}: truncated (ends after {max(got, 0)} of {npy.data} data bytes)")
+    if _crc32(buf, _crc32(head)) != npy.info.CRC:
+        raise TraceError(f"{where} is corrupt (BadZipFile: Bad CRC-32 for file {npy.info.filename!r})")
+    _check_block(path, npy.key, out, 0)
+    return out
+
+
+def _isal() -> Any:
+    """``isal.isal_zlib`` (the optional extra ``air[fast]``: Intel's ISA-L, zlib-compatible, releases the GIL), or
+    None where it is not installed or ``AIR_NO_ISAL=1``."""
+    if os.environ.get("AIR_NO_ISAL"):
+        return None
+    if not _ISAL:
+        try:
+            from isal import isal_zlib
+        except ImportError:
+            isal_zlib = None
+        _ISAL.append(isal_zlib)
+    return _ISAL[0]
+
+
+_ISAL: list[Any] = []
+
+
+def _crc32(data: Any, value: int = 0) -> int:
+    """CRC-32 as zip stores it: ISA-L's where installed (3x zlib's), else zlib's; both release the GIL on a large
+    buffer."""
+    fast = _isal()
+    return (fast.crc32 if fast is not None else zlib.crc32)(data, value)
+
+
+def _inflate_pieces(comp: bytes, head: np.ndarray, buf: np.ndarray) -> tuple[int, int]:
+    """Raw deflate ``comp`` into ``head`` then ``buf`` by ``zlib.decompressobj`` (bounded pieces); the bytes
+    written to each."""
+    d = zlib.decompressobj(-15)
+    first = d.decompress(comp, len(head))
+    head[: len(first)] = np.frombuffer(first, dtype=np.uint8)
+    if len(first) < len(head):
+        return len(first), 0
+    src, pos, n = d.unconsumed_tail, 0, len(buf)
+    while pos < n:
+        piece = d.decompress(src, min(PIECE, n - pos))
+        if not piece:
+            break
+        src = d.unconsumed_tail
+        buf[pos : pos + len(piece)] = np.frombuffer(piece, dtype=np.uint8)
+        pos += len(piece)
+    return len(head), pos
+
+
+class _ZStream(ctypes.Structure):
+    """zlib's ``z_stream`` (zlib.h); ``inflateInit2_`` refuses a size that is not its own (Z_VERSION_ERROR)."""
+
+    _fields_ = [
+        ("next_in", ctypes.c_void_p),
+        ("avail_in", ctypes.c_uint),
+        ("total_in", ctypes.c_ulong),
+        ("next_out", ctypes.c_void_p),
+        ("avail_out", ctypes.c_uint),
+        ("total_out", ctypes.c_ulong),
+        ("msg", ctypes.c_char_p),
+        ("state", ctypes.c_void_p),
+        ("zalloc", ctypes.c_void_p),
+        ("zfree", ctypes.c_void_p),
+        ("opaque", ctypes.c_void_p),
+        ("data_type", ctypes.c_int),
+        ("adler", ctypes.c_ulong),
+        ("reserved", ctypes.c_ulong),
+    ]
+
+
+Z_OK, Z_STREAM_END, Z_BUF_ERROR, Z_FINISH = 0, 1, -5, 4
+
+
+class _LibZ:
+    """The system's libz called through ctypes, which releases the GIL for each call: a member inflates into its
+    row in one call (zlib.decompressobj needs the GIL back between pieces and copies each into place, and a
+    thread that waits for the GIL behind a busy main thread waits up to the switch interval, 5 ms, each time)."""
+
+    def __init__(self, name: str) -> None:
+        lib, held = ctypes.CDLL(name), ctypes.PyDLL(name)  # one library; PyDLL's calls keep the GIL (no wait after)
+        held.zlibVersion.restype = ctypes.c_char_p
+        held.inflateInit2_.argtypes = [ctypes.POINTER(_ZStream), ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+        held.inflateEnd.argtypes = [ctypes.POINTER(_ZStream)]
+        held.inflate.argtypes = lib.inflate.argtypes = [ctypes.POINTER(_ZStream), ctypes.c_int]
+        self.lib, self.held, self.version = lib, held, held.zlibVersion()
+        probe = zlib.compressobj(6, zlib.DEFLATED, -15)
+        text = b"air: libz probe " * 64
+        raw = probe.compress(text) + probe.flush()
+        out = np.empty(len(text), dtype=np.uint8)
+        if self.inflate(raw, out[:16], out[16:]) != (16, len(text) - 16) or out.tobytes() != text:
+            raise OSError("libz does not inflate as zlib does")
+
+    def inflate(self, comp: bytes, head: np.ndarray, buf: np.ndarray) -> tuple[int, int]:
+        """Raw deflate ``comp`` into ``head`` then ``buf``; the bytes written to each (a corrupt stream: zlib.error;
+        a stream that ends, or whose input runs out, early: fewer bytes than asked)."""
+        s = _ZStream()
+        if self.held.inflateInit2_(ctypes.byref(s), -15, self.version, ctypes.sizeof(_ZStream)) != 0:
+            raise zlib.error("inflateInit2 failed")
+        try:
+            src = ctypes.c_char_p(comp)  # comp's own bytes, no copy; src keeps them referenced during the calls
+            s.next_in, s.avail_in = ctypes.cast(src, ctypes.c_void_p).value, len(comp)
+            written, ended = [], False
+            for dst, inflate in ((head, self.held.inflate), (buf, self.lib.inflate)):  # the header: a few bytes
+                done = 0
+                while done < len(dst) and not ended:
+                    n = min(len(dst) - done, 1 << 30)  # avail_out is 32 bits
+                    s.next_out, s.avail_out = dst.ctypes.data + done, n
+                    r = inflate(ctypes.byref(s), Z_FINISH)
+                    done += n - s.avail_out
+                    if r not in (Z_OK, Z_STREAM_END, Z_BUF_ERROR):
+                        raise zlib.error(f"Error {r} while decompressing data: {(s.msg or b'').decode('latin1')}")
+                    ended = r == Z_STREAM_END or s.avail_out > 0  # all input was given: no further progress
+                written.append(done)
+            return written[0], written[1]
+        finally:
+            self.held.inflateEnd(ctypes.byref(s))
+
+
+_LIBZ: list[_LibZ | None] = []
+_LIBZ_LOCK = threading.Lock()
+
+
+def _libz() -> _LibZ | None:
+    """libz through ctypes, once per process (checked against zlib on a probe), or None where it cannot be
+    loaded; ``AIR_NO_LIBZ=1`` forces the zlib.decompressobj path."""
+    with _LIBZ_LOCK:
+        if not _LIBZ:
+            z = None
+            if not os.environ.get("AIR_NO_LIBZ"):
+                names = {"darwin": ["libz.dylib"], "win32": []}.get(sys.platform, ["libz.so.1", "libz.so"])
+                for name in names:
+                    try:
+                        z = _LibZ(name)
+                        break
+                    except (OSError, AttributeError, zlib.error):
+                        z = None
+            _LIBZ.append(z)
+        return _LIBZ[0]
 
 
 MAP_MIN_BYTES = 1 << 20
@@ -689,30 +946,22 @@ def _mappable(h: _Npy) -> bool:
     return h.info.compress_type == zipfile.ZIP_STORED and h.dtype == np.dtype("<u8") and h.data >= MAP_MIN_BYTES
 
 
-def _map_member(path: Path, zf: zipfile.ZipFile, h: _Npy) -> ColumnMap:
-    """A stored member's data located in the file (zip local header: 30 bytes, then the name and the extra
-    field, then the data; APPNOTE.TXT 4.3.7), validated block by block with its CRC (as zipfile would
-    check it on a read), never read whole."""
+def _map_member(path: Path, h: _Npy) -> ColumnMap:
+    """A stored member's data located in the file (``_local_data_start``), validated block by block with its
+    CRC (as zipfile would check it on a read), never read whole."""
     where = f"{path}: member {h.info.filename!r}"
-    with path.open("rb") as fp:
-        fp.seek(h.info.header_offset)
-        local = fp.read(30)
-        if len(local) != 30 or local[:4] != b"PK\x03\x04":
-            raise TraceError(f"{where} is corrupt (no local file header)")
-        method, name_len, extra_len = struct.unpack("<H", local[8:10])[0], *struct.unpack("<HH", local[26:30])
-        if method != zipfile.ZIP_STORED:
-            raise TraceError(f"{where} is corrupt (its local header says compression method {method})")
-        start = h.info.header_offset + 30 + name_len + extra_len
-        fp.seek(start)
-        head = fp.read(h.offset)
+    fd = _Fd(path)
+    start = _local_data_start(fd, path, h.info)
+    head = fd.pread(h.offset, start)
+    del fd
     size = path.stat().st_size
     if len(head) != h.offset or start + h.offset + h.data > size:
         raise TraceError(f"{where}: truncated (the file ends before its {h.data} data bytes)")
     cmap = ColumnMap(str(path), start + h.offset, h.length)
-    crc = zlib.crc32(head)
+    crc = _crc32(head)
     for lo in range(0, h.length, VALIDATE_ROWS):
         block = cmap.rows(lo, lo + VALIDATE_ROWS)
-        crc = zlib.crc32(block, crc)
+        crc = _crc32(block, crc)
         _check_block(path, h.key, block, lo)
         del block
     if crc != h.info.CRC:
@@ -721,7 +970,10 @@ def _map_member(path: Path, zf: zipfile.ZipFile, h: _Npy) -> ColumnMap:
 
 
 def _check_block(path: Path | str, name: str, block: np.ndarray, first_row: int) -> None:
-    """Refuse a value >= p in rows ``first_row ..`` of a uint64 column (the message ``_check_column`` gives)."""
+    """Refuse a value >= p in rows ``first_row ..`` of a uint64 column (the message ``_check_column`` gives). One
+    reduction (``max``, no temporary; numpy runs it without the GIL) decides; only a column that fails is searched."""
+    if len(block) == 0 or block.max() < np.uint64(P):
+        return
     big = block >= np.uint64(P)
     if big.any():
         r = int(big.argmax())
@@ -730,7 +982,7 @@ def _check_block(path: Path | str, name: str, block: np.ndarray, first_row: int)
         )
 
 
-def _load_npy_dir(path: Path, require_pow2: bool) -> tuple[dict[str, ColumnMap | np.ndarray], dict, dict]:
+def _load_npy_dir(path: Path, require_pow2: bool) -> tuple[dict[str, Any], dict, dict]:
     """A directory of ``NAME.npy`` files (one column each) with an optional ``__air_meta__.json`` (the
     metadata document) and ``__air_columns__.json`` (the column order; otherwise the names' sorted order).
     A little-endian uint64 ``.npy`` is memory-mapped; any other integer dtype is read and checked."""
@@ -757,10 +1009,7 @@ def _load_npy_dir(path: Path, require_pow2: bool) -> tuple[dict[str, ColumnMap |
     for k in keys:
         dt, n, off = headers[k]
         if dt == np.dtype("<u8"):
-            cmap = ColumnMap(str(files[k]), off, n)
-            for lo in range(0, n, VALIDATE_ROWS):
-                _check_block(files[k], k, cmap.rows(lo, lo + VALIDATE_ROWS), lo)
-            cols[k] = cmap
+            cols[k] = _Task(str(files[k]), _validate_map, files[k], k, ColumnMap(str(files[k]), off, n))
         else:
             raw = np.fromfile(files[k], dtype=np.uint8, offset=off, count=n * dt.itemsize)
             if dt.kind == "b" and (raw > 1).any():
@@ -768,6 +1017,13 @@ def _load_npy_dir(path: Path, require_pow2: bool) -> tuple[dict[str, ColumnMap |
                 raise TraceError(f"{files[k]}: column {k!r} row {r}: boolean byte {int(raw[r])} is neither 0 nor 1")
             cols[k] = raw.view(dt)
     return cols, pis, meta
+
+
+def _validate_map(f: Path, key: str, cmap: ColumnMap) -> ColumnMap:
+    """A mapped ``.npy`` column checked block by block (every value < p), never read whole."""
+    for lo in range(0, cmap.length, VALIDATE_ROWS):
+        _check_block(f, key, cmap.rows(lo, lo + VALIDATE_ROWS), lo)
+    return cmap
 
 
 def _bounded_read(f: Path) -> bytes:
@@ -1006,6 +1262,14 @@ def _load_parquet(path: Path, require_pow2: bool) -> tuple[dict[str, np.ndarray]
 
 def load_trace(path: str | Path, air: Air | None = None, *, require_pow2: bool = True) -> Trace:
     """Load and validate a trace; with ``air``, check its columns against the AIR's layout."""
+    trace = open_trace(path, require_pow2=require_pow2).result()
+    return trace if air is None else match_air(trace, air)
+
+
+def open_trace(path: str | Path, *, require_pow2: bool = True) -> TraceLoad:
+    """Start loading a trace: its metadata, headers and shapes are read and checked now (a ``TraceError`` here
+    is the error ``load_trace`` gives), its columns are inflated or mapped and validated on threads while the
+    caller goes on (e.g. building the AIR the metadata names); ``.result()`` waits for them."""
     path = Path(path)
     if path.is_dir():
         raw, pis, meta = _load_npy_dir(path, require_pow2)
@@ -1019,18 +1283,64 @@ def load_trace(path: str | Path, air: Air | None = None, *, require_pow2: bool =
         raw, pis, meta = _load_parquet(path, require_pow2)
     else:
         raise TraceError(f"{path}: unknown trace format {suffix!r} (use .npz, .csv or .parquet)")
-    maps = {name: v for name, v in raw.items() if isinstance(v, ColumnMap)}  # validated block by block already
-    cols = {
-        name: v.rows(0, v.length) if isinstance(v, ColumnMap) else _check_column(path, name, v)
-        for name, v in raw.items()
-    }
-    n = _check_shapes(path, {name: len(v) for name, v in cols.items()}, require_pow2, {})
-    scalars = {k: v for k, v in pis.items() if not isinstance(v, list)}
-    tables = {k: v for k, v in pis.items() if isinstance(v, list)}
-    trace = Trace(
-        columns=cols, n_rows=n, public_inputs=scalars, meta=meta, source=str(path), public_tables=tables, maps=maps
-    )
-    return trace if air is None else match_air(trace, air)
+    return TraceLoad(path, raw, pis, meta, require_pow2)
+
+
+class TraceLoad:
+    """A trace being loaded (``open_trace``): ``meta``, ``public_inputs`` and ``public_tables`` are known at once;
+    ``result()`` waits for the columns and returns the ``Trace``, or raises the first problem in column order,
+    the error a serial load raises (the columns still running are cancelled or left to finish, never used).
+
+    The columns run on up to ``_cores()`` threads: raw deflate (libz through ctypes), ``zlib.crc32`` and numpy's
+    ``max`` run without the GIL, so they proceed on the other core while the caller's thread runs Python."""
+
+    def __init__(self, path: Path, raw: dict[str, Any], pis: dict[str, Any], meta: dict[str, Any], pow2: bool) -> None:
+        self.path, self.meta, self._pow2 = path, meta, pow2
+        self.public_inputs = {k: v for k, v in pis.items() if not isinstance(v, list)}
+        self.public_tables = {k: v for k, v in pis.items() if isinstance(v, list)}
+        self._raw = raw
+        self._trace: Trace | None = None
+        tasks = [k for k, v in raw.items() if isinstance(v, _Task)]
+        workers = min(_cores(), len(tasks))
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: dict[str, Future] = {}
+        if workers > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(workers, thread_name_prefix="air-load")
+            self._futures = {k: self._pool.submit(raw[k]) for k in tasks}
+            self._pool.shutdown(wait=False)  # the queued columns still run; the threads end with the queue
+
+    def result(self) -> Trace:
+        """The validated trace (computed once)."""
+        if self._trace is None:
+            cols: dict[str, np.ndarray] = {}
+            maps: dict[str, ColumnMap] = {}
+            try:
+                for name, v in self._raw.items():
+                    if isinstance(v, _Task):
+                        v = self._futures[name].result() if name in self._futures else v()
+                    else:
+                        v = _check_column(self.path, name, v)  # read in the opening call (CSV, Parquet, .npy)
+                    if isinstance(v, ColumnMap):
+                        maps[name], v = v, v.rows(0, v.length)
+                    cols[name] = v
+            except BaseException:
+                for f in self._futures.values():
+                    f.cancel()
+                raise
+            n = _check_shapes(self.path, {name: len(v) for name, v in cols.items()}, self._pow2, {})
+            self._raw, self._futures = {}, {}
+            self._trace = Trace(
+                columns=cols,
+                n_rows=n,
+                public_inputs=self.public_inputs,
+                meta=self.meta,
+                source=str(self.path),
+                public_tables=self.public_tables,
+                maps=maps,
+            )
+        return self._trace
 
 
 def match_air(trace: Trace, air: Air) -> Trace:
