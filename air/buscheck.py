@@ -567,7 +567,7 @@ def _group_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inv = inv.reshape(-1)
     if not (keys == keys[first[inv]]).all():
         uniq, inv = np.unique(keys, axis=0, return_inverse=True)
-        order = _hash_order(_row_hash_np(uniq), uniq)
+        order = _hash_order(_row_hash(uniq), uniq)
         return uniq[order], _ranks(order)[inv.reshape(-1)]
     return keys[first], inv
 
