@@ -535,12 +535,13 @@ def _row_hash_np(keys: np.ndarray) -> np.ndarray:
     return h
 
 
-def _hash_order(hashes: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """The permutation that sorts distinct rows by their hash, rows of equal hash (a 64-bit collision) by their
-    words lexicographically: one total order, whichever way the rows were grouped."""
-    order = np.argsort(hashes, kind="stable")
+def _hash_order(hashes: np.ndarray, keys: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
+    """The permutation that sorts distinct rows (``keys``, or its rows ``at``) by their hash, rows of equal hash
+    (a 64-bit collision) by their words lexicographically: one total order, whichever way they were grouped."""
+    order = np.argsort(hashes)  # not stable: equal hashes are put in order below
     s = hashes[order]
     if len(s) > 1 and bool((s[1:] == s[:-1]).any()):
+        rows = keys if at is None else np.take(keys, at, axis=0)
         order = np.lexsort((*rows.T[::-1], hashes))  # lexsort's last key is the primary one
     return order
 
@@ -561,8 +562,8 @@ def _group_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     fast = K.group_rows(keys, h) if keys.ndim == 2 else None
     if fast is not None:
         rep, inv = fast
-        order = _hash_order(h[rep], keys[rep])
-        return keys[rep[order]], _ranks(order)[inv]
+        order = _hash_order(h[rep], keys, rep)
+        return np.take(keys, rep[order], axis=0), _ranks(order)[inv]  # take: 3x a fancy index of rows
     _, first, inv = np.unique(h, return_index=True, return_inverse=True)
     inv = inv.reshape(-1)
     if not (keys == keys[first[inv]]).all():
@@ -588,18 +589,21 @@ def _group_sums(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.n
     return uniq, _sum_by_group(inv, weights, len(uniq))
 
 
-def _net_counts(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _net_counts(keys: np.ndarray, weights: np.ndarray, ordered: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """The distinct rows of ``keys`` whose int64 weights (e.g. +count for a request, -count for a response) do not
-    sum to 0, in ``_group_rows``'s order, and those sums. Compiled: one pass of the hash table summing per group,
-    then only the rows left (few: the unmatched messages) are sorted."""
+    sum to 0, and those sums: in ``_group_rows``'s order, or (``ordered=False``, for a partial result merged
+    again later) in any order the grouping gives. Compiled: one pass of the hash table summing per group; only
+    the rows left (the unmatched messages) are sorted, and only when ``ordered``."""
     h = _row_hash(keys)
     fast = K.group_net(keys, h, weights) if keys.ndim == 2 else None
     if fast is not None:
         rep, net = fast
         keep = np.flatnonzero(net != 0)
         rep, net = rep[keep], net[keep]
-        order = _hash_order(h[rep], keys[rep])
-        return keys[rep[order]], net[order]
+        if ordered:
+            order = _hash_order(h[rep], keys, rep)
+            rep, net = rep[order], net[order]
+        return np.take(keys, rep, axis=0), net
     uniq, net = _group_sums(keys, weights)
     keep = net != 0
     return uniq[keep], net[keep]

@@ -355,7 +355,7 @@ def _check_buses_part(plan: _Plan, rows: _Rows, m: int, part: _Part, flag_vals: 
         if segs:
             allk = np.concatenate([sg.key for sg in segs])
             signs = np.concatenate([sg.reps if sg.side == "request" else -sg.reps for sg in segs])
-            keys, net = _net_counts(allk, signs)
+            keys, net = _net_counts(allk, signs, ordered=False)  # the reduce orders what stays unmatched
             # per (segment, label code): the messages it carries, summed with sign (a segment has one side)
             at, codes, sums = _label_sums(allk[:, 0], [len(sg.key) for sg in segs], signs)
             for i, code, total in zip(at.tolist(), codes.tolist(), sums.tolist()):
@@ -516,7 +516,7 @@ class _KeyTable:
         blocks = [self.keys, *(k for k, _ in self.pending)]
         counts = [self.net, *(c for _, c in self.pending)]
         self.pending, self.size = [], 0
-        self.keys, self.net = _net_counts(np.concatenate(blocks), np.concatenate(counts))
+        self.keys, self.net = _net_counts(np.concatenate(blocks), np.concatenate(counts), ordered=False)
 
 
 def _reduce_bus(air: Air, bus: Bus, trace: Trace, scal: dict, parts: list[_Part], table: _KeyTable) -> _BusTotal:
