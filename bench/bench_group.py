@@ -10,7 +10,10 @@ lexicographic sort of the rows), then `air check` of a 2^20-row trace with the c
    off (off: the child sets ``air.kernels._BUS`` to "tried, none", so every grouping takes the numpy path and
    everything else is unchanged); CPU time from the children's getrusage.
 
-Run: ``python bench/bench_group.py [--sizes 1,4] [--repeat 3] [--trace /tmp/kern/t20.npz] [--no-check]``.
+   ``--before DIR``: also the code of another checkout (e.g. the commit before this work), in the same rounds.
+
+Run: ``python bench/bench_group.py [--sizes 1,4] [--repeat 3] [--trace /tmp/kern/t20.npz] [--no-check]
+[--before DIR]``.
 The machine is shared: every time is the min of ``--repeat`` runs, wall and CPU (process time) both printed.
 """
 
@@ -114,11 +117,11 @@ CHILD = (
 )
 
 
-def child(mode: str, args: list[str]) -> tuple[float, float, int]:
-    """(wall, CPU of the child and its workers, exit code) of one ``air`` run."""
+def child(mode: str, args: list[str], tree: Path = ROOT) -> tuple[float, float, int]:
+    """(wall, CPU of the child and its workers, exit code) of one ``air`` run of the code in ``tree``."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(tree))
     p = subprocess.run([sys.executable, "-c", CHILD, mode, *args], env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -126,23 +129,31 @@ def child(mode: str, args: list[str]) -> tuple[float, float, int]:
     return wall, cpu, p.returncode
 
 
-def check(trace: str, repeat: int) -> None:
-    print(f"2. air check {trace} (child processes, min of {repeat}; wall / CPU seconds, CPU of workers included)")
+def check(trace: str, repeat: int, before: Path | None) -> None:
+    print(f"2. air check {trace} (child processes, interleaved, min of {repeat}; wall / CPU seconds, with workers)")
+    modes = [("off", "numpy grouping", ROOT), ("on", "compiled grouping", ROOT)]
+    if before is not None:
+        modes.insert(0, ("before", f"code in {before}", before))
     for jobs in (["--jobs", "1"], []):
         args = ["check", trace, *jobs]
-        child("on", args)  # warm the numba cache and the degree cache
-        got = {}
-        for mode in ("off", "on"):
-            runs = [child(mode, args) for _ in range(repeat)]
-            codes = {r[2] for r in runs}
-            got[mode] = (min(r[0] for r in runs), min(r[1] for r in runs), codes)
+        for _, _, tree in modes:
+            child("on", args, tree)  # warm the numba cache and the degree cache
+        runs: dict[str, list] = {m: [] for m, _, _ in modes}
+        for _ in range(repeat):  # interleaved: a change of the machine's load hits every mode alike
+            for mode, _, tree in modes:
+                runs[mode].append(child(mode, args, tree))
+        got = {m: (min(r[0] for r in rs), min(r[1] for r in rs), {r[2] for r in rs}) for m, rs in runs.items()}
         label = " ".join(jobs) or "(default jobs)"
-        for mode, what in (("off", "numpy grouping"), ("on", "compiled grouping")):
+        for mode, what, _ in modes:
             wall, cpu, codes = got[mode]
             print(f"   {label:15s} {what:18s} {wall:6.2f} / {cpu:6.2f}   exit {sorted(codes)}")
         saved = got["off"][1] - got["on"][1]
         speed = got["off"][0] / got["on"][0]
         print(f"   {label:15s} CPU saved {saved:.2f} s ({saved / got['off'][1]:.0%}); wall {speed:.2f}x")
+        if before is not None:
+            saved = got["before"][1] - got["on"][1]
+            speed, share = got["before"][0] / got["on"][0], saved / got["before"][1]
+            print(f"   {label:15s} vs before: CPU saved {saved:.2f} s ({share:.0%}); wall {speed:.2f}x")
 
 
 def main() -> None:
@@ -152,11 +163,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--trace", default="/tmp/kern/t20.npz")
     ap.add_argument("--no-check", action="store_true", help="only the grouping benchmark")
+    ap.add_argument("--before", type=Path, help="a checkout of earlier code, also timed on the trace")
     a = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     grouping([float(s) for s in a.sizes.split(",")], a.width, a.repeat)
     if not a.no_check and Path(a.trace).exists():
-        check(a.trace, a.repeat)
+        check(a.trace, a.repeat, a.before)
 
 
 if __name__ == "__main__":
