@@ -4,12 +4,13 @@ cache directory first and falls back to numpy when numba is missing or ``AIR_NO_
 A key is one row of an (n x w) uint64 matrix. ``row_hash`` is ``air.buscheck._row_hash`` (the reference) in one
 loop: ``h_0 = 0x9E3779B97F4A7C15``, per word ``h = (h ^ k_j) * 0xBF58476D1CE4E5B9 mod 2^64; h ^= h >> 31``.
 Grouping is two O(n) passes, no sort: ``group_hash`` gives every row the id of its hash in an open-addressing
-table (linear probing; a slot holds the hash and its group id + 1, 0 = empty; the table starts at about n/2
-slots and doubles, rehashing from the stored hashes, when half full), then ``same_rows`` compares every row
-with its group's first row, all w words, branch-free (the rows' loads are independent, so the cache misses
-overlap: 2.5x faster than comparing inside the probe loop, measured at 2^20 keys of width 16). Only when two
-distinct rows share a 64-bit hash does ``group`` (a slot is the same key only when the hashes are equal and all
-w words are) group them again, exactly. ``sum_by`` then sums int64 weights per group.
+table (linear probing; a slot holds the hash and its group id + 1, 0 = empty; the caller sizes it at n slots,
+enough for n/2 distinct keys, and it doubles, rehashing from the stored hashes, when half full), then
+``same_rows`` compares every row with its group's first row, all w words, branch-free (the rows' loads are
+independent, so the cache misses overlap: 2.5x faster than comparing inside the probe loop, measured at 2^20
+keys of width 16). Only when two distinct rows share a 64-bit hash does ``group`` (a slot is the same key only
+when the hashes are equal and all w words are) group them again, exactly. ``sum_by`` then sums int64 weights
+per group; ``label_sums`` sums them per block of rows and label code (a block's few codes scanned per row).
 
 Every constant is ``np.uint64`` (numba promotes uint64 mixed with an int literal to float64).
 """
@@ -157,3 +158,39 @@ def sum_by(inv: np.ndarray, weights: np.ndarray, net: np.ndarray) -> None:
     """``net[g]`` = the sum of ``weights[i]`` over the rows i of group g (``net`` zeroed by the caller)."""
     for i in range(inv.shape[0]):
         net[inv[i]] += weights[i]
+
+
+@njit(cache=True, nogil=True)
+def label_sums(
+    codes: np.ndarray,
+    bounds: np.ndarray,
+    weights: np.ndarray,
+    cap: int,
+    seg: np.ndarray,
+    code: np.ndarray,
+    tot: np.ndarray,
+) -> int:
+    """Per block ``b`` of rows ``bounds[b] .. bounds[b+1]-1`` and distinct value of ``codes`` in it: the sum of the
+    rows' ``weights``, written as (``seg``, ``code``, ``tot``) entries in order of first appearance within each
+    block; returns their number, or -1 when a block holds more than ``cap`` distinct codes (a label is one of a
+    few codes: each row scans its block's codes so far)."""
+    k = 0
+    for b in range(bounds.shape[0] - 1):
+        start = k
+        for i in range(bounds[b], bounds[b + 1]):
+            c = codes[i]
+            found = -1
+            for j in range(start, k):
+                if code[j] == c:
+                    found = j
+                    break
+            if found < 0:
+                if k - start >= cap:
+                    return -1
+                seg[k] = b
+                code[k] = c
+                tot[k] = weights[i]
+                k += 1
+            else:
+                tot[found] += weights[i]
+    return k

@@ -613,10 +613,15 @@ def _label_sums(codes: np.ndarray, lengths: list[int], weights: np.ndarray) -> t
     """Per block of consecutive rows (``lengths``) and label code (``codes``, key column 0): the sum of the
     rows' weights, as arrays (block, code, sum) ordered by block then code -- what a loop over each block's
     ``np.unique(codes)`` gives, in one grouping."""
-    seg = np.repeat(np.arange(len(lengths), dtype=np.uint64), lengths)
-    pairs, sums = _group_sums(np.stack([seg, np.asarray(codes, dtype=np.uint64)], axis=1), weights)
-    order = np.lexsort((pairs[:, 1], pairs[:, 0]))
-    return pairs[order, 0].astype(np.int64), pairs[order, 1], sums[order]
+    fast = K.label_sums(codes, lengths, weights)  # one pass, each block's few codes scanned per row
+    if fast is not None:
+        seg, code, sums = fast
+    else:
+        at = np.repeat(np.arange(len(lengths), dtype=np.uint64), lengths)
+        pairs, sums = _group_sums(np.stack([at, np.asarray(codes, dtype=np.uint64)], axis=1), weights)
+        seg, code = pairs[:, 0].astype(np.int64), pairs[:, 1]
+    order = np.lexsort((code, seg))
+    return seg[order], code[order], sums[order]
 
 
 def _unmatched(bus: Bus, keys: dict, meta: dict, width: int) -> list[UnmatchedMessage]:

@@ -267,3 +267,22 @@ def group_net(keys: np.ndarray, hashes: np.ndarray, weights: np.ndarray) -> tupl
     net = np.zeros(len(rep), dtype=np.int64)
     _BUS["kernels"].sum_by(inv, np.ascontiguousarray(weights, dtype=np.int64), net)
     return rep, net
+
+
+def label_sums(codes: np.ndarray, lengths: list[int], weights: np.ndarray, cap: int = 32) -> tuple | None:
+    """Per block of consecutive rows (``lengths``) and distinct code: (block, code, sum of int64 weights) as three
+    arrays in order of first appearance per block, or None (numpy groups them; also past ``cap`` codes a block)."""
+    b = _bus_for(len(codes))
+    if b is None:
+        return None
+    bounds = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=bounds[1:])
+    size = min(len(codes), cap * len(lengths))
+    seg = np.empty(size, dtype=np.int64)
+    code = np.empty(size, dtype=np.uint64)
+    tot = np.empty(size, dtype=np.int64)
+    w = np.ascontiguousarray(weights, dtype=np.int64)
+    k = b.label_sums(np.ascontiguousarray(codes, dtype=np.uint64), bounds, w, cap, seg, code, tot)
+    if k < 0:
+        return None
+    return seg[:k], code[:k], tot[:k]

@@ -211,11 +211,12 @@ def test_net_counts_are_exact_past_float64(kernels_everywhere) -> None:
     assert got[1].tolist() == [(1 << 22) * ((1 << 31) + 1)]
 
 
+@pytest.mark.parametrize("ncodes", [5, 100])  # 100: more codes in a block than the kernel scans (numpy then)
 @pytest.mark.parametrize("lengths", [[], [5], [3, 0, 40, 1, 17], [1 << 15, 9]])
-def test_label_sums_equal_a_loop_per_block(kernels_everywhere, lengths: list[int]) -> None:
+def test_label_sums_equal_a_loop_per_block(kernels_everywhere, lengths: list[int], ncodes: int) -> None:
     rng = np.random.default_rng(len(lengths))
     n = sum(lengths)
-    codes = rng.integers(0, 5, n, dtype=np.uint64)
+    codes = rng.integers(0, ncodes, n, dtype=np.uint64) * np.uint64(0x100000001)  # large words too
     weights = rng.integers(-3, 4, n, dtype=np.int64)
     want: dict[tuple[int, int], int] = defaultdict(int)
     at = 0
@@ -223,6 +224,8 @@ def test_label_sums_equal_a_loop_per_block(kernels_everywhere, lengths: list[int
         for c, w in zip(codes[at : at + ln].tolist(), weights[at : at + ln].tolist()):
             want[(b, c)] += w
         at += ln
+    most = max((len({c for b_, c in want if b_ == b}) for b in range(len(lengths))), default=0)
+    assert (K.label_sums(codes, lengths, weights) is not None) == (0 < most <= 32)  # the kernel, or numpy
     got, ref = _both(lambda: B._label_sums(codes, lengths, weights))
     _same(got, ref)
     assert list(zip(got[0].tolist(), got[1].tolist())) == sorted(want)
