@@ -8,7 +8,10 @@ lexicographic sort of the rows), then `air check` of a 2^20-row trace with the c
    requests minus responses is not 0; ordered, and unordered as the chunk map asks), np.unique(axis=0).
 2. ``python -m air check TRACE`` (``--jobs 1`` and the default) in child processes, the compiled grouping on and
    off (off: the child sets ``air.kernels._BUS`` to "tried, none", so every grouping takes the numpy path and
-   everything else is unchanged); CPU time from the children's getrusage.
+   everything else is unchanged); CPU time from the children's getrusage, user and system apart.
+3. The same check in one process per tree, modes interleaved: the CPU time spent in the chunk map's bus-key work
+   (``chunked._check_buses_part`` and ``_KeyTable.fold``, timed by wrappers) and in the whole check -- less
+   noisy than part 2 on a loaded machine.
 
    ``--before DIR``: also the code of another checkout (e.g. the commit before this work), in the same rounds.
 
@@ -20,6 +23,7 @@ The machine is shared: every time is the min of ``--repeat`` runs, wall and CPU 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -116,24 +120,61 @@ CHILD = (
     "main(sys.argv[2:])\n"
 )
 
+# part 3, in one child per tree: the CPU time inside the chunk map's bus-key work (chunked._check_buses_part:
+# decoding, net counts, label totals; _KeyTable.fold: merging the chunks' nets) and of the whole check, per mode,
+# the modes interleaved in the one process, min of the rounds; one JSON line out
+STAGE = """
+import json, sys, time
+import air.chunked as C, air.kernels as K
+from air.cli import main
+trace, rounds, modes = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
+acc = [0.0]
+def wrap(f):
+    def g(*a, **k):
+        c0 = time.process_time()
+        try:
+            return f(*a, **k)
+        finally:
+            acc[0] += time.process_time() - c0
+    return g
+C._check_buses_part = wrap(C._check_buses_part)
+C._KeyTable.fold = wrap(C._KeyTable.fold)
+def run():
+    acc[0] = 0.0
+    c0 = time.process_time()
+    try:
+        main(["check", trace, "--jobs", "1"])
+    except SystemExit:
+        pass
+    return acc[0], time.process_time() - c0
+run()
+out = {m: [] for m in modes}
+for _ in range(rounds):
+    for m in modes:
+        if hasattr(K, "_BUS"):
+            K._BUS.update(tried=m == "off", kernels=None)  # "off": tried, none -> numpy; "on": loaded again
+        out[m].append(run())
+print(json.dumps({m: [min(r[0] for r in rs), min(r[1] for r in rs)] for m, rs in out.items()}))
+"""
 
-def child(mode: str, args: list[str], tree: Path = ROOT) -> tuple[float, float, int]:
-    """(wall, CPU of the child and its workers, exit code) of one ``air`` run of the code in ``tree``."""
+
+def child(mode: str, args: list[str], tree: Path = ROOT) -> tuple[float, float, float, int]:
+    """(wall, user CPU, system CPU of the child and its workers, exit code) of one ``air`` run of ``tree``'s code."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     env = dict(os.environ, PYTHONPATH=str(tree))
     p = subprocess.run([sys.executable, "-c", CHILD, mode, *args], env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, p.returncode
+    return wall, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime, p.returncode
 
 
 def check(trace: str, repeat: int, before: Path | None) -> None:
-    print(f"2. air check {trace} (child processes, interleaved, min of {repeat}; wall / CPU seconds, with workers)")
+    print(f"2. air check {trace} (child processes, interleaved, min of {repeat}; wall / user CPU / system CPU")
+    print("   seconds, workers included; the system time is mostly page faults and varies most with the load)")
     modes = [("off", "numpy grouping", ROOT), ("on", "compiled grouping", ROOT)]
     if before is not None:
-        modes.insert(0, ("before", f"code in {before}", before))
+        modes.insert(0, ("before", "--before code", before))
     for jobs in (["--jobs", "1"], []):
         args = ["check", trace, *jobs]
         for _, _, tree in modes:
@@ -142,18 +183,35 @@ def check(trace: str, repeat: int, before: Path | None) -> None:
         for _ in range(repeat):  # interleaved: a change of the machine's load hits every mode alike
             for mode, _, tree in modes:
                 runs[mode].append(child(mode, args, tree))
-        got = {m: (min(r[0] for r in rs), min(r[1] for r in rs), {r[2] for r in rs}) for m, rs in runs.items()}
+        got = {m: [min(r[i] for r in rs) for i in range(3)] + [{r[3] for r in rs}] for m, rs in runs.items()}
         label = " ".join(jobs) or "(default jobs)"
         for mode, what, _ in modes:
-            wall, cpu, codes = got[mode]
-            print(f"   {label:15s} {what:18s} {wall:6.2f} / {cpu:6.2f}   exit {sorted(codes)}")
-        saved = got["off"][1] - got["on"][1]
-        speed = got["off"][0] / got["on"][0]
-        print(f"   {label:15s} CPU saved {saved:.2f} s ({saved / got['off'][1]:.0%}); wall {speed:.2f}x")
-        if before is not None:
-            saved = got["before"][1] - got["on"][1]
-            speed, share = got["before"][0] / got["on"][0], saved / got["before"][1]
-            print(f"   {label:15s} vs before: CPU saved {saved:.2f} s ({share:.0%}); wall {speed:.2f}x")
+            wall, user, sys_, codes = got[mode]
+            print(f"   {label:15s} {what:18s} {wall:6.2f} / {user:6.2f} / {sys_:5.2f}   exit {sorted(codes)}")
+        for ref in ["off"] + (["before"] if before is not None else []):
+            saved = got[ref][1] - got["on"][1]
+            print(
+                f"   {label:15s} compiled vs {ref}: user CPU saved {saved:.2f} s ({saved / got[ref][1]:.0%}); "
+                f"wall {got[ref][0] / got['on'][0]:.2f}x"
+            )
+
+
+def stage(trace: str, repeat: int, before: Path | None) -> None:
+    print(f"3. in-process CPU of the chunk map's bus-key work and of the whole check (--jobs 1, min of {repeat})")
+    rows = [(ROOT, "off,on")] + ([(before, "before")] if before is not None else [])
+    got: dict[str, list[float]] = {}
+    for tree, modes in rows:
+        env = dict(os.environ, PYTHONPATH=str(tree))
+        p = subprocess.run(
+            [sys.executable, "-c", STAGE, trace, str(repeat), modes], env=env, capture_output=True, text=True
+        )
+        got.update(json.loads(p.stdout.strip().splitlines()[-1]))
+    for mode, (keys, whole) in got.items():
+        print(f"   {mode:7s} bus keys {keys:6.3f} s   whole check {whole:6.3f} s")
+    for ref in [m for m in ("off", "before") if m in got]:
+        k, w = got[ref][0] - got["on"][0], got[ref][1] - got["on"][1]
+        ratio = got[ref][0] / got["on"][0]
+        print(f"   compiled vs {ref}: bus keys {ratio:.2f}x ({k:.2f} s saved), whole check {w:.2f} s saved")
 
 
 def main() -> None:
@@ -169,6 +227,7 @@ def main() -> None:
     grouping([float(s) for s in a.sizes.split(",")], a.width, a.repeat)
     if not a.no_check and Path(a.trace).exists():
         check(a.trace, a.repeat, a.before)
+        stage(a.trace, a.repeat, a.before)
 
 
 if __name__ == "__main__":
