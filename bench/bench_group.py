@@ -9,13 +9,13 @@ lexicographic sort of the rows), then `air check` of a 2^20-row trace with the c
 2. ``python -m air check TRACE`` (``--jobs 1`` and the default) in child processes, the compiled grouping on and
    off (off: the child sets ``air.kernels._BUS`` to "tried, none", so every grouping takes the numpy path and
    everything else is unchanged); CPU time from the children's getrusage, user and system apart.
-3. The same check in one process per tree, modes interleaved: the CPU time spent in the chunk map's bus-key work
-   (``chunked._check_buses_part`` and ``_KeyTable.fold``, timed by wrappers) and in the whole check -- less
-   noisy than part 2 on a loaded machine.
+3. The same check in a child process per run (after an untimed run in it), modes and trees interleaved: the CPU
+   time spent in the chunk map's bus-key work (``chunked._check_buses_part`` and ``_KeyTable.fold``, timed by
+   wrappers) and in the whole check, start-up and load excluded -- less noisy than part 2 on a loaded machine.
 
    ``--before DIR``: also the code of another checkout (e.g. the commit before this work), in the same rounds.
 
-Run: ``python bench/bench_group.py [--sizes 1,4] [--repeat 3] [--trace /tmp/kern/t20.npz] [--no-check]
+Run: ``python bench/bench_group.py [--sizes 1,4] [--repeat 3] [--trace /tmp/kern/t20.npz] [--parts 1,2,3]
 [--before DIR]``.
 The machine is shared: every time is the min of ``--repeat`` runs, wall and CPU (process time) both printed.
 """
@@ -120,9 +120,9 @@ CHILD = (
     "main(sys.argv[2:])\n"
 )
 
-# part 3, in one child per tree: the CPU time inside the chunk map's bus-key work (chunked._check_buses_part:
-# decoding, net counts, label totals; _KeyTable.fold: merging the chunks' nets) and of the whole check, per mode,
-# the modes interleaved in the one process, min of the rounds; one JSON line out
+# part 3, in a child: the CPU time inside the chunk map's bus-key work (chunked._check_buses_part: decoding, net
+# counts, label totals; _KeyTable.fold: merging the chunks' nets) and of the whole check, per mode, min of the
+# rounds (after one untimed run); one JSON line out
 STAGE = """
 import json, sys, time
 import air.chunked as C, air.kernels as K
@@ -197,15 +197,16 @@ def check(trace: str, repeat: int, before: Path | None) -> None:
 
 
 def stage(trace: str, repeat: int, before: Path | None) -> None:
-    print(f"3. in-process CPU of the chunk map's bus-key work and of the whole check (--jobs 1, min of {repeat})")
-    rows = [(ROOT, "off,on")] + ([(before, "before")] if before is not None else [])
-    got: dict[str, list[float]] = {}
-    for tree, modes in rows:
-        env = dict(os.environ, PYTHONPATH=str(tree))
-        p = subprocess.run(
-            [sys.executable, "-c", STAGE, trace, str(repeat), modes], env=env, capture_output=True, text=True
-        )
-        got.update(json.loads(p.stdout.strip().splitlines()[-1]))
+    print(f"3. in-process CPU of the chunk map's bus-key work and of the whole check (--jobs 1, min of {repeat};")
+    print("   one child per run, after one untimed run in it; the modes interleaved)")
+    rows = [(ROOT, "off"), (ROOT, "on")] + ([(before, "before")] if before is not None else [])
+    runs: dict[str, list[list[float]]] = {m: [] for _, m in rows}
+    for _ in range(repeat):
+        for tree, mode in rows:
+            env = dict(os.environ, PYTHONPATH=str(tree))
+            p = subprocess.run([sys.executable, "-c", STAGE, trace, "1", mode], env=env, capture_output=True, text=True)
+            runs[mode].append(json.loads(p.stdout.strip().splitlines()[-1])[mode])
+    got = {m: [min(r[0] for r in rs), min(r[1] for r in rs)] for m, rs in runs.items()}
     for mode, (keys, whole) in got.items():
         print(f"   {mode:7s} bus keys {keys:6.3f} s   whole check {whole:6.3f} s")
     for ref in [m for m in ("off", "before") if m in got]:
@@ -220,14 +221,18 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=16)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--trace", default="/tmp/kern/t20.npz")
-    ap.add_argument("--no-check", action="store_true", help="only the grouping benchmark")
+    ap.add_argument("--parts", default="1,2,3", help="which parts to run (1 grouping, 2 air check, 3 in-process)")
     ap.add_argument("--before", type=Path, help="a checkout of earlier code, also timed on the trace")
     a = ap.parse_args()
+    parts = {int(x) for x in a.parts.split(",")}
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    grouping([float(s) for s in a.sizes.split(",")], a.width, a.repeat)
-    if not a.no_check and Path(a.trace).exists():
-        check(a.trace, a.repeat, a.before)
-        stage(a.trace, a.repeat, a.before)
+    if 1 in parts:
+        grouping([float(s) for s in a.sizes.split(",")], a.width, a.repeat)
+    if Path(a.trace).exists():
+        if 2 in parts:
+            check(a.trace, a.repeat, a.before)
+        if 3 in parts:
+            stage(a.trace, a.repeat, a.before)
 
 
 if __name__ == "__main__":
