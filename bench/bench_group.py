@@ -11,7 +11,7 @@ lexicographic sort of the rows), then `air check` of a 2^20-row trace with the c
    everything else is unchanged); CPU time from the children's getrusage, user and system apart.
 3. The same check in a child process per run (after an untimed run in it), modes and trees interleaved: the CPU
    time spent in the chunk map's bus-key work (``chunked._check_buses_part`` and ``_KeyTable.fold``, timed by
-   wrappers) and in the whole check, start-up and load excluded -- less noisy than part 2 on a loaded machine.
+   wrappers in the calling thread's CPU time) and in the whole check, start-up and load excluded -- less noisy than part 2 on a loaded machine.
 
    ``--before DIR``: also the code of another checkout (e.g. the commit before this work), in the same rounds.
 
@@ -131,11 +131,11 @@ trace, rounds, modes = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
 acc = [0.0]
 def wrap(f):
     def g(*a, **k):
-        c0 = time.process_time()
+        c0 = time.thread_time()  # this thread's: the check's loading threads run meanwhile
         try:
             return f(*a, **k)
         finally:
-            acc[0] += time.process_time() - c0
+            acc[0] += time.thread_time() - c0
     return g
 C._check_buses_part = wrap(C._check_buses_part)
 C._KeyTable.fold = wrap(C._KeyTable.fold)
