@@ -11,7 +11,8 @@ lexicographic sort of the rows), then `air check` of a 2^20-row trace with the c
    everything else is unchanged); CPU time from the children's getrusage, user and system apart.
 3. The same check in a child process per run (after an untimed run in it), modes and trees interleaved: the CPU
    time spent in the chunk map's bus-key work (``chunked._check_buses_part`` and ``_KeyTable.fold``, timed by
-   wrappers in the calling thread's CPU time) and in the whole check, start-up and load excluded -- less noisy than part 2 on a loaded machine.
+   wrappers in the calling thread's CPU time) and in the whole check (process time, start-up excluded) -- less
+   noisy than part 2 on a loaded machine.
 
    ``--before DIR``: also the code of another checkout (e.g. the commit before this work), in the same rounds.
 
