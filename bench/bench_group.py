@@ -115,10 +115,11 @@ def one_size(n: int, width: int, repeat: int) -> None:
 
 CHILD = (
     "import sys, air.kernels as K\n"
+    "assert K.__file__.startswith(sys.argv[2]), (K.__file__, sys.argv[2])\n"
     "if sys.argv[1] == 'off':\n"
     "    K._BUS.update(tried=True, kernels=None)\n"
     "from air.cli import main\n"
-    "main(sys.argv[2:])\n"
+    "main(sys.argv[3:])\n"
 )
 
 # part 3, in a child: the CPU time inside the chunk map's bus-key work (chunked._check_buses_part: decoding, net
@@ -127,6 +128,7 @@ CHILD = (
 STAGE = """
 import json, sys, time
 import air.chunked as C, air.kernels as K
+assert C.__file__.startswith(sys.argv[4]), (C.__file__, sys.argv[4])
 from air.cli import main
 trace, rounds, modes = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
 acc = [0.0]
@@ -164,7 +166,9 @@ def child(mode: str, args: list[str], tree: Path = ROOT) -> tuple[float, float, 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     env = dict(os.environ, PYTHONPATH=str(tree))
-    p = subprocess.run([sys.executable, "-c", CHILD, mode, *args], env=env, capture_output=True, text=True)
+    # -P: `python -c` would put the current directory first on sys.path, ahead of PYTHONPATH's tree
+    cmd = [sys.executable, "-P", "-c", CHILD, mode, str(tree), *args]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime, p.returncode
@@ -205,7 +209,8 @@ def stage(trace: str, repeat: int, before: Path | None) -> None:
     for _ in range(repeat):
         for tree, mode in rows:
             env = dict(os.environ, PYTHONPATH=str(tree))
-            p = subprocess.run([sys.executable, "-c", STAGE, trace, "1", mode], env=env, capture_output=True, text=True)
+            cmd = [sys.executable, "-P", "-c", STAGE, trace, "1", mode, str(tree)]
+            p = subprocess.run(cmd, env=env, capture_output=True, text=True)
             runs[mode].append(json.loads(p.stdout.strip().splitlines()[-1])[mode])
     got = {m: [min(r[0] for r in rs), min(r[1] for r in rs)] for m, rs in runs.items()}
     for mode, (keys, whole) in got.items():
