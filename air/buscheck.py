@@ -521,7 +521,16 @@ def _resolve_operations(air: Air, trace: Trace, unmatched: list[UnmatchedMessage
 
 
 def _row_hash(keys: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of every row (xor-multiply-shift per column, wrapping): for grouping only."""
+    """A 64-bit hash of every row (xor-multiply-shift per column, wrapping): for grouping only. ``h_0 =
+    0x9E3779B97F4A7C15``; per word ``h = (h ^ k_j) * 0xBF58476D1CE4E5B9 mod 2^64``, ``h ^= h >> 31`` (a compiled
+    loop computes the same words for a long matrix: ``air.kernels.row_hash``)."""
+    fast = K.row_hash(keys) if keys.ndim == 2 else None
+    if fast is not None:
+        return fast
+    return _row_hash_np(keys)
+
+
+def _row_hash_np(keys: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         h = np.full(len(keys), 0x9E3779B97F4A7C15, dtype=np.uint64)
         for j in range(keys.shape[1]):
@@ -530,17 +539,93 @@ def _row_hash(keys: np.ndarray) -> np.ndarray:
     return h
 
 
+def _hash_order(hashes: np.ndarray, keys: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
+    """The permutation that sorts distinct rows (``keys``, or its rows ``at``) by their hash, rows of equal hash
+    (a 64-bit collision) by their words lexicographically: one total order, whichever way they were grouped."""
+    order = np.argsort(hashes)  # not stable: equal hashes are put in order below
+    s = hashes[order]
+    if len(s) > 1 and bool((s[1:] == s[:-1]).any()):
+        rows = keys if at is None else np.take(keys, at, axis=0)
+        order = np.lexsort((*rows.T[::-1], hashes))  # lexsort's last key is the primary one
+    return order
+
+
+def _ranks(order: np.ndarray) -> np.ndarray:
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order), dtype=np.int64)
+    return rank
+
+
 def _group_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct rows of ``keys`` and, for each row, the index of its distinct row -- like
-    ``np.unique(keys, axis=0, return_inverse=True)`` (which sorts rows lexicographically and is ~30x
-    slower): rows are grouped by a 64-bit hash, then every row is compared with its group's first row;
-    a collision (never seen, but possible) falls back to the exact sort."""
-    _, first, inv = np.unique(_row_hash(keys), return_index=True, return_inverse=True)
+    ``np.unique(keys, axis=0, return_inverse=True)`` but in another order: by the rows' 64-bit ``_row_hash``,
+    rows of equal hash lexicographically (``_hash_order``). Compiled (``air.kernels.group_rows``): one pass over
+    an exact hash table, then a sort of the distinct rows' hashes only. numpy (the reference): ``np.unique`` of
+    the hashes, every row compared with its group's first row; a collision falls back to the exact row sort."""
+    h = _row_hash(keys)
+    fast = K.group_rows(keys, h) if keys.ndim == 2 else None
+    if fast is not None:
+        rep, inv = fast
+        order = _hash_order(h[rep], keys, rep)
+        return np.take(keys, rep[order], axis=0), _ranks(order)[inv]  # take: 3x a fancy index of rows
+    _, first, inv = np.unique(h, return_index=True, return_inverse=True)
     inv = inv.reshape(-1)
     if not (keys == keys[first[inv]]).all():
         uniq, inv = np.unique(keys, axis=0, return_inverse=True)
-        return uniq, inv.reshape(-1)
+        order = _hash_order(_row_hash(uniq), uniq)
+        return uniq[order], _ranks(order)[inv.reshape(-1)]
     return keys[first], inv
+
+
+def _sum_by_group(inv: np.ndarray, weights: np.ndarray, n_groups: int) -> np.ndarray:
+    """``out[g] = sum of weights[i] over inv[i] == g`` in int64, exactly: np.bincount sums in float64, so the
+    weights go in as 24-bit low halves (>= 0) and the rest (two's complement shift), each sum < 2^53 for fewer
+    than 2^29 rows of weights below 2^32 in absolute value."""
+    w = np.asarray(weights, dtype=np.int64)
+    lo = np.bincount(inv, weights=w & 0xFFFFFF, minlength=n_groups)
+    hi = np.bincount(inv, weights=w >> 24, minlength=n_groups)
+    return lo.astype(np.int64) + (hi.astype(np.int64) << 24)
+
+
+def _group_sums(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``keys`` (in ``_group_rows``'s order) and the sum of each one's int64 weights."""
+    uniq, inv = _group_rows(keys)
+    return uniq, _sum_by_group(inv, weights, len(uniq))
+
+
+def _net_counts(keys: np.ndarray, weights: np.ndarray, ordered: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``keys`` whose int64 weights (e.g. +count for a request, -count for a response) do not
+    sum to 0, and those sums: in ``_group_rows``'s order, or (``ordered=False``, for a partial result merged
+    again later) in any order the grouping gives. Compiled: one pass of the hash table summing per group; only
+    the rows left (the unmatched messages) are sorted, and only when ``ordered``."""
+    h = _row_hash(keys)
+    fast = K.group_net(keys, h, weights) if keys.ndim == 2 else None
+    if fast is not None:
+        rep, net = fast
+        keep = np.flatnonzero(net != 0)
+        rep, net = rep[keep], net[keep]
+        if ordered:
+            order = _hash_order(h[rep], keys, rep)
+            rep, net = rep[order], net[order]
+        return np.take(keys, rep, axis=0), net
+    uniq, net = _group_sums(keys, weights)
+    keep = net != 0
+    return uniq[keep], net[keep]
+
+
+def _label_sums(codes: np.ndarray, lengths: list[int], weights: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per block of consecutive rows (``lengths``) and label code (``codes``, key column 0): the sum of the
+    rows' weights, as arrays (block, code, sum) ordered by block then code -- what a loop over each block's
+    ``np.unique(codes)`` gives, in one grouping."""
+    fast = K.label_sums(codes, lengths, weights)  # one pass, each block's few codes scanned per row
+    if fast is not None:
+        seg, code, sums = fast
+    else:
+        at = np.repeat(np.arange(len(lengths), dtype=np.uint64), lengths)
+        pairs, sums = _group_sums(np.stack([at, np.asarray(codes, dtype=np.uint64)], axis=1), weights)
+        seg, code = pairs[:, 0].astype(np.int64), pairs[:, 1]
+    order = np.lexsort((code, seg))
+    return seg[order], code[order], sums[order]
 
 
 def _unmatched(bus: Bus, keys: dict, meta: dict, width: int) -> list[UnmatchedMessage]:

@@ -42,6 +42,8 @@ from air.buscheck import (
     _boundary,
     _const,
     _group_rows,
+    _label_sums,
+    _net_counts,
     _resolve_operations,
     _row_hash,
     bus_width,
@@ -395,23 +397,19 @@ def _check_buses_part(plan: _Plan, rows: _Rows, m: int, part: _Part, flag_vals: 
         dec = _bus_keys(plan, bus, rows, m, flag_vals)
         totals: dict[int, dict[str, int]] = {}
         seen: set[tuple[int, int, str, int]] = set()
-        blocks, signs = [], []
-        n_msgs = 0
-        for sg in dec.segments:
-            ti, mi, side, key, reps = sg.term, sg.message, sg.side, sg.key, sg.reps
-            for code in np.unique(key[:, 0]).tolist():
-                seen.add((ti, mi, side, int(code)))
-                tot = totals.setdefault(int(code), {"request": 0, "response": 0})
-                tot[side] += int(reps[key[:, 0] == code].sum())
-            n_msgs += int(reps.sum())
-            blocks.append(key)
-            signs.append(reps if side == "request" else -reps)
-        if blocks:
-            allk = np.concatenate(blocks)
-            uniq, inv = _group_rows(allk)
-            net = np.bincount(inv, weights=np.concatenate(signs), minlength=len(uniq)).astype(np.int64)
-            keep = net != 0
-            keys, net = uniq[keep], net[keep]
+        segs = dec.segments
+        n_msgs = sum(int(sg.reps.sum()) for sg in segs)
+        if segs:
+            allk = np.concatenate([sg.key for sg in segs])
+            signs = np.concatenate([sg.reps if sg.side == "request" else -sg.reps for sg in segs])
+            keys, net = _net_counts(allk, signs, ordered=False)  # the reduce orders what stays unmatched
+            # per (segment, label code): the messages it carries, summed with sign (a segment has one side)
+            at, codes, sums = _label_sums(allk[:, 0], [len(sg.key) for sg in segs], signs)
+            for i, code, total in zip(at.tolist(), codes.tolist(), sums.tolist()):
+                sg = segs[i]
+                seen.add((sg.term, sg.message, sg.side, code))
+                tot = totals.setdefault(code, {"request": 0, "response": 0})
+                tot[sg.side] += abs(total)
         else:
             keys, net = np.zeros((0, width), dtype=np.uint64), np.zeros(0, dtype=np.int64)
         bp = _BusPart(keys, net, totals, seen, dec.unlabelled, n_msgs)
@@ -564,10 +562,7 @@ class _KeyTable:
         blocks = [self.keys, *(k for k, _ in self.pending)]
         counts = [self.net, *(c for _, c in self.pending)]
         self.pending, self.size = [], 0
-        uniq, inv = _group_rows(np.concatenate(blocks))
-        net = np.bincount(inv, weights=np.concatenate(counts), minlength=len(uniq)).astype(np.int64)
-        keep = net != 0
-        self.keys, self.net = uniq[keep], net[keep]
+        self.keys, self.net = _net_counts(np.concatenate(blocks), np.concatenate(counts), ordered=False)
 
 
 def _reduce_bus(air: Air, bus: Bus, trace: Trace, scal: dict, parts: list[_Part], table: _KeyTable) -> _BusTotal:

@@ -191,3 +191,100 @@ def batch_inverse(x: np.ndarray) -> np.ndarray | None:
     out = np.empty(len(x), dtype=np.uint64)
     k.batch_inverse(_flat(x), out)
     return out
+
+
+# --- bus message keys (air._numba_bus): grouping rows of a uint64 key matrix in O(n) -----------------------
+
+_BUS: dict[str, Any] = {"kernels": None, "tried": False}
+
+
+def load_bus() -> SimpleNamespace | None:
+    """The compiled key-grouping kernels (``air._numba_bus``), or None for numpy: loaded only when the field
+    kernels are (same cache directory, same ``AIR_NO_NUMBA`` switch)."""
+    if load() is None:
+        return None
+    if _BUS["tried"]:
+        return _BUS["kernels"]
+    with _LOCK:
+        if not _BUS["tried"]:
+            try:
+                import air._numba_bus as b
+
+                one = np.zeros((1, 1), dtype=np.uint64)
+                h = np.empty(1, dtype=np.uint64)
+                b.row_hash(one, h)  # first dispatch: fails here if numba cannot compile
+                b.group(one, h, np.empty(1, dtype=np.int64), np.empty(1, dtype=np.int64))
+            except Exception:
+                b = None  # type: ignore[assignment]
+            _BUS["kernels"] = b
+            _BUS["tried"] = True
+    return _BUS["kernels"]
+
+
+def _bus_for(n: int) -> SimpleNamespace | None:
+    # the field kernels' threshold: a short key matrix stays on numpy unless the kernels are loaded already
+    if n >= MIN_SIZE or (n >= SMALL_SIZE and _STATE["kernels"] is not None):
+        return load_bus()
+    return None
+
+
+def _keys2d(keys: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(keys, dtype=np.uint64)
+
+
+def row_hash(keys: np.ndarray) -> np.ndarray | None:
+    """``buscheck._row_hash`` of an (n x w) uint64 key matrix in one compiled loop, or None (numpy does it)."""
+    b = _bus_for(len(keys))
+    if b is None or keys.ndim != 2:
+        return None
+    out = np.empty(len(keys), dtype=np.uint64)
+    b.row_hash(_keys2d(keys), out)
+    return out
+
+
+def group_rows(keys: np.ndarray, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(rep, inv): each distinct row's first occurrence (in order of first appearance) and every row's group, for
+    an (n x w) uint64 matrix whose rows' ``row_hash`` is ``hashes``; exact (rows sharing a hash are told apart by
+    their words), or None (numpy does it)."""
+    b = _bus_for(len(keys))
+    if b is None or keys.ndim != 2:
+        return None
+    keys, hashes = _keys2d(keys), np.ascontiguousarray(hashes)
+    n = len(keys)
+    rep = np.empty(n, dtype=np.int64)
+    inv = np.empty(n, dtype=np.int64)
+    bits = max(b.MIN_BITS, (n - 1).bit_length())  # n slots: half full at n/2 distinct rows (a balanced bus)
+    g = b.group_hash(hashes, rep, inv, bits)
+    if not b.same_rows(keys, rep[:g], inv):  # two distinct rows share a 64-bit hash: group by hash and words
+        g = b.group(keys, hashes, rep, inv)
+    return rep[:g], inv
+
+
+def group_net(keys: np.ndarray, hashes: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(rep, net): each distinct row's first occurrence and the sum of its rows' int64 ``weights``, or None."""
+    grouped = group_rows(keys, hashes)
+    if grouped is None:
+        return None
+    rep, inv = grouped
+    net = np.zeros(len(rep), dtype=np.int64)
+    _BUS["kernels"].sum_by(inv, np.ascontiguousarray(weights, dtype=np.int64), net)
+    return rep, net
+
+
+def label_sums(codes: np.ndarray, lengths: list[int], weights: np.ndarray, cap: int = 32) -> tuple | None:
+    """Per block of consecutive rows (``lengths``) and distinct code: (block, code, sum of int64 weights) as three
+    arrays in order of first appearance per block, or None (numpy groups them; also past ``cap`` codes a block)."""
+    b = _bus_for(len(codes))
+    if b is None:
+        return None
+    bounds = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=bounds[1:])
+    size = min(len(codes), cap * len(lengths))
+    seg = np.empty(size, dtype=np.int64)
+    code = np.empty(size, dtype=np.uint64)
+    tot = np.empty(size, dtype=np.int64)
+    w = np.ascontiguousarray(weights, dtype=np.int64)
+    k = b.label_sums(np.ascontiguousarray(codes, dtype=np.uint64), bounds, w, cap, seg, code, tot)
+    if k < 0:
+        return None
+    return seg[:k], code[:k], tot[:k]
