@@ -376,7 +376,10 @@ def decode_bus(
         if bus.kind == "multiset":
             # the side as the bus polynomial has it (air.bus): sum_t f_t*u_t + 1 - sum_t f_t = 1 + sum_t f_t*(u_t - 1)
             side_val = req_val if t.side == "request" else resp_val
-            side_val[sel] = F.add(side_val[sel], F.mul(fv, F.sub(value, np.uint64(1))))
+            term = F.sub(value, np.uint64(1))
+            if not (fv == 1).all():  # a flag is 1 where it is nonzero on an honest trace: 1*x is x
+                term = F.mul(fv, term)
+            side_val[sel] = F.add(side_val[sel], term)
         else:
             contrib = F.mul(fv, _batch_inverse(value))
             logup[sel] = F.add(logup[sel], contrib) if t.side == "response" else F.sub(logup[sel], contrib)

@@ -311,20 +311,18 @@ def _operations(plan: _Plan, rows: _Rows, m: int) -> list[bool]:
     if prog is None or m == 0:
         return []
     mat = rows.matrix()
-    cells = sorted(prog.inputs & set(plan.col_of))
-    keys = np.empty((m, max(len(cells), 1)), dtype=np.uint64)
-    keys[:, 0] = 0
-    for j, name in enumerate(cells):
-        i, sh = plan.col_of[name]
-        keys[:, j] = mat[i, sh : sh + m]
-    if len(cells) <= 63 and int(keys.max(initial=0)) <= 1:  # all 0/1 (as operation bits are): one code per row
-        code = np.zeros(m, dtype=np.uint64)
-        for j in range(len(cells)):
-            code |= keys[:, j] << np.uint64(j)
-        keys = keys[np.unique(code, return_index=True)[1]]
-    distinct = np.ascontiguousarray(_group_rows(keys)[0].T)  # (cells x combinations)
-    at = {name: (j, 0) for j, name in enumerate(cells)}
-    return [len(r) > 0 for r, _ in prog.run_matrix(distinct, at, plan.scal, slice(0, distinct.shape[1]), sparse=True)]
+    cells = [plan.col_of[name] for name in sorted(prog.inputs & set(plan.col_of))]
+    if len(cells) <= 20 and all(int(mat[i, sh : sh + m].max()) <= 1 for i, sh in cells):
+        # all 0/1 (as operation bits are): a row's cells as one code; a row of each code that occurs
+        code = np.zeros(m, dtype=np.int64)
+        for j, (i, sh) in enumerate(cells):
+            code |= mat[i, sh : sh + m].astype(np.int64) << j
+        some = np.full(1 << len(cells), -1, dtype=np.int64)
+        some[code] = np.arange(m)  # a row of each code (which one does not matter: their flags are equal)
+        sel: np.ndarray | slice = np.sort(some[some >= 0])
+    else:
+        sel = slice(0, m)  # cells of any value: every row
+    return [len(r) > 0 for r, _ in rows.run(prog, sel, sparse=True)]
 
 
 def _multiplicities(plan: _Plan, rows: _Rows, m: int, n: int, part: _Part, flag_vals: list[Sparse]) -> None:
