@@ -104,6 +104,7 @@ class _Plan:
     num_at: dict[str, tuple[int, int]] = field(default_factory=dict)  # bus -> its numerators' outputs of "flags"
     gated_at: int = 0  # the gated constraints' flags among the outputs of "flags" (after the plain constraints)
     reuse: bool = False  # keep a chunk matrix's buffer per thread from chunk to chunk (not on Dask)
+    spare: _Spare | None = None  # buffers made ready for the first chunks (serial and threads only)
     columns: list[str] = field(default_factory=list)  # the trace and periodic columns the programs read
     col_of: dict[str, tuple[int, int]] = field(default_factory=dict)  # x / x' -> (its column in a chunk, shift)
 
@@ -207,8 +208,38 @@ def _buffer(plan: _Plan, shape: tuple[int, int]) -> np.ndarray:
     size = shape[0] * shape[1]
     buf = getattr(_BUFFERS, "mat", None)
     if buf is None or len(buf) < size:
-        buf = _BUFFERS.mat = np.empty(size, dtype=np.uint64)
+        buf = plan.spare.take(size) if plan.spare is not None else None
+        if buf is None:
+            buf = np.empty(size, dtype=np.uint64)
+        _BUFFERS.mat = buf
     return buf[:size].reshape(shape)
+
+
+class _Spare:
+    """``count`` buffers of ``size`` elements whose pages are touched on a thread (numpy's fill releases the GIL),
+    taken by the first chunks."""
+
+    def __init__(self, count: int, size: int) -> None:
+        self.buffers: list[np.ndarray] = []
+        self.ready = threading.Event()
+        threading.Thread(target=self._make, args=(count, size), name="air-prefault", daemon=True).start()
+
+    def _make(self, count: int, size: int) -> None:
+        try:
+            for _ in range(count):
+                b = np.empty(size, dtype=np.uint64)
+                b.fill(0)
+                self.buffers.append(b)
+        finally:
+            self.ready.set()
+
+    def take(self, size: int) -> np.ndarray | None:
+        self.ready.wait()
+        try:
+            b = self.buffers.pop()
+        except IndexError:
+            return None
+        return b if len(b) >= size else None
 
 
 class _Rows:
@@ -234,10 +265,17 @@ class _Rows:
             self._mat = mat
         return self._mat
 
-    def run(self, prog: Program, idx: np.ndarray | slice, sparse: bool = False) -> list[Any]:
+    def run(self, prog: Program, idx: np.ndarray | slice, sparse: bool = False, keep: bool = False) -> list[Any]:
         """``prog`` at local rows ``idx`` (transition rows: ``x'`` lies inside the chunk's rows plus its
-        overlap): dense outputs, or each output's nonzero entries (``Program.run_matrix``)."""
-        return prog.run_matrix(self.matrix(), self.plan.col_of, self.plan.scal, idx, sparse)
+        overlap): dense outputs, or each output's nonzero entries (``Program.run_matrix``). ``keep``: the sparse
+        entries go into this thread's buffers, written again by its next chunk (no part of a chunk's result is a
+        view of them)."""
+        pool = None
+        if keep and self.plan.reuse:
+            pool = getattr(_BUFFERS, "entries", None)
+            if pool is None:
+                pool = _BUFFERS.entries = {}
+        return prog.run_matrix(self.matrix(), self.plan.col_of, self.plan.scal, idx, sparse, pool)
 
 
 # --- the map ------------------------------------------------------------------------------------------
@@ -300,7 +338,7 @@ def _flag_values(plan: _Plan, rows: _Rows, m: int) -> list[Sparse]:
     if m == 0:
         empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64))
         return [empty for _ in prog._exprs]
-    return rows.run(prog, slice(0, m), sparse=True)
+    return rows.run(prog, slice(0, m), sparse=True, keep=True)
 
 
 def _operations(plan: _Plan, rows: _Rows, m: int) -> list[bool]:
@@ -729,7 +767,6 @@ def check_chunked(
     cons, skipped = _split(air)
     _check_columns(air, trace, cons)
     values = challenges if challenges is not None else challenges_from_seed(air, seed)
-    plan = _plan(air, trace, list(values), cons)
     n = trace.n_rows
     rows = chunk_rows or default_chunk_rows(n, len(trace.columns) or len(trace.maps), jobs)
     ranges = _ranges(n, max(1, rows))
@@ -740,12 +777,20 @@ def check_chunked(
         mode = "processes" if mapped else "threads"
     else:
         mode = "serial"
+    spare: _Spare | None = None
+    if mode in ("serial", "threads") and K.load_for(n) is not None:
+        # the chunk matrices of the first chunks, their pages touched on a thread while this one builds the plan
+        # (first-touch page faults of ~100 MB each cost the first chunks ~0.4 s; off the GIL, they overlap)
+        width = len(set(trace.columns) | set(trace.maps) | set(air.periodic))
+        spare = _Spare(min(jobs, len(ranges)), max(width, 1) * (min(rows, n) + 1))
+    plan = _plan(air, trace, list(values), cons)
     plan.reuse = mode != "dask"  # a Dask worker's threads outlive the check: they keep no buffers
+    plan.spare = spare
     try:
         with _runner(mode, jobs, plan, trace, dask_client) as run:
             return _check_run(air, trace, plan, run, ranges, progress, values, cons, skipped, mode)
     finally:
-        _BUFFERS.mat = None  # this thread's buffer (a pool's threads and processes end with the pool)
+        _BUFFERS.mat = _BUFFERS.entries = None  # this thread's buffers (a pool's threads end with the pool)
 
 
 def _check_run(

@@ -111,6 +111,7 @@ class Program:
         scal: Mapping[str, Value],
         rows: np.ndarray | slice,
         sparse: bool = False,
+        pool: dict | None = None,
     ) -> list[Value] | list[tuple[np.ndarray, np.ndarray]]:
         """Every output on rows of a (columns x rows) uint64 matrix: variable ``x`` is ``mat[i, r + s]`` for
         ``col_of["x"] = (i, s)`` (``x'`` is the next row: s = 1), else ``scal["x"]``; ``rows`` the r (a slice of
@@ -118,8 +119,10 @@ class Program:
         nonzero entries as ``run_sparse`` (rows as positions in ``rows``). The compiled tape reads the matrix in
         place; numpy reads the rows out first."""
         n = rows.stop - rows.start if isinstance(rows, slice) else len(rows)
-        if n > 0 and K.load_for(n) is not None:
-            return self.tape().run_rows(mat, col_of, scal, rows, sparse)
+        # any number of rows once the kernels are in use: a chunk's few rows of a rare operation, or the few
+        # distinct combinations of operation bits, would otherwise pay for sympy's CSE and numpy's overhead
+        if n > 0 and K.load_for(max(n, K.SMALL_SIZE)) is not None:
+            return self.tape().run_rows(mat, col_of, scal, rows, sparse, pool)
         env: dict[str, Value] = dict(scal)
         for name in self.inputs:
             if name in col_of:
@@ -533,18 +536,20 @@ class Tape:
         scal: Mapping[str, Value],
         rows: np.ndarray | slice,
         sparse: bool,
+        pool: dict | None = None,
     ) -> list[Value] | list[tuple[np.ndarray, np.ndarray]]:
         """Every output on rows of a (columns x rows) matrix, read in place: a variable is ``mat[row, r + shift]``
         for ``col_of[name] = (row, shift)``, else a value of ``scal``; ``rows`` the r (a slice: consecutive).
         Dense outputs, or (``sparse``) each output's nonzero entries (``run_sparse``; rows as positions in
-        ``rows``)."""
+        ``rows``); ``pool``: buffers for the sparse entries kept from call to call (the caller is done with the
+        previous call's outputs)."""
         slots = self._slots(scal, col_of)
         if isinstance(rows, slice):
             sel, row0, n = _NO_SEL, rows.start, rows.stop - rows.start
         else:
             sel, row0, n = np.ascontiguousarray(rows, dtype=np.int64), 0, len(rows)
         if sparse:
-            entries = _Entries(self, n)
+            entries = _Entries(self, n, pool)
             if n:
                 entries.run(slots, mat, sel, row0, n, 0)
             return entries.finish()
@@ -565,8 +570,9 @@ class _Entries:
     ``cap[k]`` at ``off[k]`` in ``idx``/``val``. When one fills up, the buffers so far are kept as they are and fresh
     ones, sized by the densities seen (entries per row, remembered on the tape for its next run), take the rest."""
 
-    def __init__(self, tape: Tape, n: int) -> None:
+    def __init__(self, tape: Tape, n: int, pool: dict | None = None) -> None:
         self.tape, self.n, self.k = tape, n, len(tape.outputs)
+        self.pool = pool  # the caller's buffers, reused from call to call (it is done with the previous outputs)
         self.blk = max(1, min(tape.BLOCK, n))
         self.density = tape.__dict__.setdefault("_density", np.full(self.k, 1 / 64))
         self.done: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
@@ -584,7 +590,17 @@ class _Entries:
         self.off = np.concatenate([[0], np.cumsum(self.cap)[:-1]]).astype(np.int64)
         size = int(self.cap.sum())
         self.cnt = np.zeros(self.k, dtype=np.int64)
-        self.idx, self.val = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.uint64)
+        kept = None if self.pool is None or self.done else self.pool.get(id(self.tape))
+        if kept is not None and len(kept[0]) >= size:
+            self.idx, self.val = kept[0][:size], kept[1][:size]
+            return
+        # a fresh buffer page-faults in as it is written (~0.15 s of system time for the ~50 MB of a 2^17-row
+        # chunk's flags): one kept by the caller, with room to spare, is written again without faults
+        grown = size if self.pool is None or self.done else size + size // 2
+        self.idx, self.val = np.empty(grown, dtype=np.int64), np.empty(grown, dtype=np.uint64)
+        if self.pool is not None and not self.done:
+            self.pool[id(self.tape)] = (self.idx, self.val)
+        self.idx, self.val = self.idx[:size], self.val[:size]
 
     def run(self, slots: tuple, mat: np.ndarray, sel: np.ndarray, row0: int, m: int, base: int) -> None:
         """Rows ``0 .. m-1`` of ``mat`` (at ``row0``, or gathered by ``sel``), as rows ``base ..``."""
