@@ -675,10 +675,13 @@ def _allocate(nodes: Sequence[tuple[int, int, int]], outputs: Sequence[int]) -> 
         ops.append((code, d, reg[a], reg[b]) if code in (1, 2, 3) else (code, d, a, -1))
         for k in stores.get(i, ()):
             ops.append((4, d, k, -1))
-        dying = {i} if last[i] == i else set()
-        if code in (1, 2, 3):
-            dying |= {x for x in (a, b) if last[x] == i}
-        free.extend(reg[x] for x in dying)
+        if last[i] == i:  # read by nobody: its register is free again at once
+            free.append(d)
+        if code in (1, 2, 3):  # an operand read for the last time frees its register (once, when a == b)
+            if last[a] == i:
+                free.append(reg[a])
+            if b != a and last[b] == i:
+                free.append(reg[b])
     return np.array(ops, dtype=np.int64).reshape(-1, 4), max(n_regs, 1)
 
 
