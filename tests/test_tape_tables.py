@@ -211,6 +211,10 @@ def test_chunked_check_with_tables_equals_the_numpy_single_pass(kernels_everywhe
     assert "b0" in [tape.slots[j] for j, _, _ in tape._bits]  # tables are in use, over b0
     fast = check_chunked(air, t, seed=7, chunk_rows=64)
     got = to_json(diagnose(air, t, fast.result, max_failures=10_000), fast.buses)
+    from air.coverage import operations_occurring
+
+    # the operations read once per combination of their bits (and on every row of the chunk with b0 = 2)
+    assert fast.operations == operations_occurring(air, t) and fast.operations
     monkeypatch.setenv("AIR_NO_NUMBA", "1")
     K._reset()
     try:
