@@ -28,6 +28,18 @@ def _degree_cache_dir(tmp_path_factory, monkeypatch) -> None:
     monkeypatch.setenv("AIR_CACHE_DIR", str(tmp_path_factory.mktemp("air-cache")))
 
 
+@pytest.fixture
+def kernels_everywhere(monkeypatch: pytest.MonkeyPatch):
+    """The compiled kernels loaded and used on every length (by default short columns stay on numpy)."""
+    from air import kernels as K
+
+    k = K.load()
+    assert k is not None and K.load_bus() is not None, "numba is installed, so the kernels must load"
+    monkeypatch.setattr(K, "MIN_SIZE", 1)
+    monkeypatch.setattr(K, "SMALL_SIZE", 1)
+    return k
+
+
 @pytest.fixture()
 def air_cli(capsys) -> Runner:
     """``air_cli(*args)``: ``air ARGS`` in this process through ``main``, as (exit code, stdout, stderr)."""

@@ -38,14 +38,6 @@ def _oracle(keys: np.ndarray, hash_of: Callable[[tuple[int, ...]], int] = _hash_
     return distinct, [at[r] for r in rows]
 
 
-@pytest.fixture
-def kernels_everywhere(monkeypatch: pytest.MonkeyPatch):
-    """The compiled grouping on every length (by default a short key matrix stays on numpy)."""
-    assert K.load() is not None and K.load_bus() is not None, "numba is installed, so the kernels must load"
-    monkeypatch.setattr(K, "MIN_SIZE", 1)
-    monkeypatch.setattr(K, "SMALL_SIZE", 1)
-
-
 class _Numpy:
     """A context in which air.kernels gives None (the numpy path), as with AIR_NO_NUMBA=1."""
 

@@ -24,16 +24,6 @@ TRACE = Path(__file__).resolve().parent.parent / "traces" / "hashing" / "miden-v
 
 
 @pytest.fixture
-def kernels_everywhere(monkeypatch: pytest.MonkeyPatch):
-    """The kernels loaded and used on every length (the default keeps short columns on numpy)."""
-    k = K.load()
-    assert k is not None, "numba is installed, so the kernels must load"
-    monkeypatch.setattr(K, "MIN_SIZE", 1)
-    monkeypatch.setattr(K, "SMALL_SIZE", 1)
-    return k
-
-
-@pytest.fixture
 def numpy_only(monkeypatch: pytest.MonkeyPatch):
     """The numpy path: as with AIR_NO_NUMBA=1 (the state is restored afterwards)."""
     monkeypatch.setenv("AIR_NO_NUMBA", "1")

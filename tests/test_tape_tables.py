@@ -21,15 +21,6 @@ P = 2**64 - 2**32 + 1
 N = 5000  # several blocks of 1024 rows, and a short last one
 
 
-@pytest.fixture
-def kernels_everywhere(monkeypatch: pytest.MonkeyPatch):
-    k = K.load()
-    assert k is not None, "numba is installed, so the kernels must load"
-    monkeypatch.setattr(K, "MIN_SIZE", 1)
-    monkeypatch.setattr(K, "SMALL_SIZE", 1)
-    return k
-
-
 def _columns(seed: int) -> dict[str, np.ndarray]:
     """a, b, d: 0/1 cells (a is 2 and b is p-1 on one row each: two blocks are not 0/1); c: any field element."""
     rng = np.random.default_rng(seed)
