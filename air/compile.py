@@ -121,7 +121,7 @@ class Program:
         n = rows.stop - rows.start if isinstance(rows, slice) else len(rows)
         # any number of rows once the kernels are in use: a chunk's few rows of a rare operation, or the few
         # distinct combinations of operation bits, would otherwise pay for sympy's CSE and numpy's overhead
-        if n > 0 and K.load_for(max(n, K.SMALL_SIZE)) is not None:
+        if n > 0 and (K.load_for(n) is not None or K.loaded() is not None):
             return self.tape().run_rows(mat, col_of, scal, rows, sparse, pool)
         env: dict[str, Value] = dict(scal)
         for name in self.inputs:

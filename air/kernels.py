@@ -32,6 +32,7 @@ __all__ = [
     "enabled",
     "load",
     "load_for",
+    "loaded",
     "run_tape",
     "binary",
     "scan_mul",
@@ -79,6 +80,11 @@ def _load() -> SimpleNamespace | None:
     except Exception:  # no numba, an incompatible numpy, an unwritable cache: the numpy path is the fallback
         return None
     return k
+
+
+def loaded() -> SimpleNamespace | None:
+    """The kernels if they are loaded already (never loads them)."""
+    return _STATE["kernels"]
 
 
 def load_for(size: int) -> SimpleNamespace | None:

@@ -142,16 +142,18 @@ def test_regrouped_sums_keep_their_value(kernels_everywhere) -> None:
 
 
 @pytest.mark.parametrize("numba_on", [True, False])
-def test_run_matrix_reads_rows_shifts_and_selections(numba_on: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_matrix_reads_rows_shifts_and_selections(numba_on: bool, monkeypatch: pytest.MonkeyPatch, request) -> None:
     """x is mat[i, r], x' is mat[i, r + 1]; a slice of rows or an index array; dense or sparse; the tape and
     numpy read the same cells."""
     if numba_on:
         assert K.load() is not None
         monkeypatch.setattr(K, "MIN_SIZE", 1)
         monkeypatch.setattr(K, "SMALL_SIZE", 1)
-    else:
-        monkeypatch.setattr(K, "MIN_SIZE", 1 << 62)
-        monkeypatch.setattr(K, "SMALL_SIZE", 1 << 62)
+    else:  # as AIR_NO_NUMBA=1: once loaded, the kernels run a program of any length
+        monkeypatch.setenv("AIR_NO_NUMBA", "1")
+        K._reset()
+        assert K.loaded() is None and K.load() is None
+        request.addfinalizer(K._reset)
     cols = _columns(5)
     mat = np.ascontiguousarray(np.array([cols["c"], cols["a"]]))
     x, xn, y, w = sp.symbols("x x' y w")
