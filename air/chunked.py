@@ -142,13 +142,10 @@ def _plan(air: Air, trace: Trace, challenges: list[int], cons: list[Any]) -> _Pl
     nums = [numerator(b, t) for b in air.buses for t in b.terms]
     # and the operations' flags, for the operations that occur (coverage.operations_occurring, which the report of
     # an OK names), when they read only what the trace has (as operations_occurring requires)
-    op_flags = [o.flag for o in air.operations] if trace.n_rows >= 2 else []
-    if op_flags and any(
-        i.rstrip("'") not in trace.columns and i.rstrip("'") not in air.periodic for i in program(op_flags).inputs
-    ):
-        op_flags = []
-    if op_flags:
-        plan.prog("ops", lambda: op_flags)
+    if air.operations and trace.n_rows >= 2:
+        ops = plan.prog("ops", lambda: [o.flag for o in air.operations])
+        if any(i.rstrip("'") not in trace.columns and i.rstrip("'") not in air.periodic for i in ops.inputs):
+            del plan.progs["ops"]
     if plain or gated or nums:
         flags = plan.prog("flags", lambda: [*(c.expr for c in plain), *gated, *nums])
         if K.load_for(trace.n_rows) is not None:
