@@ -451,13 +451,17 @@ class Tape:
                 raise NotPolynomialError("program", sp.Symbol(key), f"no value bound for {key!r}")
         return slot_row, slot_shift, slot_val
 
-    def _program(self, slot_row: np.ndarray) -> tuple[tuple, int]:
-        """The kernel's program arguments (the tables only when every 0/1 cell is a column) and its registers."""
+    def _program(self, slot_row: np.ndarray, blk: int) -> tuple[tuple, np.ndarray]:
+        """The kernel's program arguments (the tables only when every 0/1 cell is a column), with the pattern
+        scratch, and the registers for blocks of ``blk`` rows."""
         bits = self.__dict__.get("_bits")
         if bits is None or not len(bits) or (slot_row[bits[:, 0]] < 0).any():
             none = (np.zeros((0, 3), dtype=np.int64), np.zeros((0, 2), dtype=np.int64), np.zeros(1, dtype=np.uint64))
-            return (self.ops, self.ops, none[0], none[1], none[2]), self.n_regs
-        return (self.ops, self.ops_bin, bits, self.luts, self.tables), max(self.n_regs, self.n_regs_bin)
+            prog, n_regs = (self.ops, self.ops, *none), self.n_regs
+        else:
+            prog, n_regs = (self.ops, self.ops_bin, bits, self.luts, self.tables), max(self.n_regs, self.n_regs_bin)
+        pats = np.zeros((max(self.__dict__.get("n_groups", 0), 1), blk), dtype=np.int64)
+        return (*prog, pats), np.empty((n_regs, blk), dtype=np.uint64)
 
     def _env_matrix(self, env: Mapping[str, Value], n: int) -> tuple[dict, dict, list[np.ndarray]] | None:
         """``env`` split into scalars and columns (None if a column is not ``n`` long)."""
@@ -505,13 +509,11 @@ class Tape:
             if cache is not None:
                 cache[id(self)] = flat
         out = flat[:size].reshape(len(self.outputs), n)  # C-contiguous: a shorter chunk reuses the buffer too
-        prog, n_regs = self._program(slot_row)
-        regs = np.empty((n_regs, min(self.BLOCK, n)), dtype=np.uint64)
-        pats = np.zeros((max(self.__dict__.get("n_groups", 0), 1), regs.shape[1]), dtype=np.int64)
+        prog, regs = self._program(slot_row, min(self.BLOCK, n))
         none = _Entries.none()
         for start, m, buf in self._pieces(cols, n):
             K.run_tape(
-                (*prog, pats), (slot_row, slot_shift, slot_val, buf, _NO_SEL, 0), (0, m, start), regs, True, out, none
+                prog, (slot_row, slot_shift, slot_val, buf, _NO_SEL, 0), (0, m, start), regs, True, out, none
             )
         return list(out)
 
@@ -555,10 +557,8 @@ class Tape:
             return entries.finish()
         out = np.empty((len(self.outputs), n), dtype=np.uint64)
         if n:
-            prog, n_regs = self._program(slots[0])
-            regs = np.empty((n_regs, min(self.BLOCK, n)), dtype=np.uint64)
-            pats = np.zeros((max(self.__dict__.get("n_groups", 0), 1), regs.shape[1]), dtype=np.int64)
-            K.run_tape((*prog, pats), (*slots, mat, sel, row0), (0, n, 0), regs, True, out, _Entries.none())
+            prog, regs = self._program(slots[0], min(self.BLOCK, n))
+            K.run_tape(prog, (*slots, mat, sel, row0), (0, n, 0), regs, True, out, _Entries.none())
         return list(out)
 
 
@@ -604,14 +604,12 @@ class _Entries:
 
     def run(self, slots: tuple, mat: np.ndarray, sel: np.ndarray, row0: int, m: int, base: int) -> None:
         """Rows ``0 .. m-1`` of ``mat`` (at ``row0``, or gathered by ``sel``), as rows ``base ..``."""
-        prog, n_regs = self.tape._program(slots[0])
-        regs = np.empty((n_regs, self.blk), dtype=np.uint64)
-        pats = np.zeros((max(self.tape.__dict__.get("n_groups", 0), 1), self.blk), dtype=np.int64)
+        prog, regs = self.tape._program(slots[0], self.blk)
         first = 0
         dummy = np.zeros((1, 1), dtype=np.uint64)
         while True:
             first = K.run_tape(
-                (*prog, pats),
+                prog,
                 (*slots, mat, sel, row0),
                 (first, m, base),
                 regs,
