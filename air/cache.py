@@ -44,7 +44,7 @@ from typing import Any
 from air.analysis import AirSummary, Analysis, BusDegree, ConstraintDegree, OperationDegree
 from air.records import TermDegree
 
-__all__ = ["cache_dir", "cache_enabled", "cache_key", "lookup", "store", "cached_analysis", "FORMAT"]
+__all__ = ["cache_dir", "cache_enabled", "cache_key", "definition_key", "lookup", "store", "cached_analysis", "FORMAT"]
 
 FORMAT = 2  # bump when the stored JSON changes shape
 _PKG = Path(__file__).resolve().parent
@@ -144,6 +144,14 @@ def _keyed(spec: str) -> tuple[str, str] | None:
         return _sha("\0".join([_package_digest(), *parts]).encode()), parts[0]
     except (OSError, ValueError):
         return None
+
+
+def definition_key(spec: str) -> str | None:
+    """The content key of ``spec`` when it covers every file the definition can read: a built-in AIR or an AirScript
+    root (its directory's ``.air`` files). None for a Python file AIR (a helper module it imports is tracked by the
+    degree cache's lookup, not by this key) and for what is not cached. The tape cache (``air.tape_cache``) uses it."""
+    keyed = _keyed(spec)
+    return keyed[0] if keyed is not None and keyed[1] in ("builtin", "airscript") else None
 
 
 def cache_key(spec: str) -> str | None:

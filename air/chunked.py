@@ -19,6 +19,8 @@ chunk, so memory holds one chunk of the trace at a time, whatever its length.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import threading
 from collections.abc import Callable
@@ -31,6 +33,7 @@ import sympy as sp
 
 from air import field as F
 from air import kernels as K
+from air import tape_cache
 from air.air import Air, Bus
 from air.bus import numerator, term_value
 from air.buscheck import (
@@ -52,7 +55,7 @@ from air.buscheck import (
     message_names,
     near_misses,
 )
-from air.compile import Program, program
+from air.compile import Program, Tape, program
 from air.degree import preorder_new
 from air.evaluate import (
     CheckResult,
@@ -127,7 +130,7 @@ def _split(air: Air) -> tuple[list[Any], list[str]]:
     return cons, [c.name for c in skipped]
 
 
-def _plan(air: Air, trace: Trace, challenges: list[int], cons: list[Any]) -> _Plan:
+def _plan(air: Air, trace: Trace, challenges: list[int], cons: list[Any], tape_key: str | None = None) -> _Plan:
     scal = _scalar_env(air, trace, None) | _needed_publics(air, cons, trace)
     if air.buses:
         scal |= _bind(air, challenges)
@@ -146,10 +149,7 @@ def _plan(air: Air, trace: Trace, challenges: list[int], cons: list[Any]) -> _Pl
         ops = plan.prog("ops", lambda: [o.flag for o in air.operations])
         if any(i.rstrip("'") not in trace.columns and i.rstrip("'") not in air.periodic for i in ops.inputs):
             del plan.progs["ops"]
-    if plain or gated or nums:
-        flags = plan.prog("flags", lambda: [*(c.expr for c in plain), *gated, *nums])
-        if K.load_for(trace.n_rows) is not None:
-            flags.tabulate(_binary_cells(air, trace, flags.inputs))
+    flags = plan.prog("flags", lambda: [*(c.expr for c in plain), *gated, *nums]) if plain or gated or nums else None
     for i, f in enumerate(gated):
         plan.prog(("body", i), lambda f=f: [c.body for c in gated[f]])
     plan.gated_at = len(plain)
@@ -162,13 +162,53 @@ def _plan(air: Air, trace: Trace, challenges: list[int], cons: list[Any]) -> _Pl
                 ("term", b.name, ti), lambda t=t: [e for m in t.messages for _, e in m.fields] + [term_value(air, t)]
             )
     if K.load_for(trace.n_rows) is not None:
-        for p in plan.progs.values():  # lowered here once: not by every thread, or forked worker, that needs it
-            p.tape()
+        cells = _binary_cells(air, trace, flags.inputs) if flags is not None else []
+        key = _tapes_key(tape_key, cells, plan.progs) if tape_key else None
+        if key is None or not _restore_tapes(plan.progs, key):
+            if flags is not None:
+                flags.tabulate(cells)
+            for p in plan.progs.values():  # lowered here once: not by every thread, or forked worker, that needs it
+                p.tape()
+            if key is not None:
+                tape_cache.store(key, {_prog_name(k): p.tape().state() for k, p in plan.progs.items()})
     names = sorted({i for p in plan.progs.values() for i in p.inputs})
     plan.columns = sorted({n.rstrip("'") for n in names} & (set(trace.columns) | set(trace.maps) | set(air.periodic)))
     at_col = {c: i for i, c in enumerate(plan.columns)}
     plan.col_of = {n: (at_col[n.rstrip("'")], 1 if n.endswith("'") else 0) for n in names if n.rstrip("'") in at_col}
     return plan
+
+
+def _prog_name(key: Any) -> str:
+    """A program's name in the tape cache: "flags", "ops", ["body", 3], ["term", "chiplets", 7] as JSON."""
+    return json.dumps(key if isinstance(key, str) else list(key))
+
+
+def _tapes_key(air_key: str, cells: list[str], progs: dict[Any, Program]) -> str:
+    """The tape cache's key for these programs: the AIR's content key (``air.cache``, and the family selection),
+    the cells the tables are built around, the programs' names."""
+    parts = [str(tape_cache.FORMAT), air_key, json.dumps(cells), json.dumps(sorted(_prog_name(k) for k in progs))]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _restore_tapes(progs: dict[Any, Program], key: str) -> bool:
+    """Every program's tape from the tape cache, when it holds them all and each fits its program (its outputs,
+    the variables it reads): True; else nothing is changed (the caller lowers them)."""
+    stored = tape_cache.load(key)
+    if stored is None or set(stored) != {_prog_name(k) for k in progs}:
+        return False
+    tapes = {}
+    try:
+        for k, p in progs.items():
+            t = Tape.restored(*stored[_prog_name(k)])
+            names = {x for x in t.slots if isinstance(x, str)}
+            if len(t.outputs) != len(p._exprs) or not names <= p.inputs:
+                return False
+            tapes[k] = t
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return False
+    for k, t in tapes.items():
+        progs[k].__dict__["_tape"] = t
+    return True
 
 
 SAMPLE_ROWS = 1 << 9  # rows read at each of SAMPLES places along the trace
@@ -588,7 +628,7 @@ class _KeyTable:
         if len(keys):
             self.pending.append((keys, net))
             self.size += len(keys)
-            if self.size > max(len(self.keys), 1 << 18):
+            if self.size > max(len(self.keys), 1 << 16):
                 self.fold()
 
     def fold(self) -> None:
@@ -755,12 +795,15 @@ def check_chunked(
     jobs: int = 1,
     dask_client: Any = None,
     progress: Callable[[int], Any] | None = None,
+    tape_key: str | None = None,
 ) -> ChunkedResult:
     """Constraints, LogUp multiplicities and buses of ``air`` on ``trace``, chunk by chunk.
 
     ``chunk_rows``: rows per chunk (``default_chunk_rows`` when None). ``jobs``: 1 runs the chunks here, N > 1 on a
     pool of N (processes when every column is memory-mapped, else threads); ``dask_client``: a
     ``distributed.Client`` to run them on instead. ``progress(k)`` is called as chunks finish (k at a time).
+    ``tape_key``: the AIR's content key (``air.cache.cache_key``, with anything else that changes the AIR, such as a
+    family selection): the compiled tapes are read from and written to the tape cache (``air.tape_cache``) under it.
     The result equals the single pass's; bad input raises ``TraceError`` and a zero message ``ZeroDivisionError``.
     """
     cons, skipped = _split(air)
@@ -782,7 +825,7 @@ def check_chunked(
         # (first-touch page faults of ~100 MB each cost the first chunks ~0.4 s; off the GIL, they overlap)
         width = len(set(trace.columns) | set(trace.maps) | set(air.periodic))
         spare = _Spare(min(jobs, len(ranges)), max(width, 1) * (min(rows, n) + 1))
-    plan = _plan(air, trace, list(values), cons)
+    plan = _plan(air, trace, list(values), cons, tape_key)
     plan.reuse = mode != "dask"  # a Dask worker's threads outlive the check: they keep no buffers
     plan.spare = spare
     try:

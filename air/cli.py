@@ -442,6 +442,11 @@ def _parse_challenges(text: str | None) -> list[int] | None:
     metavar="SCHEDULER_ADDRESS",
     help="Run the chunks (or traces) on this Dask cluster (pip install 'air[dask]').",
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Lower the compiled programs, not read them from the tape cache (or AIR_NO_CACHE=1).",
+)
 def check_cmd(
     trace_paths: tuple[str, ...],
     air_name: str | None,
@@ -463,6 +468,7 @@ def check_cmd(
     jobs: int | None,
     chunk_rows: int | None,
     dask_address: str | None,
+    no_cache: bool,
 ) -> None:
     """Check TRACE against an AIR: exit 0 if every constraint and bus holds, 1 with a report if not.
 
@@ -485,6 +491,7 @@ def check_cmd(
             only=only,
             chunk_rows=chunk_rows,
             public_path=public_path,
+            no_cache=no_cache,
         )
         try:
             code = _check_corpus(paths, opts, fmt, n_jobs, client)
@@ -525,8 +532,9 @@ def check_cmd(
         except UnknownFamily as e:
             raise BadInput(str(e)) from e
     try:
+        key = _tape_key(air_name, pending.meta.get("air"), only, no_cache)
         result, bus_report, occurring = _run_check(
-            air, trace, trace_path, challenges, seed, chunk_rows, n_jobs, client
+            air, trace, trace_path, challenges, seed, chunk_rows, n_jobs, client, tape_key=key
         )
     finally:
         if client is not None:
@@ -662,6 +670,18 @@ def _warm_kernels(path: str) -> None:
         threading.Thread(target=kernels.load, name="air-kernels", daemon=True).start()
 
 
+def _tape_key(air_name: str | None, named: object, only: str | None, no_cache: bool) -> str | None:
+    """The tape cache's key for the AIR a check runs (``air.cache.definition_key`` of ``--air``, else of the AIR the
+    trace names; with the family selection), or None: no cache, or an AIR whose key does not cover its files."""
+    spec = air_name if air_name is not None else named
+    if not cache_enabled(no_cache) or not isinstance(spec, str) or not spec:
+        return None
+    from air.cache import definition_key
+
+    key = definition_key(spec)
+    return None if key is None else f"{key}\0{only or ''}"
+
+
 def _run_check(
     air: Any,
     trace: Any,
@@ -672,6 +692,7 @@ def _run_check(
     jobs: int,
     client: Any,
     progress: bool = True,
+    tape_key: str | None = None,
 ) -> tuple[Any, Any, set[str]]:
     """The constraints' result, the buses' report (None without buses) and the operations that occur, checked
     chunk by chunk (air.chunked: the single pass's results)."""
@@ -689,6 +710,7 @@ def _run_check(
             jobs=jobs,
             dask_client=client,
             progress=bar.update if bar is not None else None,
+            tape_key=tape_key,
         )
     except ZeroDivisionError as e:  # a message equal to 0 under the chosen challenges
         raise BadInput(f"{trace_path}: {e}") from e
@@ -714,8 +736,9 @@ def _check_one(path: str, opts: dict[str, Any], jobs: int) -> tuple[int, str, di
                 air, _ = select_families(air, opts["only"].split(","))
             except UnknownFamily as e:
                 raise BadInput(str(e)) from e
+        key = _tape_key(opts["air_name"], loaded.meta.get("air"), opts["only"], opts["no_cache"])
         result, buses, _ = _run_check(
-            air, trace, path, opts["challenges"], opts["seed"], opts["chunk_rows"], jobs, None, progress=False
+            air, trace, path, opts["challenges"], opts["seed"], opts["chunk_rows"], jobs, None, False, key
         )
     except _known_errors() as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__

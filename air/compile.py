@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -412,6 +413,61 @@ class Tape:
         self.n_groups = len(used)
         return [str(self.slots[j]) for j, _, _ in bit_rows]
 
+    _TABLE_ARRAYS = ("ops_bin", "_bits", "luts", "tables")
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """What the interpreter runs, as data (``air.tape_cache`` stores it): the slots, the outputs and the
+        register counts (JSON), the ops and the tables (int64/uint64 arrays). Not the lowering's sympy state."""
+        meta: dict[str, Any] = {"slots": list(self.slots), "outputs": list(self.outputs), "n_regs": int(self.n_regs)}
+        arrays = {"ops": self.ops}
+        bits = self.__dict__.get("_bits")
+        if bits is not None and len(bits):
+            meta["n_regs_bin"] = int(self.n_regs_bin)
+            meta["n_groups"] = int(self.n_groups)
+            arrays |= {k: getattr(self, k) for k in self._TABLE_ARRAYS}
+        return meta, arrays
+
+    @classmethod
+    def restored(cls, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Tape:
+        """A tape from ``state()``'s data, checked for shape and range (``ValueError`` otherwise): the kernel
+        indexes registers, slots and tables with these numbers, so a value out of range is refused here."""
+        t = cls.__new__(cls)
+        slots = list(meta["slots"])
+        if any(type(x) not in (str, int) or (type(x) is int and not 0 <= x < F.P) for x in slots):
+            raise ValueError("a tape slot is neither a name nor a field element")
+        outputs = [int(x) for x in meta["outputs"]]
+        t.slots, t.outputs, t.n_regs = slots, outputs, int(meta["n_regs"])
+        t.ops = _checked_ops(arrays["ops"], t.n_regs, len(slots), len(outputs))
+        if "n_regs_bin" in meta:
+            t.n_regs_bin, t.n_groups = int(meta["n_regs_bin"]), int(meta["n_groups"])
+            if not 1 <= t.n_groups <= 64:
+                raise ValueError("a tape's number of cell groups is out of range")
+            t._bits = _int_array(arrays["_bits"], 3)
+            t.luts = _int_array(arrays["luts"], 2)
+            t.tables = np.ascontiguousarray(arrays["tables"])
+            if t.tables.dtype != np.uint64 or t.tables.ndim != 1 or (len(t.tables) and int(t.tables.max()) >= F.P):
+                raise ValueError("a tape table is not one column of field elements")
+            bits, luts = t._bits, t.luts
+            if len(bits) and (
+                bits[:, 0].min() < 0
+                or bits[:, 0].max() >= len(slots)
+                or bits[:, 1].min() < 0
+                or bits[:, 1].max() >= t.n_groups
+                or bits[:, 2].min() < 0
+                or bits[:, 2].max() >= 20
+            ):
+                raise ValueError("a tape's 0/1 cells are out of range")
+            if len(luts) and (luts[:, 0].min() < 0 or luts[:, 0].max() >= t.n_groups or luts[:, 1].min() < 0):
+                raise ValueError("a tape's table offsets are out of range")
+            for g, off in luts.tolist():
+                width = 1 << int((bits[:, 1] == g).sum())
+                if off + width > len(t.tables):
+                    raise ValueError("a tape's table offsets are out of range")
+            t.ops_bin = _checked_ops(arrays["ops_bin"], t.n_regs_bin, len(slots), len(outputs), len(luts))
+        else:
+            t._bits = np.zeros((0, 3), dtype=np.int64)
+        return t
+
     def _pure(self, cand: set[int]) -> tuple[list[bool], list[frozenset[int]], dict[int, int]]:
         """Per node: whether it reads only the slots ``cand`` and constants, and which of ``cand`` it reads; and
         per slot of ``cand``, how many such nodes read it."""
@@ -512,9 +568,7 @@ class Tape:
         prog, regs = self._program(slot_row, min(self.BLOCK, n))
         none = _Entries.none()
         for start, m, buf in self._pieces(cols, n):
-            K.run_tape(
-                prog, (slot_row, slot_shift, slot_val, buf, _NO_SEL, 0), (0, m, start), regs, True, out, none
-            )
+            K.run_tape(prog, (slot_row, slot_shift, slot_val, buf, _NO_SEL, 0), (0, m, start), regs, True, out, none)
         return list(out)
 
     def run_sparse(self, env: Mapping[str, Value], n: int) -> list[tuple[np.ndarray, np.ndarray]] | None:
@@ -635,6 +689,36 @@ class _Entries:
             parts = [(d[2][d[0][j] : d[0][j] + d[1][j]], d[3][d[0][j] : d[0][j] + d[1][j]]) for d in done]
             out.append((np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])))
         return out
+
+
+def _int_array(a: np.ndarray, width: int) -> np.ndarray:
+    a = np.ascontiguousarray(a)
+    if a.dtype != np.int64 or a.ndim != 2 or a.shape[1] != width:
+        raise ValueError("a tape array has the wrong type or shape")
+    return a
+
+
+def _checked_ops(ops: np.ndarray, n_regs: int, n_slots: int, n_out: int, n_luts: int = 0) -> np.ndarray:
+    """Ops ``(code, dst, a, b)`` (``_allocate``'s) whose every index is in range for the interpreter, and a
+    register count no larger than the ops need (the registers are allocated from it)."""
+    ops = _int_array(ops, 4)
+    if not 1 <= n_regs <= len(ops) + 1:
+        raise ValueError("a tape's register count is out of range")
+    if n_regs < 1 or not len(ops):
+        return ops
+    code, dst, a, b = ops.T
+    arith = (code >= 1) & (code <= 3)
+    ok = (
+        ((code >= 0) & (code <= 5)).all()
+        and ((dst >= 0) & (dst < n_regs)).all()
+        and ((a[code == 0] >= 0) & (a[code == 0] < n_slots)).all()
+        and ((a[arith] >= 0) & (a[arith] < n_regs) & (b[arith] >= 0) & (b[arith] < n_regs)).all()
+        and ((a[code == 4] >= 0) & (a[code == 4] < n_out)).all()
+        and ((a[code == 5] >= 0) & (a[code == 5] < n_luts)).all()
+    )
+    if not ok:
+        raise ValueError("a tape op is out of range")
+    return ops
 
 
 def _finder(parent: dict[int, int]) -> Callable[[int], int]:

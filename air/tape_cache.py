@@ -1,0 +1,121 @@
+"""The tape cache: a check's compiled programs (``compile.Tape``, lowered and tabulated) stored as data, so that
+``air check`` of an unchanged AIR does not lower them again (~0.3 s of the start of a check of the complete
+Miden model, all of it holding the GIL).
+
+An entry is one ``.npz`` file, written uncompressed and read with ``allow_pickle=False``: the tapes' arrays
+(int64 ops, uint64 tables) and one JSON document (uint8 bytes) with each tape's slots, outputs and register
+counts. Nothing in it is code: every number the interpreter indexes with is range-checked when the tape is
+restored (``Tape.restored``), and an entry that fails any check is ignored (then overwritten).
+
+Its key, a SHA-256 computed by the caller (``air.chunked``), covers what the tapes depend on: the AIR's content key
+(``air.cache.cache_key``: the package's files, the Python and sympy versions, the AIR's source), the family
+selection, the cells found 0/1 on the trace (the tables are built around them), and each program's name.
+Where, and how it is turned off: as the degree cache (``$AIR_CACHE_DIR``, ``AIR_NO_CACHE=1``, ``--no-cache``);
+writes are atomic (a temporary file, then ``os.replace``); entries unused for 30 days are pruned.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from air.cache import PRUNE_AFTER, cache_dir
+
+__all__ = ["FORMAT", "load", "store", "entry_path"]
+
+FORMAT = 1  # bump when what is stored changes shape
+_PREFIX = "tapes-"
+MAX_ENTRY = 256 << 20  # bytes: a larger file is not a tape cache entry
+
+
+def entry_path(key: str) -> Path:
+    return cache_dir() / f"{_PREFIX}{key}.npz"
+
+
+def load(key: str) -> dict[str, tuple[dict[str, Any], dict[str, np.ndarray]]] | None:
+    """The stored tapes under ``key``, as ``{name: (meta, arrays)}`` (``Tape.state``'s data), or None: no entry,
+    or one that is not a well-formed entry of this format and key."""
+    path = entry_path(key)
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_ENTRY:
+            return None
+        with np.load(path, allow_pickle=False) as z:
+            files = set(z.files)
+            doc = json.loads(bytes(z["meta"]).decode("utf-8"))
+            if type(doc) is not dict or doc.get("format") != FORMAT or doc.get("key") != key:
+                return None
+            tapes = doc["tapes"]
+            if type(tapes) is not dict:
+                return None
+            out: dict[str, tuple[dict[str, Any], dict[str, np.ndarray]]] = {}
+            for i, (name, meta) in enumerate(tapes.items()):
+                if type(meta) is not dict or type(meta.get("arrays")) is not list:
+                    return None
+                arrays = {}
+                for a in meta["arrays"]:
+                    f = f"t{i}_{a}"
+                    if type(a) is not str or f not in files:
+                        return None
+                    arrays[a] = z[f]
+                out[name] = (meta, arrays)
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError, zipfile.BadZipFile, RecursionError):
+        return None
+    try:
+        os.utime(path)  # used now: pruning goes by the time of last use
+    except OSError:
+        pass
+    return out
+
+
+def store(key: str, tapes: Mapping[str, tuple[dict[str, Any], Mapping[str, np.ndarray]]]) -> bool:
+    """Write ``{name: (meta, arrays)}`` under ``key``, atomically; False when it could not."""
+    tmp = None
+    try:
+        doc: dict[str, Any] = {"format": FORMAT, "key": key, "tapes": {}}
+        arrays: dict[str, np.ndarray] = {}
+        for i, (name, (meta, arrs)) in enumerate(tapes.items()):
+            doc["tapes"][name] = dict(meta, arrays=sorted(arrs))
+            for a, v in arrs.items():
+                arrays[f"t{i}_{a}"] = np.asarray(v)
+        arrays["meta"] = np.frombuffer(json.dumps(doc, separators=(",", ":")).encode("utf-8"), dtype=np.uint8)
+        target = entry_path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{_PREFIX}", suffix=".tmp", dir=target.parent)
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, target)
+        _prune(target.parent)
+        return True
+    except (OSError, TypeError, ValueError):
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        return False
+
+
+def _prune(directory: Path, now: float | None = None) -> None:
+    """Delete entries unused for ``PRUNE_AFTER`` seconds, and temporary files a killed run left over a day ago."""
+    import time
+
+    now = time.time() if now is None else now
+    try:
+        for f in directory.iterdir():
+            if f.name.startswith(_PREFIX) and f.suffix == ".npz":
+                old = PRUNE_AFTER
+            elif f.name.startswith(f".{_PREFIX}") and f.suffix == ".tmp":
+                old = 86400
+            else:
+                continue
+            if now - f.stat().st_mtime > old:
+                f.unlink()
+    except OSError:
+        pass
