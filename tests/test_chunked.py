@@ -238,3 +238,14 @@ def test_dask_missing_is_one_line(monkeypatch, air_cli) -> None:
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if the extra were not installed
     code, _, err = air_cli("check", str(HONEST), "--dask", "tcp://127.0.0.1:1")
     assert code == 2 and err == "air: error: --dask needs Dask's distributed scheduler: pip install 'air[dask]'\n"
+
+
+@pytest.mark.parametrize("start,length", [(0, 64), (5, 64), (7, 3), (13, 8), (65, 65), (1 << 16, 1)])
+def test_periodic_rows_follow_the_trace_phase(start: int, length: int) -> None:
+    """A chunk's row of a periodic column is the cycle's value on each trace row (Python's own indexing)."""
+    from air.chunked import _fill_periodic
+
+    cycle = [P - 1, 0, 1, 2**40, 7, 9, 11, 13]
+    row = np.zeros(length, dtype=np.uint64)
+    _fill_periodic(row, cycle, start)
+    assert row.tolist() == [cycle[(start + r) % len(cycle)] for r in range(length)]
