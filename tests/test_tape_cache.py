@@ -84,7 +84,7 @@ def _corrupt_variants(path) -> dict[str, bytes]:
 
     out["foreign key"] = with_(arrays, dict(doc, key="0" * 64))
     pickled = dict(arrays)
-    pickled["t0_ops"] = np.array([object()], dtype=object)
+    pickled["a_ops"] = np.array([object()], dtype=object)
     import io
 
     buf = io.BytesIO()
@@ -92,11 +92,11 @@ def _corrupt_variants(path) -> dict[str, bytes]:
     out["pickled array"] = buf.getvalue()
     for name, bad in (("register out of range", (1, 10**6)), ("slot out of range", (2, 10**6)), ("bad code", (0, 9))):
         arrs = dict(arrays)
-        ops = arrs["t0_ops"].copy()
+        ops = arrs["a_ops"].copy()
         col, value = bad
         row = int(np.flatnonzero(ops[:, 0] == 0)[0]) if col == 2 else 0
         ops[row, col] = value
-        arrs["t0_ops"] = ops
+        arrs["a_ops"] = ops
         out[name] = with_(arrs, doc)
     slots = dict(doc)
     first = next(iter(slots["tapes"]))
@@ -106,6 +106,9 @@ def _corrupt_variants(path) -> dict[str, bytes]:
     regs = dict(doc, tapes=dict(doc["tapes"]))
     regs["tapes"][first] = dict(regs["tapes"][first], n_regs=10**12)  # registers are allocated from it
     out["register count"] = with_(arrays, regs)
+    over = dict(doc, tapes=dict(doc["tapes"]))
+    over["tapes"][first] = dict(over["tapes"][first], rows=dict(over["tapes"][first]["rows"], ops=10**9))
+    out["rows past the array"] = with_(arrays, over)
     return out
 
 
