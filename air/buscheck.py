@@ -19,9 +19,7 @@ Two interpretations of one ``Bus`` definition:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 import sympy as sp
@@ -30,9 +28,26 @@ from air import field as F
 from air import kernels as K
 from air.air import Air, Bus, message_value
 from air.bus import numerator, term_value
+from air.bus_keys import (  # noqa: F401 - re-exported: the single pass's names, kept for their callers
+    Decoded,
+    Segment,
+    _batch_inverse,
+    _group_rows,
+    _group_sums,
+    _hash_order,
+    _label_sums,
+    _net_counts,
+    _ranks,
+    _row_hash,
+    _row_hash_np,
+    _sum_by_group,
+    bus_width,
+    decode_bus,
+    message_names,
+)
+from air.bus_report import BusReport, BusResult, NearMiss, UnmatchedMessage, near_misses  # noqa: F401
 from air.compile import eval_int, program
 from air.evaluate import _column_env, active_operations
-from air.field import format_value
 from air.trace import Trace, TraceError
 
 __all__ = [
@@ -46,192 +61,6 @@ __all__ = [
 ]
 
 CHUNK = 1 << 16
-
-
-@dataclass(frozen=True)
-class UnmatchedMessage:
-    bus: str
-    side: str
-    label: str
-    fields: tuple[tuple[str, int], ...]
-    row: int
-    operation: str | None
-    count: int = 1
-    code: int = 0  # the numeric label (0 on a bus without labels)
-    term: str = ""  # the bus term that put it on the bus ("" for a boundary message)
-
-    @property
-    def who(self) -> str:
-        """Who put the message on the bus, in the AIR's own words: its operation, else its term."""
-        if self.operation:
-            return self.operation
-        return f"term {self.term}" if self.term else "a row"
-
-    def describe(self, show: Callable[[int], str] = str) -> str:
-        """One line naming the message; ``show`` writes its field values (the text report passes
-        field.format_value, so small negatives read ``-k (p−k)`` there)."""
-        vals = " ".join(f"{k}={show(v)}" for k, v in self.fields)
-        verb = "requested" if self.side == "request" else "answered"
-        missing = "no response" if self.side == "request" else "no request"
-        extra = f" (x{self.count})" if self.count != 1 else ""
-        if self.row < 0:
-            return f"{self.label} {vals}, {verb} by the public inputs (bus boundary), {missing}{extra}"
-        return f"{self.label} {vals}, {verb} by {self.who} at row {self.row}, {missing}{extra}"
-
-
-@dataclass(frozen=True)
-class NearMiss:
-    """An unmatched request and an unmatched response of the same label that differ in a few fields:
-    most likely one message that a forged or miscomputed cell split in two."""
-
-    request: UnmatchedMessage
-    response: UnmatchedMessage
-    differences: tuple[tuple[str, int, int], ...]  # (field, requested value, answered value)
-
-    def describe(self, show: Callable[[int], str] = str) -> str:
-        diffs = ", ".join(f"{k}: {show(a)} requested, {show(b)} answered" for k, a, b in self.differences)
-        r, q = self.request, self.response
-        return (
-            f"the request by {r.who} at row {r.row} and the response by "
-            f"{q.who} at row {q.row} differ only in {diffs}"
-        )
-
-
-def near_misses(unmatched: list[UnmatchedMessage], limit: int = 200) -> list[NearMiss]:
-    """Pair each unmatched request with the unmatched response of its label that shares the most
-    fields (compared by name), when at most half of the shared fields differ. Only the first ``limit``
-    requests and, per label, ``limit`` responses are compared: a report shows far fewer, and a trace
-    with a whole column forged would otherwise cost (requests x responses)."""
-    by_code: dict[int, list[UnmatchedMessage]] = {}
-    for u in unmatched:
-        if u.side == "response" and len(by_code.setdefault(u.code, [])) < limit:
-            by_code[u.code].append(u)
-    used: set[int] = set()
-    out: list[NearMiss] = []
-    for r in [u for u in unmatched if u.side == "request"][:limit]:
-        best: tuple[UnmatchedMessage, tuple[tuple[str, int, int], ...]] | None = None
-        rf = dict(r.fields)
-        for q in by_code.get(r.code, []):
-            if id(q) in used:
-                continue
-            qf = dict(q.fields)
-            shared = [k for k in rf if k in qf]
-            diffs = tuple((k, rf[k], qf[k]) for k in shared if rf[k] != qf[k])
-            if shared and 2 * len(diffs) <= len(shared) and (best is None or len(diffs) < len(best[1])):
-                best = (q, diffs)
-        if best is not None:
-            used.add(id(best[0]))
-            out.append(NearMiss(r, best[0], best[1]))
-    return out
-
-
-@dataclass
-class BusResult:
-    bus: str
-    kind: str
-    final: int
-    expected_final: int
-    messages: int
-    unmatched: list[UnmatchedMessage] = field(default_factory=list)
-    totals: dict[str, dict[str, int]] = field(default_factory=dict)  # label -> {"request": n, "response": n}
-    near: list[NearMiss] = field(default_factory=list)
-    # the accumulator column b[0..n-1] built from the trace (b[i+1] from row i), which satisfies the bus
-    # constraint ``air.bus.bus_constraint`` on every transition row
-    column: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def ok(self) -> bool:
-        return not self.unmatched and self.final == self.expected_final
-
-    def summary(self) -> str:
-        if self.ok:
-            return f"bus {self.bus}: balanced ({self.messages} messages)"
-        return (
-            f"bus {self.bus}: NOT balanced: {len(self.unmatched)} unmatched message(s); "
-            f"final {self.kind} value {self.final}, expected {self.expected_final}"
-        )
-
-
-@dataclass
-class BusReport:
-    buses: list[BusResult]
-    challenges: list[int]
-
-    @property
-    def ok(self) -> bool:
-        return all(b.ok for b in self.buses)
-
-    def render(self, color: bool = False, max_items: int = 20, hex: bool = False) -> str:
-        """The text report of every bus; message values as constraint cells print (field.format_value)."""
-
-        def show(v: int) -> str:
-            return format_value(v, hex)
-
-        out = []
-        for b in self.buses:
-            out.append(b.summary())
-            for u in b.unmatched[:max_items]:
-                out.append(f"  {u.side:8} {u.describe(show)}")
-            if len(b.unmatched) > max_items:
-                out.append(f"  ... and {len(b.unmatched) - max_items} more")
-            for m in b.near[:max_items]:
-                out.append(f"  likely  {m.describe(show)}")
-            if not b.ok:
-                for label, t in b.totals.items():
-                    if t.get("request", 0) != t.get("response", 0):
-                        out.append(
-                            f"  totals {label}: {t.get('request', 0)} requested, {t.get('response', 0)} answered"
-                        )
-        return "\n".join(out)
-
-    def unmatched_json(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """The unmatched messages, at most ``limit`` per bus (``len(b.unmatched)`` counts them all)."""
-        return [
-            {
-                "bus": u.bus,
-                "side": u.side,
-                "label": u.label,
-                "fields": {k: str(v) for k, v in u.fields},
-                "row": u.row,
-                "operation": u.operation,
-                "count": u.count,
-                "text": u.describe(),
-            }
-            for b in self.buses
-            for u in b.unmatched[:limit]
-        ]
-
-    def near_json(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """The likely pairs, at most ``limit`` per bus."""
-        return [
-            {
-                "bus": b.bus,
-                "request_row": m.request.row,
-                "request_operation": m.request.operation,
-                "response_row": m.response.row,
-                "response_operation": m.response.operation,
-                "differences": [{"field": k, "requested": str(a), "answered": str(v)} for k, a, v in m.differences],
-                "text": m.describe(),
-            }
-            for b in self.buses
-            for m in b.near[:limit]
-        ]
-
-    def buses_json(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "bus": b.bus,
-                "kind": b.kind,
-                "ok": b.ok,
-                "messages": b.messages,
-                "final": str(b.final),
-                "expected_final": str(b.expected_final),
-                "unmatched_total": len(b.unmatched),
-                "likely_pairs_total": len(b.near),
-                "totals": b.totals,
-            }
-            for b in self.buses
-        ]
 
 
 def challenges_from_seed(air: Air, seed: int) -> list[int]:
@@ -292,106 +121,6 @@ def _prefix_sum(x: np.ndarray, initial: int) -> np.ndarray:
     out[0] = initial % F.P
     out[1:] = F.add(_scan(x, F.add, 0), np.array(initial % F.P, dtype=np.uint64))
     return out
-
-
-def _batch_inverse(x: np.ndarray) -> np.ndarray:
-    """Inverses of nonzero field elements, vectorized (x^(p-2))."""
-    if (x == 0).any():
-        raise ZeroDivisionError("a bus message evaluated to 0 under these challenges: choose another --seed")
-    return F.inv_array(x)
-
-
-@dataclass
-class Segment:
-    """The messages of one (term, message) of a bus on the rows where the term's numerator is nonzero: ``key``
-    has one row per flagged row (label code, then the fields, zero-padded to the bus's width), ``sel`` the
-    rows (local to the rows decoded) and ``reps`` how many times each counts (a LogUp multiplicity, else 1)."""
-
-    term: int
-    message: int
-    side: str
-    key: np.ndarray
-    sel: np.ndarray
-    reps: np.ndarray
-
-
-@dataclass
-class Decoded:
-    """A bus decoded on a run of transition rows: its message segments and, per row, the side values of the
-    bus polynomial (multiset: ``req``/``resp``; LogUp: ``logup`` = sum m/resp - sum m/req)."""
-
-    segments: list[Segment]
-    req: np.ndarray
-    resp: np.ndarray
-    logup: np.ndarray
-    unlabelled: bool  # some message carries no label (0 in its key)
-
-
-def bus_width(bus: Bus) -> int:
-    """Columns of a message key of ``bus``: the label code, then the longest message's fields."""
-    return 1 + max((len(m.fields) for t in bus.terms for m in t.messages), default=0)
-
-
-def decode_bus(
-    bus: Bus,
-    flags: list[tuple[np.ndarray, np.ndarray]],
-    m: int,
-    term_values: Callable[[int, np.ndarray], list[np.ndarray]],
-) -> Decoded:
-    """The one decoding of a bus's messages (the single pass ``check_buses`` and every chunk of ``air.chunked``
-    run it): ``flags[t] = (sel, f)`` is term t's numerator (its flag, or its LogUp multiplicity) where it is
-    nonzero, ``sel`` those of the ``m`` rows (ascending) and ``f`` its values there;
-    ``term_values(t, sel)`` evaluates, on rows ``sel``, every field of the term's messages in order and then
-    the term's value ``term_value`` (prod of message_value, the factor of the bus polynomial)."""
-    width = bus_width(bus)
-    segs: list[Segment] = []
-    req_val = np.ones(m, dtype=np.uint64)
-    resp_val = np.ones(m, dtype=np.uint64)
-    logup = np.zeros(m, dtype=np.uint64)
-    unlabelled = False
-    for ti, (t, (sel, fv)) in enumerate(zip(bus.terms, flags)):
-        if len(sel) == 0:
-            continue
-        *field_vals, value = term_values(ti, sel)
-        weights = fv if bus.kind == "logup" else np.ones(len(sel), dtype=np.uint64)
-        # a LogUp multiplicity is a field element: a message whose multiplicity is not a small count (e.g. a flag
-        # made non-binary by a tampered op bit) is listed once among the messages to match
-        reps = np.where(weights < 2**32, weights, 1).astype(np.int64)
-        at = 0
-        for mi, msg in enumerate(t.messages):
-            cols = field_vals[at : at + len(msg.fields)]
-            at += len(msg.fields)
-            key = np.zeros((len(sel), width), dtype=np.uint64)
-            if msg.label_value is None and bool(msg.fields) and msg.fields[0][0] == "label":
-                # the label is computed by the responder: it is the first field
-                for j, c in enumerate(cols):
-                    key[:, j] = c
-            else:  # a numeric label, or none (0 in the key) on a bus whose messages carry no label
-                key[:, 0] = msg.label_value or 0
-                for j, c in enumerate(cols):
-                    key[:, 1 + j] = c
-                if msg.label_value is None:
-                    unlabelled = True
-            segs.append(Segment(ti, mi, t.side, key, sel, reps))
-        if bus.kind == "multiset":
-            # the side as the bus polynomial has it (air.bus): sum_t f_t*u_t + 1 - sum_t f_t = 1 + sum_t f_t*(u_t - 1)
-            side_val = req_val if t.side == "request" else resp_val
-            term = F.sub(value, np.uint64(1))
-            if not (fv == 1).all():  # a flag is 1 where it is nonzero on an honest trace: 1*x is x
-                term = F.mul(fv, term)
-            side_val[sel] = F.add(side_val[sel], term)
-        else:
-            contrib = F.mul(fv, _batch_inverse(value))
-            logup[sel] = F.add(logup[sel], contrib) if t.side == "response" else F.sub(logup[sel], contrib)
-    return Decoded(segs, req_val, resp_val, logup, unlabelled)
-
-
-def message_names(msg: Any) -> tuple[str, ...]:
-    """The field names a message's key carries after its label (a computed label is not one of them)."""
-    names = tuple(n_ for n_, _ in msg.fields)
-    if msg.label_value is None and bool(msg.fields) and msg.fields[0][0] == "label":
-        return names[1:]
-    return names
 
 
 def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
@@ -521,114 +250,6 @@ def _resolve_operations(air: Air, trace: Trace, unmatched: list[UnmatchedMessage
         if op and op in unmatched[i].operation.split("+"):  # type: ignore[union-attr]
             out[i] = replace(unmatched[i], operation=op)
     return out
-
-
-def _row_hash(keys: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of every row (xor-multiply-shift per column, wrapping): for grouping only. ``h_0 =
-    0x9E3779B97F4A7C15``; per word ``h = (h ^ k_j) * 0xBF58476D1CE4E5B9 mod 2^64``, ``h ^= h >> 31`` (a compiled
-    loop computes the same words for a long matrix: ``air.kernels.row_hash``)."""
-    fast = K.row_hash(keys) if keys.ndim == 2 else None
-    if fast is not None:
-        return fast
-    return _row_hash_np(keys)
-
-
-def _row_hash_np(keys: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        h = np.full(len(keys), 0x9E3779B97F4A7C15, dtype=np.uint64)
-        for j in range(keys.shape[1]):
-            h = (h ^ keys[:, j]) * np.uint64(0xBF58476D1CE4E5B9)
-            h ^= h >> np.uint64(31)
-    return h
-
-
-def _hash_order(hashes: np.ndarray, keys: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
-    """The permutation that sorts distinct rows (``keys``, or its rows ``at``) by their hash, rows of equal hash
-    (a 64-bit collision) by their words lexicographically: one total order, whichever way they were grouped."""
-    order = np.argsort(hashes)  # not stable: equal hashes are put in order below
-    s = hashes[order]
-    if len(s) > 1 and bool((s[1:] == s[:-1]).any()):
-        rows = keys if at is None else np.take(keys, at, axis=0)
-        order = np.lexsort((*rows.T[::-1], hashes))  # lexsort's last key is the primary one
-    return order
-
-
-def _ranks(order: np.ndarray) -> np.ndarray:
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order), dtype=np.int64)
-    return rank
-
-
-def _group_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rows of ``keys`` and, for each row, the index of its distinct row -- like
-    ``np.unique(keys, axis=0, return_inverse=True)`` but in another order: by the rows' 64-bit ``_row_hash``,
-    rows of equal hash lexicographically (``_hash_order``). Compiled (``air.kernels.group_rows``): one pass over
-    an exact hash table, then a sort of the distinct rows' hashes only. numpy (the reference): ``np.unique`` of
-    the hashes, every row compared with its group's first row; a collision falls back to the exact row sort."""
-    h = _row_hash(keys)
-    fast = K.group_rows(keys, h) if keys.ndim == 2 else None
-    if fast is not None:
-        rep, inv = fast
-        order = _hash_order(h[rep], keys, rep)
-        return np.take(keys, rep[order], axis=0), _ranks(order)[inv]  # take: 3x a fancy index of rows
-    _, first, inv = np.unique(h, return_index=True, return_inverse=True)
-    inv = inv.reshape(-1)
-    if not (keys == keys[first[inv]]).all():
-        uniq, inv = np.unique(keys, axis=0, return_inverse=True)
-        order = _hash_order(_row_hash(uniq), uniq)
-        return uniq[order], _ranks(order)[inv.reshape(-1)]
-    return keys[first], inv
-
-
-def _sum_by_group(inv: np.ndarray, weights: np.ndarray, n_groups: int) -> np.ndarray:
-    """``out[g] = sum of weights[i] over inv[i] == g`` in int64, exactly: np.bincount sums in float64, so the
-    weights go in as 24-bit low halves (>= 0) and the rest (two's complement shift), each sum < 2^53 for fewer
-    than 2^29 rows of weights below 2^32 in absolute value."""
-    w = np.asarray(weights, dtype=np.int64)
-    lo = np.bincount(inv, weights=w & 0xFFFFFF, minlength=n_groups)
-    hi = np.bincount(inv, weights=w >> 24, minlength=n_groups)
-    return lo.astype(np.int64) + (hi.astype(np.int64) << 24)
-
-
-def _group_sums(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rows of ``keys`` (in ``_group_rows``'s order) and the sum of each one's int64 weights."""
-    uniq, inv = _group_rows(keys)
-    return uniq, _sum_by_group(inv, weights, len(uniq))
-
-
-def _net_counts(keys: np.ndarray, weights: np.ndarray, ordered: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rows of ``keys`` whose int64 weights (e.g. +count for a request, -count for a response) do not
-    sum to 0, and those sums: in ``_group_rows``'s order, or (``ordered=False``, for a partial result merged
-    again later) in any order the grouping gives. Compiled: one pass of the hash table summing per group; only
-    the rows left (the unmatched messages) are sorted, and only when ``ordered``."""
-    h = _row_hash(keys)
-    fast = K.group_net(keys, h, weights) if keys.ndim == 2 else None
-    if fast is not None:
-        rep, net = fast
-        keep = np.flatnonzero(net != 0)
-        rep, net = rep[keep], net[keep]
-        if ordered:
-            order = _hash_order(h[rep], keys, rep)
-            rep, net = rep[order], net[order]
-        return np.take(keys, rep, axis=0), net
-    uniq, net = _group_sums(keys, weights)
-    keep = net != 0
-    return uniq[keep], net[keep]
-
-
-def _label_sums(codes: np.ndarray, lengths: list[int], weights: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Per block of consecutive rows (``lengths``) and label code (``codes``, key column 0): the sum of the
-    rows' weights, as arrays (block, code, sum) ordered by block then code -- what a loop over each block's
-    ``np.unique(codes)`` gives, in one grouping."""
-    fast = K.label_sums(codes, lengths, weights)  # one pass, each block's few codes scanned per row
-    if fast is not None:
-        seg, code, sums = fast
-    else:
-        at = np.repeat(np.arange(len(lengths), dtype=np.uint64), lengths)
-        pairs, sums = _group_sums(np.stack([at, np.asarray(codes, dtype=np.uint64)], axis=1), weights)
-        seg, code = pairs[:, 0].astype(np.int64), pairs[:, 1]
-    order = np.lexsort((code, seg))
-    return seg[order], code[order], sums[order]
 
 
 def _unmatched(bus: Bus, keys: dict, meta: dict, width: int) -> list[UnmatchedMessage]:

@@ -12,7 +12,6 @@ Rows are processed in chunks of 2^16 to keep temporaries in cache.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -21,6 +20,7 @@ import sympy as sp
 from air import field as F
 from air.air import Air, Constraint
 from air.compile import eval_int, program, symbols_in
+from air.records import CheckResult, ConstraintFailures  # noqa: F401 - re-exported
 from air.symbols import AuxCell, Cell, Periodic, PublicInput
 from air.trace import Trace, TraceError
 
@@ -37,31 +37,6 @@ __all__ = [
 ]
 
 CHUNK = 1 << 16
-
-
-@dataclass
-class ConstraintFailures:
-    constraint: str
-    domain: str
-    rows: np.ndarray
-
-
-@dataclass
-class CheckResult:
-    air: str
-    n_rows: int
-    failures: list[ConstraintFailures] = field(default_factory=list)
-    # constraints over auxiliary (bus) columns: the bus checker builds those columns and balances the buses,
-    # but these extra relations between them are not evaluated (named in every report, never passed silently)
-    not_evaluated: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-    @property
-    def total_failures(self) -> int:
-        return sum(len(f.rows) for f in self.failures)
 
 
 @lru_cache(maxsize=8192)
@@ -136,7 +111,6 @@ def _check_columns(air: Air, trace: Trace, cons: list[Constraint]) -> None:
                 continue
             if isinstance(s, Cell) and s.column not in trace.columns and s.column not in air.periodic:
                 raise TraceError(f"{trace.source}: column {s.column!r} (read by {c.name!r}) is missing")
-
 
 
 def group_by_flag(constraints: list[Constraint]) -> tuple[dict[sp.Expr, list[Constraint]], list[Constraint]]:

@@ -1,14 +1,19 @@
-"""Degree records that need no sympy: what a bus term's degrees are once computed.
+"""Records that need no sympy: what a bus term's degrees are once computed, and what a constraint check found.
 
-``air.bus`` computes them from the polynomials; ``air.analysis`` and the degree cache (``air.cache``) read
-them. Kept apart so that a cached analysis is rebuilt and printed without importing sympy.
+``air.bus`` computes the degrees from the polynomials; ``air.analysis`` and the degree cache (``air.cache``) read
+them. ``air.evaluate`` (the single pass) and ``air.chunked`` return a ``CheckResult``. Kept apart so that a cached
+analysis, or a check from cached tapes, is printed without importing sympy.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-__all__ = ["TermDegree"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["TermDegree", "CheckResult", "ConstraintFailures"]
 
 
 @dataclass(frozen=True)
@@ -33,3 +38,28 @@ class TermDegree:
     @property
     def degree(self) -> int:
         return self.flag_degree + sum(d for _, d in self.factors)
+
+
+@dataclass
+class ConstraintFailures:
+    constraint: str
+    domain: str
+    rows: np.ndarray
+
+
+@dataclass
+class CheckResult:
+    air: str
+    n_rows: int
+    failures: list[ConstraintFailures] = field(default_factory=list)
+    # constraints over auxiliary (bus) columns: the bus checker builds those columns and balances the buses,
+    # but these extra relations between them are not evaluated (named in every report, never passed silently)
+    not_evaluated: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def total_failures(self) -> int:
+        return sum(len(f.rows) for f in self.failures)
