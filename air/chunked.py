@@ -23,51 +23,24 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy as sp
 
 from air import field as F
 from air import kernels as K
 from air import tape_cache
-from air.air import Air, Bus
-from air.bus import numerator, term_value
-from air.buscheck import (
-    BusReport,
-    BusResult,
-    Decoded,
-    UnmatchedMessage,
-    _bind,
-    _boundary,
-    _const,
-    _group_rows,
-    _label_sums,
-    _net_counts,
-    _resolve_operations,
-    _row_hash,
-    bus_width,
-    challenges_from_seed,
-    decode_bus,
-    message_names,
-    near_misses,
-)
-from air.compile import Program, Tape, program
-from air.degree import preorder_new
-from air.evaluate import (
-    CheckResult,
-    ConstraintFailures,
-    _check_columns,
-    _needed_publics,
-    _scalar_env,
-    constraint_value,
-    group_by_flag,
-)
-from air.symbols import AuxCell
+from air.bus_keys import Decoded, _group_rows, _label_sums, _net_counts, _row_hash, bus_width, decode_bus, message_names
+from air.bus_report import BusReport, BusResult, UnmatchedMessage, near_misses
+from air.records import CheckResult, ConstraintFailures
+from air.tape import Tape as RunTape
 from air.trace import Trace, TraceError, column_rows
+
+if TYPE_CHECKING:
+    from air.air import Air
 
 __all__ = ["ChunkedResult", "check_chunked", "default_chunk_rows", "default_jobs"]
 
@@ -96,16 +69,169 @@ def default_chunk_rows(n_rows: int, n_columns: int, jobs: int) -> int:
 # --- the plan: what every chunk evaluates (compiled once per process) ----------------------------------
 
 
+@dataclass(frozen=True)
+class _MsgShape:
+    """A message as the map and the reduce read it (``air.air.Message`` duck-typed for ``bus_keys``): its label,
+    numeric label, and its fields' names (``(name, None)`` pairs: the expressions are compiled into programs)."""
+
+    label: str
+    label_value: int | None
+    fields: tuple[tuple[str, None], ...]
+
+
+@dataclass(frozen=True)
+class _TermShape:
+    name: str
+    side: str
+    operation: str | None
+    messages: tuple[_MsgShape, ...]
+
+
+@dataclass(frozen=True)
+class _BoundaryShape:
+    """A bus boundary message: from a public table (``table``), or one message whose fields are constants or
+    public inputs (``consts``: ("int", v) or ("public", name) per field)."""
+
+    side: str
+    table: str | None
+    message: _MsgShape
+    consts: tuple[tuple[str, Any] | None, ...] | None
+
+
+@dataclass(frozen=True)
+class _BusShape:
+    """A bus as data (``air.air.Bus`` without its polynomials): ends as ("int", v), ("public", name) or None
+    (unconstrained)."""
+
+    name: str
+    kind: str
+    initial: tuple[str, Any] | None
+    final: tuple[str, Any] | None
+    terms: tuple[_TermShape, ...]
+    boundary: tuple[_BoundaryShape, ...]
+
+
+@dataclass
+class PlanFacts:
+    """What the check reads of an AIR besides its programs, as data (JSON in the tape cache): names and orders of
+    the constraints, gated groups and buses, the layout, the periodic columns, and what an OK report says."""
+
+    name: str
+    n_constraints: int
+    column_names: list[str]
+    n_columns: int
+    unread_columns: list[str]
+    operations: list[str]
+    challenges: list[str]
+    publics: list[str]  # public inputs the constraints read
+    public_tables: dict[str, int]  # name -> values per row
+    periodic: dict[str, list[int]]
+    cons: list[tuple[str, str]]  # the evaluated constraints (name, domain), in the AIR's order
+    skipped: list[str]  # constraints over bus columns: not evaluated
+    plain: list[str]  # ungated transition constraints: the first outputs of "flags"
+    gated: list[list[str]]  # per gated group, its constraints (the outputs of ("body", i))
+    buses: list[_BusShape]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, doc: Any) -> PlanFacts:
+        """The facts from ``to_json``'s document, every field type-checked (``ValueError`` otherwise)."""
+        if type(doc) is not dict:
+            raise ValueError("plan facts: not an object")
+
+        def strs(v: Any) -> list[str]:
+            if type(v) is not list or any(type(x) is not str for x in v):
+                raise ValueError("plan facts: not a list of names")
+            return list(v)
+
+        def opt_int(v: Any) -> int | None:
+            if v is not None and type(v) is not int:
+                raise ValueError("plan facts: not an integer")
+            return v
+
+        def end(v: Any) -> tuple[str, Any] | None:
+            if v is None:
+                return None
+            if type(v) is not list or len(v) != 2 or v[0] not in ("int", "public"):
+                raise ValueError("plan facts: not a bus end")
+            if (v[0] == "int" and type(v[1]) is not int) or (v[0] == "public" and type(v[1]) is not str):
+                raise ValueError("plan facts: not a bus end")
+            return (v[0], v[1])
+
+        def msg(v: Any) -> _MsgShape:
+            if type(v) is not dict or type(v["label"]) is not str:
+                raise ValueError("plan facts: not a message")
+            names = strs([f[0] for f in v["fields"]])
+            return _MsgShape(v["label"], opt_int(v["label_value"]), tuple((n, None) for n in names))
+
+        def bus(v: Any) -> _BusShape:
+            if type(v) is not dict or v["kind"] not in ("multiset", "logup"):
+                raise ValueError("plan facts: not a bus")
+            terms = tuple(
+                _TermShape(
+                    strs([t["name"]])[0],
+                    t["side"],
+                    None if t["operation"] is None else strs([t["operation"]])[0],
+                    tuple(msg(m) for m in t["messages"]),
+                )
+                for t in v["terms"]
+            )
+            if any(t.side not in ("request", "response") for t in terms):
+                raise ValueError("plan facts: not a side")
+            bounds = []
+            for b in v["boundary"]:
+                if b["side"] not in ("request", "response") or (b["table"] is not None and type(b["table"]) is not str):
+                    raise ValueError("plan facts: not a boundary message")
+                consts = None if b["consts"] is None else tuple(end(c) for c in b["consts"])
+                bounds.append(_BoundaryShape(b["side"], b["table"], msg(b["message"]), consts))
+            return _BusShape(strs([v["name"]])[0], v["kind"], end(v["initial"]), end(v["final"]), terms, tuple(bounds))
+
+        def ints(v: Any) -> list[int]:
+            if type(v) is not list or any(type(x) is not int or not 0 <= x < F.P for x in v):
+                raise ValueError("plan facts: not field elements")
+            return list(v)
+
+        cons = doc["cons"]
+        if type(cons) is not list or any(type(c) is not list or len(c) != 2 for c in cons):
+            raise ValueError("plan facts: not constraints")
+        tables = doc["public_tables"]
+        if type(tables) is not dict or any(type(w) is not int for w in tables.values()):
+            raise ValueError("plan facts: not public tables")
+        periodic = doc["periodic"]
+        if type(periodic) is not dict:
+            raise ValueError("plan facts: not periodic columns")
+        if type(doc["n_constraints"]) is not int or type(doc["n_columns"]) is not int or type(doc["name"]) is not str:
+            raise ValueError("plan facts: not a count")
+        return cls(
+            name=doc["name"],
+            n_constraints=doc["n_constraints"],
+            column_names=strs(doc["column_names"]),
+            n_columns=doc["n_columns"],
+            unread_columns=strs(doc["unread_columns"]),
+            operations=strs(doc["operations"]),
+            challenges=strs(doc["challenges"]),
+            publics=strs(doc["publics"]),
+            public_tables={str(k): int(w) for k, w in tables.items()},
+            periodic={str(k): ints(v) for k, v in periodic.items()},
+            cons=list(zip(strs([c[0] for c in cons]), strs([c[1] for c in cons]))),
+            skipped=strs(doc["skipped"]),
+            plain=strs(doc["plain"]),
+            gated=[strs(g) for g in doc["gated"]],
+            buses=[bus(b) for b in doc["buses"]],
+        )
+
+
 @dataclass
 class _Plan:
-    """The compiled programs every chunk runs (``evaluate.check``'s and ``buscheck._check_bus``'s, built once)."""
+    """The compiled programs every chunk runs (``air.check_plan`` builds them from an AIR, or ``check_cached``
+    reads them from the tape cache) and the AIR's facts (``PlanFacts``): what the map and the reduce read, with
+    no sympy object in it."""
 
-    air: Air
-    scal: dict[str, np.ndarray]  # challenges and public inputs, as numpy scalars
-    plain: list[Any]
-    gated: dict[sp.Expr, list[Any]]
-    with_buses: bool
-    progs: dict[Any, Program] = field(default_factory=dict)
+    facts: PlanFacts
+    scal: dict[str, np.ndarray] = field(default_factory=dict)  # challenges and public inputs, as numpy scalars
+    progs: dict[Any, Any] = field(default_factory=dict)  # a Program (air.compile), or a _Compiled from the cache
     num_at: dict[str, tuple[int, int]] = field(default_factory=dict)  # bus -> its numerators' outputs of "flags"
     gated_at: int = 0  # the gated constraints' flags among the outputs of "flags" (after the plain constraints)
     reuse: bool = False  # keep a chunk matrix's buffer per thread from chunk to chunk (not on Dask)
@@ -113,69 +239,78 @@ class _Plan:
     columns: list[str] = field(default_factory=list)  # the trace and periodic columns the programs read
     col_of: dict[str, tuple[int, int]] = field(default_factory=dict)  # x / x' -> (its column in a chunk, shift)
 
-    def prog(self, key: Any, exprs: Callable[[], list]) -> Program:
-        p = self.progs.get(key)
-        if p is None:
-            p = self.progs[key] = program(exprs())
-        return p
+    @property
+    def buses(self) -> list[_BusShape]:
+        return self.facts.buses
+
+    @property
+    def with_buses(self) -> bool:
+        return bool(self.facts.buses)
 
 
-def _split(air: Air) -> tuple[list[Any], list[str]]:
-    """The constraints evaluated, and the names of those over bus columns (not evaluated), as evaluate.check."""
-    cons, skipped = [], []
-    for c in air.constraints:
-        # the symbols of the expression, each shared sub-term walked once (free_symbols rebuilds a set per node)
-        over_bus = any(isinstance(s, AuxCell) for s in preorder_new(c.expr, set()))
-        (skipped if over_bus else cons).append(c)
-    return cons, [c.name for c in skipped]
+class _Compiled:
+    """A program restored from the tape cache: its inputs and its tape (no polynomials; the kernels run it)."""
+
+    def __init__(self, inputs: set[str], tape: RunTape) -> None:
+        self.inputs = inputs
+        self._tape = tape
+
+    def tape(self) -> RunTape:
+        return self._tape
+
+    def run_matrix(
+        self,
+        mat: np.ndarray,
+        col_of: Mapping[str, tuple[int, int]],
+        scal: Mapping[str, Any],
+        rows: np.ndarray | slice,
+        sparse: bool = False,
+        pool: dict | None = None,
+    ) -> list[Any]:
+        return self._tape.run_rows(mat, col_of, scal, rows, sparse, pool)
 
 
-def _plan(air: Air, trace: Trace, challenges: list[int], cons: list[Any], tape_key: str | None = None) -> _Plan:
-    scal = _scalar_env(air, trace, None) | _needed_publics(air, cons, trace)
-    if air.buses:
-        scal |= _bind(air, challenges)
-        scal |= {k: np.array(int(v) % F.P, dtype=np.uint64) for k, v in trace.public_inputs.items()}
-    gated, plain = group_by_flag([c for c in cons if c.domain == "transition"])
-    plan = _Plan(air, scal, plain, gated, bool(air.buses))
-    # compiled here, once: the workers (forked, or sent the plan) run them without compiling.
-    # ONE program for the ungated constraints, the gated constraints' operation flags, every bus term's numerator
-    # (its flag, or its LogUp multiplicity) and the operations' flags: the tape computes each shared sub-term (an
-    # operation flag read by a stack-shift constraint, several buses and a gated group) once per row, and keeps
-    # only each output's nonzero entries (Program.run_sparse): a failing row, a selected row, a message
-    nums = [numerator(b, t) for b in air.buses for t in b.terms]
-    # and the operations' flags, for the operations that occur (coverage.operations_occurring, which the report of
-    # an OK names), when they read only what the trace has (as operations_occurring requires)
-    if air.operations and trace.n_rows >= 2:
-        ops = plan.prog("ops", lambda: [o.flag for o in air.operations])
-        if any(i.rstrip("'") not in trace.columns and i.rstrip("'") not in air.periodic for i in ops.inputs):
-            del plan.progs["ops"]
-    flags = plan.prog("flags", lambda: [*(c.expr for c in plain), *gated, *nums]) if plain or gated or nums else None
-    for i, f in enumerate(gated):
-        plan.prog(("body", i), lambda f=f: [c.body for c in gated[f]])
-    plan.gated_at = len(plain)
-    at = len(plain) + len(gated)
-    for b in air.buses:
+def _n_outputs(prog: Any) -> int:
+    exprs = getattr(prog, "_exprs", None)
+    return len(exprs) if exprs is not None else len(prog.tape().outputs)
+
+
+def _finish_plan(plan: _Plan, trace: Trace) -> None:
+    """Where each output and input is: the gated flags and the bus numerators among the outputs of "flags", and
+    the columns of a chunk's matrix (the trace and periodic columns the programs read) with each variable's."""
+    facts = plan.facts
+    plan.gated_at = len(facts.plain)
+    at = len(facts.plain) + len(facts.gated)
+    for b in facts.buses:
         plan.num_at[b.name] = (at, at + len(b.terms))
         at += len(b.terms)
-        for ti, t in enumerate(b.terms):
-            plan.prog(
-                ("term", b.name, ti), lambda t=t: [e for m in t.messages for _, e in m.fields] + [term_value(air, t)]
-            )
-    if K.load_for(trace.n_rows) is not None:
-        cells = _binary_cells(air, trace, flags.inputs) if flags is not None else []
-        key = _tapes_key(tape_key, cells, plan.progs) if tape_key else None
-        if key is None or not _restore_tapes(plan.progs, key):
-            if flags is not None:
-                flags.tabulate(cells)
-            for p in plan.progs.values():  # lowered here once: not by every thread, or forked worker, that needs it
-                p.tape()
-            if key is not None:
-                tape_cache.store(key, {_prog_name(k): p.tape().state() for k, p in plan.progs.items()})
     names = sorted({i for p in plan.progs.values() for i in p.inputs})
-    plan.columns = sorted({n.rstrip("'") for n in names} & (set(trace.columns) | set(trace.maps) | set(air.periodic)))
+    have = set(trace.columns) | set(trace.maps) | set(facts.periodic)
+    plan.columns = sorted({n.rstrip("'") for n in names} & have)
     at_col = {c: i for i, c in enumerate(plan.columns)}
     plan.col_of = {n: (at_col[n.rstrip("'")], 1 if n.endswith("'") else 0) for n in names if n.rstrip("'") in at_col}
-    return plan
+
+
+def _scal(facts: PlanFacts, trace: Trace, values: list[int]) -> dict[str, np.ndarray]:
+    """Challenges and public inputs as the programs read them, as ``evaluate.check`` and ``buscheck`` bind them:
+    challenges 0 and the constraints' public inputs as given; with buses, the challenges' values and every public
+    input mod p. A public input the constraints read and the trace lacks: ``TraceError``."""
+    scal = {c: np.array(0, dtype=np.uint64) for c in facts.challenges}
+    for name in facts.publics:
+        if name not in trace.public_inputs:
+            raise TraceError(f"{trace.source}: public input {name!r} (read by a constraint) is missing")
+        scal[name] = np.array(int(trace.public_inputs[name]), dtype=np.uint64)
+    if facts.buses:
+        vals = list(values) + [0] * max(0, len(facts.challenges) - len(values))
+        scal |= {c: np.array(v % F.P, dtype=np.uint64) for c, v in zip(facts.challenges, vals)}
+        scal |= {k: np.array(int(v) % F.P, dtype=np.uint64) for k, v in trace.public_inputs.items()}
+    return scal
+
+
+def challenges_for(facts: PlanFacts, seed: int) -> list[int]:
+    """``buscheck.challenges_from_seed`` from the facts (the same draws)."""
+    rng = np.random.default_rng(seed)
+    return [int(x) % F.P for x in rng.integers(1, 2**63, size=len(facts.challenges), dtype=np.uint64)]
 
 
 def _prog_name(key: Any) -> str:
@@ -183,16 +318,28 @@ def _prog_name(key: Any) -> str:
     return json.dumps(key if isinstance(key, str) else list(key))
 
 
-def _tapes_key(air_key: str, cells: list[str], progs: dict[Any, Program]) -> str:
+def _prog_key(name: str) -> Any:
+    """``_prog_name``'s inverse ("flags", or a tuple)."""
+    v = json.loads(name)
+    if isinstance(v, str):
+        return v
+    if type(v) is not list or not v or any(type(x) not in (str, int) for x in v):
+        raise ValueError(f"not a program name: {name!r}")
+    return tuple(v)
+
+
+def _tapes_key(air_key: str, cells: list[str], progs: dict[Any, Any]) -> str:
     """The tape cache's key for these programs: the AIR's content key (``air.cache``, and the family selection),
     the cells the tables are built around, the programs' names."""
     parts = [str(tape_cache.FORMAT), air_key, json.dumps(cells), json.dumps(sorted(_prog_name(k) for k in progs))]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def _restore_tapes(progs: dict[Any, Program], key: str) -> bool:
+def _restore_tapes(progs: dict[Any, Any], key: str) -> bool:
     """Every program's tape from the tape cache, when it holds them all and each fits its program (its outputs,
     the variables it reads): True; else nothing is changed (the caller lowers them)."""
+    from air.compile import Tape
+
     stored = tape_cache.load(key)
     if stored is None or set(stored) != {_prog_name(k) for k in progs}:
         return False
@@ -211,11 +358,15 @@ def _restore_tapes(progs: dict[Any, Program], key: str) -> bool:
     return True
 
 
+def _store_tapes(key: str, progs: dict[Any, Any]) -> None:
+    tape_cache.store(key, {_prog_name(k): p.tape().state() for k, p in progs.items()})
+
+
 SAMPLE_ROWS = 1 << 9  # rows read at each of SAMPLES places along the trace
 SAMPLES = 16
 
 
-def _binary_cells(air: Air, trace: Trace, names: set[str]) -> list[str]:
+def _binary_cells(periodic: Mapping[str, list[int]], trace: Trace, names: set[str]) -> list[str]:
     """The cells of ``names`` that are 0 or 1 on rows sampled along the trace (a periodic column: over its
     cycle): the likely operation bits and selectors, for ``Tape.tabulate``. Only a guess: a block of rows where
     one is not 0/1 is computed from the polynomials as written."""
@@ -224,8 +375,8 @@ def _binary_cells(air: Air, trace: Trace, names: set[str]) -> list[str]:
     out = []
     for name in sorted(names):
         col = name.rstrip("'")
-        if col in air.periodic:
-            high = max(int(v) for v in air.periodic[col])
+        if col in periodic:
+            high = max(int(v) for v in periodic[col])
         elif col in trace.columns or col in trace.maps:
             high = max(int(np.max(column_rows(trace, col, s, min(n, s + SAMPLE_ROWS)))) for s in starts)
         else:
@@ -304,17 +455,17 @@ class _Rows:
 
     def matrix(self) -> np.ndarray:
         if self._mat is None:
-            air, cols = self.plan.air, self.plan.columns
+            periodic, cols = self.plan.facts.periodic, self.plan.columns
             mat = _buffer(self.plan, (max(len(cols), 1), self.end - self.start))
             for i, col in enumerate(cols):
-                if col in air.periodic:
-                    _fill_periodic(mat[i], air.periodic[col], self.start)
+                if col in periodic:
+                    _fill_periodic(mat[i], periodic[col], self.start)
                 else:
                     mat[i] = column_rows(self.trace, col, self.start, self.end)
             self._mat = mat
         return self._mat
 
-    def run(self, prog: Program, idx: np.ndarray | slice, sparse: bool = False, keep: bool = False) -> list[Any]:
+    def run(self, prog: Any, idx: np.ndarray | slice, sparse: bool = False, keep: bool = False) -> list[Any]:
         """``prog`` at local rows ``idx`` (transition rows: ``x'`` lies inside the chunk's rows plus its
         overlap): dense outputs, or each output's nonzero entries (``Program.run_matrix``). ``keep``: the sparse
         entries go into this thread's buffers, written again by its next chunk (no part of a chunk's result is a
@@ -362,16 +513,16 @@ class _Part:
 def _check_constraints(plan: _Plan, rows: _Rows, part: _Part, flag_vals: list[Sparse]) -> None:
     """Failures of the plain constraints (their nonzero rows), and of each gated group's bodies on the rows its
     flag selects."""
-    for c, (bad, _) in zip(plan.plain, flag_vals):
+    for name, (bad, _) in zip(plan.facts.plain, flag_vals):
         if len(bad):
-            part.fails.setdefault(c.name, []).append(bad + rows.start)
-    for i, f in enumerate(plan.gated):
+            part.fails.setdefault(name, []).append(bad + rows.start)
+    for i, names in enumerate(plan.facts.gated):
         sel = flag_vals[plan.gated_at + i][0]
         if len(sel) == 0:
             continue
-        for c, (bad, _) in zip(plan.gated[f], rows.run(plan.progs[("body", i)], sel, sparse=True)):
+        for name, (bad, _) in zip(names, rows.run(plan.progs[("body", i)], sel, sparse=True)):
             if len(bad):
-                part.fails.setdefault(c.name, []).append(sel[bad] + rows.start)
+                part.fails.setdefault(name, []).append(sel[bad] + rows.start)
 
 
 Sparse = tuple[np.ndarray, np.ndarray]  # an output's nonzero entries: (local rows ascending, values)
@@ -386,7 +537,7 @@ def _flag_values(plan: _Plan, rows: _Rows, m: int) -> list[Sparse]:
         return []
     if m == 0:
         empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64))
-        return [empty for _ in prog._exprs]
+        return [empty for _ in range(_n_outputs(prog))]
     return rows.run(prog, slice(0, m), sparse=True, keep=True)
 
 
@@ -414,7 +565,7 @@ def _operations(plan: _Plan, rows: _Rows, m: int) -> list[bool]:
 
 def _multiplicities(plan: _Plan, rows: _Rows, m: int, n: int, part: _Part, flag_vals: list[Sparse]) -> None:
     """Per LogUp bus and term: the largest multiplicity, its first row, and the sum (``check_multiplicities``)."""
-    for b in plan.air.buses:
+    for b in plan.buses:
         if b.kind != "logup" or n < 2 or m == 0:
             continue
         limit = (n - 1) * len(b.terms)
@@ -436,7 +587,7 @@ def _multiplicities(plan: _Plan, rows: _Rows, m: int, n: int, part: _Part, flag_
         part.mult[b.name] = out
 
 
-def _bus_keys(plan: _Plan, bus: Bus, rows: _Rows, m: int, flag_vals: list[Sparse]) -> Decoded:
+def _bus_keys(plan: _Plan, bus: _BusShape, rows: _Rows, m: int, flag_vals: list[Sparse]) -> Decoded:
     """The chunk's messages of ``bus``, decoded by buscheck.decode_bus (the single pass's one decoding)."""
     lo, hi = plan.num_at[bus.name]
 
@@ -477,7 +628,7 @@ def _tree_sum(x: np.ndarray) -> int:
 
 
 def _check_buses_part(plan: _Plan, rows: _Rows, m: int, part: _Part, flag_vals: list[Sparse]) -> None:
-    for bus in plan.air.buses:
+    for bus in plan.buses:
         width = _width(bus)
         dec = _bus_keys(plan, bus, rows, m, flag_vals)
         totals: dict[int, dict[str, int]] = {}
@@ -536,7 +687,7 @@ def _first_occurrences(
     m = max(0, min(stop, n - 1) - start)
     out: dict[str, dict[tuple[int, str], tuple[int, int, int]]] = {}
     flag_vals = _flag_values(plan, rows, m)
-    for bus in plan.air.buses:
+    for bus in plan.buses:
         target = wanted.get(bus.name)
         if target is None or len(target) == 0:
             continue
@@ -561,27 +712,59 @@ def _first_occurrences(
 # --- the reduce ---------------------------------------------------------------------------------------
 
 
-def _reduce_constraints(air: Air, trace: Trace, parts: list[_Part], cons: list[Any], skipped: list[str]) -> CheckResult:
+def _end_rows(plan: _Plan, trace: Trace, row: int) -> np.ndarray:
+    """A (columns x 2) matrix of rows ``row`` and ``row + 1`` (wrapping, as ``evaluate.row_env``) of the plan's
+    columns: what a boundary program reads at ``row``."""
+    n, periodic = trace.n_rows, plan.facts.periodic
+    mat = np.zeros((max(len(plan.columns), 1), 2), dtype=np.uint64)
+    for i, col in enumerate(plan.columns):
+        for j, r in enumerate((row, (row + 1) % n)):
+            if col in periodic:
+                cyc = periodic[col]
+                mat[i, j] = cyc[r % len(cyc)]
+            else:
+                mat[i, j] = column_rows(trace, col, r, r + 1)[0]
+    return mat
+
+
+def _boundary_values(plan: _Plan, trace: Trace) -> dict[str, int]:
+    """Each boundary constraint's value at its row (``first``: 0, ``last``: n-1) with the challenges at 0, as
+    ``evaluate.constraint_value`` computes it: compiled, from the programs "first" and "last"."""
+    out: dict[str, int] = {}
+    scal = dict(plan.scal) | {c: np.array(0, dtype=np.uint64) for c in plan.facts.challenges}
+    for c in plan.facts.publics:  # as given, not reduced (row_env)
+        scal[c] = np.array(int(trace.public_inputs[c]), dtype=np.uint64)
+    for domain, row in (("first", 0), ("last", trace.n_rows - 1)):
+        prog = plan.progs.get(domain)
+        if prog is None:
+            continue
+        names = [name for name, d in plan.facts.cons if d == domain]
+        vals = prog.run_matrix(_end_rows(plan, trace, row), plan.col_of, scal, slice(0, 1))
+        out |= {name: int(v[0]) for name, v in zip(names, vals)}
+    return out
+
+
+def _reduce_constraints(plan: _Plan, trace: Trace, parts: list[_Part]) -> CheckResult:
     n = trace.n_rows
-    result = CheckResult(air.name, n, not_evaluated=skipped)
-    for c in cons:
+    facts = plan.facts
+    result = CheckResult(facts.name, n, not_evaluated=list(facts.skipped))
+    ends = _boundary_values(plan, trace)
+    for name, domain in facts.cons:
         found: list[np.ndarray] = []
-        if c.domain in ("first", "last"):
-            row = 0 if c.domain == "first" else n - 1
-            if constraint_value(air, c.name, trace, row) != 0:
-                found.append(np.array([row], dtype=np.int64))
+        if domain in ("first", "last") and ends.get(name, 0) != 0:
+            found.append(np.array([0 if domain == "first" else n - 1], dtype=np.int64))
         for p in parts:
-            found.extend(p.fails.get(c.name, []))
+            found.extend(p.fails.get(name, []))
         if found:
             rows = np.unique(np.concatenate(found)).astype(np.int64)
-            result.failures.append(ConstraintFailures(c.name, c.domain, rows))
+            result.failures.append(ConstraintFailures(name, domain, rows))
     return result
 
 
-def _reduce_multiplicities(air: Air, trace: Trace, parts: list[_Part]) -> None:
+def _reduce_multiplicities(plan: _Plan, trace: Trace, parts: list[_Part]) -> None:
     """``check_multiplicities``'s refusals, from the chunks' maxima and sums, in its order."""
     n = trace.n_rows
-    for b in air.buses:
+    for b in plan.buses:
         if b.kind != "logup" or n < 2:
             continue
         limit = (n - 1) * len(b.terms)
@@ -650,7 +833,69 @@ class _KeyTable:
         self.keys, self.net = _net_counts(np.concatenate(blocks), np.concatenate(counts), ordered=False)
 
 
-def _reduce_bus(air: Air, bus: Bus, trace: Trace, scal: dict, parts: list[_Part], table: _KeyTable) -> _BusTotal:
+def _end_value(end: tuple[str, Any] | None, trace: Trace, empty: int) -> int:
+    """A bus end's value (``buscheck._const``): a constant mod p, or a public input (missing: ``TraceError``);
+    ``empty`` when it is unconstrained."""
+    if end is None:
+        return empty
+    if end[0] == "int":
+        return int(end[1]) % F.P
+    if end[1] not in trace.public_inputs:
+        raise TraceError(f"{trace.source}: public input {end[1]!r} (a bus boundary) is missing")
+    return int(trace.public_inputs[end[1]])
+
+
+def _boundary(
+    plan: _Plan, bus: _BusShape, trace: Trace, width: int, keys: dict, meta: dict, totals: dict, label_names: dict
+) -> tuple[list[int], list[int]]:
+    """The bus's boundary messages, as ``buscheck._boundary`` adds them: their keys join their side's with row -1
+    (matched like any message), and their values (responses, requests) enter the accumulator's first value. A
+    message's value is its compiled ``message_value`` (program ("bmsg", bus, j)) on its fields."""
+    values: dict[str, list[int]] = {"response": [], "request": []}
+    for j, bd in enumerate(bus.boundary):
+        m = bd.message
+        if bd.table is not None:
+            rows = trace.public_tables.get(bd.table)
+            if rows is None:
+                raise TraceError(f"{trace.source}: public table {bd.table!r} (bus {bus.name} boundary) is missing")
+            width_t = plan.facts.public_tables[bd.table]
+            if any(len(r) != width_t for r in rows):
+                raise TraceError(f"{trace.source}: public table {bd.table!r} needs {width_t} values per row")
+        else:
+            rows = [tuple(_end_value(c, trace, 0) for c in bd.consts or ())]
+        if not rows:
+            continue
+        key = np.zeros((len(rows), width), dtype=np.uint64)
+        key[:, 0] = m.label_value or 0
+        key[:, 1 : 1 + len(m.fields)] = np.array(rows, dtype=np.uint64).reshape(len(rows), len(m.fields))
+        keys[bd.side].append(key)
+        sel = np.full(len(rows), -1, dtype=np.int64)
+        names = tuple(n for n, _ in m.fields)
+        meta[bd.side].append((sel, np.ones(len(rows), dtype=np.uint64), m.label, names, None, ""))
+        code = int(m.label_value or 0)
+        label_names.setdefault(code, m.label)
+        totals.setdefault(code, {"request": 0, "response": 0})[bd.side] += len(rows)
+        env: dict[str, Any] = {c: plan.scal[c] for c in plan.facts.challenges}
+        for k in range(len(m.fields)):
+            env[f"~f{k}"] = np.array([int(r[k]) % F.P for r in rows], dtype=np.uint64)
+        (vals,) = _run_env(plan.progs[("bmsg", bus.name, j)], env, len(rows))
+        for v in vals.tolist():
+            if v == 0:
+                raise ZeroDivisionError(f"boundary message {m.label!r} of bus {bus.name} is 0 under these challenges")
+            values[bd.side].append(int(v))
+    return values["response"], values["request"]
+
+
+def _run_env(prog: Any, env: dict[str, Any], n: int) -> list[np.ndarray]:
+    """Every output of ``prog`` on ``n`` rows of ``env`` (columns of ``n``, or scalars), each ``n`` long."""
+    if isinstance(prog, _Compiled):
+        out = prog.tape().run(env, n)
+        assert out is not None
+        return [np.asarray(v) for v in out]
+    return [np.broadcast_to(np.asarray(v, dtype=np.uint64), (n,)) for v in prog.run(env)]
+
+
+def _reduce_bus(plan: _Plan, bus: _BusShape, trace: Trace, parts: list[_Part], table: _KeyTable) -> _BusTotal:
     width = _width(bus)
     bps = [p.buses[bus.name] for p in parts if bus.name in p.buses]
     table.fold()
@@ -666,8 +911,7 @@ def _reduce_bus(air: Air, bus: Bus, trace: Trace, scal: dict, parts: list[_Part]
     keys: dict[str, list[np.ndarray]] = {"request": [], "response": []}
     meta: dict[str, list[Any]] = {"request": [], "response": []}
     label_names: dict[int, str] = {}
-    alphas = [scal[c.name] for c in air.challenges]
-    b_resp, b_req = _boundary(air, bus, trace, alphas, width, keys, meta, totals, label_names)
+    b_resp, b_req = _boundary(plan, bus, trace, width, keys, meta, totals, label_names)
     blocks = [table.keys] + keys["request"] + keys["response"]
     counts = (
         [table.net]
@@ -682,7 +926,7 @@ def _reduce_bus(air: Air, bus: Bus, trace: Trace, scal: dict, parts: list[_Part]
     else:
         ukeys, excess = np.zeros((0, width), dtype=np.uint64), np.zeros(0, dtype=np.int64)
     n_msgs = sum(bp.messages for bp in bps) + sum(len(k) for side in keys.values() for k in side)
-    initial = int(_const(bus.initial, trace))
+    initial = _end_value(bus.initial, trace, 1 if bus.kind == "multiset" else 0)
     if bus.kind == "multiset":
         for v in b_resp:
             initial = initial * v % F.P
@@ -707,7 +951,7 @@ def _reduce_bus(air: Air, bus: Bus, trace: Trace, scal: dict, parts: list[_Part]
     return _BusTotal(ukeys, excess, totals, seen, any(bp.unlabelled for bp in bps), n_msgs, final, keys, meta)
 
 
-def _label_names(bus: Bus, bt: _BusTotal) -> dict[int, str]:
+def _label_names(bus: _BusShape, bt: _BusTotal) -> dict[int, str]:
     """The name each label code gets in buscheck._check_bus: the label of its first requesting (term, message),
     else "" when only responses carry it, else its boundary message's label."""
     names: dict[int, str] = {}
@@ -723,7 +967,7 @@ def _label_names(bus: Bus, bt: _BusTotal) -> dict[int, str]:
 
 
 def _unmatched_list(
-    air: Air, bus: Bus, trace: Trace, bt: _BusTotal, first: dict[tuple[int, str], tuple[int, int, int]]
+    bus: _BusShape, bt: _BusTotal, first: dict[tuple[int, str], tuple[int, int, int]]
 ) -> list[UnmatchedMessage]:
     """The unmatched messages, each at its first occurrence, in buscheck._unmatched's order (by row; then
     requests before responses; then by the key's hash, the order of its grouping)."""
@@ -816,49 +1060,82 @@ def check_chunked(
     family selection): the compiled tapes are read from and written to the tape cache (``air.tape_cache``) under it.
     The result equals the single pass's; bad input raises ``TraceError`` and a zero message ``ZeroDivisionError``.
     """
-    cons, skipped = _split(air)
+    from air.buscheck import _resolve_operations
+    from air.check_plan import build_plan, split
+    from air.evaluate import _check_columns
+
+    cons, skipped = split(air)
     _check_columns(air, trace, cons)
     values = challenges if challenges is not None else challenges_from_seed(air, seed)
-    n = trace.n_rows
-    rows = chunk_rows or default_chunk_rows(n, len(trace.columns) or len(trace.maps), jobs)
-    ranges = _ranges(n, max(1, rows))
-    mapped = bool(trace.maps) and all(k in trace.maps for k in air.column_names if k in trace.columns)
-    if dask_client is not None:
-        mode = "dask"
-    elif jobs > 1 and len(ranges) > 1:
-        mode = "processes" if mapped else "threads"
-    else:
-        mode = "serial"
-    spare: _Spare | None = None
-    if mode in ("serial", "threads") and K.load_for(n) is not None:
-        # the chunk matrices of the first chunks, their pages touched on a thread while this one builds the plan
-        # (first-touch page faults of ~100 MB each cost the first chunks ~0.4 s; off the GIL, they overlap)
-        width = len(set(trace.columns) | set(trace.maps) | set(air.periodic))
-        spare = _Spare(min(jobs, len(ranges)), max(width, 1) * (min(rows, n) + 1))
-    plan = _plan(air, trace, list(values), cons, tape_key)
-    plan.reuse = mode != "dask"  # a Dask worker's threads outlive the check: they keep no buffers
-    plan.spare = spare
-    try:
-        with _runner(mode, jobs, plan, trace, dask_client) as run:
-            return _check_run(air, trace, plan, run, ranges, progress, values, cons, skipped, mode)
-    finally:
+    with _Setup(trace, set(air.column_names), set(air.periodic), chunk_rows, jobs, dask_client) as setup:
+        plan = build_plan(air, trace, list(values), cons, skipped, tape_key)
+        return setup.run(plan, values, progress, lambda u: _resolve_operations(air, trace, u))
+
+
+def challenges_from_seed(air: Air, seed: int) -> list[int]:
+    from air.buscheck import challenges_from_seed as draw
+
+    return draw(air, seed)
+
+
+class _Setup:
+    """The chunks of a check and where they run (here, a pool, Dask), with the first chunks' matrices faulted in on
+    a thread while the plan is built; ``run`` runs the map and the reduce of a plan."""
+
+    def __init__(
+        self, trace: Trace, columns: set[str], periodic: set[str], chunk_rows: int | None, jobs: int, client: Any
+    ) -> None:
+        n = trace.n_rows
+        self.trace, self.jobs, self.client = trace, jobs, client
+        rows = chunk_rows or default_chunk_rows(n, len(trace.columns) or len(trace.maps), jobs)
+        self.ranges = _ranges(n, max(1, rows))
+        mapped = bool(trace.maps) and all(k in trace.maps for k in columns if k in trace.columns)
+        if client is not None:
+            self.mode = "dask"
+        elif jobs > 1 and len(self.ranges) > 1:
+            self.mode = "processes" if mapped else "threads"
+        else:
+            self.mode = "serial"
+        self.spare: _Spare | None = None
+        if self.mode in ("serial", "threads") and K.load_for(n) is not None:
+            # the chunk matrices of the first chunks, their pages touched on a thread while this one builds the plan
+            # (first-touch page faults of ~100 MB each cost the first chunks ~0.4 s; off the GIL, they overlap)
+            width = len(set(trace.columns) | set(trace.maps) | periodic)
+            self.spare = _Spare(min(jobs, len(self.ranges)), max(width, 1) * (min(rows, n) + 1))
+
+    def __enter__(self) -> _Setup:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         _BUFFERS.mat = _BUFFERS.entries = None  # this thread's buffers (a pool's threads end with the pool)
+
+    def run(
+        self,
+        plan: _Plan,
+        values: list[int],
+        progress: Callable[[int], Any] | None,
+        resolve: Callable[[list[UnmatchedMessage]], list[UnmatchedMessage]],
+    ) -> ChunkedResult:
+        plan.scal = _scal(plan.facts, self.trace, values)
+        plan.reuse = self.mode != "dask"  # a Dask worker's threads outlive the check: they keep no buffers
+        plan.spare = self.spare
+        with _runner(self.mode, self.jobs, plan, self.trace, self.client) as run:
+            return _check_run(self.trace, plan, run, self.ranges, progress, values, self.mode, resolve)
 
 
 def _check_run(
-    air: Air,
     trace: Trace,
     plan: _Plan,
     run: Callable[..., list],
     ranges: list[tuple[int, int]],
     progress: Callable[[int], Any] | None,
     values: list[int],
-    cons: list[Any],
-    skipped: list[str],
     mode: str,
+    resolve: Callable[[list[UnmatchedMessage]], list[UnmatchedMessage]],
 ) -> ChunkedResult:
-    """check_chunked's map and reduce, on ``run`` (a ``_runner``)."""
-    tables = {b.name: _KeyTable(_width(b)) for b in air.buses}
+    """The map and the reduce of ``plan``, on ``run`` (a ``_runner``); ``resolve`` names the operation of a message
+    put on a bus by a term several operations share (``buscheck._resolve_operations``, with the AIR)."""
+    tables = {b.name: _KeyTable(_width(b)) for b in plan.buses}
 
     def merge(p: _Part) -> _Part:  # the chunk's keys go into the running tables, not into memory per chunk
         for name, bp in p.buses.items():
@@ -869,12 +1146,14 @@ def _check_run(
         return p
 
     parts = sorted(run("map", [(s, e) for s, e in ranges], progress, merge), key=lambda p: p.start)
-    result = _reduce_constraints(air, trace, parts, cons, skipped)
+    result = _reduce_constraints(plan, trace, parts)
     bus_report = None
-    if air.buses:
-        _reduce_multiplicities(air, trace, parts)
-        totals = {b.name: _reduce_bus(air, b, trace, plan.scal, parts, tables[b.name]) for b in air.buses}
-        wanted = {k: bt.keys for k, bt in totals.items() if len(bt.keys)}
+    if plan.buses:
+        _reduce_multiplicities(plan, trace, parts)
+        totals = {b.name: _reduce_bus(plan, b, trace, parts, tables[b.name]) for b in plan.buses}
+        # an unconstrained end (AirScript's `unconstrained`) demands no balance, as in buscheck._check_bus
+        free = {b.name for b in plan.buses if b.initial is None or b.final is None}
+        wanted = {k: bt.keys for k, bt in totals.items() if len(bt.keys) and k not in free}
         first: dict[str, dict[tuple[int, str], tuple[int, int, int]]] = {k: {} for k in totals}
         if wanted:  # only an unbalanced bus pays for this second pass
             for found in run("first", [(s, e, wanted) for s, e in ranges], None):
@@ -883,21 +1162,22 @@ def _check_run(
                         if k not in first[bname] or v < first[bname][k]:
                             first[bname][k] = v
         out = []
-        for b in air.buses:
+        for b in plan.buses:
             bt = totals[b.name]
-            unmatched = _resolve_operations(air, trace, _unmatched_list(air, b, trace, bt, first[b.name]))
+            unmatched = [] if b.name in free else resolve(_unmatched_list(b, bt, first[b.name]))
             names = _label_names(b, bt)
             unl = {0} if bt.unlabelled else set()
             named = {
                 (names.get(c) or "label") + ("" if c in unl else f" (label {c})"): v
                 for c, v in sorted(bt.totals.items())
             }
-            expected = int(_const(b.final, trace))
+            expected = bt.final if b.name in free else _end_value(b.final, trace, 0)
             out.append(
                 BusResult(b.name, b.kind, bt.final, expected, bt.messages, unmatched, named, near_misses(unmatched))
             )
         bus_report = BusReport(out, list(values))
-    occurring = {o.name for i, o in enumerate(air.operations) if any(p.ops[i] for p in parts if p.ops)}
+    ops = plan.facts.operations
+    occurring = {name for i, name in enumerate(ops) if any(p.ops[i] for p in parts if p.ops)}
     return ChunkedResult(result, bus_report, len(ranges), mode, occurring)
 
 
@@ -968,3 +1248,100 @@ class _runner:
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
+
+
+# --- a check from the cache, with no AIR -------------------------------------------------------------
+
+PLAN_FORMAT = 1  # bump when the stored plan's JSON changes shape
+
+
+def _plan_doc_name(air_key: str) -> str:
+    return "plan-" + hashlib.sha256(f"{PLAN_FORMAT}\0{air_key}".encode()).hexdigest()
+
+
+def store_facts(air_key: str, facts: PlanFacts, progs: dict[Any, Any]) -> None:
+    """The plan's facts and its programs' inputs and output counts, under ``air_key`` (``check_cached`` reads them;
+    their tapes are in the tape cache under a key that adds the trace's 0/1 cells)."""
+    programs = {_prog_name(k): {"inputs": sorted(p.inputs), "outputs": _n_outputs(p)} for k, p in progs.items()}
+    doc = {"format": PLAN_FORMAT, "key": air_key, "facts": facts.to_json(), "programs": programs}
+    tape_cache.store_doc(_plan_doc_name(air_key), doc)
+
+
+def load_facts(air_key: str) -> tuple[PlanFacts, dict[Any, tuple[set[str], int]]] | None:
+    """What ``store_facts`` stored under ``air_key`` (facts, and per program its inputs and output count), or None:
+    none, or not a well-formed document of this format and key."""
+    doc = tape_cache.load_doc(_plan_doc_name(air_key))
+    try:
+        if type(doc) is not dict or doc.get("format") != PLAN_FORMAT or doc.get("key") != air_key:
+            return None
+        facts = PlanFacts.from_json(doc["facts"])
+        programs: dict[Any, tuple[set[str], int]] = {}
+        for name, p in doc["programs"].items():
+            inputs, outputs = p["inputs"], p["outputs"]
+            if type(inputs) is not list or any(type(i) is not str for i in inputs) or type(outputs) is not int:
+                return None
+            programs[_prog_key(name)] = (set(inputs), outputs)
+        return facts, programs
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return None
+
+
+def check_cached(
+    air_key: str,
+    stored: tuple[PlanFacts, dict[Any, tuple[set[str], int]]],
+    trace: Trace,
+    *,
+    challenges: list[int] | None = None,
+    seed: int = 0,
+    chunk_rows: int | None = None,
+    jobs: int = 1,
+    progress: Callable[[int], Any] | None = None,
+) -> ChunkedResult | None:
+    """``check_chunked`` from the cache, with no AIR: the facts and programs ``load_facts`` returned (``stored``)
+    and the tapes the tape cache holds for the trace's 0/1 cells: the result ``check_chunked`` gives, except that a
+    message put on a bus by a term several operations share is not yet named by the operation active on its row
+    (``resolve_operations``, with the AIR). None when it cannot (no tapes, no compiled kernels, a column or public
+    input missing, bad input): the caller then checks with the AIR, which explains it."""
+    facts, programs = stored
+    n = trace.n_rows
+    if K.load_for(n) is None or any(c not in trace.columns for c in facts.column_names):
+        return None
+    have = set(trace.columns) | set(facts.periodic)
+    progs_in = dict(programs)
+    ops = progs_in.get("ops")
+    if ops is not None and not all(i.rstrip("'") in have for i in ops[0]):
+        del progs_in["ops"]  # as check_plan.build_plan: the operations' flags read what the trace lacks
+    flags = progs_in.get("flags")
+    cells = _binary_cells(facts.periodic, trace, flags[0]) if flags is not None else []
+    stored_tapes = tape_cache.load(_tapes_key(air_key, cells, progs_in))
+    if stored_tapes is None or set(stored_tapes) != {_prog_name(k) for k in progs_in}:
+        return None
+    progs: dict[Any, Any] = {}
+    try:
+        for k, (inputs, outputs) in progs_in.items():
+            t = RunTape.restored(*stored_tapes[_prog_name(k)])
+            if len(t.outputs) != outputs or not {x for x in t.slots if isinstance(x, str)} <= inputs:
+                return None
+            progs[k] = _Compiled(inputs, t)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    values = challenges if challenges is not None else challenges_for(facts, seed)
+    try:
+        with _Setup(trace, set(facts.column_names), set(facts.periodic), chunk_rows, jobs, None) as setup:
+            plan = _Plan(facts, progs=progs)
+            _finish_plan(plan, trace)
+            res = setup.run(plan, list(values), progress, lambda u: u)
+    except (TraceError, ZeroDivisionError):
+        return None
+    return res
+
+
+def resolve_operations(air: Air, trace: Trace, res: ChunkedResult) -> None:
+    """Name the operation of every unmatched message put on a bus by a term several operations share (as
+    ``check_chunked`` does, with the AIR) in a result of ``check_cached``, and pair the messages again."""
+    from air.buscheck import _resolve_operations
+
+    for b in res.buses.buses if res.buses is not None else []:
+        if b.unmatched:
+            b.unmatched = _resolve_operations(air, trace, b.unmatched)
+            b.near = near_misses(b.unmatched)

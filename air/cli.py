@@ -512,36 +512,63 @@ def check_cmd(
         _warm_kernels(trace_path)
         try:
             from air.chunked import default_jobs
-            from air.diagnose import diagnose, render_text, to_json, to_junit, to_sarif
+            from air.diagnose import render_text, to_json
 
             n_jobs = jobs if jobs is not None else default_jobs()
             _apply_public(pending, public_path)
-            air, source = _air_for_trace(trace_path, pending.meta.get("air"), air_name, force)
+            key = _tape_key(air_name, pending.meta.get("air"), only, no_cache)
+            fast = None
+            if key is not None and only is None and client is None and not (junit or sarif or html_path):
+                fast = _check_from_cache(
+                    trace_path, pending, key, air_name, challenges, seed, chunk_rows, n_jobs, max_failures
+                )
+            if fast is None or not fast[-1]:  # not cached, or something to explain: the AIR is needed
+                air, source = _air_for_trace(trace_path, pending.meta.get("air"), air_name, force)
         except Exception:
             pending.result()  # a bad column is the error, as when the whole trace was read first
             raise
-        trace = match_air(pending.result(), air)
+        if fast is None:
+            trace = match_air(pending.result(), air)
     finally:
         sys.setswitchinterval(interval)
     selection = None
-    if only is not None:
-        from air.select import UnknownFamily, select_families
+    if fast is not None:
+        f, source, trace, res, ok_fast = fast
+        name, result, bus_report = f.name, res.result, res.buses
+        if ok_fast:  # every constraint holds and every bus balances: the report needs no AIR
+            from air.diagnose import ok_diagnosis
 
+            d = ok_diagnosis(
+                f.name, trace, f.n_constraints, f.operations, f.n_columns, f.unread_columns, res.operations,
+                max_failures,
+            )
+        else:  # explained with the AIR, from the same result (the tapes it ran are the AIR's)
+            from air.chunked import resolve_operations
+            from air.diagnose import diagnose
+
+            resolve_operations(air, trace, res)
+            d = diagnose(air, trace, result, max_failures=max_failures, context=context, occurring=res.operations)
+    else:
+        from air.diagnose import diagnose
+
+        if only is not None:
+            from air.select import UnknownFamily, select_families
+
+            try:
+                air, selection = select_families(air, only.split(","))
+            except UnknownFamily as e:
+                raise BadInput(str(e)) from e
         try:
-            air, selection = select_families(air, only.split(","))
-        except UnknownFamily as e:
-            raise BadInput(str(e)) from e
-    try:
-        key = _tape_key(air_name, pending.meta.get("air"), only, no_cache)
-        result, bus_report, occurring = _run_check(
-            air, trace, trace_path, challenges, seed, chunk_rows, n_jobs, client, tape_key=key
-        )
-    finally:
-        if client is not None:
-            client.close()
-    d = diagnose(air, trace, result, max_failures=max_failures, context=context, occurring=occurring)
+            result, bus_report, occurring = _run_check(
+                air, trace, trace_path, challenges, seed, chunk_rows, n_jobs, client, tape_key=key
+            )
+        finally:
+            if client is not None:
+                client.close()
+        d = diagnose(air, trace, result, max_failures=max_failures, context=context, occurring=occurring)
+        name = air.name
     ok = d.ok and (bus_report is None or bus_report.ok)
-    checked = f"checked against AIR {air.name} ({source})"
+    checked = f"checked against AIR {name} ({source})"
     if selection is not None:  # a partial check says so, in every format
         checked += f"; {selection.summary()}"
     if result.not_evaluated:
@@ -551,7 +578,7 @@ def check_cmd(
         )
     if fmt == "json" or html_path:  # one report, rendered as JSON and as the HTML page
         doc = to_json(d, bus_report)
-        doc["checked_against"] = {"air": air.name, "source": source, "text": checked}
+        doc["checked_against"] = {"air": name, "source": source, "text": checked}
         doc["checked_against"]["not_evaluated"] = list(result.not_evaluated)
         if selection is not None:
             doc["checked_against"]["only"] = {
@@ -568,8 +595,12 @@ def check_cmd(
         click.echo(render_text(d, bus_report, color=color, group_by=group_by, hex=hex_values), color=color)
         click.echo(checked)
     if junit:
+        from air.diagnose import to_junit
+
         Path(junit).write_text(to_junit(d, air, bus_report))
     if sarif:
+        from air.diagnose import to_sarif
+
         Path(sarif).write_text(json.dumps(to_sarif(d, air, bus_report), indent=1))
     if html_path:
         from air.html_report import check_html
@@ -578,6 +609,58 @@ def check_cmd(
         page = check_html(air, trace, doc, [f.rows for f in result.failures], unmatched)
         Path(html_path).write_text(page, encoding="utf-8")
     sys.exit(0 if ok else 1)
+
+
+def _check_from_cache(
+    trace_path: str,
+    pending: Any,
+    key: str,
+    air_name: str | None,
+    challenges: str | None,
+    seed: int,
+    chunk_rows: int | None,
+    jobs: int,
+    max_failures: int,
+) -> tuple[Any, str, Any, Any, bool] | None:
+    """The check of a trace whose AIR's plan and tapes are cached (``chunked.check_cached``), with no AIR built
+    and no sympy imported: (the AIR's ``chunked.PlanFacts``, source, trace, ``ChunkedResult``, whether all
+    holds). None when it cannot (not cached, bad input): the check with the AIR then runs and reports. Only for an
+    AIR the trace names, or ``--air`` naming the same one (a mismatch is explained with the AIR)."""
+    from types import SimpleNamespace
+
+    from air.chunked import check_cached, default_chunk_rows, load_facts
+    from air.registry import is_builtin
+    from air.trace import TraceError, match_air
+
+    named = pending.meta.get("air")
+    if air_name is None and not (isinstance(named, str) and named and is_builtin(named)):
+        return None
+    if air_name is not None and named is not None and named != air_name:
+        return None
+    stored = load_facts(key)
+    if stored is None:
+        return None
+    facts = stored[0]
+    if air_name is not None and named is not None and named != facts.name:
+        return None
+    try:
+        trace = match_air(pending.result(), SimpleNamespace(name=facts.name, column_names=facts.column_names))
+    except TraceError:
+        return None  # the check with the AIR says it, as ever
+    rows = chunk_rows or default_chunk_rows(trace.n_rows, len(trace.columns), jobs)
+    bar = _progress_bar(-(-trace.n_rows // rows), "checking")
+    try:
+        res = check_cached(
+            key, stored, trace, challenges=_parse_challenges(challenges), seed=seed, chunk_rows=rows, jobs=jobs,
+            progress=bar.update,
+        )
+    finally:
+        bar.close()
+    if res is None:
+        return None
+    source = "--air" if air_name is not None else "from the trace's metadata"
+    ok = not res.result.failures and (res.buses is None or res.buses.ok)
+    return facts, source, trace, res, ok
 
 
 def _apply_public(loaded: Any, public_path: str | None) -> None:

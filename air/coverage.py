@@ -22,6 +22,7 @@ import numpy as np
 
 from air.air import Air
 from air.compile import program
+from air.diagnose import exercise_note
 from air.evaluate import _column_env, operation_codes
 from air.lint import NONE_OP
 from air.symbols import AuxCell
@@ -194,15 +195,6 @@ def operations_occurring(air: Air, trace: Trace) -> set[str]:
             if o.name not in seen and bool(np.any(np.asarray(v) != 0)):
                 seen.add(o.name)
     return seen
-
-
-def exercise_note(n_unread: int, n_columns: int, absent: list[str] | None, n_operations: int) -> str:
-    """What an OK does not cover, in the words ``air check`` prints after OK: columns no constraint or bus
-    reads, and (for an AIR with operations) operations that never occur on the trace."""
-    notes = [f"{n_unread} of {n_columns} columns read by no constraint or bus"]
-    if absent is not None:
-        notes.append(f"{len(absent)} of {n_operations} operations never occur in the trace")
-    return "not exercised: " + ", ".join(notes)
 
 
 def coverage_line(air: Air, trace: Trace) -> str:

@@ -19,17 +19,16 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy as sp
 
-from air.air import Air
-from air.coverage import exercise_note, operations_occurring, unread_columns
-from air.evaluate import CheckResult, active_operations, cell_values, constraint_value
 from air.field import format_value
-from air.symbols import Cell, PublicInput
+from air.records import CheckResult
 from air.trace import Trace
+
+if TYPE_CHECKING:
+    from air.air import Air
 
 __all__ = [
     "Failure",
@@ -122,6 +121,12 @@ def diagnose(
     """The failures of ``result`` explained: the first ``max_failures`` rows of each constraint with
     their cells, value and a window of +-``context`` rows (each row's operation named). ``occurring``: the
     operations that occur (``coverage.operations_occurring``), when the check already found them."""
+    import sympy as sp
+
+    from air.coverage import operations_occurring, unread_columns
+    from air.evaluate import active_operations, cell_values, constraint_value
+    from air.symbols import Cell, PublicInput
+
     opcodes = {o.name: o.opcode for o in air.operations}
     groups: list[FailureGroup] = []
     n = trace.n_rows
@@ -188,6 +193,43 @@ def diagnose(
     if not groups:  # what an OK does not cover (not needed to explain a failure)
         seen = operations_occurring(air, trace) if occurring is None else occurring
         d.absent_operations = [o.name for o in air.operations if o.name not in seen]
+    return d
+
+
+def exercise_note(n_unread: int, n_columns: int, absent: list[str] | None, n_operations: int) -> str:
+    """What an OK does not cover, in the words ``air check`` prints after OK: columns no constraint or bus
+    reads, and (for an AIR with operations) operations that never occur on the trace."""
+    notes = [f"{n_unread} of {n_columns} columns read by no constraint or bus"]
+    if absent is not None:
+        notes.append(f"{len(absent)} of {n_operations} operations never occur in the trace")
+    return "not exercised: " + ", ".join(notes)
+
+
+def ok_diagnosis(
+    air_name: str,
+    trace: Trace,
+    n_constraints: int,
+    operations: list[str],
+    n_columns: int,
+    unread: list[str],
+    occurring: set[str],
+    max_failures: int = 5,
+) -> Diagnosis:
+    """``diagnose``'s report of a check that found no failure, from the AIR's facts alone (``chunked.PlanFacts``):
+    what an OK does not cover (the columns nothing reads, the operations that never occur)."""
+    d = Diagnosis(
+        air_name,
+        trace.source,
+        trace.n_rows,
+        [],
+        n_constraints,
+        has_operations=bool(operations),
+        n_columns=n_columns,
+        unread_columns=list(unread),
+        n_operations=len(operations),
+        max_failures=max_failures,
+    )
+    d.absent_operations = [o for o in operations if o not in occurring]
     return d
 
 
@@ -443,6 +485,8 @@ def to_sarif(d: Diagnosis, air: Air, bus_report: Any = None) -> dict[str, Any]:
     """SARIF 2.1.0: one rule per constraint or bus, one result per shown failure. A constraint's result
     points at its definition (the ``constrain(...)`` call, ``Constraint.defined_at``) as its physical
     location and at the trace row as a logical location; a bus message at the trace file and row."""
+    import sympy as sp
+
     rules = []
     for c in air.constraints:
         rule: dict[str, Any] = {"id": c.name, "shortDescription": {"text": sp.sstr(c.expr)[:200]}}

@@ -116,7 +116,8 @@ def _prune(directory: Path, now: float | None = None) -> None:
     now = time.time() if now is None else now
     try:
         for f in directory.iterdir():
-            if f.name.startswith(_PREFIX) and f.suffix == ".npz":
+            entry = f.name.startswith(_PREFIX) and f.suffix == ".npz"
+            if entry or (f.name.startswith("plan-") and f.suffix == ".json"):
                 old = PRUNE_AFTER
             elif f.name.startswith(f".{_PREFIX}") and f.suffix == ".tmp":
                 old = 86400
@@ -126,3 +127,43 @@ def _prune(directory: Path, now: float | None = None) -> None:
                 f.unlink()
     except OSError:
         pass
+
+
+def _doc_path(name: str) -> Path:
+    return cache_dir() / f"{name}.json"
+
+
+def load_doc(name: str) -> Any:
+    """The JSON document stored as ``name`` (``store_doc``), or None (none, unreadable, not JSON)."""
+    path = _doc_path(name)
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_ENTRY:
+            return None
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+    return doc
+
+
+def store_doc(name: str, doc: Any) -> bool:
+    """Write ``doc`` as JSON under ``name``, atomically; False when it could not."""
+    tmp = None
+    try:
+        target = _doc_path(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{_PREFIX}", suffix=".tmp", dir=target.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(json.dumps(doc, separators=(",", ":")))
+        os.replace(tmp, target)
+        return True
+    except (OSError, TypeError, ValueError):
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        return False

@@ -182,7 +182,8 @@ def test_chunked_check_with_tables_equals_the_numpy_single_pass(kernels_everywhe
     the JSON report of the single pass run by numpy."""
     import air.chunked as C
     from air.buscheck import check_buses
-    from air.chunked import _plan, _split, check_chunked
+    from air.check_plan import build_plan, split
+    from air.chunked import check_chunked
     from air.diagnose import diagnose, to_json
     from air.evaluate import check, check_multiplicities
     from air.trace import Trace
@@ -192,15 +193,18 @@ def test_chunked_check_with_tables_equals_the_numpy_single_pass(kernels_everywhe
     # the cells guessed 0/1 from the trace before the tampering below (the sample would see it in so short a
     # trace, and leave b0 out of the tables): the block of row 100 must then run the polynomials as written
     guess = C._binary_cells
-    cells = guess(air, t, {i for c in air.constraints for i in Program([c.expr]).inputs})
+    cells = guess(air.periodic, t, {i for c in air.constraints for i in Program([c.expr]).inputs})
     assert {"b0", "chip1"} <= set(cells)
-    monkeypatch.setattr(C, "_binary_cells", lambda air, trace, names: [n for n in cells if n in names])
+    monkeypatch.setattr(C, "_binary_cells", lambda periodic, trace, names: [n for n in cells if n in names])
+    import air.check_plan as CP
+
+    monkeypatch.setattr(CP, "_binary_cells", C._binary_cells)
     cols = {k: v.copy() for k, v in t.columns.items()}
     cols["b0"][100] = 2
     cols["chip1"][200] = P - 1
     t = Trace(cols, t.n_rows, t.public_inputs, t.meta, t.source, t.public_tables)
-    cons, _ = _split(air)
-    tape = _plan(air, t, [1, 2, 3, 4], cons).progs["flags"].tape()
+    cons, skipped = split(air)
+    tape = build_plan(air, t, [1, 2, 3, 4], cons, skipped).progs["flags"].tape()
     assert "b0" in [tape.slots[j] for j, _, _ in tape._bits]  # tables are in use, over b0
     fast = check_chunked(air, t, seed=7, chunk_rows=64)
     got = to_json(diagnose(air, t, fast.result, max_failures=10_000), fast.buses)

@@ -1,0 +1,86 @@
+"""`air check` from the cache (chunked.check_cached, cli._check_from_cache): once an AIR's plan and tapes are cached,
+a check runs with no AIR built and no sympy imported, and must print exactly what the check with the AIR prints
+(``--no-cache``, the reference), text and JSON, exit code included, on honest and failing traces alike. A failing
+trace is explained with the AIR from the same result, without a second check.
+
+A sample of the repository's traces runs by default; ``pytest -m slow`` runs every one of them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import air.cli as cli_mod
+import air.compile as C
+from air.cache import cache_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+TRACES = sorted(p for p in (ROOT / "traces").rglob("*.npz") if "airscript" not in p.parts)
+SAMPLE = {
+    "ordinary/miden-v0.19.npz",
+    "ordinary/miden-v0.18.npz",
+    "caller/miden-v0.19.npz",
+    "hashing/miden-v0.19.npz",
+    "u32_ops/miden-v0.19.npz",
+    "gate_protected_write/miden-gate.npz",
+    "call_from_syscall/miden-v0.18-permissive.npz",
+    "call_from_syscall/miden-v0.19.npz",
+}
+
+
+def _params() -> list:
+    out = []
+    for p in TRACES:
+        rel = str(p.relative_to(ROOT / "traces"))
+        marks = () if rel in SAMPLE else (pytest.mark.slow,)
+        out.append(pytest.param(p, id=rel, marks=marks))
+    return out
+
+
+def test_the_sample_names_traces_that_exist() -> None:
+    assert {str(p.relative_to(ROOT / "traces")) for p in TRACES} >= SAMPLE
+
+
+def _refuse(*a: object, **k: object) -> None:
+    raise AssertionError("the AIR was built, or the trace checked again with it")
+
+
+@pytest.mark.parametrize("path", _params())
+def test_cached_check_prints_what_the_check_with_the_air_prints(kernels_everywhere, air_cli, monkeypatch, path) -> None:
+    import air.chunked as chunked
+
+    refs = {fmt: air_cli("check", str(path), "--format", fmt, "--no-cache") for fmt in ("table", "json")}
+    assert refs["table"][0] in (0, 1), refs["table"]
+    C._PROGRAMS.clear()
+    assert air_cli("check", str(path)) == refs["table"]  # a miss: checked with the AIR, its plan and tapes stored
+    assert sorted(q.name.split("-")[0] for q in cache_dir().iterdir() if not q.name.startswith(".")) == [
+        "plan",
+        "tapes",
+    ]
+    # from the cache: never a second check with the AIR; an OK never even builds the AIR
+    monkeypatch.setattr(chunked, "check_chunked", _refuse)
+    if refs["table"][0] == 0:
+        monkeypatch.setattr(cli_mod, "_air_for_trace", _refuse)
+    for fmt in ("table", "json"):
+        assert air_cli("check", str(path), "--format", fmt) == refs[fmt], fmt
+
+
+def test_a_cached_ok_imports_no_sympy() -> None:
+    """In fresh processes (the kernels on for a short trace): the first check stores the plan, the second runs from
+    it without importing sympy, and both print the same."""
+    code = (
+        "import sys, air.kernels as K\n"
+        "K.MIN_SIZE = K.SMALL_SIZE = 1\n"
+        "from air.cli import main\n"
+        "try:\n    main(['check', sys.argv[1]])\nexcept SystemExit as e:\n    code = e.code\n"
+        "print('SYMPY' if 'sympy' in sys.modules else 'NO-SYMPY', code, file=sys.stderr)\n"
+    )
+    path = str(ROOT / "traces" / "ordinary" / "miden-v0.19.npz")
+    runs = [subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True) for _ in range(2)]
+    assert runs[0].stderr.strip().endswith(" 0") and runs[0].stderr.strip().startswith("SYMPY"), runs[0].stderr
+    assert runs[1].stderr.strip() == "NO-SYMPY 0", runs[1].stderr
+    assert runs[0].stdout == runs[1].stdout and runs[0].stdout.startswith("OK:")
