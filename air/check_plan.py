@@ -21,7 +21,10 @@ import sympy as sp
 from air import kernels as K
 from air.air import Air, Bus
 from air.bus import numerator, term_value
-from air.chunked import (
+from air.compile import program
+from air.degree import preorder_new
+from air.evaluate import group_by_flag, symbols_of
+from air.plan import (
     PlanFacts,
     _binary_cells,
     _BoundaryShape,
@@ -36,9 +39,6 @@ from air.chunked import (
     load_facts,
     store_facts,
 )
-from air.compile import program
-from air.degree import preorder_new
-from air.evaluate import group_by_flag, symbols_of
 from air.symbols import AuxCell, PublicInput
 
 __all__ = ["split", "facts_of", "build_plan"]

@@ -628,7 +628,8 @@ def _check_from_cache(
     AIR the trace names, or ``--air`` naming the same one (a mismatch is explained with the AIR)."""
     from types import SimpleNamespace
 
-    from air.chunked import check_cached, default_chunk_rows, load_facts
+    from air.chunked import check_cached, default_chunk_rows
+    from air.plan import load_facts
     from air.registry import is_builtin
     from air.trace import TraceError, match_air
 

@@ -22,9 +22,9 @@ import numpy as np
 
 from air.air import Air
 from air.compile import program
-from air.diagnose import exercise_note
 from air.evaluate import _column_env, operation_codes
 from air.lint import NONE_OP
+from air.records import exercise_note
 from air.symbols import AuxCell
 from air.trace import Trace
 

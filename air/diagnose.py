@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from air.field import format_value
-from air.records import CheckResult
+from air.records import CheckResult, exercise_note
 from air.trace import Trace
 
 if TYPE_CHECKING:
@@ -194,15 +194,6 @@ def diagnose(
         seen = operations_occurring(air, trace) if occurring is None else occurring
         d.absent_operations = [o.name for o in air.operations if o.name not in seen]
     return d
-
-
-def exercise_note(n_unread: int, n_columns: int, absent: list[str] | None, n_operations: int) -> str:
-    """What an OK does not cover, in the words ``air check`` prints after OK: columns no constraint or bus
-    reads, and (for an AIR with operations) operations that never occur on the trace."""
-    notes = [f"{n_unread} of {n_columns} columns read by no constraint or bus"]
-    if absent is not None:
-        notes.append(f"{len(absent)} of {n_operations} operations never occur in the trace")
-    return "not exercised: " + ", ".join(notes)
 
 
 def ok_diagnosis(

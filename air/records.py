@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["TermDegree", "CheckResult", "ConstraintFailures"]
+__all__ = ["TermDegree", "CheckResult", "ConstraintFailures", "exercise_note"]
 
 
 @dataclass(frozen=True)
@@ -63,3 +63,12 @@ class CheckResult:
     @property
     def total_failures(self) -> int:
         return sum(len(f.rows) for f in self.failures)
+
+
+def exercise_note(n_unread: int, n_columns: int, absent: list[str] | None, n_operations: int) -> str:
+    """What an OK does not cover, in the words ``air check`` prints after OK: columns no constraint or bus
+    reads, and (for an AIR with operations) operations that never occur on the trace."""
+    notes = [f"{n_unread} of {n_columns} columns read by no constraint or bus"]
+    if absent is not None:
+        notes.append(f"{len(absent)} of {n_operations} operations never occur in the trace")
+    return "not exercised: " + ", ".join(notes)

@@ -3,7 +3,7 @@ operations it names agree with an independent per-row reading of the flags."""
 
 import numpy as np
 
-import air.diagnose as diagnose_module
+import air.evaluate as evaluate_module
 from air.diagnose import diagnose
 from air.evaluate import active_operations, check
 from air.examples.stack_machine import stack_machine_air, stack_machine_trace
@@ -29,7 +29,7 @@ def test_diagnose_reads_operation_flags_once(monkeypatch) -> None:
         calls.append(len(rows))
         return active_operations(air_, trace_, rows)
 
-    monkeypatch.setattr(diagnose_module, "active_operations", counting)
+    monkeypatch.setattr(evaluate_module, "active_operations", counting)  # diagnose imports it when it runs
     d = diagnose(air, trace, res)
     assert len(calls) == 1  # one evaluation of every operation flag for the whole report
     # the operation named at each shown row is the one whose flag is 1 there, read row by row here
