@@ -154,8 +154,10 @@ class _Rows:
             for i, col in enumerate(cols):
                 if col in periodic:
                     _fill_periodic(mat[i], periodic[col], self.start)
+                elif col in self.trace.maps:  # read, not mapped: no page fault per 4 KiB of it
+                    self.trace.maps[col].read_into(mat[i], self.start)
                 else:
-                    mat[i] = column_rows(self.trace, col, self.start, self.end)
+                    mat[i] = self.trace.columns[col][self.start : self.end]
             self._mat = mat
         return self._mat
 

@@ -328,18 +328,15 @@ def _binary_cells(periodic: Mapping[str, list[int]], trace: Trace, names: set[st
     one is not 0/1 is computed from the polynomials as written."""
     n = trace.n_rows
     starts = sorted({min(n - 1, k * n // SAMPLES) for k in range(SAMPLES)})
-    out = []
-    for name in sorted(names):
-        col = name.rstrip("'")
+    high: dict[str, int] = {}  # per column (x and x' read the same one), its largest sampled value
+    for col in sorted({name.rstrip("'") for name in names}):
         if col in periodic:
-            high = max(int(v) for v in periodic[col])
+            high[col] = max(int(v) for v in periodic[col])
         elif col in trace.columns or col in trace.maps:
-            high = max(int(np.max(column_rows(trace, col, s, min(n, s + SAMPLE_ROWS)))) for s in starts)
-        else:
-            continue  # a challenge or public input: one value, not a cell
-        if high <= 1:
-            out.append(name)
-    return out
+            whole = column_rows(trace, col, 0, n)  # one map of a mapped column, not one per sample
+            high[col] = max(int(np.max(whole[s : min(n, s + SAMPLE_ROWS)])) for s in starts)
+    # a challenge or public input has no column: one value, not a cell
+    return [name for name in sorted(names) if high.get(name.rstrip("'"), 2) <= 1]
 
 
 PLAN_FORMAT = 1  # bump when the stored plan's JSON changes shape

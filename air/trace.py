@@ -73,6 +73,30 @@ class ColumnMap:
             return np.zeros(0, dtype=np.uint64)
         return np.memmap(self.path, dtype="<u8", mode="r", offset=self.offset + 8 * start, shape=(stop - start,))
 
+    def read_into(self, out: np.ndarray, start: int) -> None:
+        """Rows ``start .. start + len(out) - 1`` copied into ``out`` (C-contiguous uint64) by ``os.preadv``: a
+        copy from the page cache, where a fresh map of the rows would take a page fault per 4 KiB (~5-12 us each
+        on this machine kind: 0.7-1.7 s of system time for a 2^20-row trace, once to validate and once to check)."""
+        n = len(out)
+        if start < 0 or start + n > self.length:
+            raise TraceError(f"{self.path}: rows {start}..{start + n - 1} are past the column's {self.length}")
+        if n == 0:
+            return
+        if not hasattr(os, "preadv") or not out.flags.c_contiguous or out.dtype != np.dtype("<u8"):
+            out[:] = self.rows(start, start + n)  # pragma: no cover - Windows, or a strided target
+            return
+        view = memoryview(out).cast("B")
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            done = 0
+            while done < len(view):
+                got = os.preadv(fd, [view[done:]], self.offset + 8 * start + done)
+                if got <= 0:
+                    raise TraceError(f"{self.path}: the file ends inside column data (truncated since it was opened?)")
+                done += got
+        finally:
+            os.close(fd)
+
 
 def column_rows(trace: Trace, name: str, start: int, stop: int) -> np.ndarray:
     """Rows ``start .. stop-1`` of column ``name``: a fresh map of that range for a memory-mapped column (see
@@ -959,11 +983,12 @@ def _map_member(path: Path, h: _Npy) -> ColumnMap:
         raise TraceError(f"{where}: truncated (the file ends before its {h.data} data bytes)")
     cmap = ColumnMap(str(path), start + h.offset, h.length)
     crc = _crc32(head)
+    buf = np.empty(min(VALIDATE_ROWS, h.length), dtype=np.uint64)  # one block, read into again and again
     for lo in range(0, h.length, VALIDATE_ROWS):
-        block = cmap.rows(lo, lo + VALIDATE_ROWS)
+        block = buf[: min(VALIDATE_ROWS, h.length - lo)]
+        cmap.read_into(block, lo)
         crc = _crc32(block, crc)
         _check_block(path, h.key, block, lo)
-        del block
     if crc != h.info.CRC:
         raise TraceError(f"{where} is corrupt (BadZipFile: Bad CRC-32 for file {h.info.filename!r})")
     return cmap
@@ -1021,8 +1046,11 @@ def _load_npy_dir(path: Path, require_pow2: bool) -> tuple[dict[str, Any], dict,
 
 def _validate_map(f: Path, key: str, cmap: ColumnMap) -> ColumnMap:
     """A mapped ``.npy`` column checked block by block (every value < p), never read whole."""
+    buf = np.empty(min(VALIDATE_ROWS, cmap.length), dtype=np.uint64)
     for lo in range(0, cmap.length, VALIDATE_ROWS):
-        _check_block(f, key, cmap.rows(lo, lo + VALIDATE_ROWS), lo)
+        block = buf[: min(VALIDATE_ROWS, cmap.length - lo)]
+        cmap.read_into(block, lo)
+        _check_block(f, key, block, lo)
     return cmap
 
 
