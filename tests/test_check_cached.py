@@ -84,3 +84,56 @@ def test_a_cached_ok_imports_no_sympy() -> None:
     assert runs[0].stderr.strip().endswith(" 0") and runs[0].stderr.strip().startswith("SYMPY"), runs[0].stderr
     assert runs[1].stderr.strip() == "NO-SYMPY 0", runs[1].stderr
     assert runs[0].stdout == runs[1].stdout and runs[0].stdout.startswith("OK:")
+
+
+def _plan_doc() -> Path:
+    (doc,) = [q for q in cache_dir().iterdir() if q.name.startswith("plan-")]
+    return doc
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        "truncated",
+        "not json",
+        "a list",
+        "another key",
+        "a periodic value over p",
+        "a bus end of the wrong type",
+        "a program name that is not one",
+        "inputs that are not names",
+    ],
+)
+def test_a_bad_plan_document_is_ignored(kernels_everywhere, air_cli, spoil) -> None:
+    """A plan document that is corrupt, foreign or ill-typed is not used: the check runs with the AIR and prints
+    the same report (and writes a good document again)."""
+    import json
+
+    path = str(ROOT / "traces" / "ordinary" / "miden-v0.19.npz")
+    C._PROGRAMS.clear()
+    ref = air_cli("check", path)
+    assert ref[0] == 0
+    f = _plan_doc()
+    doc = json.loads(f.read_text())
+    if spoil == "truncated":
+        text = f.read_text()[:100]
+    elif spoil == "not json":
+        text = "\x00\x01 nope"
+    elif spoil == "a list":
+        text = "[1, 2, 3]"
+    else:
+        if spoil == "another key":
+            doc["key"] = "someone else's"
+        elif spoil == "a periodic value over p":
+            doc["facts"]["periodic"] = {"k0": [2**64]}
+        elif spoil == "a bus end of the wrong type":
+            doc["facts"]["buses"][0]["final"] = ["int", "1"]
+        elif spoil == "a program name that is not one":
+            doc["programs"]["[{}]"] = {"inputs": [], "outputs": 1}
+        else:
+            first = next(iter(doc["programs"]))
+            doc["programs"][first]["inputs"] = [1, 2]
+        text = json.dumps(doc)
+    f.write_text(text)
+    assert air_cli("check", path) == ref
+    assert json.loads(_plan_doc().read_text())["format"] == doc["format"]  # written again, well formed
