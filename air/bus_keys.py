@@ -230,3 +230,34 @@ def _label_sums(codes: np.ndarray, lengths: list[int], weights: np.ndarray) -> t
         seg, code = pairs[:, 0].astype(np.int64), pairs[:, 1]
     order = np.lexsort((code, seg))
     return seg[order], code[order], sums[order]
+
+
+def table_rows(trace: Any, bus: str, table: str, width: int) -> list:
+    """The rows of public table ``table`` (a bus boundary's messages), each ``width`` values (``TraceError``
+    otherwise, or when the trace lacks the table)."""
+    from air.trace import TraceError
+
+    rows = trace.public_tables.get(table)
+    if rows is None:
+        raise TraceError(f"{trace.source}: public table {table!r} (bus {bus} boundary) is missing")
+    if any(len(r) != width for r in rows):
+        raise TraceError(f"{trace.source}: public table {table!r} needs {width} values per row")
+    return rows
+
+
+def add_boundary_keys(
+    side: str, m: Any, rows: list, width: int, keys: dict, meta: dict, totals: dict, label_names: dict
+) -> None:
+    """A bus boundary message's ``rows`` (one tuple of field values each) as keys on ``side`` at row -1, matched
+    like any message, with their meta (label, field names), label name and count (``m``: a message, with
+    ``label``, ``label_value`` and ``fields`` (name, ...))."""
+    key = np.zeros((len(rows), width), dtype=np.uint64)
+    key[:, 0] = m.label_value or 0
+    key[:, 1 : 1 + len(m.fields)] = np.array(rows, dtype=np.uint64).reshape(len(rows), len(m.fields))
+    keys[side].append(key)
+    sel = np.full(len(rows), -1, dtype=np.int64)
+    names = tuple(n for n, _ in m.fields)
+    meta[side].append((sel, np.ones(len(rows), dtype=np.uint64), m.label, names, None, ""))
+    code = int(m.label_value or 0)
+    label_names.setdefault(code, m.label)
+    totals.setdefault(code, {"request": 0, "response": 0})[side] += len(rows)

@@ -41,9 +41,11 @@ from air.bus_keys import (  # noqa: F401 - re-exported: the single pass's names,
     _row_hash,
     _row_hash_np,
     _sum_by_group,
+    add_boundary_keys,
     bus_width,
     decode_bus,
     message_names,
+    table_rows,
 )
 from air.bus_report import BusReport, BusResult, NearMiss, UnmatchedMessage, near_misses  # noqa: F401
 from air.compile import eval_int, program
@@ -208,26 +210,12 @@ def _boundary(
     for bd in bus.boundary:
         m = bd.message
         if bd.table is not None:
-            rows = trace.public_tables.get(bd.table)
-            if rows is None:
-                raise TraceError(f"{trace.source}: public table {bd.table!r} (bus {bus.name} boundary) is missing")
-            width_t = air.public_tables[bd.table][0]
-            if any(len(r) != width_t for r in rows):
-                raise TraceError(f"{trace.source}: public table {bd.table!r} needs {width_t} values per row")
+            rows = table_rows(trace, bus.name, bd.table, air.public_tables[bd.table][0])
         else:
             rows = [tuple(_const(e, trace) for _, e in m.fields)]
         if not rows:
             continue
-        key = np.zeros((len(rows), width), dtype=np.uint64)
-        key[:, 0] = m.label_value or 0
-        key[:, 1 : 1 + len(m.fields)] = np.array(rows, dtype=np.uint64).reshape(len(rows), len(m.fields))
-        keys[bd.side].append(key)
-        sel = np.full(len(rows), -1, dtype=np.int64)
-        names = tuple(n for n, _ in m.fields)
-        meta[bd.side].append((sel, np.ones(len(rows), dtype=np.uint64), m.label, names, None, ""))
-        code = int(m.label_value or 0)
-        label_names.setdefault(code, m.label)
-        totals.setdefault(code, {"request": 0, "response": 0})[bd.side] += len(rows)
+        add_boundary_keys(bd.side, m, rows, width, keys, meta, totals, label_names)
         env = {c.name: x for c, x in zip(air.challenges, a)}
         for r in rows:  # the message polynomial (air.air.message_value) with this row's values as its fields
             row_msg = replace(m, fields=tuple((k, sp.Integer(int(x))) for (k, _), x in zip(m.fields, r)))

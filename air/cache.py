@@ -396,9 +396,6 @@ def store(spec: str, a: Analysis, deps: Sequence[str] = (), key: str | None = No
     key = key or cache_key(spec)
     if key is None:
         return False
-    import tempfile
-
-    tmp = None
     try:
         doc = {
             "format": FORMAT,
@@ -408,13 +405,28 @@ def store(spec: str, a: Analysis, deps: Sequence[str] = (), key: str | None = No
             "analysis": analysis_to_json(a),
         }
         text = json.dumps(doc, separators=(",", ":"))
-        target = _entry_path(key)
+    except (OSError, TypeError, ValueError):
+        return False
+    target = _entry_path(key)
+    if not atomic_write(target, ".analysis-", lambda f: f.write(text.encode("utf-8"))):
+        return False
+    _prune(target.parent)
+    return True
+
+
+def atomic_write(target: Path, prefix: str, write: Callable[[Any], Any]) -> bool:
+    """Write ``target`` whole or not at all: ``write(f)`` fills a temporary binary file in its directory, which
+    then replaces it (``os.replace``: a reader sees the old file or the new one). False when it could not (an
+    unwritable directory, a full disk); the temporary file is removed."""
+    import tempfile
+
+    tmp = None
+    try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".analysis-", suffix=".tmp", dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=target.parent)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
         os.replace(tmp, target)
-        _prune(target.parent)
         return True
     except (OSError, TypeError, ValueError):
         if tmp is not None:

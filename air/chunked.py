@@ -31,7 +31,18 @@ import numpy as np
 from air import field as F
 from air import kernels as K
 from air import tape_cache
-from air.bus_keys import Decoded, _group_rows, _label_sums, _net_counts, _row_hash, bus_width, decode_bus, message_names
+from air.bus_keys import (
+    Decoded,
+    _group_rows,
+    _label_sums,
+    _net_counts,
+    _row_hash,
+    add_boundary_keys,
+    bus_width,
+    decode_bus,
+    message_names,
+    table_rows,
+)
 from air.bus_report import BusReport, BusResult, UnmatchedMessage, near_misses
 from air.plan import (
     PlanFacts,
@@ -551,26 +562,12 @@ def _boundary(
     for j, bd in enumerate(bus.boundary):
         m = bd.message
         if bd.table is not None:
-            rows = trace.public_tables.get(bd.table)
-            if rows is None:
-                raise TraceError(f"{trace.source}: public table {bd.table!r} (bus {bus.name} boundary) is missing")
-            width_t = plan.facts.public_tables[bd.table]
-            if any(len(r) != width_t for r in rows):
-                raise TraceError(f"{trace.source}: public table {bd.table!r} needs {width_t} values per row")
+            rows = table_rows(trace, bus.name, bd.table, plan.facts.public_tables[bd.table])
         else:
             rows = [tuple(_end_value(c, trace, 0) for c in bd.consts or ())]
         if not rows:
             continue
-        key = np.zeros((len(rows), width), dtype=np.uint64)
-        key[:, 0] = m.label_value or 0
-        key[:, 1 : 1 + len(m.fields)] = np.array(rows, dtype=np.uint64).reshape(len(rows), len(m.fields))
-        keys[bd.side].append(key)
-        sel = np.full(len(rows), -1, dtype=np.int64)
-        names = tuple(n for n, _ in m.fields)
-        meta[bd.side].append((sel, np.ones(len(rows), dtype=np.uint64), m.label, names, None, ""))
-        code = int(m.label_value or 0)
-        label_names.setdefault(code, m.label)
-        totals.setdefault(code, {"request": 0, "response": 0})[bd.side] += len(rows)
+        add_boundary_keys(bd.side, m, rows, width, keys, meta, totals, label_names)
         env: dict[str, Any] = {c: plan.scal[c] for c in plan.facts.challenges}
         for k in range(len(m.fields)):
             env[f"~f{k}"] = np.array([int(r[k]) % F.P for r in rows], dtype=np.uint64)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from air.cache import PRUNE_AFTER, cache_dir
+from air.cache import PRUNE_AFTER, atomic_write, cache_dir
 
 __all__ = ["FORMAT", "load", "store", "entry_path"]
 
@@ -79,7 +78,6 @@ def load(key: str) -> dict[str, tuple[dict[str, Any], dict[str, np.ndarray]]] | 
 
 def store(key: str, tapes: Mapping[str, tuple[dict[str, Any], Mapping[str, np.ndarray]]]) -> bool:
     """Write ``{name: (meta, arrays)}`` under ``key``, atomically; False when it could not."""
-    tmp = None
     try:
         # the arrays of one kind (every tape's ops, every tape's tables, ...) as one array each: an npz member costs
         # ~0.25 ms to open, and the complete Miden model has ~200 tapes
@@ -92,21 +90,13 @@ def store(key: str, tapes: Mapping[str, tuple[dict[str, Any], Mapping[str, np.nd
         doc["kinds"] = sorted(parts)
         arrays = {f"a_{a}": np.concatenate(v) for a, v in parts.items()}
         arrays["meta"] = np.frombuffer(json.dumps(doc, separators=(",", ":")).encode("utf-8"), dtype=np.uint8)
-        target = entry_path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{_PREFIX}", suffix=".tmp", dir=target.parent)
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, target)
-        _prune(target.parent)
-        return True
-    except (OSError, TypeError, ValueError):
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+    except (TypeError, ValueError):
         return False
+    target = entry_path(key)
+    if not atomic_write(target, f".{_PREFIX}", lambda f: np.savez(f, **arrays)):
+        return False
+    _prune(target.parent)
+    return True
 
 
 def _prune(directory: Path, now: float | None = None) -> None:
@@ -151,19 +141,8 @@ def load_doc(name: str) -> Any:
 
 def store_doc(name: str, doc: Any) -> bool:
     """Write ``doc`` as JSON under ``name``, atomically; False when it could not."""
-    tmp = None
     try:
-        target = _doc_path(name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{_PREFIX}", suffix=".tmp", dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json.dumps(doc, separators=(",", ":")))
-        os.replace(tmp, target)
-        return True
-    except (OSError, TypeError, ValueError):
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        text = json.dumps(doc, separators=(",", ":")).encode("utf-8")
+    except (TypeError, ValueError):
         return False
+    return atomic_write(_doc_path(name), f".{_PREFIX}", lambda f: f.write(text))
