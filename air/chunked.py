@@ -30,7 +30,6 @@ import numpy as np
 
 from air import field as F
 from air import kernels as K
-from air import tape_cache
 from air.bus_keys import (
     Decoded,
     _group_rows,
@@ -52,13 +51,12 @@ from air.plan import (
     _finish_plan,
     _n_outputs,
     _Plan,
-    _prog_name,
     _scal,
     _tapes_key,
     challenges_for,
+    restored_tapes,
 )
 from air.records import CheckResult, ConstraintFailures
-from air.tape import Tape as RunTape
 from air.trace import Trace, TraceError, column_rows
 
 if TYPE_CHECKING:
@@ -755,10 +753,11 @@ def check_chunked(
     """
     from air.buscheck import _resolve_operations
     from air.check_plan import build_plan, split
-    from air.evaluate import _check_columns
+    from air.evaluate import _check_columns, _needed_publics
 
     cons, skipped = split(air)
     _check_columns(air, trace, cons)
+    _needed_publics(air, cons, trace)  # a public input the constraints read and the trace lacks: named, with its reader
     values = challenges if challenges is not None else challenges_from_seed(air, seed)
     with _Setup(trace, set(air.column_names), set(air.periodic), chunk_rows, jobs, dask_client) as setup:
         plan = build_plan(air, trace, list(values), cons, skipped, tape_key)
@@ -973,18 +972,10 @@ def check_cached(
         del progs_in["ops"]  # as check_plan.build_plan: the operations' flags read what the trace lacks
     flags = progs_in.get("flags")
     cells = _binary_cells(facts.periodic, trace, flags[0]) if flags is not None else []
-    stored_tapes = tape_cache.load(_tapes_key(air_key, cells, progs_in))
-    if stored_tapes is None or set(stored_tapes) != {_prog_name(k) for k in progs_in}:
+    tapes = restored_tapes(_tapes_key(air_key, cells, progs_in), progs_in)
+    if tapes is None:
         return None
-    progs: dict[Any, Any] = {}
-    try:
-        for k, (inputs, outputs) in progs_in.items():
-            t = RunTape.restored(*stored_tapes[_prog_name(k)])
-            if len(t.outputs) != outputs or not {x for x in t.slots if isinstance(x, str)} <= inputs:
-                return None
-            progs[k] = _Compiled(inputs, t)
-    except (KeyError, TypeError, ValueError, OverflowError):
-        return None
+    progs: dict[Any, Any] = {k: _Compiled(progs_in[k][0], t) for k, t in tapes.items()}
     values = challenges if challenges is not None else challenges_for(facts, seed)
     try:
         with _Setup(trace, set(facts.column_names), set(facts.periodic), chunk_rows, jobs, None) as setup:

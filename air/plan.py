@@ -289,23 +289,30 @@ def _tapes_key(air_key: str, cells: list[str], progs: dict[Any, Any]) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def _restore_tapes(progs: dict[Any, Any], key: str) -> bool:
-    """Every program's tape from the tape cache, when it holds them all and each fits its program (its outputs,
-    the variables it reads): True; else nothing is changed (the caller lowers them)."""
-    from air.compile import Tape
-
+def restored_tapes(key: str, programs: Mapping[Any, tuple[set[str], int]]) -> dict[Any, RunTape] | None:
+    """The tape of every program of ``programs`` (key -> (its inputs, its number of outputs)) from the tape cache
+    under ``key``, when it holds them all and each fits its program (as many outputs, no variable the program does
+    not read); else None (the caller lowers them, or checks with the AIR)."""
     stored = tape_cache.load(key)
-    if stored is None or set(stored) != {_prog_name(k) for k in progs}:
-        return False
+    if stored is None or set(stored) != {_prog_name(k) for k in programs}:
+        return None
     tapes = {}
     try:
-        for k, p in progs.items():
-            t = Tape.restored(*stored[_prog_name(k)])
-            names = {x for x in t.slots if isinstance(x, str)}
-            if len(t.outputs) != len(p._exprs) or not names <= p.inputs:
-                return False
+        for k, (inputs, n_out) in programs.items():
+            t = RunTape.restored(*stored[_prog_name(k)])
+            if len(t.outputs) != n_out or not {x for x in t.slots if isinstance(x, str)} <= inputs:
+                return None
             tapes[k] = t
     except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    return tapes
+
+
+def _restore_tapes(progs: dict[Any, Any], key: str) -> bool:
+    """Every program's tape from the tape cache (``restored_tapes``), put in its program: True; else nothing is
+    changed (the caller lowers them)."""
+    tapes = restored_tapes(key, {k: (p.inputs, len(p._exprs)) for k, p in progs.items()})
+    if tapes is None:
         return False
     for k, t in tapes.items():
         progs[k].__dict__["_tape"] = t

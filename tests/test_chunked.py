@@ -249,3 +249,27 @@ def test_periodic_rows_follow_the_trace_phase(start: int, length: int) -> None:
     row = np.zeros(length, dtype=np.uint64)
     _fill_periodic(row, cycle, start)
     assert row.tolist() == [cycle[(start + r) % len(cycle)] for r in range(length)]
+
+
+def test_a_missing_public_input_is_named_with_its_reader(kernels_everywhere) -> None:
+    """A boundary constraint reads a public input the trace lacks: bad input naming the input and the constraint,
+    as the single pass says (the chunked check's plan alone only knows the input's name)."""
+    from air.air import Air
+    from air.evaluate import check
+    from air.trace import TraceError
+
+    a = Air("pub", "a boundary constraint against a public input")
+    (x,) = a.columns("main", ["x"])
+    a.boundary("x_starts_at_start", x - a.public_input("start"))
+    a.transition("x_counts", x.next - x - 1)
+    t = Trace({"x": np.arange(64, dtype=np.uint64)}, 64)
+    with pytest.raises(TraceError) as single:
+        check(a, t)
+    with pytest.raises(TraceError) as chunked:
+        check_chunked(a, t, chunk_rows=16)
+    assert "'start'" in str(chunked.value) and "x_starts_at_start" in str(chunked.value)
+    assert str(chunked.value) == str(single.value)
+    ok = Trace({"x": np.arange(64, dtype=np.uint64)}, 64, {"start": 0})
+    assert check_chunked(a, ok, chunk_rows=16).result.ok
+    bad = Trace({"x": np.arange(64, dtype=np.uint64)}, 64, {"start": 5})
+    assert [f.constraint for f in check_chunked(a, bad, chunk_rows=16).result.failures] == ["x_starts_at_start"]
