@@ -1,5 +1,5 @@
 """The chunked check's plan built from an AIR (the sympy side of ``air.chunked``): the compiled programs every chunk
-runs, and the AIR's facts the map, the reduce and an OK report read, as data (``chunked.PlanFacts``).
+runs, and the AIR's facts the map, the reduce and an OK report read, as data (``plan.PlanFacts``).
 
 Programs (``air.compile.program``, lowered to tapes once, tabulated over the trace's 0/1 cells, cached by
 ``air.tape_cache`` under the AIR's content key):
@@ -19,7 +19,7 @@ from typing import Any
 import sympy as sp
 
 from air import kernels as K
-from air.air import Air, Bus
+from air.air import Air, Bus, message_value
 from air.bus import numerator, term_value
 from air.compile import program
 from air.degree import preorder_new
@@ -105,9 +105,7 @@ def facts_of(air: Air, cons: list[Any], skipped: list[str]) -> PlanFacts:
     )
 
 
-def build_plan(
-    air: Air, trace: Any, challenges: list[int], cons: list[Any], skipped: list[str], tape_key: str | None = None
-) -> _Plan:
+def build_plan(air: Air, trace: Any, cons: list[Any], skipped: list[str], tape_key: str | None = None) -> _Plan:
     """The plan of ``air`` on ``trace``: its facts and its programs, lowered (or read from the tape cache under
     ``tape_key``) when the compiled kernels are in use."""
     facts = facts_of(air, cons, skipped)
@@ -135,7 +133,7 @@ def build_plan(
             progs[("term", b.name, ti)] = program([e for m in t.messages for _, e in m.fields] + [term_value(air, t)])
         for j, bd in enumerate(b.boundary):
             fields = tuple((name, PublicInput(f"~f{k}")) for k, (name, _) in enumerate(bd.message.fields))
-            progs[("bmsg", b.name, j)] = program([_message_value(replace(bd.message, fields=fields), air)])
+            progs[("bmsg", b.name, j)] = program([message_value(replace(bd.message, fields=fields), air.challenges)])
     for domain in ("first", "last"):
         ends = [c.expr for c in cons if c.domain == domain]
         if ends:
@@ -156,8 +154,3 @@ def build_plan(
     _finish_plan(plan, trace)
     return plan
 
-
-def _message_value(m: Any, air: Air) -> sp.Expr:
-    from air.air import message_value
-
-    return message_value(m, air.challenges)

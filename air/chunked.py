@@ -760,7 +760,7 @@ def check_chunked(
     _needed_publics(air, cons, trace)  # a public input the constraints read and the trace lacks: named, with its reader
     values = challenges if challenges is not None else challenges_from_seed(air, seed)
     with _Setup(trace, set(air.column_names), set(air.periodic), chunk_rows, jobs, dask_client) as setup:
-        plan = build_plan(air, trace, list(values), cons, skipped, tape_key)
+        plan = build_plan(air, trace, cons, skipped, tape_key)
         return setup.run(plan, values, progress, lambda u: _resolve_operations(air, trace, u))
 
 

@@ -204,7 +204,7 @@ def test_chunked_check_with_tables_equals_the_numpy_single_pass(kernels_everywhe
     cols["chip1"][200] = P - 1
     t = Trace(cols, t.n_rows, t.public_inputs, t.meta, t.source, t.public_tables)
     cons, skipped = split(air)
-    tape = build_plan(air, t, [1, 2, 3, 4], cons, skipped).progs["flags"].tape()
+    tape = build_plan(air, t, cons, skipped).progs["flags"].tape()
     assert "b0" in [tape.slots[j] for j, _, _ in tape._bits]  # tables are in use, over b0
     fast = check_chunked(air, t, seed=7, chunk_rows=64)
     got = to_json(diagnose(air, t, fast.result, max_failures=10_000), fast.buses)
