@@ -518,9 +518,9 @@ def check_cmd(
             _apply_public(pending, public_path)
             key = _tape_key(air_name, pending.meta.get("air"), only, no_cache)
             fast = None
-            if key is not None and only is None and client is None and not (junit or sarif or html_path):
+            if key is not None and client is None and not (junit or sarif or html_path):
                 fast = _check_from_cache(
-                    trace_path, pending, key, air_name, challenges, seed, chunk_rows, n_jobs, max_failures
+                    trace_path, pending, key, only, air_name, challenges, seed, chunk_rows, n_jobs
                 )
             if fast is None or not fast[-1]:  # not cached, or something to explain: the AIR is needed
                 air, source = _air_for_trace(trace_path, pending.meta.get("air"), air_name, force)
@@ -533,7 +533,7 @@ def check_cmd(
         sys.setswitchinterval(interval)
     selection = None
     if fast is not None:
-        f, source, trace, res, ok_fast = fast
+        f, selection, source, trace, res, ok_fast = fast
         name, result, bus_report = f.name, res.result, res.buses
         if ok_fast:  # every constraint holds and every bus balances: the report needs no AIR
             from air.diagnose import ok_diagnosis
@@ -546,18 +546,21 @@ def check_cmd(
             from air.chunked import resolve_operations
             from air.diagnose import diagnose
 
+            if only is not None:
+                air, selection = _select(air, only)
             resolve_operations(air, trace, res)
             d = diagnose(air, trace, result, max_failures=max_failures, context=context, occurring=res.operations)
     else:
         from air.diagnose import diagnose
 
         if only is not None:
-            from air.select import UnknownFamily, select_families
+            air, selection = _select(air, only)
+            if key is not None:  # what a check of the same selection from the cache will say it kept
+                from dataclasses import asdict
 
-            try:
-                air, selection = select_families(air, only.split(","))
-            except UnknownFamily as e:
-                raise BadInput(str(e)) from e
+                from air.tape_cache import store_doc
+
+                store_doc(_selection_doc(key), asdict(selection))
         try:
             result, bus_report, occurring = _run_check(
                 air, trace, trace_path, challenges, seed, chunk_rows, n_jobs, client, tape_key=key
@@ -611,21 +614,60 @@ def check_cmd(
     sys.exit(0 if ok else 1)
 
 
+def _select(air: Any, only: str) -> tuple[Any, Any]:
+    """``--only``: the AIR with the named families only, and what it kept (an unknown family is bad input)."""
+    from air.select import UnknownFamily, select_families
+
+    try:
+        return select_families(air, only.split(","))
+    except UnknownFamily as e:
+        raise BadInput(str(e)) from e
+
+
+def _selection_doc(key: str) -> str:
+    import hashlib
+
+    return "selection-" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def _cached_selection(key: str) -> Any:
+    """The ``select.Selection`` a check with the AIR stored for ``--only`` under ``key``, or None."""
+    from air.select import Selection
+
+    doc = None
+    try:
+        from air.tape_cache import load_doc
+
+        doc = load_doc(_selection_doc(key))
+        if type(doc) is not dict:
+            return None
+        names = [doc["families"], doc["buses_kept"], doc["buses_skipped"]]
+        counts = [doc["constraints_kept"], doc["constraints_skipped"]]
+        if any(type(v) is not list or any(type(x) is not str for x in v) for v in names):
+            return None
+        if any(type(c) is not int for c in counts):
+            return None
+        return Selection(tuple(names[0]), counts[0], counts[1], tuple(names[1]), tuple(names[2]))
+    except (KeyError, TypeError):
+        return None
+
+
 def _check_from_cache(
     trace_path: str,
     pending: Any,
     key: str,
+    only: str | None,
     air_name: str | None,
     challenges: str | None,
     seed: int,
     chunk_rows: int | None,
     jobs: int,
-    max_failures: int,
-) -> tuple[Any, str, Any, Any, bool] | None:
+) -> tuple[Any, Any, str, Any, Any, bool] | None:
     """The check of a trace whose AIR's plan and tapes are cached (``chunked.check_cached``), with no AIR built
-    and no sympy imported: (the AIR's ``chunked.PlanFacts``, source, trace, ``ChunkedResult``, whether all
-    holds). None when it cannot (not cached, bad input): the check with the AIR then runs and reports. Only for an
-    AIR the trace names, or ``--air`` naming the same one (a mismatch is explained with the AIR)."""
+    and no sympy imported: (the AIR's ``plan.PlanFacts``, the ``--only`` selection, source, trace,
+    ``ChunkedResult``, whether all holds). None when it cannot (not cached, bad input): the check with the AIR
+    then runs and reports. Only for an AIR the trace names, or ``--air`` naming the same one (a mismatch is
+    explained with the AIR); with ``--only``, once a check with the AIR stored what the selection kept."""
     from types import SimpleNamespace
 
     from air.chunked import check_cached, default_chunk_rows
@@ -639,7 +681,8 @@ def _check_from_cache(
     if air_name is not None and named is not None and named != air_name:
         return None
     stored = load_facts(key)
-    if stored is None:
+    selection = _cached_selection(key) if only is not None else None
+    if stored is None or (only is not None and selection is None):
         return None
     facts = stored[0]
     if air_name is not None and named is not None and named != facts.name:
@@ -661,7 +704,7 @@ def _check_from_cache(
         return None
     source = "--air" if air_name is not None else "from the trace's metadata"
     ok = not res.result.failures and (res.buses is None or res.buses.ok)
-    return facts, source, trace, res, ok
+    return facts, selection, source, trace, res, ok
 
 
 def _apply_public(loaded: Any, public_path: str | None) -> None:

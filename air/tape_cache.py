@@ -107,7 +107,7 @@ def _prune(directory: Path, now: float | None = None) -> None:
     try:
         for f in directory.iterdir():
             entry = f.name.startswith(_PREFIX) and f.suffix == ".npz"
-            if entry or (f.name.startswith("plan-") and f.suffix == ".json"):
+            if entry or (f.name.startswith(("plan-", "selection-")) and f.suffix == ".json"):
                 old = PRUNE_AFTER
             elif f.name.startswith(f".{_PREFIX}") and f.suffix == ".tmp":
                 old = 86400

@@ -137,3 +137,23 @@ def test_a_bad_plan_document_is_ignored(kernels_everywhere, air_cli, spoil) -> N
     f.write_text(text)
     assert air_cli("check", path) == ref
     assert json.loads(_plan_doc().read_text())["format"] == doc["format"]  # written again, well formed
+
+
+@pytest.mark.parametrize("trace", ["ordinary/miden-v0.19.npz", "gate_protected_write/miden-gate.npz"])
+def test_only_from_the_cache_says_what_it_kept(kernels_everywhere, air_cli, monkeypatch, trace) -> None:
+    """``--only``: once a check with the AIR stored what the selection kept, the check from the cache prints the
+    same partial-check line and JSON (an OK without the AIR, a failure explained with the selected AIR)."""
+    import air.chunked as chunked
+
+    path = str(ROOT / "traces" / trace)
+    only = ("--only", "system,stack,decoder.op_bits")
+    refs = {fmt: air_cli("check", path, *only, "--format", fmt, "--no-cache") for fmt in ("table", "json")}
+    assert "checked only families" in refs["table"][1]
+    C._PROGRAMS.clear()
+    assert air_cli("check", path, *only) == refs["table"]  # stores the plan and the selection
+    assert any(q.name.startswith("selection-") for q in cache_dir().iterdir())
+    monkeypatch.setattr(chunked, "check_chunked", _refuse)
+    if refs["table"][0] == 0:
+        monkeypatch.setattr(cli_mod, "_air_for_trace", _refuse)
+    for fmt in ("table", "json"):
+        assert air_cli("check", path, *only, "--format", fmt) == refs[fmt], fmt
