@@ -662,6 +662,7 @@ def _check_from_cache(
     seed: int,
     chunk_rows: int | None,
     jobs: int,
+    progress: bool = True,
 ) -> tuple[Any, Any, str, Any, Any, bool] | None:
     """The check of a trace whose AIR's plan and tapes are cached (``chunked.check_cached``), with no AIR built
     and no sympy imported: (the AIR's ``plan.PlanFacts``, the ``--only`` selection, source, trace,
@@ -692,7 +693,7 @@ def _check_from_cache(
     except TraceError:
         return None  # the check with the AIR says it, as ever
     rows = chunk_rows or default_chunk_rows(trace.n_rows, len(trace.columns), jobs)
-    bar = _progress_bar(-(-trace.n_rows // rows), "checking")
+    bar = _progress_bar(-(-trace.n_rows // rows), "checking") if progress else _NoBar()
     try:
         res = check_cached(
             key, stored, trace, challenges=_parse_challenges(challenges), seed=seed, chunk_rows=rows, jobs=jobs,
@@ -826,7 +827,7 @@ def _run_check(
     from air.chunked import check_chunked, default_chunk_rows
 
     rows = chunk_rows or default_chunk_rows(trace.n_rows, len(trace.columns), jobs)
-    bar = _progress_bar(-(-trace.n_rows // rows), "checking") if progress else None
+    bar = _progress_bar(-(-trace.n_rows // rows), "checking") if progress else _NoBar() if progress else None
     try:
         ch = check_chunked(
             air,
@@ -852,21 +853,30 @@ def _check_one(path: str, opts: dict[str, Any], jobs: int) -> tuple[int, str, di
     from air.trace import load_trace, match_air
 
     try:
+        from types import SimpleNamespace
+
         loaded = load_trace(path, require_pow2=not opts["any_length"])
         _apply_public(loaded, opts["public_path"])
-        air, _ = _air_for_trace(path, loaded.meta.get("air"), opts["air_name"], opts["force"])
-        trace = match_air(loaded, air)
-        if opts["only"] is not None:
-            from air.select import UnknownFamily, select_families
-
-            try:
-                air, _ = select_families(air, opts["only"].split(","))
-            except UnknownFamily as e:
-                raise BadInput(str(e)) from e
         key = _tape_key(opts["air_name"], loaded.meta.get("air"), opts["only"], opts["no_cache"])
-        result, buses, _ = _run_check(
-            air, trace, path, opts["challenges"], opts["seed"], opts["chunk_rows"], jobs, None, False, key
-        )
+        fast = None
+        if key is not None:  # from the cache: the summary line needs only the result's counts, never the AIR
+            pending = SimpleNamespace(meta=loaded.meta, result=lambda: loaded)
+            fast = _check_from_cache(
+                path, pending, key, opts["only"], opts["air_name"], opts["challenges"], opts["seed"],
+                opts["chunk_rows"], jobs, progress=False,
+            )
+        if fast is not None:
+            facts, _, _, trace, res, _ = fast
+            name, result, buses = facts.name, res.result, res.buses
+        else:
+            air, _ = _air_for_trace(path, loaded.meta.get("air"), opts["air_name"], opts["force"])
+            trace = match_air(loaded, air)
+            if opts["only"] is not None:
+                air, _ = _select(air, opts["only"])
+            result, buses, _ = _run_check(
+                air, trace, path, opts["challenges"], opts["seed"], opts["chunk_rows"], jobs, None, False, key
+            )
+            name = air.name
     except _known_errors() as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         return 2, f"{path}: bad input: {msg}", {"trace": path, "status": "bad input", "error": msg}
@@ -877,7 +887,7 @@ def _check_one(path: str, opts: dict[str, Any], jobs: int) -> tuple[int, str, di
     doc = {
         "trace": path,
         "status": "ok" if ok else "fail",
-        "air": air.name,
+        "air": name,
         "rows": trace.n_rows,
         "failing_constraints": failing,
         "failing_rows": int(sum(len(f.rows) for f in result.failures)),
@@ -885,13 +895,13 @@ def _check_one(path: str, opts: dict[str, Any], jobs: int) -> tuple[int, str, di
         "unmatched_messages": unmatched,
     }
     if ok:
-        return 0, f"{path}: ok ({trace.n_rows} rows, AIR {air.name})", doc
+        return 0, f"{path}: ok ({trace.n_rows} rows, AIR {name})", doc
     first = min((int(f.rows[0]) for f in result.failures if len(f.rows)), default=None)
     where = f", first failing row {first}" if first is not None else ""
     return (
         1,
         (
-            f"{path}: FAIL ({trace.n_rows} rows, AIR {air.name}): {failing} constraint(s) fail{where}; "
+            f"{path}: FAIL ({trace.n_rows} rows, AIR {name}): {failing} constraint(s) fail{where}; "
             f"{unbalanced} bus(es) unbalanced, {unmatched} unmatched message(s)"
         ),
         doc,

@@ -157,3 +157,19 @@ def test_only_from_the_cache_says_what_it_kept(kernels_everywhere, air_cli, monk
         monkeypatch.setattr(cli_mod, "_air_for_trace", _refuse)
     for fmt in ("table", "json"):
         assert air_cli("check", path, *only, "--format", fmt) == refs[fmt], fmt
+
+
+def test_a_corpus_from_the_cache_needs_no_air(kernels_everywhere, air_cli, monkeypatch) -> None:
+    """``air check T1 T2 ...``: once cached, every trace's summary line (ok or FAIL with its counts) comes from the
+    cached check's result, with no AIR built, and the corpus prints what it prints with the AIR."""
+    import air.chunked as chunked
+
+    paths = [str(ROOT / "traces" / rel) for rel in sorted(SAMPLE)]
+    refs = {fmt: air_cli("check", *paths, "--jobs", "1", "--format", fmt, "--no-cache") for fmt in ("table", "json")}
+    assert refs["table"][0] == 1 and " ok (" in refs["table"][1] and ": FAIL (" in refs["table"][1]
+    C._PROGRAMS.clear()
+    assert air_cli("check", *paths, "--jobs", "1") == refs["table"]  # misses: checked with the AIR, plans stored
+    monkeypatch.setattr(chunked, "check_chunked", _refuse)
+    monkeypatch.setattr(cli_mod, "_air_for_trace", _refuse)
+    for fmt in ("table", "json"):
+        assert air_cli("check", *paths, "--jobs", "1", "--format", fmt) == refs[fmt], fmt
