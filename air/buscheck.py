@@ -50,7 +50,8 @@ from air.bus_keys import (  # noqa: F401 - re-exported: the single pass's names,
 from air.bus_report import BusReport, BusResult, NearMiss, UnmatchedMessage, near_misses  # noqa: F401
 from air.compile import eval_int, program
 from air.evaluate import _column_env, active_operations
-from air.trace import Trace, TraceError
+from air.plan import bind_challenges, draw_challenges, end_value
+from air.trace import Trace
 
 __all__ = [
     "UnmatchedMessage",
@@ -66,14 +67,11 @@ CHUNK = 1 << 16
 
 
 def challenges_from_seed(air: Air, seed: int) -> list[int]:
-    rng = np.random.default_rng(seed)
-    return [int(x) % F.P for x in rng.integers(1, 2**63, size=len(air.challenges), dtype=np.uint64)]
+    return draw_challenges(len(air.challenges), seed)
 
 
 def _bind(air: Air, values: list[int]) -> dict[str, np.ndarray]:
-    if len(values) < len(air.challenges):
-        values = list(values) + [0] * (len(air.challenges) - len(values))
-    return {c.name: np.array(v % F.P, dtype=np.uint64) for c, v in zip(air.challenges, values)}
+    return bind_challenges([c.name for c in air.challenges], values)
 
 
 def _eval_rows(air: Air, trace: Trace, exprs: list, rows: np.ndarray, scal: dict) -> list[np.ndarray]:
@@ -303,12 +301,7 @@ def _running_product(resp: np.ndarray, req: np.ndarray, initial: int) -> np.ndar
 
 def _const(e: object, trace: Trace) -> int:
     e = sp.sympify(e)
-    if e.is_Number:
-        return int(e) % F.P
-    name = str(e)
-    if name not in trace.public_inputs:
-        raise TraceError(f"{trace.source}: public input {name!r} (a bus boundary) is missing")
-    return int(trace.public_inputs[name])
+    return end_value(("int", int(e)) if e.is_Number else ("public", str(e)), trace, 0)
 
 
 def check_buses(air: Air, trace: Trace, challenges: list[int] | None = None, seed: int = 0) -> BusReport:

@@ -53,7 +53,8 @@ from air.plan import (
     _Plan,
     _scal,
     _tapes_key,
-    challenges_for,
+    draw_challenges,
+    end_value,
     restored_tapes,
 )
 from air.records import CheckResult, ConstraintFailures
@@ -538,18 +539,6 @@ class _KeyTable:
         self.keys, self.net = _net_counts(np.concatenate(blocks), np.concatenate(counts), ordered=False)
 
 
-def _end_value(end: tuple[str, Any] | None, trace: Trace, empty: int) -> int:
-    """A bus end's value (``buscheck._const``): a constant mod p, or a public input (missing: ``TraceError``);
-    ``empty`` when it is unconstrained."""
-    if end is None:
-        return empty
-    if end[0] == "int":
-        return int(end[1]) % F.P
-    if end[1] not in trace.public_inputs:
-        raise TraceError(f"{trace.source}: public input {end[1]!r} (a bus boundary) is missing")
-    return int(trace.public_inputs[end[1]])
-
-
 def _boundary(
     plan: _Plan, bus: _BusShape, trace: Trace, width: int, keys: dict, meta: dict, totals: dict, label_names: dict
 ) -> tuple[list[int], list[int]]:
@@ -562,7 +551,7 @@ def _boundary(
         if bd.table is not None:
             rows = table_rows(trace, bus.name, bd.table, plan.facts.public_tables[bd.table])
         else:
-            rows = [tuple(_end_value(c, trace, 0) for c in bd.consts or ())]
+            rows = [tuple(end_value(c, trace, 0) for c in bd.consts or ())]
         if not rows:
             continue
         add_boundary_keys(bd.side, m, rows, width, keys, meta, totals, label_names)
@@ -617,7 +606,7 @@ def _reduce_bus(plan: _Plan, bus: _BusShape, trace: Trace, parts: list[_Part], t
     else:
         ukeys, excess = np.zeros((0, width), dtype=np.uint64), np.zeros(0, dtype=np.int64)
     n_msgs = sum(bp.messages for bp in bps) + sum(len(k) for side in keys.values() for k in side)
-    initial = _end_value(bus.initial, trace, 1 if bus.kind == "multiset" else 0)
+    initial = end_value(bus.initial, trace, 1 if bus.kind == "multiset" else 0)
     if bus.kind == "multiset":
         for v in b_resp:
             initial = initial * v % F.P
@@ -751,7 +740,7 @@ def check_chunked(
     family selection): the compiled tapes are read from and written to the tape cache (``air.tape_cache``) under it.
     The result equals the single pass's; bad input raises ``TraceError`` and a zero message ``ZeroDivisionError``.
     """
-    from air.buscheck import _resolve_operations
+    from air.buscheck import _resolve_operations, challenges_from_seed
     from air.check_plan import build_plan, split
     from air.evaluate import _check_columns, _needed_publics
 
@@ -762,12 +751,6 @@ def check_chunked(
     with _Setup(trace, set(air.column_names), set(air.periodic), chunk_rows, jobs, dask_client) as setup:
         plan = build_plan(air, trace, cons, skipped, tape_key)
         return setup.run(plan, values, progress, lambda u: _resolve_operations(air, trace, u))
-
-
-def challenges_from_seed(air: Air, seed: int) -> list[int]:
-    from air.buscheck import challenges_from_seed as draw
-
-    return draw(air, seed)
 
 
 class _Setup:
@@ -863,7 +846,7 @@ def _check_run(
                 (names.get(c) or "label") + ("" if c in unl else f" (label {c})"): v
                 for c, v in sorted(bt.totals.items())
             }
-            expected = bt.final if b.name in free else _end_value(b.final, trace, 0)
+            expected = bt.final if b.name in free else end_value(b.final, trace, 0)
             out.append(
                 BusResult(b.name, b.kind, bt.final, expected, bt.messages, unmatched, named, near_misses(unmatched))
             )
@@ -976,7 +959,7 @@ def check_cached(
     if tapes is None:
         return None
     progs: dict[Any, Any] = {k: _Compiled(progs_in[k][0], t) for k, t in tapes.items()}
-    values = challenges if challenges is not None else challenges_for(facts, seed)
+    values = challenges if challenges is not None else draw_challenges(len(facts.challenges), seed)
     try:
         with _Setup(trace, set(facts.column_names), set(facts.periodic), chunk_rows, jobs, None) as setup:
             plan = _Plan(facts, progs=progs)

@@ -20,7 +20,7 @@ from air import tape_cache
 from air.tape import Tape as RunTape
 from air.trace import Trace, TraceError, column_rows
 
-__all__ = ["PlanFacts", "store_facts", "load_facts", "challenges_for"]
+__all__ = ["PlanFacts", "store_facts", "load_facts", "draw_challenges", "bind_challenges", "end_value"]
 
 
 @dataclass(frozen=True)
@@ -245,6 +245,31 @@ def _finish_plan(plan: _Plan, trace: Trace) -> None:
     plan.col_of = {n: (at_col[n.rstrip("'")], 1 if n.endswith("'") else 0) for n in names if n.rstrip("'") in at_col}
 
 
+def draw_challenges(n: int, seed: int) -> list[int]:
+    """``n`` challenge values drawn from ``seed`` (``--seed``): the one draw, for the check with the AIR
+    (``buscheck.challenges_from_seed``) and from the cache."""
+    rng = np.random.default_rng(seed)
+    return [int(x) % F.P for x in rng.integers(1, 2**63, size=n, dtype=np.uint64)]
+
+
+def bind_challenges(names: list[str], values: list[int]) -> dict[str, np.ndarray]:
+    """The challenges ``names`` bound to ``values`` mod p (missing values: 0), as numpy scalars."""
+    vals = list(values) + [0] * max(0, len(names) - len(values))
+    return {c: np.array(v % F.P, dtype=np.uint64) for c, v in zip(names, vals)}
+
+
+def end_value(end: tuple[str, Any] | None, trace: Trace, empty: int) -> int:
+    """A bus end's (or boundary field's) value: a constant mod p, or a public input (missing: ``TraceError``);
+    ``empty`` when it is unconstrained."""
+    if end is None:
+        return empty
+    if end[0] == "int":
+        return int(end[1]) % F.P
+    if end[1] not in trace.public_inputs:
+        raise TraceError(f"{trace.source}: public input {end[1]!r} (a bus boundary) is missing")
+    return int(trace.public_inputs[end[1]])
+
+
 def _scal(facts: PlanFacts, trace: Trace, values: list[int]) -> dict[str, np.ndarray]:
     """Challenges and public inputs as the programs read them, as ``evaluate.check`` and ``buscheck`` bind them:
     challenges 0 and the constraints' public inputs as given; with buses, the challenges' values and every public
@@ -255,16 +280,9 @@ def _scal(facts: PlanFacts, trace: Trace, values: list[int]) -> dict[str, np.nda
             raise TraceError(f"{trace.source}: public input {name!r} (read by a constraint) is missing")
         scal[name] = np.array(int(trace.public_inputs[name]), dtype=np.uint64)
     if facts.buses:
-        vals = list(values) + [0] * max(0, len(facts.challenges) - len(values))
-        scal |= {c: np.array(v % F.P, dtype=np.uint64) for c, v in zip(facts.challenges, vals)}
+        scal |= bind_challenges(facts.challenges, values)
         scal |= {k: np.array(int(v) % F.P, dtype=np.uint64) for k, v in trace.public_inputs.items()}
     return scal
-
-
-def challenges_for(facts: PlanFacts, seed: int) -> list[int]:
-    """``buscheck.challenges_from_seed`` from the facts (the same draws)."""
-    rng = np.random.default_rng(seed)
-    return [int(x) % F.P for x in rng.integers(1, 2**63, size=len(facts.challenges), dtype=np.uint64)]
 
 
 def _prog_name(key: Any) -> str:
