@@ -58,7 +58,7 @@ from air.plan import (
     restored_tapes,
 )
 from air.records import CheckResult, ConstraintFailures
-from air.trace import Trace, TraceError, column_rows
+from air.trace import PackedColumns, Trace, TraceError, column_rows
 
 if TYPE_CHECKING:
     from air.air import Air
@@ -167,7 +167,7 @@ class _Rows:
                 elif col in self.trace.maps:  # read, not mapped: no page fault per 4 KiB of it
                     self.trace.maps[col].read_into(mat[i], self.start)
                 else:
-                    mat[i] = self.trace.columns[col][self.start : self.end]
+                    mat[i] = self.trace.stored(col)[self.start : self.end]  # a packed column widens here
             self._mat = mat
         return self._mat
 
@@ -699,7 +699,7 @@ def _worker_call(kind: str, args: tuple) -> Any:
 
 def _light(trace: Trace) -> Trace:
     """The trace without its mapped columns' arrays: what a worker process receives (it maps its own rows)."""
-    cols = {k: v for k, v in trace.columns.items() if k not in trace.maps}
+    cols = PackedColumns({k: trace.stored(k) for k in trace.columns if k not in trace.maps})
     return Trace(cols, trace.n_rows, trace.public_inputs, trace.meta, trace.source, trace.public_tables, trace.maps)
 
 

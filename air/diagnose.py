@@ -160,7 +160,7 @@ def diagnose(
             cells = cell_values(air, c.name, trace, r)
             lo, hi = max(0, r - context), min(n - 1, r + context)
             window = [
-                {"row": w, "mark": w == r, **{col: int(trace.columns[col][w]) for col in cols}}
+                {"row": w, "mark": w == r, **{col: int(trace.stored(col)[w]) for col in cols}}
                 for w in range(lo, hi + 1)
             ]
             op = op_at.get(r)

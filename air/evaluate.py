@@ -84,17 +84,18 @@ def _column_env(air: Air, trace: Trace, inputs: set[str], rows: np.ndarray | sli
             continue
         if col not in trace.columns:
             continue  # a challenge or public input, bound elsewhere
-        data = trace.columns[col]
+        data = trace.stored(col)  # a packed column: only the rows read are widened, not the whole column
         if shift == 0:
-            env[name] = data[rows]
+            got = data[rows]
         elif isinstance(rows, slice):
             start, stop = rows.start or 0, rows.stop if rows.stop is not None else n
             if stop < n:
-                env[name] = data[start + 1 : stop + 1]
+                got = data[start + 1 : stop + 1]
             else:
-                env[name] = np.concatenate([data[start + 1 : n], data[:1]])
+                got = np.concatenate([data[start + 1 : n], data[:1]])
         else:
-            env[name] = data[(rows + 1) % n]
+            got = data[(rows + 1) % n]
+        env[name] = got if got.dtype == np.uint64 else got.astype(np.uint64)
     return env
 
 
@@ -189,7 +190,8 @@ def row_env(air: Air, trace: Trace, row: int, challenges: dict[str, int] | None 
     """Every variable's value at ``row`` as Python ints: x, x', challenges, periodic, publics."""
     n = trace.n_rows
     env: dict[str, int] = {}
-    for name, col in trace.columns.items():
+    for name in trace.columns:
+        col = trace.stored(name)  # a packed column is read, not widened
         env[name] = int(col[row])
         env[name + "'"] = int(col[(row + 1) % n])
     for name, cyc in air.periodic.items():

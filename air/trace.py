@@ -45,6 +45,7 @@ __all__ = [
     "open_trace",
     "save_trace",
     "column_rows",
+    "PackedColumns",
     "META_KEY",
 ]
 
@@ -100,16 +101,62 @@ class ColumnMap:
 
 def column_rows(trace: Trace, name: str, start: int, stop: int) -> np.ndarray:
     """Rows ``start .. stop-1`` of column ``name``: a fresh map of that range for a memory-mapped column (see
-    ``ColumnMap.rows``), else a slice (no copy)."""
+    ``ColumnMap.rows``), else a slice of the column as stored (no copy; a packed column's rows come in its narrow
+    dtype: the same values, for reading or copying into uint64, not for field arithmetic)."""
     m = trace.maps.get(name)
     if m is not None:
         return m.rows(start, stop)
-    return trace.columns[name][start:stop]
+    return trace.stored(name)[start:stop]
+
+
+def narrowest(high: int) -> np.dtype:
+    """The narrowest unsigned dtype that holds every value ``0 .. high``."""
+    for dt in (np.uint8, np.uint16, np.uint32):
+        if high <= np.iinfo(dt).max:
+            return np.dtype(dt)
+    return np.dtype(np.uint64)
+
+
+class PackedColumns(Mapping[str, np.ndarray]):
+    """A trace's columns, some stored packed: each in the narrowest unsigned dtype that holds its values (a 0/1
+    selector in one byte a row, a 16-bit limb in two; the columns of a 2^20-row Miden trace in 0.45x their uint64
+    size). ``cols[name]`` is the column as uint64 (a packed one is widened on its first read and kept), so
+    every reader of ``Trace.columns`` sees what it always saw; ``stored(name)`` is the column as held, which the
+    chunked check, ``column_rows`` and cell reads use so that a check never widens a column."""
+
+    def __init__(self, stored: Mapping[str, np.ndarray]) -> None:
+        self._stored = dict(stored)
+        self._wide: dict[str, np.ndarray] = {}
+
+    def stored(self, name: str) -> np.ndarray:
+        return self._stored[name]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        v = self._stored[name]
+        if v.dtype == np.uint64:
+            return v
+        wide = self._wide.get(name)
+        if wide is None:
+            wide = self._wide[name] = v.astype(np.uint64)
+        return wide
+
+    def __iter__(self) -> Any:
+        return iter(self._stored)
+
+    def __len__(self) -> int:
+        return len(self._stored)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._stored
+
+    def nbytes(self) -> int:
+        """Bytes held by the stored columns (not the widened copies)."""
+        return sum(v.nbytes for v in self._stored.values())
 
 
 @dataclass
 class Trace:
-    columns: dict[str, np.ndarray]
+    columns: Mapping[str, np.ndarray]  # a dict, or a loaded NPZ's PackedColumns
     n_rows: int
     public_inputs: dict[str, int] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
@@ -122,6 +169,12 @@ class Trace:
 
     def column(self, name: str) -> np.ndarray:
         return self.columns[name]
+
+    def stored(self, name: str) -> np.ndarray:
+        """Column ``name`` as held: uint64, or a packed column's narrow dtype (``PackedColumns``); the same values,
+        read without widening (for cells, rows and copies into uint64 buffers, not for field arithmetic)."""
+        cols = self.columns
+        return cols.stored(name) if isinstance(cols, PackedColumns) else cols[name]
 
     @classmethod
     def from_columns(
@@ -703,11 +756,11 @@ def _load_npz(path: Path, require_pow2: bool) -> tuple[dict[str, Any], dict[str,
     mappable = {k for k in keys if _mappable(headers[k])}
     in_memory = {k: headers[k].length for k in keys if k not in mappable}
     n = _check_shapes(path, {k: h.length for k, h in headers.items()}, require_pow2, in_memory)
-    # the deflated uint64 columns inflate straight into the rows of one block (one allocation: numpy asks for
-    # huge pages, ~800 page faults for 600 MB where 71 separate buffers took ~150 000), any other member alone
+    # the deflated uint64 columns are packed into one arena (one allocation: numpy asks for huge pages, ~800 page
+    # faults for 600 MB where 71 separate buffers took ~150 000), each in its narrowest dtype; any other member alone
     wide = [k for k in keys if k not in mappable and headers[k].dtype == np.dtype("<u8")]
-    block = np.empty((len(wide), n), dtype=np.uint64) if wide else None
-    row = {k: i for i, k in enumerate(wide)}
+    arena = _Arena(len(wide), n) if wide else None
+    row = set(wide)
     cols: dict[str, Any] = {}
     fd = _Fd(path) if wide else None
     _isal()  # imported here, once, not on a loader thread
@@ -721,7 +774,7 @@ def _load_npz(path: Path, require_pow2: bool) -> tuple[dict[str, Any], dict[str,
                 start: int | TraceError = _local_data_start(fd, path, h.info)  # type: ignore[arg-type]
             except TraceError as e:
                 start = e
-            cols[k] = _Task(where, _inflate_column, path, h, block[row[k]], fd, start)  # type: ignore[index]
+            cols[k] = _Task(where, _inflate_column, path, h, arena, fd, start)
         else:
             cols[k] = _Task(where, _read_column, path, h)
     return cols, pis, meta
@@ -788,43 +841,74 @@ def _local_data_start(fd: _Fd, path: Path, info: zipfile.ZipInfo) -> int:
 PIECE = 1 << 20  # bytes inflated per call when libz cannot be called directly (zlib.decompressobj)
 
 
-def _inflate_column(path: Path, npy: _Npy, out: np.ndarray, fd: _Fd, start: int | TraceError) -> np.ndarray:
-    """A uint64 member inflated (or, stored, read) into ``out`` (its row of the trace's block), then validated:
-    the CRC-32 of header and data against the zip directory (as zipfile checks it), every value < p. Never more
-    than the declared size is produced (``avail_out``/``max_length``: a stream that inflates further is cut).
+class _Arena:
+    """Where a loaded NPZ's deflated uint64 columns are kept, packed: one allocation with room for all of them as
+    uint64, of which only the pages the packed columns fill are ever touched (numpy's large allocations are backed
+    lazily), so the process holds the packed size. ``put`` copies a checked column in, in the narrowest unsigned
+    dtype that holds its largest value; the loader's threads take their places under a lock. ``scratch`` is a
+    thread's buffer to inflate into when the inflater cannot hand back the column's bytes (libz, zlib, stored)."""
+
+    ALIGN = 64
+
+    def __init__(self, columns: int, rows: int) -> None:
+        self._buf = np.empty(columns * (8 * rows + self.ALIGN), dtype=np.uint8)
+        self._pos = 0
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def put(self, values: np.ndarray, high: int) -> np.ndarray:
+        dtype = narrowest(high)
+        size = len(values) * dtype.itemsize
+        with self._lock:
+            start = -(-self._pos // self.ALIGN) * self.ALIGN
+            self._pos = start + size
+        if self._pos > len(self._buf):
+            raise RuntimeError("trace arena overflow")  # pragma: no cover - room for every column as uint64
+        out = self._buf[start : start + size].view(dtype)
+        np.copyto(out, values, casting="unsafe")  # values <= high: the narrowing loses nothing
+        return out
+
+    def scratch(self, size: int) -> np.ndarray:
+        buf = getattr(self._local, "buf", None)
+        if buf is None or len(buf) < size:
+            buf = self._local.buf = np.empty(size, dtype=np.uint8)
+        return buf[:size]
+
+
+def _inflate_column(path: Path, npy: _Npy, arena: _Arena, fd: _Fd, start: int | TraceError) -> np.ndarray:
+    """A uint64 member inflated (or, stored, read), validated and packed into ``arena``: the CRC-32 of header and
+    data against the zip directory (as zipfile checks it), every value < p. Never more than the declared size is
+    produced (``avail_out``/``max_length``: a stream that inflates further is cut).
     Runs on a thread beside a main thread that runs Python: each call here that releases the GIL (the read, the
     inflate, the CRC, the max) has to win it back, so there are few of them (one of each)."""
     if isinstance(start, TraceError):
         raise start
     where = f"{path}: member {npy.info.filename!r}"
-    buf = out.view(np.uint8)
     raw = fd.pread(npy.info.compress_size, start)
+    whole: Any = None
     if npy.info.compress_type == zipfile.ZIP_STORED:  # a small stored member (a large one is mapped)
-        head = np.frombuffer(raw, dtype=np.uint8, count=min(len(raw), npy.offset))
-        data = np.frombuffer(raw, dtype=np.uint8, offset=len(head))
-        got_head, got = len(head), min(len(data), len(buf))
-        buf[:got] = data[:got]
+        whole = raw
     elif (fast := _isal()) is not None:  # ISA-L: 3.7x zlib's inflate on a trace's columns, without the GIL
         try:
             whole = fast.decompressobj(-15).decompress(raw, npy.info.file_size)  # never more than declared
         except fast.error as e:  # ISA-L's own error type (not zlib.error)
             raise TraceError(f"{where} is corrupt (error: {_first_line(e)})") from e
+    if whole is not None:  # the member's bytes in hand: the data is read where it lies, not copied
         head = np.frombuffer(whole, dtype=np.uint8, count=min(len(whole), npy.offset))
-        data = np.frombuffer(whole, dtype=np.uint8, offset=len(head))
-        got_head, got = len(head), min(len(data), len(buf))
-        buf[:got] = data[:got]
-        del whole, data
+        data = np.frombuffer(whole, dtype=np.uint8, offset=len(head))[: npy.data]
+        got_head, got = len(head), len(data)
     else:
         head = np.empty(npy.offset, dtype=np.uint8)
+        data = arena.scratch(npy.data)
         z = _libz()
-        got_head, got = z.inflate(raw, head, buf) if z is not None else _inflate_pieces(raw, head, buf)
+        got_head, got = z.inflate(raw, head, data) if z is not None else _inflate_pieces(raw, head, data)
     del raw
     if got_head < npy.offset or got < npy.data:
         raise TraceError(f"{where}: truncated (ends after {max(got, 0)} of {npy.data} data bytes)")
-    if _crc32(buf, _crc32(head)) != npy.info.CRC:
+    if _crc32(data, _crc32(head)) != npy.info.CRC:
         raise TraceError(f"{where} is corrupt (BadZipFile: Bad CRC-32 for file {npy.info.filename!r})")
-    _check_block(path, npy.key, out, 0)
-    return out
+    values = data.view("<u8")
+    return arena.put(values, _check_block(path, npy.key, values, 0))
 
 
 def _isal() -> Any:
@@ -994,17 +1078,20 @@ def _map_member(path: Path, h: _Npy) -> ColumnMap:
     return cmap
 
 
-def _check_block(path: Path | str, name: str, block: np.ndarray, first_row: int) -> None:
-    """Refuse a value >= p in rows ``first_row ..`` of a uint64 column (the message ``_check_column`` gives). One
-    reduction (``max``, no temporary; numpy runs it without the GIL) decides; only a column that fails is searched."""
-    if len(block) == 0 or block.max() < np.uint64(P):
-        return
+def _check_block(path: Path | str, name: str, block: np.ndarray, first_row: int) -> int:
+    """Refuse a value >= p in rows ``first_row ..`` of a uint64 column (the message ``_check_column`` gives); the
+    block's largest value. One reduction (``max``, no temporary; numpy runs it without the GIL) decides; only a
+    column that fails is searched."""
+    high = block.max() if len(block) else np.uint64(0)
+    if high < np.uint64(P):
+        return int(high)
     big = block >= np.uint64(P)
     if big.any():
         r = int(big.argmax())
         raise TraceError(
             f"{path}: column {name!r} row {first_row + r}: value {int(block[r])} is not a field element (>= p)"
         )
+    return int(high)  # pragma: no cover - max >= p means some value is
 
 
 def _load_npy_dir(path: Path, require_pow2: bool) -> tuple[dict[str, Any], dict, dict]:
@@ -1359,8 +1446,9 @@ class TraceLoad:
                 raise
             n = _check_shapes(self.path, {name: len(v) for name, v in cols.items()}, self._pow2, {})
             self._raw, self._futures = {}, {}
+            packed = any(v.dtype != np.uint64 for v in cols.values())
             self._trace = Trace(
-                columns=cols,
+                columns=PackedColumns(cols) if packed else cols,
                 n_rows=n,
                 public_inputs=self.public_inputs,
                 meta=self.meta,

@@ -121,6 +121,26 @@ def test_dask_local_cluster(case) -> None:
     _same(to_json(diagnose(case["air"], case["mapped"], c.result, max_failures=10_000), c.buses), case["ref"])
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_packed_trace_is_checked_without_widening_a_column(case, tmp_path, jobs) -> None:
+    """The faulty trace written as a compressed NPZ and loaded: its columns are packed (each in its narrowest
+    dtype), and the chunked check, serially or on threads, gives the single pass's report without widening any of
+    them (what keeps a check of a compressed trace near the packed size); so does the failures' explanation."""
+    p = save_trace(tmp_path / "faulty.npz", case["trace"].columns, case["trace"].public_inputs, case["trace"].meta,
+                   case["trace"].public_tables)  # fmt: skip
+    t = match_air(load_trace(p), case["air"])
+    t.source = case["trace"].source
+    cols = t.columns
+    assert isinstance(cols, T.PackedColumns)
+    narrow = [k for k in cols if cols.stored(k).dtype != np.uint64]
+    assert len(narrow) > len(cols) // 2, narrow  # selectors, flags, small counters
+    c = check_chunked(case["air"], t, seed=7, chunk_rows=R, jobs=jobs)
+    assert c.mode == ("threads" if jobs == 2 else "serial")
+    got = to_json(diagnose(case["air"], t, c.result, max_failures=10_000), c.buses)
+    assert cols._wide == {}, sorted(cols._wide)
+    _same(got, case["ref"])
+
+
 def test_honest_trace_balances_in_chunks() -> None:
     """An honest trace: every bus balanced with the final value expected, in chunks as in one pass."""
     t = load_trace(HONEST)

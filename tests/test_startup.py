@@ -14,7 +14,16 @@ import air.trace
 from air.cli import main
 from air.examples.fibonacci import fibonacci_trace
 from air.field import P
-from air.trace import COLUMNS_KEY, META_KEY, TraceError, load_trace, open_trace, save_trace
+from air.trace import (
+    COLUMNS_KEY,
+    META_KEY,
+    PackedColumns,
+    TraceError,
+    column_rows,
+    load_trace,
+    open_trace,
+    save_trace,
+)
 from tests.npzkit import deflated, fib_members, json_member, npy, npy_header, raw_zip, write_precompressed
 
 
@@ -90,6 +99,39 @@ def test_open_trace_reads_metadata_first_and_the_columns_numpy_reads(tmp_path, i
             for k in cols:
                 assert np.array_equal(t.columns[k], ref[k]), k
         assert (set(t.maps) == set(cols)) == (not compress and n == 1 << 17)
+
+
+@pytest.mark.parametrize(("n", "compress"), [(16, False), (16, True), (1 << 17, True)])
+def test_loaded_columns_are_packed_in_the_narrowest_dtype_that_holds_them(tmp_path, inflater, n, compress) -> None:
+    """A deflated (or small stored) uint64 member is kept in the narrowest unsigned dtype that holds its largest
+    value, the boundaries included (255 / 256, 2^16 - 1 / 2^16, 2^32 - 1 / 2^32); ``columns[k]`` is still the
+    uint64 column numpy.load reads, and the packed bytes are what those dtypes take (n * 31 bytes a row here,
+    against 8 * 10 * n as uint64)."""
+    rng = np.random.default_rng(3)
+    cols = {
+        "bit": rng.integers(0, 2, size=n, dtype=np.uint64),
+        "u8": np.full(n, 255, dtype=np.uint64),
+        "u8over": np.full(n, 256, dtype=np.uint64),
+        "u16": rng.integers(0, 1 << 16, size=n, dtype=np.uint64),
+        "u16over": np.full(n, 1 << 16, dtype=np.uint64),
+        "u32": np.full(n, (1 << 32) - 1, dtype=np.uint64),
+        "u32over": np.full(n, 1 << 32, dtype=np.uint64),
+        "top": np.full(n, P - 1, dtype=np.uint64),
+        "zero": np.zeros(n, dtype=np.uint64),
+        "r": rng.integers(0, P, size=n, dtype=np.uint64),
+    }
+    cols["u16"][n // 2] = (1 << 16) - 1
+    want = {"bit": 1, "u8": 1, "u8over": 2, "u16": 2, "u16over": 4, "u32": 4, "u32over": 8, "top": 8, "zero": 1, "r": 8}
+    t = load_trace(save_trace(tmp_path / "t.npz", cols, compress=compress))
+    assert isinstance(t.columns, PackedColumns) and not t.maps
+    assert {k: t.stored(k).dtype.itemsize for k in cols} == want
+    assert all(t.stored(k).dtype.kind == "u" for k in cols)
+    assert t.columns.nbytes() == n * sum(want.values())
+    with np.load(t.source, allow_pickle=False) as ref:
+        for k in cols:
+            assert t.columns[k].dtype == np.uint64 and np.array_equal(t.columns[k], ref[k]), k
+            assert np.array_equal(column_rows(t, k, 3, 9), ref[k][3:9]), k
+    assert t.row(5) == {k: int(v[5]) for k, v in cols.items()}
 
 
 def test_a_corrupt_member_is_refused_naming_it_first_in_column_order(tmp_path, inflater) -> None:
