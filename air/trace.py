@@ -213,7 +213,7 @@ class Trace:
         return cls(cols, n, pis, dict(meta or {}), source, tables)
 
     def row(self, i: int) -> dict[str, int]:
-        return {k: int(v[i]) for k, v in self.columns.items()}
+        return {k: int(self.stored(k)[i]) for k in self.columns}  # read, not widened
 
 
 def _plain_int(v: Any) -> Any:

@@ -131,7 +131,9 @@ def test_loaded_columns_are_packed_in_the_narrowest_dtype_that_holds_them(tmp_pa
         for k in cols:
             assert t.columns[k].dtype == np.uint64 and np.array_equal(t.columns[k], ref[k]), k
             assert np.array_equal(column_rows(t, k, 3, 9), ref[k][3:9]), k
+    t = load_trace(t.source)
     assert t.row(5) == {k: int(v[5]) for k, v in cols.items()}
+    assert t.columns._wide == {}  # a row is read from the packed columns, none widened
 
 
 def test_a_corrupt_member_is_refused_naming_it_first_in_column_order(tmp_path, inflater) -> None:
