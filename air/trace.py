@@ -5,7 +5,9 @@ A trace is a set of named main-trace columns of equal length holding canonical G
 ``traces/FORMAT.md``. Every problem is a ``TraceError`` whose one-line message names the file and,
 where it applies, the column and row. Loading is bounded: sizes are checked against what the file
 declares (and ``AIR_MAX_TRACE_BYTES``) before anything is allocated or inflated. NPZ archives are read
-member by member without ``numpy.load``; nothing is ever unpickled (as ``allow_pickle=False``).
+member by member without ``numpy.load``; nothing is ever unpickled (as ``allow_pickle=False``). A compressed
+NPZ's columns are kept packed (``PackedColumns``: each in the narrowest unsigned dtype that holds it); large
+stored members are located in the file, not read (``ColumnMap``).
 """
 
 from __future__ import annotations
@@ -760,7 +762,7 @@ def _load_npz(path: Path, require_pow2: bool) -> tuple[dict[str, Any], dict[str,
     # faults for 600 MB where 71 separate buffers took ~150 000), each in its narrowest dtype; any other member alone
     wide = [k for k in keys if k not in mappable and headers[k].dtype == np.dtype("<u8")]
     arena = _Arena(len(wide), n) if wide else None
-    row = set(wide)
+    packed = set(wide)
     cols: dict[str, Any] = {}
     fd = _Fd(path) if wide else None
     _isal()  # imported here, once, not on a loader thread
@@ -769,7 +771,7 @@ def _load_npz(path: Path, require_pow2: bool) -> tuple[dict[str, Any], dict[str,
         where = f"{path}: member {h.info.filename!r}"
         if k in mappable:
             cols[k] = _Task(where, _map_member, path, h)
-        elif k in row:
+        elif k in packed:
             try:  # the local headers are read here, a few bytes each; a bad one is this member's error, in its turn
                 start: int | TraceError = _local_data_start(fd, path, h.info)  # type: ignore[arg-type]
             except TraceError as e:
@@ -846,7 +848,7 @@ class _Arena:
     uint64, of which only the pages the packed columns fill are ever touched (numpy's large allocations are backed
     lazily), so the process holds the packed size. ``put`` copies a checked column in, in the narrowest unsigned
     dtype that holds its largest value; the loader's threads take their places under a lock. ``scratch`` is a
-    thread's buffer to inflate into when the inflater cannot hand back the column's bytes (libz, zlib, stored)."""
+    thread's buffer to inflate into when the inflater cannot hand back the column's bytes (libz, zlib)."""
 
     ALIGN = 64
 
