@@ -121,11 +121,12 @@ def test_dask_local_cluster(case) -> None:
     _same(to_json(diagnose(case["air"], case["mapped"], c.result, max_failures=10_000), c.buses), case["ref"])
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("jobs", [1, 2, "dask"])
 def test_a_packed_trace_is_checked_without_widening_a_column(case, tmp_path, jobs) -> None:
     """The faulty trace written as a compressed NPZ and loaded: its columns are packed (each in its narrowest
-    dtype), and the chunked check, serially or on threads, gives the single pass's report without widening any of
-    them (what keeps a check of a compressed trace near the packed size); so does the failures' explanation."""
+    dtype), and the chunked check, serially, on threads or on Dask (whose workers get the packed columns), gives
+    the single pass's report without widening any of them (what keeps a check of a compressed trace near the
+    packed size); so does the failures' explanation."""
     p = save_trace(tmp_path / "faulty.npz", case["trace"].columns, case["trace"].public_inputs, case["trace"].meta,
                    case["trace"].public_tables)  # fmt: skip
     t = match_air(load_trace(p), case["air"])
@@ -134,8 +135,16 @@ def test_a_packed_trace_is_checked_without_widening_a_column(case, tmp_path, job
     assert isinstance(cols, T.PackedColumns)
     narrow = [k for k in cols if cols.stored(k).dtype != np.uint64]
     assert len(narrow) > len(cols) // 2, narrow  # selectors, flags, small counters
-    c = check_chunked(case["air"], t, seed=7, chunk_rows=R, jobs=jobs)
-    assert c.mode == ("threads" if jobs == 2 else "serial")
+    if jobs == "dask":
+        distributed = pytest.importorskip("distributed")
+        with distributed.LocalCluster(
+            processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+        ) as cluster, distributed.Client(cluster) as client:
+            c = check_chunked(case["air"], t, seed=7, chunk_rows=R, dask_client=client)
+        assert c.mode == "dask"
+    else:
+        c = check_chunked(case["air"], t, seed=7, chunk_rows=R, jobs=jobs)
+        assert c.mode == ("threads" if jobs == 2 else "serial")
     got = to_json(diagnose(case["air"], t, c.result, max_failures=10_000), c.buses)
     assert cols._wide == {}, sorted(cols._wide)
     _same(got, case["ref"])
