@@ -210,7 +210,7 @@ def sample_mutations(
         rows_of = {operation: rows_of.get(operation, np.zeros(0, dtype=np.int64))}
     out: list[Mutation] = []
     for c in columns:
-        data = trace.columns[c]
+        data = trace.stored(c)  # read, not widened (a packed column)
         binary = bool(((data == 0) | (data == 1)).all())
         kinds = ["random", "plus1", "minus1", "swap"] + (["flip"] if binary else [])
         for o, rows in rows_of.items():
@@ -264,7 +264,7 @@ def _window_env(
             continue
         if col not in trace.columns:
             continue
-        v = trace.columns[col][idx]
+        v = trace.stored(col)[idx].astype(np.uint64, copy=False)  # only the rows read are widened
         if col in by_col:
             v = v.copy()
             ids = np.array(by_col[col], dtype=np.int64)
@@ -442,7 +442,7 @@ def caught_mutations(air: Air, trace: Trace, muts: Sequence[Mutation], *, seed: 
                 cyc = np.array(air.periodic[col], dtype=np.uint64)
                 full[name] = cyc[idx % len(cyc)]
             elif col in trace.columns:
-                full[name] = trace.columns[col][idx]
+                full[name] = trace.stored(col)[idx].astype(np.uint64, copy=False)
         honest_bus = [br.rows(scal | full, n, alphas) for br in bus_rows]
 
     caught = np.zeros(len(muts), dtype=bool)
