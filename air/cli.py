@@ -430,6 +430,14 @@ def _parse_challenges(text: str | None) -> list[int] | None:
     help="Chunks (or traces) checked at once [default: the core count; 1: no pool].",
 )
 @click.option(
+    "--pool",
+    type=click.Choice(["threads", "processes"]),
+    default="threads",
+    show_default=True,
+    help="How --jobs runs a trace's chunks: threads (one process; the compiled kernels run without the GIL) or "
+    "processes (a memory-mapped trace only: each worker reads its rows from the file; one interpreter each).",
+)
+@click.option(
     "--chunk-rows",
     type=click.IntRange(min=1),
     default=None,
@@ -466,6 +474,7 @@ def check_cmd(
     only: str | None,
     public_path: str | None,
     jobs: int | None,
+    pool: str,
     chunk_rows: int | None,
     dask_address: str | None,
     no_cache: bool,
@@ -492,6 +501,7 @@ def check_cmd(
             chunk_rows=chunk_rows,
             public_path=public_path,
             no_cache=no_cache,
+            pool=pool,
         )
         try:
             code = _check_corpus(paths, opts, fmt, n_jobs, client)
@@ -520,7 +530,7 @@ def check_cmd(
             fast = None
             if key is not None and client is None and not (junit or sarif or html_path):
                 fast = _check_from_cache(
-                    trace_path, pending, key, only, air_name, challenges, seed, chunk_rows, n_jobs
+                    trace_path, pending, key, only, air_name, challenges, seed, chunk_rows, n_jobs, pool=pool
                 )
             if fast is None or not fast[-1]:  # not cached, or something to explain: the AIR is needed
                 air, source = _air_for_trace(trace_path, pending.meta.get("air"), air_name, force)
@@ -563,7 +573,7 @@ def check_cmd(
                 store_doc(_selection_doc(key), asdict(selection))
         try:
             result, bus_report, occurring = _run_check(
-                air, trace, trace_path, challenges, seed, chunk_rows, n_jobs, client, tape_key=key
+                air, trace, trace_path, challenges, seed, chunk_rows, n_jobs, client, tape_key=key, pool=pool
             )
         finally:
             if client is not None:
@@ -663,6 +673,7 @@ def _check_from_cache(
     chunk_rows: int | None,
     jobs: int,
     progress: bool = True,
+    pool: str = "threads",
 ) -> tuple[Any, Any, str, Any, Any, bool] | None:
     """The check of a trace whose AIR's plan and tapes are cached (``chunked.check_cached``), with no AIR built
     and no sympy imported: (the AIR's ``plan.PlanFacts``, the ``--only`` selection, source, trace,
@@ -697,7 +708,7 @@ def _check_from_cache(
     try:
         res = check_cached(
             key, stored, trace, challenges=_parse_challenges(challenges), seed=seed, chunk_rows=rows, jobs=jobs,
-            progress=bar.update,
+            progress=bar.update, pool=pool,
         )
     finally:
         bar.close()
@@ -821,6 +832,7 @@ def _run_check(
     client: Any,
     progress: bool = True,
     tape_key: str | None = None,
+    pool: str = "threads",
 ) -> tuple[Any, Any, set[str]]:
     """The constraints' result, the buses' report (None without buses) and the operations that occur, checked
     chunk by chunk (air.chunked: the single pass's results)."""
@@ -839,6 +851,7 @@ def _run_check(
             dask_client=client,
             progress=bar.update if bar is not None else None,
             tape_key=tape_key,
+            pool=pool,
         )
     except ZeroDivisionError as e:  # a message equal to 0 under the chosen challenges
         raise BadInput(f"{trace_path}: {e}") from e
@@ -863,7 +876,7 @@ def _check_one(path: str, opts: dict[str, Any], jobs: int) -> tuple[int, str, di
             pending = SimpleNamespace(meta=loaded.meta, result=lambda: loaded)
             fast = _check_from_cache(
                 path, pending, key, opts["only"], opts["air_name"], opts["challenges"], opts["seed"],
-                opts["chunk_rows"], jobs, progress=False,
+                opts["chunk_rows"], jobs, progress=False, pool=opts["pool"],
             )
         if fast is not None:
             facts, _, _, trace, res, _ = fast
@@ -874,7 +887,8 @@ def _check_one(path: str, opts: dict[str, Any], jobs: int) -> tuple[int, str, di
             if opts["only"] is not None:
                 air, _ = _select(air, opts["only"])
             result, buses, _ = _run_check(
-                air, trace, path, opts["challenges"], opts["seed"], opts["chunk_rows"], jobs, None, False, key
+                air, trace, path, opts["challenges"], opts["seed"], opts["chunk_rows"], jobs, None, False, key,
+                pool=opts["pool"],
             )
             name = air.name
     except _known_errors() as e:

@@ -1,7 +1,7 @@
 """The chunked check (air/chunked.py) against the single pass (evaluate.check + check_multiplicities +
 buscheck.check_buses), on an executor trace with faults planted at chunk boundaries: the JSON reports (verdict,
 failing rows, bus totals and finals, unmatched messages and likely pairs) must be identical, serially, on a
-pool of 2 (processes over a memory-mapped trace, threads over an in-memory one) and on Dask.
+pool of 2 (threads; processes over a memory-mapped trace when asked) and on Dask.
 
 Also: memory-mapped loading (uncompressed NPZ, a directory of .npy files) keeps the bad-input checks, and
 ``air check`` of a corpus gives one line per trace and the exit code of the worst.
@@ -100,9 +100,18 @@ def test_serial_chunks_equal_the_single_pass(case, rows) -> None:
 
 
 def test_two_processes_over_a_memory_mapped_trace(case) -> None:
-    c = check_chunked(case["air"], case["mapped"], seed=7, chunk_rows=R + 1, jobs=2)
+    c = check_chunked(case["air"], case["mapped"], seed=7, chunk_rows=R + 1, jobs=2, pool="processes")
     assert c.mode == "processes" and c.chunks == 4
     _same(to_json(diagnose(case["air"], case["mapped"], c.result, max_failures=10_000), c.buses), case["ref"])
+
+
+def test_two_threads_by_default_over_a_memory_mapped_trace(case) -> None:
+    """A pool's default is threads, over a mapped trace too (one interpreter held, not one a worker); processes
+    are asked for, and only a mapped trace gets them (an in-memory one would be copied to each worker)."""
+    c = check_chunked(case["air"], case["mapped"], seed=7, chunk_rows=R + 1, jobs=2)
+    assert c.mode == "threads" and c.chunks == 4
+    _same(to_json(diagnose(case["air"], case["mapped"], c.result, max_failures=10_000), c.buses), case["ref"])
+    assert check_chunked(case["air"], case["trace"], seed=7, chunk_rows=R, jobs=2, pool="processes").mode == "threads"
 
 
 def test_two_threads_over_an_in_memory_trace(case) -> None:
@@ -236,6 +245,27 @@ def test_cli_chunks_and_jobs_give_the_same_json(tmp_path, air_cli, case) -> None
         code, out, _ = air_cli("check", str(p), "--format", "json", "--seed", "7", "--max-failures", "50", *extra)
         assert code == 1
         outs.append(json.loads(out))
+    assert outs[0] == outs[1]
+
+
+def test_cli_pool_processes_over_a_mapped_trace(tmp_path, air_cli, case, monkeypatch) -> None:
+    """``--pool processes`` runs a mapped trace's chunks on processes, the default on threads; the same JSON (the
+    first check with the AIR, the second from the cache it stored)."""
+    import air.chunked as C
+
+    t = case["trace"]
+    d = save_trace(f"{tmp_path}/dir/", t.columns, t.public_inputs, t.meta, t.public_tables)
+    monkeypatch.setattr(T, "MAP_MIN_BYTES", 0)
+    modes: list[str] = []
+    run = C._check_run
+    monkeypatch.setattr(C, "_check_run", lambda *a: modes.append(a[6]) or run(*a))
+    outs = []
+    for extra in ([], ["--pool", "processes"]):
+        args = ("check", str(d), "--format", "json", "--seed", "7", "--jobs", "2", "--chunk-rows", "65", *extra)
+        code, out, _ = air_cli(*args)
+        assert code == 1
+        outs.append(json.loads(out))
+    assert modes == ["threads", "processes"]
     assert outs[0] == outs[1]
 
 
