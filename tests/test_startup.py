@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import zipfile
 import zlib
 
 import numpy as np
@@ -134,6 +135,32 @@ def test_loaded_columns_are_packed_in_the_narrowest_dtype_that_holds_them(tmp_pa
     t = load_trace(t.source)
     assert t.row(5) == {k: int(v[5]) for k, v in cols.items()}
     assert t.columns._wide == {}  # a row is read from the packed columns, none widened
+
+
+def test_a_packed_trace_holds_its_packed_size_not_its_uint64_size(tmp_path) -> None:
+    """In a fresh process, loading a compressed trace of 24 selector columns x 2^20 rows (192 MiB as uint64, 24
+    MiB packed) grows the peak RSS by far less than the uint64 size: the arena's untouched pages are never
+    resident, and no column was inflated whole into memory that stays."""
+    import subprocess
+
+    n = 1 << 20
+    rng = np.random.default_rng(5)
+    cols = {f"s{i}": np.tile(rng.integers(0, 2, size=2048, dtype=np.uint64), n // 2048) for i in range(24)}
+    p = tmp_path / "sel.npz"
+    with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:  # level 1: 5x faster
+        for k, v in cols.items():
+            zf.writestr(f"{k}.npy", npy(v))
+    code = (
+        "import resource, sys\n"
+        "from air.trace import load_trace\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "t = load_trace(sys.argv[1])\n"
+        "assert all(t.stored(k).dtype.itemsize == 1 for k in t.columns)\n"
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(p)], capture_output=True, text=True, check=True).stdout
+    grown = int(out.strip())
+    assert grown < 96 << 20, f"peak grew {grown >> 20} MiB loading a trace of 192 MiB as uint64 (24 MiB packed)"
 
 
 def test_a_corrupt_member_is_refused_naming_it_first_in_column_order(tmp_path, inflater) -> None:
