@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from air.field import P
+from air.npz_writer import write_npz
 
 if TYPE_CHECKING:  # the AIR is duck-typed here: loading a trace does not import sympy (0.5 s), so it can start first
     from concurrent.futures import Future, ThreadPoolExecutor
@@ -297,7 +298,10 @@ def save_trace(
         arrays = dict(cols)
         arrays[META_KEY] = np.frombuffer(json.dumps(doc).encode(), dtype=np.uint8)
         arrays[COLUMNS_KEY] = np.frombuffer(json.dumps(list(cols)).encode(), dtype=np.uint8)
-        (np.savez_compressed if compress else np.savez)(path, **arrays)
+        if compress:
+            write_npz(path, arrays)  # deflated on threads at the fastest level (numpy's savez_compressed: 20x slower)
+        else:
+            np.savez(path, **arrays)
     elif suffix == ".csv":
         n = lengths.pop() if lengths else 0
         names = list(cols)
