@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["write_npz"]
+__all__ = ["write_npz", "usable_cores"]
 
 LEVEL = 1  # deflate level: the fastest; levels 2-6 cost 1.2-20x the time for 1.1-1.7x smaller files
 _LIMIT = 0xFFFFFFFF  # the largest size or offset a zip header without ZIP64 holds
@@ -61,7 +61,8 @@ def _member(a: np.ndarray) -> tuple[bytes, int, int]:
     return out, zlib.crc32(data, zlib.crc32(head)), len(head) + len(data)
 
 
-def _cores() -> int:
+def usable_cores() -> int:
+    """The cores this process may use (its CPU affinity where the platform says, else the machine's count)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
@@ -77,7 +78,7 @@ def write_npz(path: str | Path, arrays: Mapping[str, np.ndarray], jobs: int | No
         return
     central = bytearray()
     offset = 0
-    with ThreadPoolExecutor(min(jobs or _cores(), max(1, len(arrays))), thread_name_prefix="air-save") as pool:
+    with ThreadPoolExecutor(min(jobs or usable_cores(), max(1, len(arrays))), thread_name_prefix="air-save") as pool:
         with open(path, "wb") as f:
             for name, (comp, crc, size) in zip(arrays, pool.map(_member, arrays.values())):
                 fname = f"{name}.npy".encode()

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from air.field import P
+from air.npz_writer import usable_cores as _cores  # the threads that inflate an NPZ's members
 from air.npz_writer import write_npz
 
 if TYPE_CHECKING:  # the AIR is duck-typed here: loading a trace does not import sympy (0.5 s), so it can start first
@@ -686,14 +687,6 @@ def _npz_members(path: Path, zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
             raise TraceError(f"{where}: compression method {info.compress_type} (use stored or deflated)")
         out[key] = info
     return out
-
-
-def _cores() -> int:
-    """The cores this process may use (threads that inflate an NPZ's members)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _read_member(path: Path, zf: zipfile.ZipFile, npy: _Npy) -> np.ndarray:
