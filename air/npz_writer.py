@@ -34,16 +34,16 @@ _MADE_BY = (3 << 8) | 20  # Unix, zip 2.0: the external attributes are file perm
 _MODE = 0o644 << 16  # rw-r--r--
 
 
-def _deflater() -> Any:
-    """A raw-deflate compressor at LEVEL: ISA-L's where installed (``AIR_NO_ISAL=1`` turns it off), else zlib's."""
+def _zlib() -> Any:
+    """ISA-L's zlib-compatible module where installed (``AIR_NO_ISAL=1`` turns it off), else zlib."""
     if not os.environ.get("AIR_NO_ISAL"):
         try:
             from isal import isal_zlib
 
-            return isal_zlib.compressobj(LEVEL, isal_zlib.DEFLATED, -15)
+            return isal_zlib
         except ImportError:
             pass
-    return zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
+    return zlib
 
 
 def _npy_header(a: np.ndarray) -> bytes:
@@ -54,11 +54,12 @@ def _npy_header(a: np.ndarray) -> bytes:
 
 def _member(a: np.ndarray) -> tuple[bytes, int, int]:
     """The member ``a`` as an NPY file, deflated: (compressed bytes, CRC-32, uncompressed size)."""
+    z = _zlib()
     head = _npy_header(a)
     data = memoryview(a).cast("B")
-    d = _deflater()
+    d = z.compressobj(LEVEL, z.DEFLATED, -15)  # raw deflate, as zip stores it
     out = d.compress(head) + d.compress(data) + d.flush()
-    return out, zlib.crc32(data, zlib.crc32(head)), len(head) + len(data)
+    return out, z.crc32(data, z.crc32(head)), len(head) + len(data)
 
 
 def usable_cores() -> int:
