@@ -89,7 +89,11 @@ def scenario() -> Callable[[str, str], object]:
     def run(name: str, design: str):
         if (name, design) not in runs:
             advice = json.loads((PROGRAMS / "advice.json").read_text()).get(name)  # its advice stack, if any
-            runs[name, design] = run_program(PROGRAMS / f"{name}.masm", PROGRAMS / "kernel.masm", design, advice=advice)
+            tree = PROGRAMS / f"{name}_tree.json"  # its Merkle tree (`air run --merkle-tree`), if any
+            trees = [json.loads(tree.read_text())] if tree.is_file() else []
+            runs[name, design] = run_program(
+                PROGRAMS / f"{name}.masm", PROGRAMS / "kernel.masm", design, advice=advice, merkle_trees=trees
+            )
         return runs[name, design]
 
     return run

@@ -240,3 +240,78 @@ def test_mtree_verify_against_the_merkle_store(tmp_path) -> None:
 
 def run_program_text(tmp_path: Path, text: str, trees):
     return run_masm(tmp_path, text, "miden-v0.19", merkle_trees=trees)
+
+
+def _tree_root(leaves: list[tuple[int, ...]]) -> tuple[int, ...]:
+    """The root of a Merkle tree over ``leaves``, by ``rpo.merge`` level by level (computed here, not by the store)."""
+    level = list(leaves)
+    while len(level) > 1:
+        level = [rpo.merge(level[k], level[k + 1]) for k in range(0, len(level), 2)]
+    return level[0]
+
+
+def _words(*ws: tuple[int, ...]) -> str:
+    return " ".join("push." + ".".join(str(x) for x in w) for w in ws)
+
+
+@pytest.mark.parametrize("design", ["miden-v0.18", "miden-v0.19"])
+def test_mtree_set_updates_the_tree_through_the_sibling_table(tmp_path, design) -> None:
+    """``mtree_set`` as the v0.18.0 assembler expands it (crypto_ops.rs ``update_mtree``: the MerkleNodeToStack
+    event, 4 ADVPOPs, the copy of V_old, MRUPDATE, the drops): [d, i, R_old, V_new] -> [V_old, R_new], R_new being
+    the root of the leaves with leaf i replaced (computed here by hand); the new tree joins the store, so
+    ``mtree_get`` reads V_new back from it. The hasher runs the old path (MR_UPDATE_OLD) then the new one
+    (MR_UPDATE_NEW), 2d cycles; their siblings go through the sibling table (chiplets_vtable: d added, d removed),
+    and the whole AIR holds, every bus balanced."""
+    leaves = [tuple(10 * k + j for j in range(4)) for k in range(8)]
+    new = (7, 8, 9, 11)
+    root, new_root = _tree_root(leaves), _tree_root(leaves[:5] + [new] + leaves[6:])
+    cases = (
+        ("mtree_set", [*leaves[5][::-1], *new_root[::-1]]),
+        ("mtree_set dropw push.5 push.3 mtree_get", [*new[::-1], *new_root[::-1]]),
+    )
+    for tail, expect in cases:
+        text = f"begin\n  {_words(new, root)} push.5 push.3 {tail}\n  repeat.8 movup.8 drop end\nend\n"
+        res = run_masm(tmp_path, text, design, merkle_trees=[leaves])
+        assert res.stack_outputs[:8] == expect
+        code = sum(res.columns[f"b{k}"].astype(np.int64) << k for k in range(7))
+        assert int((code == 96).sum()) == 1  # one MRUPDATE row (opcode 96, stack/op_constraints.md)
+        rows = hasher_rows(res)
+        firsts = [tuple(int(x) for x in rows[r, 1:4]) for r in range(0, len(rows), 8)]
+        assert firsts.count((1, 1, 0)) == 1 and firsts.count((1, 1, 1)) == 1  # MR_UPDATE_OLD, MR_UPDATE_NEW
+        air = DESIGNS[res.air]()
+        t = Trace(res.columns, res.n_rows, public_inputs=res.public_inputs, public_tables=res.public_tables)
+        assert [f.constraint for f in check(air, t).failures] == []
+        buses = {b.bus: b for b in check_buses(air, t, seed=5).buses}
+        assert all(b.ok for b in buses.values()), [b.bus for b in buses.values() if not b.ok]
+        assert buses["chiplets_vtable"].messages == 2 * 3  # three siblings added, the same three removed
+
+
+def test_mrupdate_with_a_forged_new_root_is_named_by_the_chiplets_bus(tmp_path) -> None:
+    """The new root written by MRUPDATE is what the hasher's MR_UPDATE_NEW path returns: one cell of it changed on
+    the row after MRUPDATE leaves the stack's request (RETURN_HASH, label 33) at the MRUPDATE row unmatched."""
+    leaves = [tuple(10 * k + j for j in range(4)) for k in range(8)]
+    words = _words((7, 8, 9, 11), _tree_root(leaves))
+    text = f"begin\n  {words} push.5 push.3 mtree_set\n  repeat.8 movup.8 drop end\nend\n"
+    res = run_masm(tmp_path, text, "miden-v0.19", merkle_trees=[leaves])
+    code = sum(res.columns[f"b{k}"].astype(np.int64) << k for k in range(7))
+    (row,) = np.flatnonzero(code == 96).tolist()
+    cols = {k: np.array(v, dtype=np.uint64) for k, v in res.columns.items()}
+    s0 = L.STACK[0]
+    cols[s0][row + 1] = (int(cols[s0][row + 1]) + 1) % rpo.P
+    air = DESIGNS[res.air]()
+    t = Trace(cols, res.n_rows, public_inputs=res.public_inputs, public_tables=res.public_tables)
+    bad = {b.bus: b for b in check_buses(air, t, seed=5).buses if not b.ok}
+    assert set(bad) == {"chiplets"}
+    assert ("request", 33, row) in [(u.side, u.code, u.row) for u in bad["chiplets"].unmatched]
+
+
+def test_mtree_set_errors_name_the_instruction(tmp_path) -> None:
+    """A root the store does not hold, or a node deeper than the tree, stops the run naming ``mtree_set``'s
+    place: the MerkleNodeToStack event finds nothing to push."""
+    leaves = [tuple(10 * k + j for j in range(4)) for k in range(8)]
+    root = _tree_root(leaves)
+    with pytest.raises(ExecutionError, match=r"p.masm:2:\d+: mtree_set: no Merkle tree with root"):
+        run_masm(tmp_path, f"begin\n  {_words((1, 2, 3, 4), root)} push.5 push.3 mtree_set\nend\n", "miden-v0.19")
+    with pytest.raises(ExecutionError, match=r"p.masm:2:\d+: mtree_set: no node at depth 4"):
+        run_masm(tmp_path, f"begin\n  {_words((1, 2, 3, 4), root)} push.5 push.4 mtree_set\nend\n", "miden-v0.19",
+                 merkle_trees=[leaves])  # fmt: skip

@@ -81,3 +81,55 @@ def test_missing_tree_file_exit_2(air_cli, tmp_path) -> None:
     code, _, err = air_cli("run", str(program(tmp_path, LEAVES[6], 6)), "--air", "miden-v0.19", "--merkle-tree",
                            str(missing))  # fmt: skip
     assert code == 2 and str(missing) in err and len(err.strip().splitlines()) == 1
+
+
+def test_mtree_set_runs_from_the_command_line_and_its_trace_checks(air_cli, tmp_path) -> None:
+    """``mtree_set`` (MRUPDATE) then ``mtree_verify`` of the new leaf against the new root, on the command line:
+    the run exits 0, prints the new root (computed here by hand) under the old leaf, and the exported trace passes
+    the complete model with its sibling table in use (``air check --format json``: chiplets_vtable carries 6
+    messages, 3 added and 3 removed)."""
+    tree = tmp_path / "tree.json"
+    tree.write_text(json.dumps(LEAVES))
+    new = [5, 6, 7, 8]
+    leaves = [tuple(w) for w in LEAVES]
+    leaves[2] = tuple(new)
+    level = leaves
+    while len(level) > 1:
+        level = [rpo.merge(level[k], level[k + 1]) for k in range(0, len(level), 2)]
+    new_root = level[0]
+    old_root = ".".join(str(x) for x in root_by_hand())
+    nw, nr = ".".join(str(x) for x in new), ".".join(str(x) for x in new_root)
+    p = tmp_path / "set.masm"
+    p.write_text(f"begin\n  push.{nw} push.{old_root} push.2 push.3 mtree_set\n"
+                 f"  push.{nr} push.2 push.3 push.{nw} mtree_verify dropw drop drop dropw\n"
+                 "  repeat.8 movup.8 drop end\nend\n")  # fmt: skip
+    out_trace = str(tmp_path / "set.npz")
+    code, out, err = air_cli("run", str(p), "--air", "miden-v0.19", "--merkle-tree", str(tree), "-o", out_trace)
+    assert code == 0, err
+    words = [int(x) for x in out.replace(",", " ").replace("[", " ").replace("]", " ").split() if x.isdigit()]
+    top = [*LEAVES[2][::-1], *new_root[::-1]]
+    assert any(words[k : k + 8] == top for k in range(len(words))), out
+    code, out, err = air_cli("check", out_trace, "--format", "json")
+    assert code == 0, out + err
+    buses = {b["bus"]: b for b in json.loads(out)["buses"]}
+    assert buses["chiplets_vtable"]["messages"] == 6 and buses["chiplets_vtable"]["ok"]
+
+
+def test_store_update_of_an_inner_node() -> None:
+    """Replacing an inner node (depth 2 of 3) with a word that is no tree's root: the node and the root change
+    (computed by hand), the leaves below it become unknown to the new tree (a path to them is refused), those
+    beside it are kept; the old tree is still in the store."""
+    from air.miden.merkle import MerkleError, MerkleStore
+
+    store = MerkleStore([LEAVES])
+    old = root_by_hand()
+    leaves = [tuple(w) for w in LEAVES]
+    n = [rpo.merge(leaves[k], leaves[k + 1]) for k in range(0, 8, 2)]
+    word = (1, 2, 3, 4)
+    path, root = store.update(old, 2, 1, word)
+    assert path == (n[0], rpo.merge(n[2], n[3]))
+    assert root == rpo.merge(rpo.merge(n[0], word), rpo.merge(n[2], n[3]))
+    assert store.node(root, 2, 1) == word and store.node(root, 3, 0) == leaves[0]
+    with pytest.raises(MerkleError, match="unknown"):
+        store.path(root, 3, 2)
+    assert store.node(old, 3, 2) == leaves[2]

@@ -14,6 +14,7 @@ from air.api import load_air
 from air.buscheck import check_buses
 from air.evaluate import check, check_multiplicities
 from air.miden import layout as L
+from air.miden import rpo
 from air.miden.designs import DESIGNS
 from air.miden.executor import EXECUTOR_DESIGNS, FILLED_FAMILIES, PENDING, ExecutionError, run_program
 from air.select import select_families
@@ -23,7 +24,7 @@ from tests.scenario_kit import P, filled, live_rows, trace_of, verdict, why_not_
 PROGRAMS = Path(__file__).resolve().parent.parent / "traces" / "programs"
 KERNEL = PROGRAMS / "kernel.masm"
 SCENARIOS = ["nested_syscall", "caller", "call_from_syscall", "dyncall_from_syscall", "syscall_from_syscall",
-             "ordinary", "gate_caller_in_syscall", "hashing"]  # fmt: skip
+             "ordinary", "gate_caller_in_syscall", "hashing", "merkle"]  # fmt: skip
 HONEST = [d for d in EXECUTOR_DESIGNS if d != "miden-v0.18-permissive"]
 NESTING = {"nested_syscall", "caller", "call_from_syscall", "dyncall_from_syscall", "syscall_from_syscall"}
 ONLY = ",".join(FILLED_FAMILIES)
@@ -37,7 +38,9 @@ def unmatched(res) -> set[tuple]:
 
 def run(name: str, design: str):
     advice = json.loads((PROGRAMS / "advice.json").read_text()).get(name)  # the scenario's advice stack, if any
-    return run_program(PROGRAMS / f"{name}.masm", KERNEL, design, advice=advice)
+    tree = PROGRAMS / f"{name}_tree.json"  # the scenario's Merkle tree (`air run --merkle-tree`), if any
+    trees = [json.loads(tree.read_text())] if tree.is_file() else []
+    return run_program(PROGRAMS / f"{name}.masm", KERNEL, design, advice=advice, merkle_trees=trees)
 
 
 @pytest.mark.parametrize("design", HONEST)
@@ -266,3 +269,24 @@ def test_committed_traces_are_current_and_check(air_proc, scenario) -> None:
             assert failing, path  # the v0.18 constraints refuse the nesting the permissive run let through
         else:
             assert failing == refused.get((path.parent.name, design), set()), (path, report.text())
+
+
+@pytest.mark.parametrize("design", HONEST)
+def test_merkle_scenario_ends_with_the_roots_computed_by_hand(scenario, design) -> None:
+    """traces/programs/merkle.masm: leaf 2 of the tree set to [7, 7, 7, 7], then (in a called procedure) leaf 6 of
+    the new tree to [9, 9, 9, 9]; it ends [R2, R1, V5], each word top-first. The roots are recomputed here from the
+    leaves with rpo.merge; every MRUPDATE's 3 siblings enter and leave the sibling table (12 messages)."""
+    leaves = [tuple(w) for w in json.loads((PROGRAMS / "merkle_tree.json").read_text())]
+
+    def root(ls: list) -> tuple:
+        while len(ls) > 1:
+            ls = [rpo.merge(ls[k], ls[k + 1]) for k in range(0, len(ls), 2)]
+        return ls[0]
+
+    one = leaves[:2] + [(7, 7, 7, 7)] + leaves[3:]
+    two = one[:6] + [(9, 9, 9, 9)] + one[7:]
+    res = scenario("merkle", design)
+    assert res.stack_outputs[:12] == [*root(two)[::-1], *root(one)[::-1], *leaves[5][::-1]]
+    assert verdict(res) == ([], [])
+    vtable = next(b for b in check_buses(filled(res), trace_of(res), seed=1).buses if b.bus == "chiplets_vtable")
+    assert vtable.ok and vtable.messages == 12

@@ -18,7 +18,9 @@ per cycle, the state at its start). Sources, all at v0.18.0 (unchanged at v0.19.
   stack alone and calls the host with the event id s0. The one event a program can reach here is the system event
   Ext2Inv (id 5, core/src/sys_events.rs; emitted by ext2inv/ext2div as PUSH(5) EMIT DROP): its handler
   (sys_ops/sys_event_handlers.rs ``push_ext2_inv_result``) pushes 1/(s2 + s1 x) in F_p[x]/(x^2 - x + 2) onto the
-  advice stack, coefficient 1 first, so coefficient 0 is on top.
+  advice stack, coefficient 1 first, so coefficient 0 is on top; and MerkleNodeToStack (id 1, emitted by mtree_get
+  and mtree_set as PUSH(1) EMIT DROP): ``copy_merkle_node_to_adv_stack`` pushes the node (s1 = depth, s2 = index)
+  of the tree whose root is the word at s3..s6 from the executor's Merkle store.
 
 The constraints these rows must satisfy: docs/src/design/stack/{field_ops,stack_ops,io_ops,system_ops}.md.
 """
@@ -168,12 +170,26 @@ def _clk(vm: Any, o: Any, row: Row) -> None:
 
 
 EXT2_INV_EVENT = 5  # SystemEvent::Ext2Inv as an EventId (core/src/sys_events.rs: EVENT_EXT2_INV, from_u64)
+MERKLE_NODE_TO_STACK_EVENT = 1  # SystemEvent::MerkleNodeToStack (EVENT_MERKLE_NODE_TO_STACK), for mtree_get/set
 
 
 def _emit(vm: Any, o: Any, row: Row) -> None:
     s = vm.top
+    if s[0] == MERKLE_NODE_TO_STACK_EVENT:
+        # sys_event_handlers.rs copy_merkle_node_to_adv_stack on [event, d, i, R, ...]: the node (d, i) of the tree
+        # with root R = get_stack_word(3) = (s6, s5, s4, s3), pushed as push_stack_word: word[0] on top
+        from air.miden.merkle import MerkleError
+
+        try:
+            node = vm.merkle.node((s[6], s[5], s[4], s[3]), s[1], s[2])
+        except MerkleError as e:
+            raise _fail(vm, o, str(e)) from None
+        row([])
+        vm.advice += [node[3], node[2], node[1], node[0]]
+        return
     if s[0] != EXT2_INV_EVENT:
-        raise _fail(vm, o, f"event {s[0]}: the executor's host handles only the system event Ext2Inv (5)")
+        raise _fail(vm, o, f"event {s[0]}: the executor's host handles only the system events Ext2Inv (5) and "
+                           f"MerkleNodeToStack (1)")  # fmt: skip
     a0, a1 = s[2], s[1]
     # (a0 + a1 x)(a0 + a1 - a1 x) = a0^2 + a0 a1 + 2 a1^2 (x^2 = x - 2): the conjugate over the norm
     norm = (a0 * a0 + a0 * a1 + 2 * a1 * a1) % P

@@ -76,7 +76,7 @@ __all__ += ["EXECUTOR_DESIGNS", "FILLED_FAMILIES", "PENDING", "range_table"]
 # The constraint families whose constraints and buses the executor's traces satisfy, under every design it runs
 # (``air check --only ",".join(FILLED_FAMILIES)``; tests/test_scenarios.py checks exactly these). chiplets.ace
 # holds with no rows of its own (the executor runs no ACE operation); stack.u32_ops, chiplets.bitwise and
-# range.checker are filled by the u32 operations (exec_u32); of stack.crypto_ops it runs HPERM and MPVERIFY.
+# range.checker are filled by the u32 operations (exec_u32); of stack.crypto_ops it runs HPERM, MPVERIFY and MRUPDATE.
 # Written into the
 # exported trace's metadata for information only: what `air check` checks never comes from a trace.
 # chiplets.hasher and chiplets.bus: every hash as the hasher chiplet's rows, answering every b_chip request.
@@ -236,7 +236,8 @@ class VM:
         # is hash_start[k] (its decoder address is that row + 1)
         self.hash_jobs: list[HT.Job] = []
         self._hperm_in: tuple[int, ...] = ()
-        self.merkle = MerkleStore()  # the advice provider's Merkle store (MPVERIFY)
+        self.merkle = MerkleStore()  # the advice provider's Merkle store (MPVERIFY, MRUPDATE)
+        self._new_root: tuple[int, ...] = ()  # MRUPDATE's result, from its row to its stack effect
         self.fn_hashes: dict[Word, int] = {}  # distinct fn_hash values -> their index in the rows
         self.krom_calls: list[Word] = []
         self.range_checks = array("Q")  # the u32 operations' 16-bit range-check requests (exec_u32)
@@ -417,6 +418,9 @@ class VM:
         elif name == "MPVERIFY":  # h2 = the Merkle path computation's hasher address
             h = (list(h) + [0] * 8)[:8]
             h[2] = self.mpverify(o)
+        elif name == "MRUPDATE":  # h2 = the Merkle update's hasher address (old path, then new)
+            h = (list(h) + [0] * 8)[:8]
+            h[2] = self.mrupdate(o)
         self.emit(name, h, in_span=1, gc=gc, ox=ox)
         if name == "PUSH":
             self.push(o.imm)
@@ -479,6 +483,9 @@ class VM:
             self.hperm_finish()
         elif name == "MPVERIFY":  # the stack is unchanged
             pass
+        elif name == "MRUPDATE":  # the new root replaces the old node: s_i' = R_new[3 - i], the rest unchanged
+            for i in range(4):
+                s[i] = self._new_root[3 - i]
         elif name == "SWAPW":  # needed by MASM hash/hmerge (stack_ops.md: s_i <-> s_{i+4}, i = 0..3)
             s[0:4], s[4:8] = s[4:8], s[0:4]
         elif name == "SWAPW2":  # s_i <-> s_{i+8}, i = 0..3
@@ -534,6 +541,29 @@ class VM:
             raise ExecutionError(f"{o.src or 'mtree_verify'}: Merkle path verification failed: node {node} at depth "
                                  f"{depth}, index {index} does not open to root {root}")  # fmt: skip
         return addr
+
+    def mrupdate(self, o: Op) -> int:
+        """MRUPDATE on [V_old, d, i, R_old, V_new, ...] (each word s_{k+3}..s_k): the tree with root R_old copied
+        with node (d, i) set to V_new in the Merkle store, the old path then the new one on the hasher (MR_UPDATE_OLD,
+        MR_UPDATE_NEW: 2d cycles, the siblings through the sibling table); the old path must open V_old to R_old
+        (processor/src/operations/crypto_ops.rs ``op_mrupdate`` at v0.18.0). Returns the hasher address."""
+        s = self.top
+        old = (s[3], s[2], s[1], s[0])
+        depth, index = s[4], s[5]
+        root = (s[9], s[8], s[7], s[6])
+        new = (s[13], s[12], s[11], s[10])
+        try:
+            path, new_root = self.merkle.update(root, depth, index, new)
+        except MerkleError as e:
+            raise ExecutionError(f"{o.src or 'mtree_set'}: {e}") from None
+        job = HT.MerkleUpdate(old, new, index, path)
+        computed_old, computed_new = HT.build([job]).results[0]  # type: ignore[misc]
+        if computed_old != root:
+            raise ExecutionError(f"{o.src or 'mtree_set'}: Merkle update failed: node {old} at depth {depth}, index "
+                                 f"{index} does not open to root {root}")  # fmt: skip
+        assert computed_new == new_root, "the hasher's new root and the store's disagree"
+        self._new_root = new_root
+        return self.hash_job(job, 2 * len(path))
 
     def _addr(self, v: int, o: Op) -> int:
         if v >= 2**32:

@@ -5,7 +5,8 @@ locals); a kernel module is a file of ``export`` procedures (syscall targets) an
 Instructions: push.N[.M...], add, sub, mul, eq, drop, dup.N, swap, movup.N, pad, mem_load[.a],
 mem_store[.a], mem_loadw[.a], mem_storew[.a], loc_load.i, loc_store.i, loc_loadw.i, loc_storew.i,
 locaddr.i, caller, assert, assert_eq, exec.p, call.p, syscall.p, procref.p, dynexec, dyncall,
-if.true ... else ... end, repeat.N ... end, while.true ... end, hperm, hmerge, hash, mtree_verify; ``#``
+if.true ... else ... end, repeat.N ... end, while.true ... end, hperm, hmerge, hash, mtree_verify, mtree_get,
+mtree_set; ``#``
 comments. u32 and comparison instructions
 (table ``U32``, each as the v0.18.0 assembler expands it): u32split, u32assert, u32assert2, u32assertw, u32test,
 u32testw, u32cast, u32{overflowing,wrapping}_{add,sub,mul}[.b], u32{overflowing,wrapping}_{add3,madd},
@@ -321,7 +322,7 @@ IMMEDIATE_KINDS: dict[str, tuple[int, int, str]] = {
 IMMEDIATES: dict[str, tuple[int, int, str]] = {
     **{name: (0, 0, "") for name in ("drop", "pad", "assert", "assert_eq")},
     **{name: (0, 0, "") for name in ("caller", "dynexec", "dyncall")},
-    **{name: (0, 0, "") for name in ("hperm", "hmerge", "hash", "mtree_verify")},
+    **{name: (0, 0, "") for name in ("hperm", "hmerge", "hash", "mtree_verify", "mtree_get", "mtree_set")},
     "push": (1, 16, "felt"),
     **{name: (0, 1, "u32") for name in ("mem_load", "mem_store", "mem_loadw", "mem_storew")},
     **{name: (0, 1, "u32") for name in ("mem_loadw_be", "mem_loadw_le", "mem_storew_be", "mem_storew_le")},
@@ -490,6 +491,14 @@ REVERSEW: Ops = ["MOVDN3", "SWAP", "MOVUP2"]  # push_reversew: [a, b, c, d] -> [
 EXT2_INV: Ops = [("PUSH", 5), "EMIT", "DROP", "ADVPOP", "ADVPOP"]  # the event, then the inverse from the advice
 EXT2_CHECK: Ops = ["EXT2MUL", "MOVUP2", "EQZ", "ASSERT", "MOVUP2", "ASSERT"]  # the inverse times the element is 1
 EXP_TAIL: Ops = ["DROP", "DROP", "SWAP", "EQZ", "ASSERT"]  # drop bit and base; assert the exponent is used up
+# crypto_ops.rs read_mtree_node: push_system_event(MerkleNodeToStack) = PUSH(1) EMIT DROP (the v0.18 event id; v0.19
+# names events by a hash instead, sys::merkle_node_to_stack = 6873007751276594108, core/src/sys_events.rs: a v0.19
+# block holding it has another digest), then the node from the advice stack: [d, i, R, ...] -> [V, d, i, R, ...]
+MTREE_NODE: Ops = [("PUSH", 1), "EMIT", "DROP"] + ["ADVPOP"] * 4
+# crypto_ops.rs update_mtree (unchanged at v0.19.0): [d, i, R_old, V_new, ...] -> [V_old, R_new, ...]; V_old is
+# copied under the words first, two elements at a time (the stack is 14 deep), then MRUPDATE, then the drops
+MTREE_SET: Ops = MTREE_NODE + ["MOVUP5", "MOVUP5", "DUP5", "DUP5", "SWAPDW", "SWAPW", "SWAPW2", "DUP13", "DUP13"]
+MTREE_SET += ["MRUPDATE", "MOVUP4", "DROP", "MOVUP4", "DROP"] + (["SWAPW"] + ["DROP"] * 4) * 2 + ["SWAPW"]
 
 
 def _imm_op(op: str, special: dict[int, Ops]) -> Callable[[int | None], Ops]:
@@ -568,6 +577,9 @@ STACK_INSTRUCTIONS: dict[str, Callable[[int | None], Ops]] = {
     # push_system_event(Ext2Inv): PUSH(5) EMIT DROP; the host answers on the advice stack (basic_block_builder.rs)
     "ext2inv": lambda v: EXT2_INV + EXT2_CHECK,
     "ext2div": lambda v: EXT2_INV + EXT2_CHECK + ["EXT2MUL", "DROP", "DROP"],
+    # Merkle trees (crypto_ops.rs mtree_get: [d, i, R, ...] -> [V, R, ...]; mtree_set above)
+    "mtree_get": lambda v: MTREE_NODE + ["MPVERIFY", "MOVUP4", "DROP", "MOVUP4", "DROP"],
+    "mtree_set": lambda v: MTREE_SET,
     # stack manipulation (instruction/mod.rs)
     "dropw": lambda v: ["DROP"] * 4,
     "padw": lambda v: ["PAD"] * 4,
