@@ -175,6 +175,10 @@ SEQUENCES = {
     "mem_store.7": [("PUSH", 7), "MSTORE", "DROP"],
     "ext2inv": [("PUSH", 5), "EMIT", "DROP", "ADVPOP", "ADVPOP", "EXT2MUL", "MOVUP2", "EQZ", "ASSERT", "MOVUP2",
                 "ASSERT"],
+    "mtree_get": [("PUSH", 1), "EMIT", "DROP"] + ["ADVPOP"] * 4 + ["MPVERIFY", "MOVUP4", "DROP", "MOVUP4", "DROP"],
+    "mtree_set": [("PUSH", 1), "EMIT", "DROP"] + ["ADVPOP"] * 4 + ["MOVUP5", "MOVUP5", "DUP5", "DUP5", "SWAPDW",
+                  "SWAPW", "SWAPW2", "DUP13", "DUP13", "MRUPDATE", "MOVUP4", "DROP", "MOVUP4", "DROP", "SWAPW", "DROP",
+                  "DROP", "DROP", "DROP", "SWAPW", "DROP", "DROP", "DROP", "DROP", "SWAPW"],
     "mem_loadw_le.8": [("PUSH", 8), "MLOADW", "MOVDN3", "SWAP", "MOVUP2"],
     "mem_storew_le": ["MOVDN4", "MOVDN3", "SWAP", "MOVUP2", "MOVUP4", "MSTOREW", "MOVDN3", "SWAP", "MOVUP2"],
 }  # fmt: skip
@@ -187,6 +191,22 @@ def test_instructions_become_midens_operations(tmp_path, instr) -> None:
     prog = assemble(p, None, "miden-v0.18")
     ops = [(o.name, o.imm) if o.name == "PUSH" else o.name for o in prog.entry.ops][5:]  # type: ignore[attr-defined]
     assert ops == SEQUENCES[instr]
+
+
+@pytest.mark.parametrize(
+    ("design", "ids"),
+    [("miden-v0.18", (5, 1)), ("miden-v0.19", (9660728691489438960, 6873007751276594108))],
+)
+def test_system_events_push_the_id_of_the_designs_miden(tmp_path, design, ids) -> None:
+    """push_system_event is PUSH(id) EMIT DROP; the ids, copied from core/src/sys_events.rs: v0.18.0's constants
+    EVENT_EXT2_INV = 5 and EVENT_MERKLE_NODE_TO_STACK = 1; v0.19.0's EventId::from_u64 entries for "sys::ext2_inv"
+    and "sys::merkle_node_to_stack"."""
+    for instr, event in zip(("ext2inv", "mtree_get"), ids, strict=True):
+        p = tmp_path / "p.masm"
+        p.write_text(f"begin\n    {instr}\nend\n")
+        ops = [(o.name, o.imm) if o.name == "PUSH" else o.name for o in assemble(p, None, design).entry.ops]  # type: ignore[attr-defined]
+        at = ops.index("EMIT")
+        assert ops[at - 1 : at + 2] == [("PUSH", event), "EMIT", "DROP"], (design, instr)
 
 
 def test_ext2_inverse_and_division_through_the_host_event(tmp_path) -> None:

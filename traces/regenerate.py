@@ -23,6 +23,8 @@ HERE = Path(__file__).resolve().parent
 PROGRAMS = HERE / "programs"
 KERNEL = PROGRAMS / "kernel.masm"
 ADVICE = json.loads((PROGRAMS / "advice.json").read_text())  # scenario -> its advice stack (`air run --advice`)
+# scenario -> the Merkle tree of its advice provider: programs/NAME_tree.json, its leaves (`air run --merkle-tree`)
+TREES = {p.name[: -len("_tree.json")]: [json.loads(p.read_text())] for p in PROGRAMS.glob("*_tree.json")}
 SCENARIOS = [
     ("nested_syscall", "kernel proc with locals calls a user proc that syscalls again, then reads its local"),
     ("caller", "kernel proc_2 calls kernel proc_1, which runs caller"),
@@ -37,6 +39,7 @@ SCENARIOS = [
     ("stack_ops", "every stack manipulation instruction, 52 deep (the overflow table)"),
     ("io_ops", "advice inputs, sdepth, clk, memory immediates and word orders, locals"),
     ("hashing", "hash, hmerge and hperm (HPERM's hasher cycles), a loop re-hashing its body"),
+    ("merkle", "mtree_get, mtree_set (MRUPDATE: the sibling table) and mtree_verify, in a called procedure too"),
 ]
 # (scenario, design) runs exported on purpose although the AIR refuses them: their failing constraints (over the
 # executor's families) are listed under the table, as `air check` finds them
@@ -57,7 +60,9 @@ def main() -> None:
         shutil.copy(PROGRAMS / f"{name}.masm", out / f"{name}.masm")
         for design in EXECUTOR_DESIGNS:
             try:
-                res = run_program(PROGRAMS / f"{name}.masm", KERNEL, design, advice=ADVICE.get(name))
+                res = run_program(
+                    PROGRAMS / f"{name}.masm", KERNEL, design, advice=ADVICE.get(name), merkle_trees=TREES.get(name, [])
+                )
             except (ExecutionError, MasmError) as e:
                 lines.append(f"| {name} | {design} | refused: {str(e).split(': ', 1)[-1]} | | |")
                 continue

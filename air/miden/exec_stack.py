@@ -15,12 +15,12 @@ per cycle, the state at its start). Sources, all at v0.18.0 (unchanged at v0.19.
   [w0, w1, w2, w3], w0 popped first, written as s0 = w3 .. s3 = w0; the stack does not shift);
   processor/src/host/advice/mod.rs: the inputs' first value is the advice stack's top (``stack.reverse()``);
 * processor/src/operations/sys_ops/mod.rs: SDEPTH pushes the depth before the push, CLK the cycle; EMIT leaves the
-  stack alone and calls the host with the event id s0. The one event a program can reach here is the system event
-  Ext2Inv (id 5, core/src/sys_events.rs; emitted by ext2inv/ext2div as PUSH(5) EMIT DROP): its handler
-  (sys_ops/sys_event_handlers.rs ``push_ext2_inv_result``) pushes 1/(s2 + s1 x) in F_p[x]/(x^2 - x + 2) onto the
-  advice stack, coefficient 1 first, so coefficient 0 is on top; and MerkleNodeToStack (id 1, emitted by mtree_get
-  and mtree_set as PUSH(1) EMIT DROP): ``copy_merkle_node_to_adv_stack`` pushes the node (s1 = depth, s2 = index)
-  of the tree whose root is the word at s3..s6 from the executor's Merkle store.
+  stack alone and calls the host with the event id s0. The events a program can reach here are two system events
+  (their v0.18 or v0.19 ids: ``masm.SYSTEM_EVENTS``): Ext2Inv (emitted by ext2inv/ext2div as PUSH(id) EMIT DROP),
+  whose handler (sys_ops/sys_event_handlers.rs ``push_ext2_inv_result``) pushes 1/(s2 + s1 x) in
+  F_p[x]/(x^2 - x + 2) onto the advice stack, coefficient 1 first, so coefficient 0 is on top; and
+  MerkleNodeToStack (emitted by mtree_get and mtree_set): ``copy_merkle_node_to_adv_stack`` pushes the node
+  (s1 = depth, s2 = index) of the tree whose root is the word at s3..s6 from the executor's Merkle store.
 
 The constraints these rows must satisfy: docs/src/design/stack/{field_ops,stack_ops,io_ops,system_ops}.md.
 """
@@ -32,6 +32,7 @@ from typing import Any
 
 from air.miden.exec_errors import ExecutionError
 from air.miden.layout import P
+from air.miden.masm import SYSTEM_EVENTS
 
 Row = Callable[[Sequence[int]], None]
 StackOp = Callable[[Any, Any, Row], None]
@@ -169,13 +170,10 @@ def _clk(vm: Any, o: Any, row: Row) -> None:
     vm.push(vm.clk)
 
 
-EXT2_INV_EVENT = 5  # SystemEvent::Ext2Inv as an EventId (core/src/sys_events.rs: EVENT_EXT2_INV, from_u64)
-MERKLE_NODE_TO_STACK_EVENT = 1  # SystemEvent::MerkleNodeToStack (EVENT_MERKLE_NODE_TO_STACK), for mtree_get/set
-
-
 def _emit(vm: Any, o: Any, row: Row) -> None:
     s = vm.top
-    if s[0] == MERKLE_NODE_TO_STACK_EVENT:
+    event = EVENT_NAMES.get(s[0])
+    if event == "merkle_node_to_stack":
         # sys_event_handlers.rs copy_merkle_node_to_adv_stack on [event, d, i, R, ...]: the node (d, i) of the tree
         # with root R = get_stack_word(3) = (s6, s5, s4, s3), pushed as push_stack_word: word[0] on top
         from air.miden.merkle import MerkleError
@@ -187,9 +185,9 @@ def _emit(vm: Any, o: Any, row: Row) -> None:
         row([])
         vm.advice += [node[3], node[2], node[1], node[0]]
         return
-    if s[0] != EXT2_INV_EVENT:
-        raise _fail(vm, o, f"event {s[0]}: the executor's host handles only the system events Ext2Inv (5) and "
-                           f"MerkleNodeToStack (1)")  # fmt: skip
+    if event != "ext2_inv":
+        raise _fail(vm, o, f"event {s[0]}: the executor's host handles only the system events Ext2Inv and "
+                           f"MerkleNodeToStack")  # fmt: skip
     a0, a1 = s[2], s[1]
     # (a0 + a1 x)(a0 + a1 - a1 x) = a0^2 + a0 a1 + 2 a1^2 (x^2 = x - 2): the conjugate over the norm
     norm = (a0 * a0 + a0 * a1 + 2 * a1 * a1) % P
@@ -199,6 +197,9 @@ def _emit(vm: Any, o: Any, row: Row) -> None:
     row([])
     vm.advice += [r1, r0]  # push_stack(result[1]) then push_stack(result[0]): r0 on top (top last here)
 
+
+# the events the host answers, by their v0.18 and v0.19 ids (masm.SYSTEM_EVENTS: core/src/sys_events.rs)
+EVENT_NAMES = {i: name for name, ids in SYSTEM_EVENTS.items() for i in ids}
 
 OPS: dict[str, StackOp] = {
     "INV": _inv,

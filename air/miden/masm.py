@@ -485,16 +485,23 @@ def u32_ops(head: str, imm: int | None, src: str) -> list[Op]:
 # crates/assembly-syntax/src/parser/grammar.lalrpop: add.0/sub.0/mul.1/div.1 are no operation, add.1 is INCR,
 # mul.0 is DROP PAD, div.0 is refused). The sequences are Miden's to the operation: they make the MAST digest.
 # An entry: the immediate (None when absent) -> operation names, ("PUSH", value) for a PUSH.
-Ops = list["str | tuple[str, int]"]
+Ops = list["str | tuple[str, int] | tuple[str, str]"]
 DUPS = {0, 1, 2, 3, 4, 5, 6, 7, 9, 11, 13, 15}  # the DUPn operations; dup.8/10/12/14 are PAD DUP(n+1) ADD
 REVERSEW: Ops = ["MOVDN3", "SWAP", "MOVUP2"]  # push_reversew: [a, b, c, d] -> [d, c, b, a]
-EXT2_INV: Ops = [("PUSH", 5), "EMIT", "DROP", "ADVPOP", "ADVPOP"]  # the event, then the inverse from the advice
+# System events (core/src/sys_events.rs): push_system_event is PUSH(id) EMIT DROP; the id is a small constant at
+# v0.18.0 (EVENT_EXT2_INV = 5, EVENT_MERKLE_NODE_TO_STACK = 1) and EventId::from_u64 of the event's name hashed at
+# v0.19.0 ("sys::ext2_inv", "sys::merkle_node_to_stack"): ("EVENT", name) in a sequence is the PUSH of the id of
+# the design's Miden version (the AIR reads no id, but the block's digest does).
+SYSTEM_EVENTS: dict[str, tuple[int, int]] = {
+    "ext2_inv": (5, 9660728691489438960),
+    "merkle_node_to_stack": (1, 6873007751276594108),
+}
+EXT2_INV: Ops = [("EVENT", "ext2_inv"), "EMIT", "DROP", "ADVPOP", "ADVPOP"]  # the event, then the inverse
 EXT2_CHECK: Ops = ["EXT2MUL", "MOVUP2", "EQZ", "ASSERT", "MOVUP2", "ASSERT"]  # the inverse times the element is 1
 EXP_TAIL: Ops = ["DROP", "DROP", "SWAP", "EQZ", "ASSERT"]  # drop bit and base; assert the exponent is used up
-# crypto_ops.rs read_mtree_node: push_system_event(MerkleNodeToStack) = PUSH(1) EMIT DROP (the v0.18 event id; v0.19
-# names events by a hash instead, sys::merkle_node_to_stack = 6873007751276594108, core/src/sys_events.rs: a v0.19
-# block holding it has another digest), then the node from the advice stack: [d, i, R, ...] -> [V, d, i, R, ...]
-MTREE_NODE: Ops = [("PUSH", 1), "EMIT", "DROP"] + ["ADVPOP"] * 4
+# crypto_ops.rs read_mtree_node: push_system_event(MerkleNodeToStack), then the node from the advice stack:
+# [d, i, R, ...] -> [V, d, i, R, ...]
+MTREE_NODE: Ops = [("EVENT", "merkle_node_to_stack"), "EMIT", "DROP"] + ["ADVPOP"] * 4
 # crypto_ops.rs update_mtree (unchanged at v0.19.0): [d, i, R_old, V_new, ...] -> [V_old, R_new, ...]; V_old is
 # copied under the words first, two elements at a time (the stack is 14 deep), then MRUPDATE, then the drops
 MTREE_SET: Ops = MTREE_NODE + ["MOVUP5", "MOVUP5", "DUP5", "DUP5", "SWAPDW", "SWAPW", "SWAPW2", "DUP13", "DUP13"]
@@ -574,7 +581,7 @@ STACK_INSTRUCTIONS: dict[str, Callable[[int | None], Ops]] = {
     "ext2sub": lambda v: ["NEG", "SWAP", "NEG", "MOVUP3", "ADD", "MOVDN2", "ADD"],
     "ext2mul": lambda v: ["EXT2MUL", "DROP", "DROP"],
     "ext2neg": lambda v: ["NEG", "SWAP", "NEG", "SWAP"],
-    # push_system_event(Ext2Inv): PUSH(5) EMIT DROP; the host answers on the advice stack (basic_block_builder.rs)
+    # push_system_event(Ext2Inv): PUSH(id) EMIT DROP; the host answers on the advice stack (basic_block_builder.rs)
     "ext2inv": lambda v: EXT2_INV + EXT2_CHECK,
     "ext2div": lambda v: EXT2_INV + EXT2_CHECK + ["EXT2MUL", "DROP", "DROP"],
     # Merkle trees (crypto_ops.rs mtree_get: [d, i, R, ...] -> [V, R, ...]; mtree_set above)
@@ -616,6 +623,7 @@ class Assembler:
     def __init__(self, design: str, program: Module, kernel: Module | None, max_cycles: int = MAX_CYCLES):
         self.memory_fmp = design not in ("miden-v0.18", "miden-v0.18-permissive", "miden-sys-fmp", "miden-gate")
         self.gate = design == "miden-gate"
+        self.events = 1 if self.memory_fmp else 0  # the v0.19 family (fmp in memory) names system events by hash
         self.program = program
         self.kernel = kernel
         self.max_cycles = max_cycles
@@ -750,7 +758,7 @@ class Assembler:
             elif head == "div" and vals == [0]:
                 raise MasmError(f"{where}: {t}: division by zero")
             elif head in STACK_INSTRUCTIONS:
-                out += self._ops(STACK_INSTRUCTIONS[head](vals[0] if vals else None), src)
+                out += self._ops(STACK_INSTRUCTIONS[head](vals[0] if vals else None), src, self.events)
             elif head in SIMPLE:
                 out += [Op(o, src=src) for o in SIMPLE[head]]
             elif head in U32:
@@ -802,8 +810,18 @@ class Assembler:
         return items * n
 
     @staticmethod
-    def _ops(ops: Ops, src: str) -> list[Op]:
-        return [Op(o, src=src) if isinstance(o, str) else Op(o[0], o[1], src) for o in ops]
+    def _ops(ops: Ops, src: str, version: int = 0) -> list[Op]:
+        """Operations from names and ("PUSH", v); ("EVENT", name) is the PUSH of the event's id at Miden version
+        ``version`` (0: v0.18, 1: v0.19; ``SYSTEM_EVENTS``)."""
+        out = []
+        for o in ops:
+            if isinstance(o, str):
+                out.append(Op(o, src=src))
+            elif o[0] == "EVENT":
+                out.append(Op("PUSH", SYSTEM_EVENTS[o[1]][version], src))  # type: ignore[index]
+            else:
+                out.append(Op(o[0], o[1], src))
+        return out
 
     @staticmethod
     def _exp(imms: list[str], where: str, t: str) -> Ops:
