@@ -24,7 +24,7 @@ from tests.scenario_kit import P, filled, live_rows, trace_of, verdict, why_not_
 PROGRAMS = Path(__file__).resolve().parent.parent / "traces" / "programs"
 KERNEL = PROGRAMS / "kernel.masm"
 SCENARIOS = ["nested_syscall", "caller", "call_from_syscall", "dyncall_from_syscall", "syscall_from_syscall",
-             "ordinary", "gate_caller_in_syscall", "hashing", "merkle"]  # fmt: skip
+             "ordinary", "gate_caller_in_syscall", "hashing", "merkle", "streams"]  # fmt: skip
 HONEST = [d for d in EXECUTOR_DESIGNS if d != "miden-v0.18-permissive"]
 NESTING = {"nested_syscall", "caller", "call_from_syscall", "dyncall_from_syscall", "syscall_from_syscall"}
 ONLY = ",".join(FILLED_FAMILIES)
@@ -290,3 +290,18 @@ def test_merkle_scenario_ends_with_the_roots_computed_by_hand(scenario, design) 
     assert verdict(res) == ([], [])
     vtable = next(b for b in check_buses(filled(res), trace_of(res), seed=1).buses if b.bus == "chiplets_vtable")
     assert vtable.ok and vtable.messages == 12
+
+
+@pytest.mark.parametrize("design", HONEST)
+def test_streams_scenario_hashes_the_piped_words(scenario, design) -> None:
+    """traces/programs/streams.masm: PIPE puts two advice words on s7..s0 (the first popped at s7) and in memory,
+    HPERM absorbs them; MSTREAM reads the same words back. The digest is recomputed here from the advice with
+    rpo.permute (rate = the 8 values in advice order, capacity 0, overwrite absorption); the program ends
+    [w, d] with w the word at 1012 (advice values 13..16)."""
+    adv = json.loads((PROGRAMS / "advice.json").read_text())["streams"]
+    state = list(rpo.permute([0] * 4 + adv[0:8]))
+    state[4:12] = adv[8:16]
+    digest = rpo.permute(state)[4:8]
+    res = scenario("streams", design)
+    assert res.stack_outputs[:8] == [*adv[12:16][::-1], *digest[::-1]]
+    assert verdict(res) == ([], []) and unmatched(res) == set()

@@ -40,6 +40,7 @@ SCENARIOS = [
     ("io_ops", "advice inputs, sdepth, clk, memory immediates and word orders, locals"),
     ("hashing", "hash, hmerge and hperm (HPERM's hasher cycles), a loop re-hashing its body"),
     ("merkle", "mtree_get, mtree_set (MRUPDATE: the sibling table) and mtree_verify, in a called procedure too"),
+    ("streams", "adv_pipe and mem_stream (PIPE, MSTREAM) around hperm, as memory is hashed: the digests agree"),
 ]
 # (scenario, design) runs exported on purpose although the AIR refuses them: their failing constraints (over the
 # executor's families) are listed under the table, as `air check` finds them

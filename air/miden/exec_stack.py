@@ -12,7 +12,9 @@ per cycle, the state at its start). Sources, all at v0.18.0 (unchanged at v0.19.
   b0 a0 - 2 b1 a1);
 * processor/src/operations/stack_ops.rs: MOVDNn, SWAPW/SWAPW2/SWAPW3/SWAPDW, CSWAP/CSWAPW (pop c, binary);
 * processor/src/operations/io_ops.rs: ADVPOP (push the advice stack's top), ADVPOPW (the advice word
-  [w0, w1, w2, w3], w0 popped first, written as s0 = w3 .. s3 = w0; the stack does not shift);
+  [w0, w1, w2, w3], w0 popped first, written as s0 = w3 .. s3 = w0; the stack does not shift); MSTREAM and PIPE
+  (two words at s12 and s12 + 4, read from memory or popped from the advice stack and written, onto s7..s0;
+  s12 += 8);
   processor/src/host/advice/mod.rs: the inputs' first value is the advice stack's top (``stack.reverse()``);
 * processor/src/operations/sys_ops/mod.rs: SDEPTH pushes the depth before the push, CLK the cycle; EMIT leaves the
   stack alone and calls the host with the event id s0. The events a program can reach here are two system events
@@ -159,6 +161,45 @@ def _advpopw(vm: Any, o: Any, row: Row) -> None:
     vm.top[0:4] = w[::-1]
 
 
+def _words_at(vm: Any, o: Any) -> int:
+    """The address at s12 of MSTREAM and PIPE (two words: s12 and s12 + 4), checked as the memory chiplet does."""
+    a = vm.top[12]
+    if a + 4 >= 2**32:
+        raise _fail(vm, o, f"memory address {a if a >= 2**32 else a + 4} is not a u32")
+    if a % 4:
+        raise _fail(vm, o, f"word access at unaligned address {a}")
+    return a
+
+
+def _two_words(vm: Any, a: int, w0: Sequence[int], w1: Sequence[int]) -> None:
+    """s0..s7 = the words in stack order (s0 = w1[3] .. s3 = w1[0], s4 = w0[3] .. s7 = w0[0]), s12 += 8."""
+    flat = [*w0, *w1]
+    for i in range(8):
+        vm.top[i] = flat[7 - i]
+    vm.top[12] = (a + 8) % P
+
+
+def _mstream(vm: Any, o: Any, row: Row) -> None:
+    """io_ops.rs op_mstream: the words at s12 and s12 + 4 read (one clk) onto s7..s0."""
+    a = _words_at(vm, o)
+    row([])
+    w0 = vm.mem_read(vm.ctx, a, True, vm.here)
+    w1 = vm.mem_read(vm.ctx, a + 4, True, vm.here)
+    _two_words(vm, a, w0, w1)
+
+
+def _pipe(vm: Any, o: Any, row: Row) -> None:
+    """io_ops.rs op_pipe: two words popped from the advice stack (pop_stack_dword: w0 first, w0[0] its top), written
+    at s12 and s12 + 4, and put on s7..s0 as MSTREAM puts them."""
+    a = _words_at(vm, o)
+    vals = _advice(vm, o, 8)
+    w0, w1 = vals[:4], vals[4:]
+    row([])
+    vm.mem_write(vm.ctx, a, tuple(w0), True, vm.here)
+    vm.mem_write(vm.ctx, a + 4, tuple(w1), True, vm.here)
+    _two_words(vm, a, w0, w1)
+
+
 def _sdepth(vm: Any, o: Any, row: Row) -> None:
     d = vm.depth
     row([])
@@ -218,6 +259,8 @@ OPS: dict[str, StackOp] = {
     "CSWAPW": _cswap(4),
     "ADVPOP": _advpop,
     "ADVPOPW": _advpopw,
+    "MSTREAM": _mstream,
+    "PIPE": _pipe,
     "SDEPTH": _sdepth,
     "CLK": _clk,
     "EMIT": _emit,
