@@ -179,7 +179,8 @@ SEQUENCES = {
     "mtree_set": [("PUSH", 1), "EMIT", "DROP"] + ["ADVPOP"] * 4 + ["MOVUP5", "MOVUP5", "DUP5", "DUP5", "SWAPDW",
                   "SWAPW", "SWAPW2", "DUP13", "DUP13", "MRUPDATE", "MOVUP4", "DROP", "MOVUP4", "DROP", "SWAPW", "DROP",
                   "DROP", "DROP", "DROP", "SWAPW", "DROP", "DROP", "DROP", "DROP", "SWAPW"],
-    "adv_pipe": ["PIPE"], "mem_stream": ["MSTREAM"],
+    "adv_pipe": ["PIPE"], "mem_stream": ["MSTREAM"], "horner_eval_base": ["HORNERBASE"],
+    "horner_eval_ext": ["HORNEREXT"],
     "mem_loadw_le.8": [("PUSH", 8), "MLOADW", "MOVDN3", "SWAP", "MOVUP2"],
     "mem_storew_le": ["MOVDN4", "MOVDN3", "SWAP", "MOVUP2", "MOVUP4", "MSTOREW", "MOVDN3", "SWAP", "MOVUP2"],
 }  # fmt: skip
@@ -226,15 +227,16 @@ def test_ext2_inverse_and_division_through_the_host_event(tmp_path) -> None:
         run_program(p, None, "miden-v0.19")
 
 
-def test_pipe_and_mstream_refuse_what_the_processor_refuses(tmp_path) -> None:
-    """An address at s12 that is not word-aligned, or whose second word passes 2^32, and a PIPE with fewer than 8
-    advice values stop the run naming the instruction."""
+def test_pipe_mstream_and_horner_refuse_what_the_processor_refuses(tmp_path) -> None:
+    """An address at s12 that is not word-aligned, or whose second word passes 2^32, a PIPE with fewer than 8
+    advice values, and an alpha address at s13 that is not word-aligned stop the run naming the instruction."""
     p = tmp_path / "s.masm"
     pad = "padw padw padw push.{} movdn.12"
     cases = [
         (pad.format(1001) + " mem_stream", 8, r"s\.masm:2:\d+: mem_stream: word access at unaligned address 1001"),
         (pad.format(2**32 - 4) + " adv_pipe", 8, r"adv_pipe: memory address 4294967296 is not a u32"),
         (pad.format(8) + " adv_pipe", 7, r"adv_pipe: the advice stack has 7 value\(s\), PIPE needs 8"),
+        ("push.1002 movdn.13 horner_eval_base", 0, r"horner_eval_base: word access at unaligned address 1002"),
     ]
     for body, n_advice, error in cases:
         p.write_text(f"begin\n    {body}\nend\n")

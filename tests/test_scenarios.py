@@ -24,7 +24,8 @@ from tests.scenario_kit import P, filled, live_rows, trace_of, verdict, why_not_
 PROGRAMS = Path(__file__).resolve().parent.parent / "traces" / "programs"
 KERNEL = PROGRAMS / "kernel.masm"
 SCENARIOS = ["nested_syscall", "caller", "call_from_syscall", "dyncall_from_syscall", "syscall_from_syscall",
-             "ordinary", "gate_caller_in_syscall", "hashing", "merkle", "streams"]  # fmt: skip
+             "ordinary", "gate_caller_in_syscall", "hashing", "merkle", "streams",
+             "horner"]  # fmt: skip
 HONEST = [d for d in EXECUTOR_DESIGNS if d != "miden-v0.18-permissive"]
 NESTING = {"nested_syscall", "caller", "call_from_syscall", "dyncall_from_syscall", "syscall_from_syscall"}
 ONLY = ",".join(FILLED_FAMILIES)
@@ -305,3 +306,44 @@ def test_streams_scenario_hashes_the_piped_words(scenario, design) -> None:
     res = scenario("streams", design)
     assert res.stack_outputs[:8] == [*adv[12:16][::-1], *digest[::-1]]
     assert verdict(res) == ([], []) and unmatched(res) == set()
+
+
+def _qmul(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    """(a0 + a1 x)(b0 + b1 x) with x^2 = x - 2 (Miden's quadratic extension), by hand."""
+    return (a[0] * b[0] - 2 * a[1] * b[1]) % P, (a[0] * b[1] + a[1] * b[0] + a[1] * b[1]) % P
+
+
+@pytest.mark.parametrize("design", HONEST)
+def test_horner_scenario_evaluates_the_piped_polynomial(scenario, design) -> None:
+    """traces/programs/horner.masm: 24 advice values piped in batches of 8 (s7 = the batch's first value); two
+    batches folded as base-field coefficients from s7 down, the third as extension coefficients (s_{2i+1}, s_{2i})
+    from i = 3 down; alpha = (123456789, 987654321). The accumulator is recomputed here with Python ints."""
+    adv = json.loads((PROGRAMS / "advice.json").read_text())["horner"]
+    alpha, acc = (123456789, 987654321), (0, 0)
+
+    def step(acc: tuple[int, int], c: tuple[int, int]) -> tuple[int, int]:
+        m = _qmul(acc, alpha)
+        return (m[0] + c[0]) % P, (m[1] + c[1]) % P
+
+    for batch in (adv[0:8], adv[8:16]):
+        for value in batch:  # s7 (the batch's first value) is the highest coefficient
+            acc = step(acc, (value, 0))
+    s = adv[16:24][::-1]  # s_i = the batch's value 7 - i
+    for i in (3, 2, 1, 0):
+        acc = step(acc, (s[2 * i + 1], s[2 * i]))
+    res = scenario("horner", design)
+    assert res.stack_outputs[:2] == [acc[1], acc[0]]
+    assert verdict(res) == ([], []) and unmatched(res) == set()
+
+
+def test_a_forged_horner_midway_value_fails_its_constraint(scenario) -> None:
+    """The midway accumulator tmp sits in the helpers h4, h5 (decoder h6, h7): one changed on a HORNERBASE row
+    fails hornerbase_tmp0 there (the whole model: the constraints the docs give, the processor's element order)."""
+    res = scenario("horner", "miden-v0.19")
+    code = sum(res.columns[f"b{k}"].astype(np.int64) << k for k in range(7))
+    row = int(np.flatnonzero(code == 100)[0])  # HORNERBASE (opcode 100, op_constraints.md)
+    cols = {k: np.array(v, dtype=np.uint64) for k, v in res.columns.items()}
+    cols["h6"][row] = (int(cols["h6"][row]) + 1) % P
+    t = Trace(cols, res.n_rows, public_inputs=res.public_inputs, public_tables=res.public_tables)
+    failures = {f.constraint: f.rows.tolist() for f in check(DESIGNS["miden-v0.19"](), t).failures}
+    assert failures.get("hornerbase_tmp0") == [row]

@@ -10,6 +10,8 @@ per cycle, the state at its start). Sources, all at v0.18.0 (unchanged at v0.19.
   EXPACC (h0 = the base when the exponent's low bit is 1, else 1; exp' = exp >> 1 on the integer);
 * processor/src/operations/ext2_ops.rs: EXT2MUL on [b1, b0, a1, a0]: (b1, b0, (b0 + b1)(a1 + a0) - b0 a0,
   b0 a0 - 2 b1 a1);
+* processor/src/operations/horner_ops.rs: HORNERBASE / HORNEREXT (8 or 4 Horner steps at alpha, the word at s13,
+  on the accumulator (s15, s14); helpers alpha, the word's other half, the midway value);
 * processor/src/operations/stack_ops.rs: MOVDNn, SWAPW/SWAPW2/SWAPW3/SWAPDW, CSWAP/CSWAPW (pop c, binary);
 * processor/src/operations/io_ops.rs: ADVPOP (push the advice stack's top), ADVPOPW (the advice word
   [w0, w1, w2, w3], w0 popped first, written as s0 = w3 .. s3 = w0; the stack does not shift); MSTREAM and PIPE
@@ -104,6 +106,47 @@ def _ext2mul(vm: Any, o: Any, row: Row) -> None:
     row([])
     s[2] = ((b0 + b1) * (a1 + a0) - b0 * a0) % P
     s[3] = (b0 * a0 - 2 * b1 * a1) % P
+
+
+Quad = tuple[int, int]
+
+
+def _qmul(a: Quad, b: Quad) -> Quad:
+    """(a0 + a1 x)(b0 + b1 x) in F_p[x]/(x^2 - x + 2) (Miden's QuadFelt): x^2 = x - 2."""
+    return (a[0] * b[0] - 2 * a[1] * b[1]) % P, (a[0] * b[1] + a[1] * b[0] + a[1] * b[1]) % P
+
+
+def _horner(n_coeffs: int) -> StackOp:
+    """horner_ops.rs op_horner_eval_base (8 base-field coefficients s0..s7) / op_horner_eval_ext (4 extension
+    coefficients (s_{2i+1}, s_{2i})): alpha = (w0, w1) of the word at s13, acc = (s15, s14); the coefficients
+    folded from the last (s7, or (s7, s6)) down, tmp after the first half; acc' = (s15', s14'), the rest kept.
+    Helpers h0..h5 = alpha0, alpha1, w2, w3, tmp0, tmp1."""
+
+    def run(vm: Any, o: Any, row: Row) -> None:
+        s = vm.top
+        a = s[13]
+        if a >= 2**32:
+            raise _fail(vm, o, f"memory address {a} is not a u32")
+        if a % 4:
+            raise _fail(vm, o, f"word access at unaligned address {a}")
+        w = vm.mem_word(vm.ctx, a)
+        alpha = (w[0], w[1])
+        if n_coeffs == 8:
+            coeffs = [(s[i], 0) for i in range(8)]
+        else:
+            coeffs = [(s[2 * i + 1], s[2 * i]) for i in range(4)]
+        acc = (s[15], s[14])
+        half = len(coeffs) // 2
+        for k, c in enumerate(reversed(coeffs)):
+            m = _qmul(acc, alpha)
+            acc = ((m[0] + c[0]) % P, (m[1] + c[1]) % P)
+            if k == half - 1:
+                tmp = acc
+        row([alpha[0], alpha[1], w[2], w[3], tmp[0], tmp[1]])
+        vm.mem_read(vm.ctx, a, True, vm.here)  # the word read, on this row's clk (the memory chiplet's row)
+        s[15], s[14] = acc
+
+    return run
 
 
 # ------------------------------------------------------------------------------------------ manipulation
@@ -260,6 +303,8 @@ OPS: dict[str, StackOp] = {
     "ADVPOP": _advpop,
     "ADVPOPW": _advpopw,
     "MSTREAM": _mstream,
+    "HORNERBASE": _horner(8),
+    "HORNEREXT": _horner(4),
     "PIPE": _pipe,
     "SDEPTH": _sdepth,
     "CLK": _clk,

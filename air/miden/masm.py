@@ -338,7 +338,7 @@ IMMEDIATES |= {"movdnw": (1, 1, "movupw"), "adv_push": (1, 1, "adv_push"), "exp"
 _NO_IMMEDIATE = ("neg", "inv", "incr", "pow2", "not", "and", "or", "xor", "eqw", "assertz", "assert_eqw", "ext2add")
 _NO_IMMEDIATE += ("ext2sub", "ext2mul", "ext2neg", "dropw", "padw", "swapdw", "reversew", "reversedw", "cswap")
 _NO_IMMEDIATE += ("cswapw", "cdrop", "cdropw", "adv_loadw", "sdepth", "clk", "nop", "ext2inv", "ext2div")
-_NO_IMMEDIATE += ("adv_pipe", "mem_stream")
+_NO_IMMEDIATE += ("adv_pipe", "mem_stream", "horner_eval_base", "horner_eval_ext")
 IMMEDIATES |= {name: (0, 0, "") for name in _NO_IMMEDIATE}
 
 
@@ -611,6 +611,8 @@ STACK_INSTRUCTIONS: dict[str, Callable[[int | None], Ops]] = {
     "adv_loadw": lambda v: ["ADVPOPW"],
     "adv_pipe": lambda v: ["PIPE"],  # instruction/mod.rs: AdvPipe -> Pipe, MemStream -> MStream
     "mem_stream": lambda v: ["MSTREAM"],
+    "horner_eval_base": lambda v: ["HORNERBASE"],  # instruction/mod.rs: HornerBase, HornerExt
+    "horner_eval_ext": lambda v: ["HORNEREXT"],
     "sdepth": lambda v: ["SDEPTH"],
     "clk": lambda v: ["CLK"],
     "nop": lambda v: ["NOOP"],
