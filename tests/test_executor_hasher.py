@@ -283,7 +283,8 @@ def test_mtree_set_updates_the_tree_through_the_sibling_table(tmp_path, design) 
         assert [f.constraint for f in check(air, t).failures] == []
         buses = {b.bus: b for b in check_buses(air, t, seed=5).buses}
         assert all(b.ok for b in buses.values()), [b.bus for b in buses.values() if not b.ok]
-        assert buses["chiplets_vtable"].messages == 2 * 3  # three siblings added, the same three removed
+        # three siblings added, the same three removed; v0.19 adds its precompile transcript's boundary (2)
+        assert buses["chiplets_vtable"].messages == 2 * 3 + (2 if design == "miden-v0.19" else 0)
 
 
 def test_mrupdate_with_a_forged_new_root_is_named_by_the_chiplets_bus(tmp_path) -> None:

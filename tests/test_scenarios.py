@@ -17,6 +17,7 @@ from air.miden import layout as L
 from air.miden import rpo
 from air.miden.designs import DESIGNS
 from air.miden.executor import EXECUTOR_DESIGNS, FILLED_FAMILIES, PENDING, ExecutionError, run_program
+from air.miden.masm import MasmError
 from air.select import select_families
 from air.trace import Trace, TraceError
 from tests.scenario_kit import P, filled, live_rows, trace_of, verdict, why_not_caught
@@ -25,7 +26,8 @@ PROGRAMS = Path(__file__).resolve().parent.parent / "traces" / "programs"
 KERNEL = PROGRAMS / "kernel.masm"
 SCENARIOS = ["nested_syscall", "caller", "call_from_syscall", "dyncall_from_syscall", "syscall_from_syscall",
              "ordinary", "gate_caller_in_syscall", "hashing", "merkle", "streams",
-             "horner"]  # fmt: skip
+             "horner", "precompile"]  # fmt: skip
+V18_FAMILY = {"miden-v0.18", "miden-v0.18-permissive", "miden-sys-fmp", "miden-gate"}  # no LOGPRECOMPILE
 HONEST = [d for d in EXECUTOR_DESIGNS if d != "miden-v0.18-permissive"]
 NESTING = {"nested_syscall", "caller", "call_from_syscall", "dyncall_from_syscall", "syscall_from_syscall"}
 ONLY = ",".join(FILLED_FAMILIES)
@@ -53,6 +55,10 @@ def test_honest_traces_pass(scenario, name, design) -> None:
         return
     if design == "miden-sys-fmp" and name == "caller":
         return  # refused: see test_caller_in_a_called_kernel_procedure
+    if name == "precompile" and design in V18_FAMILY:
+        with pytest.raises(MasmError, match=r"precompile\.masm:\d+:\d+: log_precompile: operation LOGPRECOMPILE"):
+            scenario(name, design)
+        return
     res = scenario(name, design)
     assert verdict(res) == ([], [])
     assert unmatched(res) == set()  # every decoder and stack request answered, the hasher's included
@@ -290,7 +296,8 @@ def test_merkle_scenario_ends_with_the_roots_computed_by_hand(scenario, design) 
     assert res.stack_outputs[:12] == [*root(two)[::-1], *root(one)[::-1], *leaves[5][::-1]]
     assert verdict(res) == ([], [])
     vtable = next(b for b in check_buses(filled(res), trace_of(res), seed=1).buses if b.bus == "chiplets_vtable")
-    assert vtable.ok and vtable.messages == 12
+    # 12 sibling messages; under v0.19 also the precompile transcript's boundary, empty = final (no record): 2
+    assert vtable.ok and vtable.messages == 12 + (0 if design in V18_FAMILY else 2)
 
 
 @pytest.mark.parametrize("design", HONEST)
@@ -347,3 +354,29 @@ def test_a_forged_horner_midway_value_fails_its_constraint(scenario) -> None:
     t = Trace(cols, res.n_rows, public_inputs=res.public_inputs, public_tables=res.public_tables)
     failures = {f.constraint: f.rows.tolist() for f in check(DESIGNS["miden-v0.19"](), t).failures}
     assert failures.get("hornerbase_tmp0") == [row]
+
+
+@pytest.mark.parametrize("design", sorted(set(HONEST) - V18_FAMILY))
+def test_precompile_transcript_chains_through_the_virtual_table(scenario, design) -> None:
+    """traces/programs/precompile.masm: three records (the second in a called procedure). The transcript is
+    recomputed here with rpo.permute: CAP_NEXT = permute([CAP_PREV, TAG, COMM])[0..4] from CAP = 0, TAG and COMM
+    as the words pushed (word[0] pushed first); the final CAP is the trace's public inputs pc_transcript_state0..3
+    and the stack ends [R1, R0, CAP_NEXT] of the last record (s_i = out[11 - i]). The virtual table carries the two
+    boundary messages and one removal and one insertion per record (8); with another final state it is
+    unbalanced: the boundary request names the public inputs."""
+    cap = (0, 0, 0, 0)
+    for tag, comm in (((11, 12, 13, 14), (15, 16, 17, 18)), ((21, 22, 23, 24), (25, 26, 27, 28)),
+                      ((31, 32, 33, 34), (35, 36, 37, 38))):  # fmt: skip
+        out = rpo.permute([*cap, *tag, *comm])
+        cap = tuple(out[0:4])
+    res = scenario("precompile", design)
+    assert res.stack_outputs[:12] == [out[11 - i] for i in range(12)]
+    assert [res.public_inputs[f"pc_transcript_state{i}"] for i in range(4)] == list(cap)
+    assert verdict(res) == ([], []) and unmatched(res) == set()
+    air = DESIGNS[res.air]()
+    vt = next(b for b in check_buses(air, trace_of(res), seed=1).buses if b.bus == "chiplets_vtable")
+    assert vt.ok and vt.messages == 8
+    forged = trace_of(res)
+    forged.public_inputs = {**forged.public_inputs, "pc_transcript_state0": (cap[0] + 1) % P}
+    vt = next(b for b in check_buses(air, forged, seed=1).buses if b.bus == "chiplets_vtable")
+    assert not vt.ok and ("request", -1) in [(u.side, u.row) for u in vt.unmatched]

@@ -238,6 +238,7 @@ class VM:
         self._hperm_in: tuple[int, ...] = ()
         self.merkle = MerkleStore()  # the advice provider's Merkle store (MPVERIFY, MRUPDATE)
         self._new_root: tuple[int, ...] = ()  # MRUPDATE's result, from its row to its stack effect
+        self.pc_state: tuple[int, ...] = (0, 0, 0, 0)  # the precompile transcript's state (v0.19 LOGPRECOMPILE)
         self.fn_hashes: dict[Word, int] = {}  # distinct fn_hash values -> their index in the rows
         self.krom_calls: list[Word] = []
         self.range_checks = array("Q")  # the u32 operations' 16-bit range-check requests (exec_u32)
@@ -421,6 +422,9 @@ class VM:
         elif name == "MRUPDATE":  # h2 = the Merkle update's hasher address (old path, then new)
             h = (list(h) + [0] * 8)[:8]
             h[2] = self.mrupdate(o)
+        elif name == "LOGPRECOMPILE":  # h2 = the permutation's hasher address, h3..h6 = CAP_PREV
+            h = (list(h) + [0] * 8)[:8]
+            h[2:7] = [self.log_precompile_start(), *self.pc_state]
         self.emit(name, h, in_span=1, gc=gc, ox=ox)
         if name == "PUSH":
             self.push(o.imm)
@@ -483,6 +487,8 @@ class VM:
             self.hperm_finish()
         elif name == "MPVERIFY":  # the stack is unchanged
             pass
+        elif name == "LOGPRECOMPILE":
+            self.log_precompile_finish()
         elif name == "MRUPDATE":  # the new root replaces the old node: s_i' = R_new[3 - i], the rest unchanged
             for i in range(4):
                 s[i] = self._new_root[3 - i]
@@ -521,6 +527,20 @@ class VM:
         out = HT.permute_trace(self._hperm_in)[-1]
         for i in range(12):
             self.top[i] = out[11 - i]
+
+    def log_precompile_start(self) -> int:
+        """LOGPRECOMPILE on [COMM, TAG, PAD, ...] (v0.19.0 processor/src/operations/crypto_ops.rs
+        ``op_log_precompile``): one permutation of [CAP_PREV, TAG, COMM] (COMM = get_stack_word(0) = (s3..s0), TAG =
+        (s7..s4)), CAP_PREV the transcript's state; returns its hasher address."""
+        s = self.top
+        self._hperm_in = (*self.pc_state, *(s[7 - j] for j in range(4)), *(s[3 - j] for j in range(4)))
+        return self.hash_job(HT.Permute(self._hperm_in))
+
+    def log_precompile_finish(self) -> None:
+        """[R1, R0, CAP_NEXT] on the stack as HPERM writes a state (s_i' = out[11 - i]); CAP_NEXT = out[0..4] is the
+        transcript's new state (the public input ``pc_transcript_state`` at the end)."""
+        self.hperm_finish()
+        self.pc_state = tuple(self.top[11 - j] for j in range(4))
 
     def mpverify(self, o: Op) -> int:
         """MPVERIFY on [V, d, i, R, ...] (V = [s3, s2, s1, s0], R = [s9, s8, s7, s6]): the path of node (d, i) from
@@ -1318,6 +1338,8 @@ def run_program(
     }
     # the buses' boundaries (air.BusBoundary): p2 starts with the program hash, b_chip with the kernel's procedures
     publics = {f"program_hash{i}": int(x) for i, x in enumerate(prog.digest)}
+    if "pc_transcript_state0" in air.public_inputs:  # v0.19: the vtable ends with the transcript's final state
+        publics |= {f"pc_transcript_state{i}": int(x) for i, x in enumerate(vm.pc_state)}
     kernel = {"kernel_procedures": sorted({tuple(int(x) for x in d) for d in prog.kernel.values()})}
     return RunResult(design, air.name, outputs, vm.n_rows, n, cols, meta, publics, kernel)
 

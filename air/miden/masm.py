@@ -338,7 +338,7 @@ IMMEDIATES |= {"movdnw": (1, 1, "movupw"), "adv_push": (1, 1, "adv_push"), "exp"
 _NO_IMMEDIATE = ("neg", "inv", "incr", "pow2", "not", "and", "or", "xor", "eqw", "assertz", "assert_eqw", "ext2add")
 _NO_IMMEDIATE += ("ext2sub", "ext2mul", "ext2neg", "dropw", "padw", "swapdw", "reversew", "reversedw", "cswap")
 _NO_IMMEDIATE += ("cswapw", "cdrop", "cdropw", "adv_loadw", "sdepth", "clk", "nop", "ext2inv", "ext2div")
-_NO_IMMEDIATE += ("adv_pipe", "mem_stream", "horner_eval_base", "horner_eval_ext")
+_NO_IMMEDIATE += ("adv_pipe", "mem_stream", "horner_eval_base", "horner_eval_ext", "log_precompile")
 IMMEDIATES |= {name: (0, 0, "") for name in _NO_IMMEDIATE}
 
 
@@ -613,6 +613,7 @@ STACK_INSTRUCTIONS: dict[str, Callable[[int | None], Ops]] = {
     "mem_stream": lambda v: ["MSTREAM"],
     "horner_eval_base": lambda v: ["HORNERBASE"],  # instruction/mod.rs: HornerBase, HornerExt
     "horner_eval_ext": lambda v: ["HORNEREXT"],
+    "log_precompile": lambda v: ["LOGPRECOMPILE"],  # v0.19.0 instruction/mod.rs (no such instruction at v0.18)
     "sdepth": lambda v: ["SDEPTH"],
     "clk": lambda v: ["CLK"],
     "nop": lambda v: ["NOOP"],
@@ -628,6 +629,7 @@ class Assembler:
     def __init__(self, design: str, program: Module, kernel: Module | None, max_cycles: int = MAX_CYCLES):
         self.memory_fmp = design not in ("miden-v0.18", "miden-v0.18-permissive", "miden-sys-fmp", "miden-gate")
         self.gate = design == "miden-gate"
+        self.design = design
         self.events = 1 if self.memory_fmp else 0  # the v0.19 family (fmp in memory) names system events by hash
         self.program = program
         self.kernel = kernel
@@ -763,7 +765,11 @@ class Assembler:
             elif head == "div" and vals == [0]:
                 raise MasmError(f"{where}: {t}: division by zero")
             elif head in STACK_INSTRUCTIONS:
-                out += self._ops(STACK_INSTRUCTIONS[head](vals[0] if vals else None), src, self.events)
+                ops = self._ops(STACK_INSTRUCTIONS[head](vals[0] if vals else None), src, self.events)
+                missing = [op.name for op in ops if op.name not in _OPCODES[-1]]
+                if missing:  # log_precompile under a v0.18 design: its operation is v0.19's
+                    raise MasmError(f"{where}: {t}: operation {missing[0]} does not exist in {self.design}")
+                out += ops
             elif head in SIMPLE:
                 out += [Op(o, src=src) for o in SIMPLE[head]]
             elif head in U32:

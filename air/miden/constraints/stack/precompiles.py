@@ -9,7 +9,10 @@ the user-op helpers hold the hasher address ``h_0`` and ``CAP_PREV = h_1..h_4`` 
   (``build_log_precompile_request``) uses alpha_4..15 for both, which the model follows.
 * chiplets virtual table: ``b_vtable' * v_rem = b_vtable * v_ins`` with ``v_rem = alpha_0 + alpha_1 * 90 +
   sum alpha_{2+j} CAP_PREV_j`` (a request) and ``v_ins`` the same on ``CAP_NEXT = s11'..s8'`` (a response); flag
-  5 + 1 = 6 each. The bus's boundary values (from variable-length public inputs) are not modeled here.
+  5 + 1 = 6 each. Its boundary (v0.19.0 air/src/constraints/chiplets/mod.rs ``get_aux_assertions_first_step``:
+  the vtable starts at ``empty_msg / final_msg``): the empty state (CAP = 0) is a response and the final state, the
+  public inputs ``pc_transcript_state0..3`` (``PublicInputs::pc_transcript_state``), a request, so that the
+  transcript's chain of removals and insertions balances.
 
 The docs state no degree for these terms. A design without the opcode (v0.18) has none of this.
 """
@@ -64,6 +67,12 @@ def constrain(b: MidenBuilder) -> None:
         factors=("v_rem",),
         operation="LOGPRECOMPILE",
         doc=DOCP,
+    )
+    final = [b.air.public_input(f"pc_transcript_state{i}", "the final precompile transcript state") for i in range(4)]
+    empty = M.log_precompile_state("precompile transcript state (empty, initial)", label, [0, 0, 0, 0])
+    b.boundary_message("chiplets_vtable", "response", empty)
+    b.boundary_message(
+        "chiplets_vtable", "request", M.log_precompile_state("precompile transcript state (final)", label, final)
     )
     b.respond(
         "chiplets_vtable",
