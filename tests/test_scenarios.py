@@ -26,7 +26,7 @@ PROGRAMS = Path(__file__).resolve().parent.parent / "traces" / "programs"
 KERNEL = PROGRAMS / "kernel.masm"
 SCENARIOS = ["nested_syscall", "caller", "call_from_syscall", "dyncall_from_syscall", "syscall_from_syscall",
              "ordinary", "gate_caller_in_syscall", "hashing", "merkle", "streams",
-             "horner", "precompile"]  # fmt: skip
+             "horner", "precompile", "dynexec"]  # fmt: skip
 V18_FAMILY = {"miden-v0.18", "miden-v0.18-permissive", "miden-sys-fmp", "miden-gate"}  # no LOGPRECOMPILE
 HONEST = [d for d in EXECUTOR_DESIGNS if d != "miden-v0.18-permissive"]
 NESTING = {"nested_syscall", "caller", "call_from_syscall", "dyncall_from_syscall", "syscall_from_syscall"}
@@ -380,3 +380,14 @@ def test_precompile_transcript_chains_through_the_virtual_table(scenario, design
     forged.public_inputs = {**forged.public_inputs, "pc_transcript_state0": (cap[0] + 1) % P}
     vt = next(b for b in check_buses(air, forged, seed=1).buses if b.bus == "chiplets_vtable")
     assert not vt.ok and ("request", -1) in [(u.side, u.row) for u in vt.unmatched]
+
+
+@pytest.mark.parametrize("design", HONEST)
+def test_dynexec_scenario_runs_the_stored_procedure_twice(scenario, design) -> None:
+    """traces/programs/dynexec.masm: two DYN rows (opcode 88, op_constraints.md), the procedure found by the root
+    stored at 100 each time: 1 + 7 + 7 = 15 on top; the whole model holds."""
+    res = scenario("dynexec", design)
+    code = sum(res.columns[f"b{k}"].astype(np.int64) << k for k in range(7))
+    assert int((code == 88).sum()) == 2
+    assert res.stack_outputs[0] == 15
+    assert verdict(res) == ([], []) and unmatched(res) == set()

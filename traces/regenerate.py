@@ -43,6 +43,7 @@ SCENARIOS = [
     ("streams", "adv_pipe and mem_stream (PIPE, MSTREAM) around hperm, as memory is hashed: the digests agree"),
     ("horner", "horner_eval_base and horner_eval_ext (HORNERBASE, HORNEREXT) over piped coefficients"),
     ("precompile", "log_precompile (v0.19): the precompile transcript through the chiplets virtual table"),
+    ("dynexec", "dynexec (DYN): a procedure's root from procref, through memory, run twice"),
 ]
 # (scenario, design) runs exported on purpose although the AIR refuses them: their failing constraints (over the
 # executor's families) are listed under the table, as `air check` finds them
