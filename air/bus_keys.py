@@ -21,7 +21,7 @@ from air import kernels as K
 if TYPE_CHECKING:
     from air.air import Bus
 
-__all__ = ["Segment", "Decoded", "bus_width", "decode_bus", "message_names"]
+__all__ = ["Segment", "Decoded", "bus_width", "decode_bus", "message_names", "signed_counts"]
 
 
 def _batch_inverse(x: np.ndarray) -> np.ndarray:
@@ -57,6 +57,17 @@ class Decoded:
     unlabelled: bool  # some message carries no label (0 in its key)
 
 
+def signed_counts(v: np.ndarray) -> np.ndarray:
+    """LogUp multiplicities as signed counts (int64): a field element above (p - 1)/2 is ``-(p - v)``. A response of
+    multiplicity -k is a request of k (``b' - b = sum m/d`` is the same sum), as Miden's ACE wiring bus writes its
+    reads (``-f_eval``); bounds on counts apply to the magnitude."""
+    v = np.asarray(v, dtype=np.uint64)
+    neg = v > np.uint64(F.P // 2)
+    out = v.astype(np.int64, copy=True)  # values <= (p - 1)/2 < 2^63
+    out[neg] = -(np.uint64(F.P) - v[neg]).astype(np.int64)
+    return out
+
+
 def bus_width(bus: Bus) -> int:
     """Columns of a message key of ``bus``: the label code, then the longest message's fields."""
     return 1 + max((len(m.fields) for t in bus.terms for m in t.messages), default=0)
@@ -84,9 +95,13 @@ def decode_bus(
             continue
         *field_vals, value = term_values(ti, sel)
         weights = fv if bus.kind == "logup" else np.ones(len(sel), dtype=np.uint64)
-        # a LogUp multiplicity is a field element: a message whose multiplicity is not a small count (e.g. a flag
-        # made non-binary by a tampered op bit) is listed once among the messages to match
-        reps = np.where(weights < 2**32, weights, 1).astype(np.int64)
+        # a LogUp multiplicity is a field element: a negative count -k (signed_counts) is k messages on the other
+        # side; a message whose multiplicity is no small count either way (e.g. a flag made non-binary by a
+        # tampered op bit) is listed once among the messages to match
+        counts = signed_counts(weights) if bus.kind == "logup" else np.ones(len(sel), dtype=np.int64)
+        reps = np.where(np.abs(counts) < 2**32, np.abs(counts), 1).astype(np.int64)
+        flipped = counts < 0
+        other = "request" if t.side == "response" else "response"
         at = 0
         for mi, msg in enumerate(t.messages):
             cols = field_vals[at : at + len(msg.fields)]
@@ -102,7 +117,11 @@ def decode_bus(
                     key[:, 1 + j] = c
                 if msg.label_value is None:
                     unlabelled = True
-            segs.append(Segment(ti, mi, t.side, key, sel, reps))
+            if flipped.any():  # the rows of negative counts, as messages of the other side
+                segs.append(Segment(ti, mi, t.side, key[~flipped], sel[~flipped], reps[~flipped]))
+                segs.append(Segment(ti, mi, other, key[flipped], sel[flipped], reps[flipped]))
+            else:
+                segs.append(Segment(ti, mi, t.side, key, sel, reps))
         if bus.kind == "multiset":
             # the side as the bus polynomial has it (air.bus): sum_t f_t*u_t + 1 - sum_t f_t = 1 + sum_t f_t*(u_t - 1)
             side_val = req_val if t.side == "request" else resp_val

@@ -150,15 +150,16 @@ def _check_bus(air: Air, bus: Bus, trace: Trace, scal: dict) -> BusResult:
     for sg in dec.segments:
         t = bus.terms[sg.term]
         msg = t.messages[sg.message]
-        keys[t.side].append(np.repeat(sg.key, sg.reps, axis=0))
-        meta[t.side].append((sg.sel, sg.reps, msg.label, message_names(msg), t.operation, t.name))
+        side = sg.side  # the term's side, or the other one for a LogUp count below 0 (bus_keys.signed_counts)
+        keys[side].append(np.repeat(sg.key, sg.reps, axis=0))
+        meta[side].append((sg.sel, sg.reps, msg.label, message_names(msg), t.operation, t.name))
         # totals per numeric label (requests and responses of one label name it differently)
         for code in np.unique(sg.key[:, 0]):
-            name = label_names.setdefault(int(code), msg.label if t.side == "request" else "")
-            if not name and t.side == "request":
+            name = label_names.setdefault(int(code), msg.label if side == "request" else "")
+            if not name and side == "request":
                 label_names[int(code)] = msg.label
             tot = totals.setdefault(int(code), {"request": 0, "response": 0})
-            tot[t.side] += int(sg.reps[sg.key[:, 0] == code].sum())
+            tot[side] += int(sg.reps[sg.key[:, 0] == code].sum())
     req_val, resp_val, logup = dec.req, dec.resp, dec.logup
     boundary_resp, boundary_req = _boundary(air, bus, trace, alphas, width, keys, meta, totals, label_names)
     # an unconstrained end (AirScript's `unconstrained`, Bus.initial/final None) demands no balance

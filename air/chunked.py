@@ -40,6 +40,7 @@ from air.bus_keys import (
     bus_width,
     decode_bus,
     message_names,
+    signed_counts,
     table_rows,
 )
 from air.bus_report import BusReport, BusResult, UnmatchedMessage, near_misses
@@ -280,13 +281,15 @@ def _multiplicities(plan: _Plan, rows: _Rows, m: int, n: int, part: _Part, flag_
         lo, hi = plan.num_at[b.name]
         for t, (at, v) in zip(b.terms, flag_vals[lo:hi]):  # a LogUp term's numerator is its multiplicity (or flag)
             if len(v) == 0:
-                out.append((0, rows.start, 0))
+                out.append((0, rows.start, 0, 0))
                 continue
-            top = int(np.argmax(v))  # the first largest: rows ascend
-            total = int(v.sum(dtype=np.uint64))
-            out.append((int(v[top]), rows.start + int(at[top]), total))
-            sides[t.side] += total
-            if int(v[top]) > limit:
+            c = signed_counts(v)  # a count -k: k messages of the other side (bus_keys.signed_counts)
+            top = int(np.argmax(np.abs(c)))  # the first largest: rows ascend
+            mine, theirs = int(c[c > 0].sum()), int(-c[c < 0].sum())
+            out.append((int(c[top]), rows.start + int(at[top]), mine, theirs))
+            sides[t.side] += mine
+            sides["request" if t.side == "response" else "response"] += theirs
+            if abs(int(c[top])) > limit:
                 part.mult_over = True
         if any(s > limit for s in sides.values()):
             part.mult_over = True
@@ -476,21 +479,23 @@ def _reduce_multiplicities(plan: _Plan, trace: Trace, parts: list[_Part]) -> Non
         limit = (n - 1) * len(b.terms)
         totals = {"request": 0, "response": 0}
         for ti, t in enumerate(b.terms):
-            best, row, total = 0, 0, 0
+            best, row, total, flipped = 0, 0, 0, 0
             for p in parts:
                 if b.name not in p.mult:
                     continue
-                v, r, s = p.mult[b.name][ti]
-                if v > best:
+                v, r, s, s_other = p.mult[b.name][ti]
+                if abs(v) > abs(best):
                     best, row = v, r
                 total += s
-            if best > limit:
+                flipped += s_other
+            if abs(best) > limit:
                 raise TraceError(
                     f"{trace.source}: LogUp bus {b.name!r}: term {t.name!r} has multiplicity {best} on row "
                     f"{row}; a multiplicity counts messages, and {len(b.terms)} term(s) over {n} rows "
                     f"hold at most {limit}"
                 )
             totals[t.side] += total
+            totals["request" if t.side == "response" else "response"] += flipped
         for side, total in totals.items():
             if total > limit:
                 raise TraceError(

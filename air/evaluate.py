@@ -19,6 +19,7 @@ import sympy as sp
 
 from air import field as F
 from air.air import Air, Constraint
+from air.bus_keys import signed_counts
 from air.compile import eval_int, program, symbols_in
 from air.records import CheckResult, ConstraintFailures  # noqa: F401 - re-exported
 from air.symbols import AuxCell, Cell, Periodic, PublicInput
@@ -261,15 +262,17 @@ def check_multiplicities(air: Air, trace: Trace) -> None:
         env = scal | _column_env(air, trace, prog.inputs, np.arange(n - 1, dtype=np.int64))
         totals = {"request": 0, "response": 0}
         for t, v in zip(b.terms, prog.run(env)):
-            v = np.broadcast_to(v, (n - 1,))
-            top = int(np.argmax(v))
-            if int(v[top]) > limit:
+            c = signed_counts(np.broadcast_to(v, (n - 1,)))  # a count -k: k messages of the other side
+            top = int(np.argmax(np.abs(c)))
+            if abs(int(c[top])) > limit:
                 raise TraceError(
-                    f"{trace.source}: LogUp bus {b.name!r}: term {t.name!r} has multiplicity {int(v[top])} on row "
+                    f"{trace.source}: LogUp bus {b.name!r}: term {t.name!r} has multiplicity {int(c[top])} on row "
                     f"{top}; a multiplicity counts messages, and {len(b.terms)} term(s) over {n} rows "
                     f"hold at most {limit}"
                 )
-            totals[t.side] += int(v.sum(dtype=np.uint64))
+            other = "request" if t.side == "response" else "response"
+            totals[t.side] += int(c[c > 0].sum())
+            totals[other] += int(-c[c < 0].sum())
         for side, total in totals.items():
             if total > limit:
                 raise TraceError(

@@ -225,7 +225,9 @@ def test_logup_multiplicity_that_is_not_a_count_is_listed_once() -> None:
     air.bus(Bus("r", "logup", "b", (BusTerm("u", "request", f, (msg,), multiplicity=f),), initial=0, final=0))
     cols = {k: np.zeros(4, dtype=np.uint64) for k in ("f", "v")}
     cols["f"][0], cols["v"][0] = 2, 9  # a count: listed twice
-    cols["f"][1], cols["v"][1] = P - 3, 8  # -3, not a count: listed once
+    cols["f"][1], cols["v"][1] = P - 3, 8  # -3: a count of the other side, 3 responses (a signed multiplicity)
+    cols["f"][2], cols["v"][2] = 2**40, 7  # neither a count nor minus one: listed once
     b = check_buses(air, Trace(cols, 4), seed=1).buses[0]
     assert not b.ok
-    assert sorted((dict(u.fields)["v"], u.count) for u in b.unmatched) == [(8, 1), (9, 2)]
+    got = sorted((dict(u.fields)["v"], u.side, u.count) for u in b.unmatched)
+    assert got == [(7, "request", 1), (8, "response", 3), (9, "request", 2)]

@@ -65,7 +65,7 @@ EXPECTED = {
     "mem_v3_copy": 9,  # f_mem_nl 3 + c_i 4 + 2
     # kernel_rom.md + main.md (f_krom 5)
     "krom_s_first_binary": 7,
-    "krom_s_first_init": 6,  # f_ace 4 + s3' 1 + (1 - s_first') 1
+    "krom_s_first_init": 7,  # f_ace 4 + s3' 1 + (1 - s4') 1 + (1 - s_first') 1
     "krom_r0_same": 8,
     # ace.md, d = 4
     "ace_start_binary": 6,
@@ -219,6 +219,9 @@ def test_kernel_rom_digest_and_s_first(v18) -> None:
     ace_last = {"chip0": 1, "chip1": 1, "chip2": 1, "chip3": 0}
     assert _value(v18, "krom_s_first_init", ace_last, _krom_row(1, d)) == 0
     assert _value(v18, "krom_s_first_init", ace_last, _krom_row(0, d)) != 0
+    # an empty kernel ROM: padding (s0..s4 = 1, the rest 0, as the processor fills it) follows the ACE chiplet
+    padding = {f"chip{i}": 1 for i in range(5)}
+    assert _value(v18, "krom_s_first_init", ace_last, padding) == 0
 
 
 def test_ace_first_row_flag(v18) -> None:

@@ -9,7 +9,7 @@ import sympy as sp
 
 from air.air import Air, Bus, BusTerm, Message
 from air.buscheck import challenges_from_seed, check_buses
-from air.evaluate import cell_values, check
+from air.evaluate import cell_values, check, check_multiplicities
 from air.trace import Trace
 
 P = 2**64 - 2**32 + 1
@@ -134,3 +134,70 @@ def test_logup_unbalanced_matches_python_ints() -> None:
     assert want[-1] == pow((a0 + a1 + 3 * a2) % P, P - 2, P)
     assert not res.ok and res.final == want[-1] and [int(x) for x in res.column] == want
     assert [(u.side, dict(u.fields)["v"], u.count) for u in res.unmatched] == [("response", 3, 1)]
+
+
+def signed_air() -> Air:
+    """A wire bus as Miden's ACE writes it (chiplets/ace.md: a read is a multiplicity -f_eval): one response term
+    per row, the wire (id w, value x) with multiplicity m - f, that is, written with fan-out m and read once where
+    f = 1; a single term, both signs."""
+    air = Air("wires", "signed LogUp multiplicities", budget=9)
+    w, x, m, f = air.columns("main", ["w", "x", "m", "f"])
+    air.bus(
+        Bus(
+            "wires",
+            "logup",
+            "b",
+            (BusTerm("wire", "response", 1, (Message("wire", 1, (("id", w), ("x", x))),), multiplicity=m - f),),
+            initial=sp.Integer(0),
+            final=sp.Integer(0),
+        )
+    )
+    return air
+
+
+def _wire_trace(n: int) -> dict[str, np.ndarray]:
+    """Rows 0-1 write wires 5 (x = 50, read twice) and 6 (x = 60, read once); rows 2-4 read them (m = 0, f = 1)."""
+    cols = {k: np.zeros(n, dtype=np.uint64) for k in ("w", "x", "m", "f")}
+    for i, (w, x, m, f) in enumerate([(5, 50, 2, 0), (6, 60, 1, 0), (5, 50, 0, 1), (6, 60, 0, 1), (5, 50, 0, 1)]):
+        cols["w"][i], cols["x"][i], cols["m"][i], cols["f"][i] = w, x, m, f
+    return cols
+
+
+@pytest.mark.parametrize("jobs", [None, 1, 2])
+def test_a_negative_multiplicity_is_a_request(jobs) -> None:
+    """m - f = -1 on the read rows is the field element p - 1: a response of -1 is a request of 1. The sum is the
+    one computed here with Python ints (0 when balanced); a read of a wire never written (row 5: wire 7) is reported
+    as one unmatched request at its row, by the single pass and by the chunked check alike; a multiplicity of -(the
+    bound + 1) is refused like a too large positive one."""
+    from air.chunked import check_chunked
+    from air.trace import TraceError
+
+    air = signed_air()
+    n = 16
+    cols = _wire_trace(n)
+    alphas = challenges_from_seed(air, 2)
+    a0, a1, a2, a3 = alphas[:4]
+    want = 0
+    for i in range(n - 1):
+        mult = (int(cols["m"][i]) - int(cols["f"][i])) % P
+        d = (a0 + a1 + a2 * int(cols["w"][i]) + a3 * int(cols["x"][i])) % P
+        want = (want + mult * pow(d, P - 2, P)) % P
+
+    def run(c: dict[str, np.ndarray]):
+        t = Trace(c, n)
+        if jobs is None:  # the single pass: the bound is check_multiplicities' (air check runs it first)
+            check_multiplicities(air, t)
+            return check_buses(air, t, challenges=alphas).buses[0]
+        return check_chunked(air, t, challenges=alphas, chunk_rows=4, jobs=jobs).buses.buses[0]
+
+    res = run(cols)
+    assert want == 0 and res.ok and res.final == 0 and res.messages == 6  # 3 written (2 + 1) and 3 read
+    bad = {k: v.copy() for k, v in cols.items()}
+    bad["w"][5], bad["x"][5], bad["f"][5] = 7, 70, 1
+    res = run(bad)
+    assert not res.ok
+    assert [(u.side, dict(u.fields)["id"], u.row, u.count) for u in res.unmatched] == [("request", 7, 5, 1)]
+    over = {k: v.copy() for k, v in cols.items()}
+    over["f"][6] = (n - 1) * 1 + 1  # m - f = -(limit + 1), limit = (n - 1) * terms
+    with pytest.raises(TraceError, match=r"term 'wire' has multiplicity -16 on row 6"):
+        run(over)

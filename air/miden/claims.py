@@ -133,7 +133,7 @@ _BOTH: dict[str, int] = {
     # s_first's opening row: deg(f_prev) + 2 with f_prev = f_ace (4). The response: degree 3 with b_chip,
     # so 2, plus f_krom's 5 = 7 for either message.
     "krom_s_first_binary": 7,
-    "krom_s_first_init": 6,
+    "krom_s_first_init": 7,  # the docs' deg(f_prev) + 2 = 6, plus the model's (1 - s4') (kernel_rom.py)
     **{f"krom_r{i}_same": 8 for i in range(4)},
     "bus:chiplets/v_krom_init": 7,
     "bus:chiplets/v_krom_call": 7,

@@ -12,7 +12,7 @@ Constraints (docs degree):
     f_ace_last s_start (d+2)
     f_ace_next s_start s_start' (stated d+2; it is d+3)                       f_ace s_block (1 - s_block) (d+2)
     f_start f_eval (d+2)     f_next f_eval f_read' (d+4)     f_end f_read (d+3)
-    f_ace f_read (f_read' n_eval' + f_eval' (id0' + 1) - n_eval) (d+3)
+    f_ace f_read (f_read' n_eval' + f_eval' id0' - n_eval) (d+3)   (the column holds n_eval - 1: below)
     f_next (ctx' - ctx), f_next (clk' - clk) (d+3)
     f_next (ptr' - ptr - 4 f_read - f_eval), f_next (id0' - id0 + 2 f_read + f_eval) (d+3)
     f_ace f_read (id1 - id0 + 1) (d+2)     f_ace f_eval op (op^2 - 1) (d+4)
@@ -32,9 +32,11 @@ Buses:
   α5 v_i1``, ``e0 = m0``, ``e1 = f_read m1 - f_eval``, ``e2 = -f_eval`` (d+4). The docs multiply the whole
   cleared constraint by f_ace; here each multiplicity carries f_ace, so b_wire stays put off the chiplet
   (same degree; the docs' boundary b_wire = 0 at both ends needs that anyway).
-* b_chip: ``f_start`` answers EVALCIRCUIT with (ACE_LABEL, ctx, ptr, clk, n_read, n_eval),
-  n_read = id0 + 1 - n_eval (id0 = n_read + n_eval - 1 in the first row; the docs' "id0 - 1 - n_eval" is a
-  slip).
+* b_chip: ``f_start`` answers EVALCIRCUIT with (ACE_LABEL, ctx, ptr, clk, n_read, n_eval), n_eval = the
+  column + 1 and n_read = id0 + 1 - n_eval (id0 = n_read + n_eval - 1 in the first row; the docs' "id0 - 1 -
+  n_eval" is a slip). The READ rows' n_eval column holds n_eval - 1, as the processor fills it and the docs' prose
+  says, not n_eval as the docs' constraint formula assumes: the model follows the processor (its traces are the
+  ones to check).
 * vt_chip: each row requests its memory read (READ: a word, EVAL: the instruction element), answered by the
   memory chiplet on b_chip: ``f_ace (vt' (f_read u_read + f_eval u_eval) - vt) = 0`` (d+3).
 """
@@ -83,7 +85,10 @@ def constrain(b: MidenBuilder) -> None:
     c("ace_first_read", f_start, f_eval)
     c("ace_eval_then_eval", f_next, f_eval * f_read_n)
     c("ace_end_eval", f_end, f_read)
-    c("ace_n_eval", f_ace * f_read, f_read_n * a.n_eval.next + f_eval_n * (a.id0.next + 1) - a.n_eval)
+    # the n_eval column of a READ row holds n_eval - 1, as the processor fills it (v0.19.0 chiplets/ace/trace.rs
+    # ``READ_NUM_EVAL_IDX`` = num_eval_rows - 1) and the docs' prose says ("if id_0' is equal to n_eval"; ace.md
+    # line 177): the first EVAL row's id_0 equals it. The docs' formula (id_0' + 1 - n_eval) counts n_eval itself.
+    c("ace_n_eval", f_ace * f_read, f_read_n * a.n_eval.next + f_eval_n * a.id0.next - a.n_eval)
     # section constraints
     c("ace_ctx", f_next, a.ctx.next - a.ctx)
     c("ace_clk", f_next, a.clk.next - a.clk)
@@ -118,9 +123,12 @@ def constrain(b: MidenBuilder) -> None:
         w = M.ace_wire(a.ctx, a.clk, ids[i], vals[i][0], vals[i][1])
         b.respond("ace_wiring", f"w{i}", f_ace, (w,), multiplicity=f_ace * e[i], doc=DOCA)
 
-    # chiplets bus: the EVALCIRCUIT response
-    n_read = a.id0 + 1 - a.n_eval
-    b.respond("chiplets", "v_ace", f_start, (M.ace(a.ctx, a.ptr, a.clk, n_read, a.n_eval),), doc=DOCA)
+    # chiplets bus: the EVALCIRCUIT response; n_eval = the column + 1, n_read = id_0 + 1 - n_eval (processor
+    # chiplets/aux_trace/bus/ace.rs ``build_ace_chiplet_responses`` at v0.19.0; "n_read" is the variable count the
+    # stack sends in s1)
+    n_eval = a.n_eval + 1
+    n_read = a.id0 + 1 - n_eval
+    b.respond("chiplets", "v_ace", f_start, (M.ace(a.ctx, a.ptr, a.clk, n_read, n_eval),), doc=DOCA)
 
     # virtual table: memory reads
     instr = a.id1 + a.id2 * 2**30 + (op + 1) * 2**60

@@ -30,7 +30,13 @@ def constrain(b: MidenBuilder) -> None:
     f_krom = b.chiplets.f_krom
     sf = k.s_first
     b.constrain("krom_s_first_binary", flag=f_krom, body=sf**2 - sf, doc=DOCK)
-    b.constrain("krom_s_first_init", flag=b.chiplets.f_ace * k.s[3].next, body=1 - sf.next, doc=DOCK)
+    # the docs' flag f_ace s3' also fires when padding (s4' = 1) follows the ACE chiplet, which is what the processor
+    # writes when the kernel ROM is empty (a program without kernel calls: chiplets/mod.rs fill_trace leaves the
+    # padding's other columns 0, so s_first' = 0 there): (1 - s4') keeps it to a kernel ROM row (one degree more)
+    s4 = b.chiplets.s[4]
+    b.constrain(
+        "krom_s_first_init", flag=b.chiplets.f_ace * k.s[3].next * (1 - s4.next), body=1 - sf.next, doc=DOCK
+    )
     for i in range(4):
         b.constrain(
             f"krom_r{i}_same",
