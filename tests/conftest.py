@@ -3,11 +3,9 @@ session)."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -16,9 +14,9 @@ from air.analysis import Analysis, analyze
 from air.cli import main
 from air.miden.designs import DESIGNS
 from air.miden.executor import run_program
+from tests.scenario_kit import PROGRAMS, scenario_inputs
 
 Runner = Callable[..., tuple[int, str, str]]
-PROGRAMS = Path(__file__).resolve().parent.parent / "traces" / "programs"
 
 
 @pytest.fixture(autouse=True)
@@ -88,12 +86,8 @@ def scenario() -> Callable[[str, str], object]:
 
     def run(name: str, design: str):
         if (name, design) not in runs:
-            advice = json.loads((PROGRAMS / "advice.json").read_text()).get(name)  # its advice stack, if any
-            tree = PROGRAMS / f"{name}_tree.json"  # its Merkle tree (`air run --merkle-tree`), if any
-            trees = [json.loads(tree.read_text())] if tree.is_file() else []
-            runs[name, design] = run_program(
-                PROGRAMS / f"{name}.masm", PROGRAMS / "kernel.masm", design, advice=advice, merkle_trees=trees
-            )
+            inputs = scenario_inputs(name)  # its advice stack and Merkle tree, if any
+            runs[name, design] = run_program(PROGRAMS / f"{name}.masm", PROGRAMS / "kernel.masm", design, **inputs)
         return runs[name, design]
 
     return run

@@ -3,6 +3,8 @@ changed cell was not caught (no constraint reads the column where its flag is on
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,12 +12,32 @@ import numpy as np
 
 from air.buscheck import check_buses
 from air.evaluate import check
+from air.miden import rpo
 from air.miden.designs import DESIGNS
 from air.miden.executor import FILLED_FAMILIES, RunResult, run_program
 from air.select import select_families
 from air.trace import Trace
 
 P = 2**64 - 2**32 + 1
+PROGRAMS = Path(__file__).resolve().parent.parent / "traces" / "programs"
+
+
+def scenario_inputs(name: str) -> dict[str, Any]:
+    """``run_program``'s inputs for traces/programs/NAME.masm: its advice stack (advice.json), if any, and its Merkle
+    tree (NAME_tree.json, the leaves ``air run --merkle-tree`` takes), if any."""
+    tree = PROGRAMS / f"{name}_tree.json"
+    return {
+        "advice": json.loads((PROGRAMS / "advice.json").read_text()).get(name),
+        "merkle_trees": [json.loads(tree.read_text())] if tree.is_file() else [],
+    }
+
+
+def merkle_root(leaves: Sequence[Sequence[int]]) -> tuple[int, ...]:
+    """The root of the Merkle tree over ``leaves`` (node = rpo.merge(left, right), level by level), by hand."""
+    level = [tuple(w) for w in leaves]
+    while len(level) > 1:
+        level = [rpo.merge(level[k], level[k + 1]) for k in range(0, len(level), 2)]
+    return level[0]
 
 
 def filled(res):

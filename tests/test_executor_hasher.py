@@ -34,7 +34,7 @@ from air.miden.executor import FILLED_FAMILIES, ExecutionError
 from air.select import select_families
 from air.trace import Trace
 from tests.program_roots import MIDEN_ROOTS
-from tests.scenario_kit import run_masm
+from tests.scenario_kit import merkle_root, run_masm
 
 MIRROR = Path("/work/.mirror/0xMiden+miden-vm/repo")
 SNAPSHOT = (
@@ -242,12 +242,7 @@ def run_program_text(tmp_path: Path, text: str, trees):
     return run_masm(tmp_path, text, "miden-v0.19", merkle_trees=trees)
 
 
-def _tree_root(leaves: list[tuple[int, ...]]) -> tuple[int, ...]:
-    """The root of a Merkle tree over ``leaves``, by ``rpo.merge`` level by level (computed here, not by the store)."""
-    level = list(leaves)
-    while len(level) > 1:
-        level = [rpo.merge(level[k], level[k + 1]) for k in range(0, len(level), 2)]
-    return level[0]
+_tree_root = merkle_root  # computed by hand, not by the store
 
 
 def _words(*ws: tuple[int, ...]) -> str:

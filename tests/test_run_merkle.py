@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from air.miden import rpo
+from tests.scenario_kit import merkle_root
 
 P = 2**64 - 2**32 + 1
 LEAVES = [[100 * k + j + 1 for j in range(4)] for k in range(8)]
@@ -93,10 +94,7 @@ def test_mtree_set_runs_from_the_command_line_and_its_trace_checks(air_cli, tmp_
     new = [5, 6, 7, 8]
     leaves = [tuple(w) for w in LEAVES]
     leaves[2] = tuple(new)
-    level = leaves
-    while len(level) > 1:
-        level = [rpo.merge(level[k], level[k + 1]) for k in range(0, len(level), 2)]
-    new_root = level[0]
+    new_root = merkle_root(leaves)
     old_root = ".".join(str(x) for x in root_by_hand())
     nw, nr = ".".join(str(x) for x in new), ".".join(str(x) for x in new_root)
     p = tmp_path / "set.masm"

@@ -20,7 +20,16 @@ from air.miden.executor import EXECUTOR_DESIGNS, FILLED_FAMILIES, PENDING, Execu
 from air.miden.masm import MasmError
 from air.select import select_families
 from air.trace import Trace, TraceError
-from tests.scenario_kit import P, filled, live_rows, trace_of, verdict, why_not_caught
+from tests.scenario_kit import (
+    P,
+    filled,
+    live_rows,
+    merkle_root,
+    scenario_inputs,
+    trace_of,
+    verdict,
+    why_not_caught,
+)
 
 PROGRAMS = Path(__file__).resolve().parent.parent / "traces" / "programs"
 KERNEL = PROGRAMS / "kernel.masm"
@@ -40,10 +49,7 @@ def unmatched(res) -> set[tuple]:
 
 
 def run(name: str, design: str):
-    advice = json.loads((PROGRAMS / "advice.json").read_text()).get(name)  # the scenario's advice stack, if any
-    tree = PROGRAMS / f"{name}_tree.json"  # the scenario's Merkle tree (`air run --merkle-tree`), if any
-    trees = [json.loads(tree.read_text())] if tree.is_file() else []
-    return run_program(PROGRAMS / f"{name}.masm", KERNEL, design, advice=advice, merkle_trees=trees)
+    return run_program(PROGRAMS / f"{name}.masm", KERNEL, design, **scenario_inputs(name))
 
 
 @pytest.mark.parametrize("design", HONEST)
@@ -284,12 +290,7 @@ def test_merkle_scenario_ends_with_the_roots_computed_by_hand(scenario, design) 
     the new tree to [9, 9, 9, 9]; it ends [R2, R1, V5], each word top-first. The roots are recomputed here from the
     leaves with rpo.merge; every MRUPDATE's 3 siblings enter and leave the sibling table (12 messages)."""
     leaves = [tuple(w) for w in json.loads((PROGRAMS / "merkle_tree.json").read_text())]
-
-    def root(ls: list) -> tuple:
-        while len(ls) > 1:
-            ls = [rpo.merge(ls[k], ls[k + 1]) for k in range(0, len(ls), 2)]
-        return ls[0]
-
+    root = merkle_root
     one = leaves[:2] + [(7, 7, 7, 7)] + leaves[3:]
     two = one[:6] + [(9, 9, 9, 9)] + one[7:]
     res = scenario("merkle", design)

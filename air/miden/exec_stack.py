@@ -124,11 +124,7 @@ def _horner(n_coeffs: int) -> StackOp:
 
     def run(vm: Any, o: Any, row: Row) -> None:
         s = vm.top
-        a = s[13]
-        if a >= 2**32:
-            raise _fail(vm, o, f"memory address {a} is not a u32")
-        if a % 4:
-            raise _fail(vm, o, f"word access at unaligned address {a}")
+        a = _word_address(vm, o, 13, 1)
         w = vm.mem_word(vm.ctx, a)
         alpha = (w[0], w[1])
         if n_coeffs == 8:
@@ -204,11 +200,13 @@ def _advpopw(vm: Any, o: Any, row: Row) -> None:
     vm.top[0:4] = w[::-1]
 
 
-def _words_at(vm: Any, o: Any) -> int:
-    """The address at s12 of MSTREAM and PIPE (two words: s12 and s12 + 4), checked as the memory chiplet does."""
-    a = vm.top[12]
-    if a + 4 >= 2**32:
-        raise _fail(vm, o, f"memory address {a if a >= 2**32 else a + 4} is not a u32")
+def _word_address(vm: Any, o: Any, at: int, words: int) -> int:
+    """The address at stack position ``at`` of ``words`` consecutive word accesses (HORNERBASE/EXT: s13, one;
+    MSTREAM and PIPE: s12, two), checked as the memory chiplet does: u32 to the last word, word-aligned."""
+    a = vm.top[at]
+    last = a + 4 * (words - 1)
+    if last >= 2**32:
+        raise _fail(vm, o, f"memory address {a if a >= 2**32 else last} is not a u32")
     if a % 4:
         raise _fail(vm, o, f"word access at unaligned address {a}")
     return a
@@ -224,7 +222,7 @@ def _two_words(vm: Any, a: int, w0: Sequence[int], w1: Sequence[int]) -> None:
 
 def _mstream(vm: Any, o: Any, row: Row) -> None:
     """io_ops.rs op_mstream: the words at s12 and s12 + 4 read (one clk) onto s7..s0."""
-    a = _words_at(vm, o)
+    a = _word_address(vm, o, 12, 2)
     row([])
     w0 = vm.mem_read(vm.ctx, a, True, vm.here)
     w1 = vm.mem_read(vm.ctx, a + 4, True, vm.here)
@@ -234,7 +232,7 @@ def _mstream(vm: Any, o: Any, row: Row) -> None:
 def _pipe(vm: Any, o: Any, row: Row) -> None:
     """io_ops.rs op_pipe: two words popped from the advice stack (pop_stack_dword: w0 first, w0[0] its top), written
     at s12 and s12 + 4, and put on s7..s0 as MSTREAM puts them."""
-    a = _words_at(vm, o)
+    a = _word_address(vm, o, 12, 2)
     vals = _advice(vm, o, 8)
     w0, w1 = vals[:4], vals[4:]
     row([])
